@@ -1,0 +1,220 @@
+#include "config.h"
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <arpa/inet.h>
+
+namespace horloge {
+
+const char* roleName(Role role) {
+  switch (role) {
+    case Role::CLOCKD: return "clockd";
+    case Role::NETD: return "netd";
+    case Role::REFCLOCKD: return "refclockd";
+    case Role::MONITORD: return "monitord";
+  }
+  return "?";
+}
+
+namespace {
+
+struct Line {
+  const std::string& path;
+  int number;
+  std::vector<std::string> words;
+
+  [[noreturn]] void fail(const std::string& message) const {
+    throw ConfigError(path + ":" + std::to_string(number) + ": " + message);
+  }
+  const std::string& word(size_t i, const char* what) const {
+    if (i >= words.size()) fail(std::string("missing ") + what + " after '" + words.back() + "'");
+    return words[i];
+  }
+  void noMoreThan(size_t n) const {
+    if (words.size() > n) fail("unexpected '" + words[n] + "'");
+  }
+  double number_(size_t i, const char* what, double lo, double hi) const {
+    const std::string& s = word(i, what);
+    double v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v))
+      fail(std::string("bad ") + what + " '" + s + "'");
+    if (v < lo || v > hi) {
+      std::ostringstream m;
+      m << what << " " << s << " out of range [" << lo << ", " << hi << "]";
+      fail(m.str());
+    }
+    return v;
+  }
+  uint16_t port(size_t i) const {
+    double v = number_(i, "port", 1, 65535);
+    if (v != std::floor(v)) fail("bad port '" + words[i] + "'");
+    return static_cast<uint16_t>(v);
+  }
+  std::string address(size_t i) const {
+    const std::string& s = word(i, "address");
+    unsigned char buf[16];
+    if (inet_pton(AF_INET, s.c_str(), buf) != 1 && inet_pton(AF_INET6, s.c_str(), buf) != 1)
+      fail("'" + s + "' is not a numeric IPv4 or IPv6 address");
+    return s;
+  }
+  std::string path_(size_t i, const char* what) const {
+    const std::string& s = word(i, what);
+    if (s.empty() || s[0] != '/') fail(std::string(what) + " must be an absolute path");
+    return s;
+  }
+};
+
+std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  std::string w;
+  while (in >> w) out.push_back(w);
+  return out;
+}
+
+void parseRefclock(const Line& l, Config& c) {
+  RefclockConf r;
+  r.line = l.number;
+  r.driver = l.word(1, "driver");
+  size_t i = 2;
+  if (r.driver != "sim") l.fail("unknown refclock driver '" + r.driver + "' (known: sim)");
+  while (i < l.words.size()) {
+    const std::string& key = l.words[i];
+    if (key == "jitter") r.jitter = l.number_(i + 1, "jitter", 0, 0.1);
+    else if (key == "offset") r.offset = l.number_(i + 1, "offset", -1, 1);
+    else if (key == "nmea-delay") r.nmeaDelay = l.number_(i + 1, "nmea-delay", 0, 0.9);
+    else l.fail("unknown refclock option '" + key + "'");
+    i += 2;
+  }
+  c.refclocks.push_back(r);
+}
+
+void parseMonitor(const Line& l, Config& c) {
+  const std::string& what = l.word(1, "'listen' or 'cert'");
+  if (what == "listen") {
+    c.monitorAddress = l.address(2);
+    if (l.word(3, "'port'") != "port") l.fail("expected 'port' after the address");
+    c.monitorPort = l.port(4);
+    l.noMoreThan(5);
+    c.monitorEnabled = true;
+  } else if (what == "cert") {
+    c.monitorCert = l.path_(2, "certificate path");
+    if (l.word(3, "'key'") != "key") l.fail("expected 'key' after the certificate path");
+    c.monitorKey = l.path_(4, "key path");
+    l.noMoreThan(5);
+  } else {
+    l.fail("unknown monitor option '" + what + "' (known: listen, cert)");
+  }
+}
+
+bool validUserName(const std::string& s) {
+  if (s.empty() || s.size() > 32 || s[0] == '-') return false;
+  for (char ch : s)
+    if (!(isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-' || ch == '.'))
+      return false;
+  return true;
+}
+
+void parseUser(const Line& l, Config& c) {
+  static const char* roles[] = {"clockd", "netd", "refclockd", "monitord"};
+  if (l.words.size() == 3) {
+    for (int r = 0; r < ROLE_COUNT; ++r) {
+      if (l.words[1] == roles[r]) {
+        if (!validUserName(l.words[2])) l.fail("bad user name '" + l.words[2] + "'");
+        c.users[r] = l.words[2];
+        return;
+      }
+    }
+    l.fail("unknown role '" + l.words[1] + "' (known: clockd, netd, refclockd, monitord)");
+  }
+  const std::string& name = l.word(1, "user name");
+  l.noMoreThan(2);
+  if (!validUserName(name)) l.fail("bad user name '" + name + "'");
+  for (auto& u : c.users) u = name;
+}
+
+void parseLine(const Line& l, Config& c) {
+  const std::string& d = l.words[0];
+  if (d == "listen") {
+    ListenConf lc;
+    lc.address = l.address(1);
+    if (l.words.size() > 2) {
+      if (l.words[2] != "port") l.fail("expected 'port', got '" + l.words[2] + "'");
+      lc.port = l.port(3);
+      l.noMoreThan(4);
+    }
+    c.listen.push_back(lc);
+  } else if (d == "refclock") {
+    parseRefclock(l, c);
+  } else if (d == "clock") {
+    const std::string& b = l.word(1, "clock backend");
+    l.noMoreThan(2);
+    if (b == "system") c.clock = ClockBackend::SYSTEM;
+    else if (b == "observe") c.clock = ClockBackend::OBSERVE;
+    else if (b == "sim") c.clock = ClockBackend::SIM;
+    else l.fail("unknown clock backend '" + b + "' (known: system, observe, sim)");
+  } else if (d == "rundir") {
+    c.rundir = l.path_(1, "rundir");
+    l.noMoreThan(2);
+  } else if (d == "statedir") {
+    c.statedir = l.path_(1, "statedir");
+    l.noMoreThan(2);
+  } else if (d == "monitor") {
+    parseMonitor(l, c);
+  } else if (d == "user") {
+    parseUser(l, c);
+  } else if (d == "maxholdover") {
+    c.maxHoldover = l.number_(1, "maxholdover", 1, 30 * 86400);
+    l.noMoreThan(2);
+  } else if (d == "seccomp") {
+    const std::string& a = l.word(1, "seccomp action");
+    l.noMoreThan(2);
+    if (a == "kill") c.seccomp = SeccompAction::KILL;
+    else if (a == "errno") c.seccomp = SeccompAction::ERRNO;
+    else if (a == "log") c.seccomp = SeccompAction::LOG;
+    else l.fail("unknown seccomp action '" + a + "' (known: kill, errno, log)");
+  } else if (d == "workers") {
+    double w = l.number_(1, "workers", 1, 64);
+    if (w != std::floor(w)) l.fail("workers must be a whole number");
+    c.workers = static_cast<unsigned>(w);
+    l.noMoreThan(2);
+  } else {
+    l.fail("unknown directive '" + d + "'");
+  }
+}
+
+}  // namespace
+
+Config parseConfig(const std::string& text, const std::string& path) {
+  Config c;
+  c.path = path;
+  std::istringstream in(text);
+  std::string raw;
+  int number = 0;
+  while (std::getline(in, raw)) {
+    ++number;
+    if (raw.find('\0') != std::string::npos)
+      throw ConfigError(path + ":" + std::to_string(number) + ": NUL byte in line");
+    size_t hash = raw.find_first_of("#!;%");
+    if (hash != std::string::npos) raw.resize(hash);
+    Line l{path, number, split(raw)};
+    if (l.words.empty()) continue;
+    parseLine(l, c);
+  }
+  if (c.monitorEnabled != (c.monitorAddress.size() > 0))
+    throw ConfigError(path + ": monitor is half configured");
+  return c;
+}
+
+Config loadConfig(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw ConfigError(path + ": cannot open");
+  std::ostringstream s;
+  s << f.rdbuf();
+  if (s.str().size() > 1 << 20) throw ConfigError(path + ": larger than 1 MiB");
+  return parseConfig(s.str(), path);
+}
+
+}  // namespace horloge
