@@ -87,6 +87,7 @@ struct ClockStatus {
   frequency @7 :Float64;      # ppm, estimated local frequency error
   samples @8 :UInt64;
   lastSampleNs @9 :Int64;
+  rejectedMessages @10 :UInt64;  # peer messages refused by validation
 }
 
 struct Peer(Body) {

@@ -1,0 +1,98 @@
+// horloge-clockd: selection and discipline; the only process that may set the clock.
+// It holds no network socket at all: refclockd and netd push to it over Unix sockets, and
+// monitord/horlogectl read from it.
+#include "clock.h"
+#include "daemon.h"
+#include "hub.h"
+#include "ipc.h"
+#include "log.h"
+#include "ntp-time.h"
+#include "sandbox.h"
+#include "systemd.h"
+#include <kj/async-io.h>
+#include <kj/debug.h>
+#include <kj/main.h>
+#include <cerrno>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace horloge;
+
+namespace {
+
+struct Account {
+  uid_t uid;
+  gid_t gid;
+};
+
+// The account a role runs as. Started unprivileged, every role is us.
+Account accountOf(const Config& config, Role role) {
+  if (geteuid() != 0) return {geteuid(), getegid()};
+  const passwd* pw = getpwnam(config.user(role).c_str());
+  if (pw == nullptr) {
+    log::error(kj::str("user '", config.user(role).c_str(), "' for ", roleName(role),
+                       " does not exist"));
+    exit(1);
+  }
+  return {pw->pw_uid, pw->pw_gid};
+}
+
+void makeDir(const std::string& path, mode_t mode, Account owner) {
+  if (mkdir(path.c_str(), mode) < 0 && errno != EEXIST) KJ_FAIL_SYSCALL("mkdir", errno, path);
+  if (geteuid() == 0) KJ_SYSCALL(chown(path.c_str(), owner.uid, owner.gid), path);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config config = startDaemon(Role::CLOCKD, argc, argv);
+  int64_t started = realtimeNs();
+  try {
+    auto io = kj::setupAsyncIo();
+    Account refclockd = accountOf(config, Role::REFCLOCKD);
+    Account netd = accountOf(config, Role::NETD);
+    Account monitord = accountOf(config, Role::MONITORD);
+    Account self = accountOf(config, Role::CLOCKD);
+
+    // 1. Open what we need: one socket per role, owned by that role's user.
+    makeDir(config.rundir, 0755, {0, 0});
+    makeDir(config.statedir, 0750, self);
+    auto refclockSock = ipc::listenUnix(io, ipc::socketPath(config, ipc::REFCLOCK_SOCKET),
+                                        {refclockd.uid, refclockd.gid, 0600});
+    auto netdSock = ipc::listenUnix(io, ipc::socketPath(config, ipc::NETD_SOCKET),
+                                    {netd.uid, netd.gid, 0600});
+    auto statusSock = ipc::listenUnix(io, ipc::socketPath(config, ipc::STATUS_SOCKET),
+                                      {monitord.uid, monitord.gid, 0660});
+
+    // 2. Drop everything but CAP_SYS_TIME, and that only when we really drive the clock.
+    lockdown(Role::CLOCKD, {config.user(Role::CLOCKD), config.clock == ClockBackend::SYSTEM,
+                            config.seccomp});
+
+    clockd::SyncParams params;
+    params.maxHoldover = config.maxHoldover;
+    clockd::Hub hub(io.provider->getTimer(), clockd::makeClock(config.clock), params, started);
+
+    auto only = [](uid_t u) { return kj::heapArray<uid_t>({u, 0}); };
+    auto serving =
+        ipc::serve(*refclockSock, only(refclockd.uid), [&]() { return hub.newRefclockFeed(); },
+                   "refclock.sock")
+            .exclusiveJoin(ipc::serve(*netdSock, only(netd.uid),
+                                      [&]() { return hub.newNetdFeed(); }, "netd.sock"))
+            // Read-only: the socket's group permission decides who may read.
+            .exclusiveJoin(ipc::serve(*statusSock, nullptr, [&]() { return hub.newStatusReader(); },
+                                      "status.sock"))
+            .exclusiveJoin(hub.run());
+    log::info(kj::str("serving on ", config.rundir.c_str(), " with the ",
+                      clockd::makeClock(config.clock)->name(), " clock"));
+    systemd::notifyReady("waiting for reference clock samples");
+    serving.wait(io.waitScope);
+  } catch (const kj::Exception& e) {
+    log::error(e.getDescription());
+    return 1;
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,61 @@
+// clockd's centre: takes validated samples and peer reports, runs the state machine, pushes
+// the server state to netd, and answers status reads. The RPC objects for each role's socket
+// are made here; each peer can reach only the methods of its own role.
+#pragma once
+#include "clock.h"
+#include "log.h"
+#include "source-filter.h"
+#include "sync-state.h"
+#include <horloge.capnp.h>
+#include <capnp/message.h>
+#include <kj/async.h>
+#include <kj/timer.h>
+#include <array>
+
+namespace horloge::clockd {
+
+class Hub: private kj::TaskSet::ErrorHandler {
+public:
+  Hub(kj::Timer& timer, kj::Own<Clock> clock, SyncParams params, int64_t startedNs);
+
+  // Fresh bootstrap capabilities, one per accepted connection.
+  ipc::RefclockFeed::Client newRefclockFeed();
+  ipc::NetdFeed::Client newNetdFeed();
+  ipc::StatusReader::Client newStatusReader();
+
+  // Ticks the state machine and pushes the state to netd once a second. Never resolves.
+  kj::Promise<void> run();
+
+  void fillStatus(ipc::SystemStatus::Builder out);
+
+  struct Peer {
+    uint64_t generation = 0;       // which connection is the current one
+    bool connected = false;
+    int64_t lastSeenNs = 0;
+    kj::Own<capnp::MallocMessageBuilder> info;   // root: DaemonInfo
+    kj::Own<capnp::MallocMessageBuilder> body;   // root: SystemStatus, only the peer's field set
+  };
+
+private:
+  friend class RefclockFeedImpl;
+  friend class NetdFeedImpl;
+
+  kj::Timer& timer;
+  kj::Own<Clock> clock;
+  SyncStateMachine sync;
+  int64_t startedNs;
+  std::array<SourceFilter, 8> filters;
+  int selected = -1;
+  uint64_t rejected = 0;
+  Peer refclockd, netd;
+  kj::Maybe<ipc::StateListener::Client> netdListener;
+  kj::TaskSet tasks;
+  log::RateLimited rejectLog{10};
+
+  void onSample(ipc::RefSample::Reader s);
+  void pushState();
+  void reject(const kj::Exception& e, kj::StringPtr from);
+  void taskFailed(kj::Exception&& e) override;
+};
+
+}  // namespace horloge::clockd

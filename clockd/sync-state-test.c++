@@ -1,0 +1,57 @@
+#include "sync-state.h"
+#include <doctest/doctest.h>
+
+using namespace horloge::clockd;
+constexpr int64_t S = 1'000'000'000;
+constexpr int64_t T0 = 1'800'000'000 * S;
+
+TEST_CASE("sync state: lock, holdover, unsynchronised, relock") {
+  SyncParams p;
+  p.maxHoldover = 60;
+  SyncStateMachine m(p);
+  CHECK(m.state() == Sync::UNSYNCHRONISED);
+  CHECK(m.header(T0).leap == 3);
+  CHECK(m.header(T0).stratum == 16);
+  CHECK(m.header(T0).refid == refidFromText("INIT"));
+
+  SourceStats st;
+  st.jitter = 1e-6;
+  for (int i = 0; i < 5; ++i) m.onSample(st, T0 + i * S);
+  CHECK_FALSE(m.tick(T0 + 5 * S));
+  CHECK(m.state() == Sync::UNSYNCHRONISED);
+  CHECK(m.reason() == "reference clock acquiring (5 of 6 samples)");
+  m.onSample(st, T0 + 5 * S);
+  CHECK(m.tick(T0 + 5 * S));
+  CHECK(m.state() == Sync::LOCKED);
+  Header h = m.header(T0 + 5 * S);
+  CHECK(h.leap == 0);
+  CHECK(h.stratum == 1);
+  CHECK(h.refid == refidFromText("PPS\0"));
+
+  // Dispersion grows with the time since the last sample.
+  CHECK(m.header(T0 + 9 * S).rootDispersion > h.rootDispersion);
+
+  CHECK(m.tick(T0 + 11 * S));
+  CHECK(m.state() == Sync::HOLDOVER);
+  CHECK(m.header(T0 + 11 * S).stratum == 1);
+
+  // Coming back needs fewer samples.
+  for (int i = 0; i < 3; ++i) m.onSample(st, T0 + (20 + i) * S);
+  CHECK(m.tick(T0 + 22 * S));
+  CHECK(m.state() == Sync::LOCKED);
+
+  CHECK(m.tick(T0 + 30 * S));
+  CHECK(m.state() == Sync::HOLDOVER);
+  CHECK(m.tick(T0 + 83 * S));
+  CHECK(m.state() == Sync::UNSYNCHRONISED);
+  CHECK(m.reason() == "holdover exceeded maxholdover (60 s)");
+}
+
+TEST_CASE("sync state: a gap breaks the run") {
+  SyncStateMachine m({});
+  SourceStats st;
+  for (int i = 0; i < 5; ++i) m.onSample(st, T0 + i * S);
+  m.onSample(st, T0 + 10 * S);
+  CHECK(m.consecutive() == 1);
+  CHECK_FALSE(m.tick(T0 + 10 * S));
+}

@@ -1,0 +1,64 @@
+// The server's synchronisation state machine,
+//   UNSYNCHRONISED -> LOCKED -> HOLDOVER -> UNSYNCHRONISED (or back to LOCKED),
+// and the header netd advertises in each state.
+#pragma once
+#include "source-filter.h"
+#include <cstdint>
+#include <string>
+
+namespace horloge::clockd {
+
+enum class Sync : uint8_t { UNSYNCHRONISED, LOCKED, HOLDOVER };   // = ipc::SyncState
+const char* syncName(Sync s);
+
+struct Header {              // wire values, see ipc::ServerState
+  uint8_t leap = 3;
+  uint8_t stratum = 16;
+  int8_t precision = -20;
+  uint32_t refid = 0;
+  uint64_t referenceTime = 0;
+  uint32_t rootDelay = 0;
+  uint32_t rootDispersion = 0;
+};
+
+constexpr uint32_t refidFromText(const char (&s)[5]) {
+  return (uint32_t(uint8_t(s[0])) << 24) | (uint32_t(uint8_t(s[1])) << 16) |
+         (uint32_t(uint8_t(s[2])) << 8) | uint32_t(uint8_t(s[3]));
+}
+
+struct SyncParams {
+  int lockSamples = 6;             // consecutive samples before claiming stratum 1
+  int relockSamples = 3;           // the same, coming back from holdover
+  double sampleGap = 2.5;          // seconds: a larger gap breaks a run of samples
+  double holdoverAfter = 5;        // seconds without a sample before LOCKED -> HOLDOVER
+  double maxHoldover = 7200;       // seconds in HOLDOVER before UNSYNCHRONISED
+  double wander = 15e-6;           // dispersion growth rate, s/s (RFC 5905 PHI)
+};
+
+class SyncStateMachine {
+public:
+  explicit SyncStateMachine(SyncParams p): params(p) {}
+
+  // A validated sample has been added to `stats`; `localNs` is when it was taken.
+  void onSample(const SourceStats& stats, int64_t localNs);
+  // Time passes; returns true when the state changed (reason() says why).
+  bool tick(int64_t nowNs);
+
+  Sync state() const { return current; }
+  const std::string& reason() const { return why; }
+  int consecutive() const { return run; }
+  Header header(int64_t nowNs) const;
+
+private:
+  SyncParams params;
+  Sync current = Sync::UNSYNCHRONISED;
+  std::string why = "waiting for reference clock samples";
+  SourceStats last;
+  int64_t lastSampleNs = 0;
+  int run = 0;
+  bool changed = false;
+
+  void enter(Sync s, std::string reason);
+};
+
+}  // namespace horloge::clockd

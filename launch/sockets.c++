@@ -1,0 +1,54 @@
+#include "sockets.h"
+#include <kj/debug.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace horloge::launch {
+
+namespace {
+
+int bindOne(const std::string& address, uint16_t port, int type) {
+  sockaddr_storage ss{};
+  socklen_t len;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof(*v4);
+  } else {
+    KJ_REQUIRE(inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1, "bad address",
+               address.c_str());
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof(*v6);
+  }
+  int fd;
+  KJ_SYSCALL(fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0));
+  int one = 1;
+  KJ_SYSCALL(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+  // Each address family gets its own socket, so [::] must not also take IPv4.
+  if (ss.ss_family == AF_INET6) KJ_SYSCALL(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+  KJ_SYSCALL(bind(fd, reinterpret_cast<sockaddr*>(&ss), len), address.c_str(), port);
+  return fd;
+}
+
+}  // namespace
+
+std::vector<int> bindNtp(const Config& config) {
+  std::vector<ListenConf> listen = config.listen;
+  if (listen.empty()) listen = {{"0.0.0.0", 123}, {"::", 123}};
+  std::vector<int> fds;
+  for (auto& l: listen) fds.push_back(bindOne(l.address, l.port, SOCK_DGRAM));
+  return fds;
+}
+
+int bindMonitor(const Config& config) {
+  int fd = bindOne(config.monitorAddress, config.monitorPort, SOCK_STREAM);
+  KJ_SYSCALL(listen(fd, 64));
+  return fd;
+}
+
+}  // namespace horloge::launch

@@ -1,0 +1,153 @@
+#include "nmea.h"
+#include <charconv>
+#include <cstdio>
+#include <vector>
+
+namespace horloge::nmea {
+
+bool Framer::push(char c) {
+  if (c == '$') {               // a new sentence always restarts framing
+    buf[0] = c;
+    len = 1;
+    inside = true;
+    tooLong = false;
+    return false;
+  }
+  if (!inside) return false;
+  if (c == '\r' || c == '\n') {
+    inside = false;
+    if (tooLong) { ++dropped; return false; }
+    return len > 1;
+  }
+  if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) {
+    inside = false;             // binary noise ends the line; wait for the next '$'
+    return false;
+  }
+  if (len == MAX_LINE) { tooLong = true; return false; }
+  buf[len++] = c;
+  return false;
+}
+
+int64_t Time::unixSeconds() const {
+  // Days from civil (H. Hinnant's algorithm), valid for the proleptic Gregorian calendar.
+  int y = year - (month <= 2);
+  int era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = static_cast<unsigned>(y - era * 400);
+  unsigned doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = int64_t(era) * 146097 + doe - 719468;
+  return days * 86400 + hour * 3600 + minute * 60 + second;
+}
+
+namespace {
+
+std::vector<std::string_view> fields(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || s[i] == ',') {
+      out.push_back(s.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+bool toInt(std::string_view s, int& v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+bool twoDigits(std::string_view s, size_t at, int& v) {
+  return s.size() >= at + 2 && toInt(s.substr(at, 2), v);
+}
+
+// "hhmmss[.ss]": NMEA time of day. Fractions are ignored: time sentences name the second.
+bool timeOfDay(std::string_view s, Time& t) {
+  if (s.size() < 6 || (s.size() > 6 && s[6] != '.')) return false;
+  return twoDigits(s, 0, t.hour) && twoDigits(s, 2, t.minute) && twoDigits(s, 4, t.second) &&
+         t.hour < 24 && t.minute < 60 && t.second <= 60;
+}
+
+bool plausibleDate(const Time& t) {
+  static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return t.year >= 1980 && t.year <= 2200 && t.month >= 1 && t.month <= 12 && t.day >= 1 &&
+         t.day <= mdays[t.month - 1];
+}
+
+int hex(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+uint8_t xorOf(std::string_view s) {
+  uint8_t x = 0;
+  for (char c: s) x ^= static_cast<uint8_t>(c);
+  return x;
+}
+
+}  // namespace
+
+std::string withChecksum(std::string_view body) {
+  char tail[4];
+  snprintf(tail, sizeof(tail), "*%02X", xorOf(body.substr(1)));
+  return std::string(body) + tail;
+}
+
+Error parse(std::string_view line, Sentence& out) {
+  if (line.size() < 10 || line[0] != '$') return Error::SYNTAX;
+  size_t star = line.rfind('*');
+  if (star == std::string_view::npos || star + 3 != line.size()) return Error::SYNTAX;
+  int hi = hex(line[star + 1]), lo = hex(line[star + 2]);
+  if (hi < 0 || lo < 0) return Error::SYNTAX;
+  std::string_view body = line.substr(1, star - 1);
+  if (xorOf(body) != (hi << 4 | lo)) return Error::CHECKSUM;
+
+  auto f = fields(body);
+  if (f[0].size() != 5) return Error::SYNTAX;
+  out = Sentence{};
+  out.talker = std::string(f[0].substr(0, 2));
+  out.type = std::string(f[0].substr(2));
+  Time t{};
+  if (out.type == "RMC") {
+    // $--RMC,time,status,lat,N,lon,E,speed,course,ddmmyy,...
+    if (f.size() < 10) return Error::SYNTAX;
+    out.valid = f[2] == "A";
+    if (!f[1].empty() && f[9].size() == 6 && out.valid) {
+      int yy;
+      if (!timeOfDay(f[1], t) || !twoDigits(f[9], 0, t.day) || !twoDigits(f[9], 2, t.month) ||
+          !twoDigits(f[9], 4, yy))
+        return Error::SYNTAX;
+      t.year = 2000 + yy;   // RMC's two-digit year: valid 2000-2099
+      if (!plausibleDate(t)) return Error::SYNTAX;
+      out.time = t;
+    }
+    return Error::NONE;
+  }
+  if (out.type == "ZDA") {
+    // $--ZDA,time,dd,mm,yyyy,zh,zm
+    if (f.size() < 5) return Error::SYNTAX;
+    if (f[1].empty()) return Error::NONE;
+    if (!timeOfDay(f[1], t) || !toInt(f[2], t.day) || !toInt(f[3], t.month) ||
+        !toInt(f[4], t.year) || !plausibleDate(t))
+      return Error::SYNTAX;
+    out.time = t;
+    return Error::NONE;
+  }
+  if (out.type == "GGA") {
+    // $--GGA,time,lat,N,lon,E,quality,numsats,hdop,alt,M,...
+    if (f.size() < 8) return Error::SYNTAX;
+    if (!toInt(f[6], out.fixQuality) || out.fixQuality < 0 || out.fixQuality > 9)
+      return Error::SYNTAX;
+    if (!f[7].empty() && (!toInt(f[7], out.satellitesUsed) || out.satellitesUsed < 0 ||
+                          out.satellitesUsed > 99))
+      return Error::SYNTAX;
+    out.valid = out.fixQuality > 0;
+    return Error::NONE;
+  }
+  return Error::UNSUPPORTED;
+}
+
+}  // namespace horloge::nmea

@@ -1,0 +1,135 @@
+// horloge-refclockd: turns GPS receivers into time samples for clockd. It opens its devices,
+// drops every privilege, and then can only read them and push to clockd.
+#include "daemon.h"
+#include "driver.h"
+#include "ipc.h"
+#include "log.h"
+#include "ntp-time.h"
+#include "sandbox.h"
+#include "systemd.h"
+#include <capnp/message.h>
+#include <kj/debug.h>
+#include <vector>
+
+using namespace horloge;
+
+namespace {
+
+class Refclocks: private kj::TaskSet::ErrorHandler {
+public:
+  static constexpr int MAX_IN_FLIGHT = 16;   // clockd stalled: drop, do not queue
+
+  Refclocks(kj::Vector<kj::Own<refclock::Driver>> drivers): drivers(kj::mv(drivers)), tasks(*this) {}
+
+  kj::Promise<void> run() {
+    if (drivers.size() == 0) {
+      log::warn("no refclock configured");
+      return kj::NEVER_DONE;
+    }
+    auto all = kj::heapArrayBuilder<kj::Promise<void>>(drivers.size());
+    for (auto& d: drivers) all.add(d->run(sink));
+    return kj::joinPromises(all.finish());
+  }
+
+  // One connection to clockd: say who we are, then report status every second.
+  kj::Promise<void> session(capnp::Capability::Client bootstrap, ipc::DaemonInfo::Reader info) {
+    auto feed = bootstrap.castAs<ipc::RefclockFeed>();
+    auto req = feed.helloRequest();
+    req.setInfo(info);
+    return req.send().then([this, feed](auto&&) mutable {
+      current = feed;
+      return reportLoop(feed);
+    }).attach(kj::defer([this]() { current = nullptr; }));
+  }
+
+private:
+  kj::Vector<kj::Own<refclock::Driver>> drivers;
+  kj::Maybe<ipc::RefclockFeed::Client> current;
+  kj::TaskSet tasks;
+  int inFlight = 0;
+  uint64_t lost = 0;
+  refclock::SampleSink sink = [this](uint8_t id, const refclock::Paired& p, int64_t errorNs) {
+    push(id, p, errorNs);
+  };
+
+  void push(uint8_t id, const refclock::Paired& p, int64_t errorNs) {
+    KJ_IF_MAYBE(feed, current) {
+      if (inFlight < MAX_IN_FLIGHT) {
+        auto req = feed->pushSampleRequest();
+        auto s = req.initSample();
+        s.setSourceId(id);
+        s.setSystemTimeNs(p.systemTimeNs);
+        s.setReferenceTimeNs(p.referenceTimeNs);
+        s.setErrorNs(static_cast<uint32_t>(errorNs));
+        ++inFlight;
+        tasks.add(req.send().ignoreResult().attach(kj::defer([this]() { --inFlight; })));
+        return;
+      }
+    }
+    ++lost;   // clockd away or stalled; the discipline copes with gaps
+  }
+
+  kj::Promise<void> reportLoop(ipc::RefclockFeed::Client feed) {
+    auto req = feed.pushStatusRequest();
+    auto list = req.initStatus(drivers.size());
+    for (size_t i = 0; i < drivers.size(); ++i) drivers[i]->status(list[i]);
+    return req.send().then([this, feed](auto&&) mutable {
+      return kj::evalLater([]() {}).then([this, feed]() mutable { return wait(feed); });
+    });
+  }
+
+  kj::Promise<void> wait(ipc::RefclockFeed::Client feed);
+  kj::Timer* timer = nullptr;
+
+public:
+  void setTimer(kj::Timer& t) { timer = &t; }
+
+private:
+  void taskFailed(kj::Exception&& e) override {
+    log::warn(kj::str("clockd refused a sample: ", e.getDescription()));
+  }
+};
+
+kj::Promise<void> Refclocks::wait(ipc::RefclockFeed::Client feed) {
+  return timer->afterDelay(1 * kj::SECONDS).then([this, feed]() mutable { return reportLoop(feed); });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config config = startDaemon(Role::REFCLOCKD, argc, argv);
+  int64_t started = realtimeNs();
+  try {
+    auto io = kj::setupAsyncIo();
+
+    // 1. Open every device while we still may.
+    kj::Vector<kj::Own<refclock::Driver>> drivers;
+    for (size_t i = 0; i < config.refclocks.size(); ++i)
+      drivers.add(refclock::openDriver(config.refclocks[i], static_cast<uint8_t>(i), io));
+
+    // 2. Then nothing: no capability, no network, our own syscall list.
+    lockdown(Role::REFCLOCKD, {config.user(Role::REFCLOCKD), false, config.seccomp});
+
+    capnp::MallocMessageBuilder infoMessage;
+    auto info = infoMessage.initRoot<ipc::DaemonInfo>();
+    ipc::fillDaemonInfo(info, Role::REFCLOCKD, started);
+
+    Refclocks refclocks(kj::mv(drivers));
+    refclocks.setTimer(io.provider->getTimer());
+    auto connected = ipc::keepConnected(
+        io, ipc::socketPath(config, ipc::REFCLOCK_SOCKET), kj::str("clockd"),
+        [&](capnp::Capability::Client bootstrap) {
+          return refclocks.session(kj::mv(bootstrap), info.asReader());
+        });
+    systemd::notifyReady("reading reference clocks");
+    refclocks.run().exclusiveJoin(kj::mv(connected)).wait(io.waitScope);
+    log::error("reference clock driver stopped");
+    return 1;
+  } catch (const kj::Exception& e) {
+    log::error(e.getDescription());
+    return 1;
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return 1;
+  }
+}
