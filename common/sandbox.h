@@ -3,7 +3,9 @@
 //   1. drop to the role's user (supplementary groups, gid, uid), keeping only the listed caps;
 //   2. clear every other capability, including the bounding and ambient sets;
 //   3. set no_new_privs;
-//   4. load the role's seccomp allowlist from policy/ (kill, errno or log on a violation).
+//   4. load the role's seccomp allowlist from policy/ (kill, errno or log on a violation), on
+//      every thread (TSYNC): netd's workers exist already;
+//   5. verify from /proc/self/task/*/status that every thread is confined.
 // Started as a non-root user, step 1 is skipped and the rest still applies.
 #pragma once
 #include "config.h"
@@ -13,7 +15,7 @@ namespace horloge {
 
 struct LockdownOptions {
   std::string user;                 // switch to this user when started as root
-  bool keepSysTime = false;         // clockd with the `system` clock only
+  bool keepSysTime = false;         // clockd with the `system` clock only; kept if held
   SeccompAction action = SeccompAction::KILL;
 };
 

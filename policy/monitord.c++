@@ -1,0 +1,63 @@
+// monitord: serves HTTPS (/metrics, /status, /health) on the TCP socket systemd handed it,
+// with a TLS key loaded before lockdown, and reads clockd's status over a Unix socket it
+// reconnects when clockd restarts. It accepts connections but creates no network socket and
+// opens no file for writing.
+#include "policy.h"
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+namespace horloge::policy {
+namespace {
+
+constexpr Syscall syscalls[] = {
+  // KJ event loop (epoll + signalfd + eventfd) and Cap'n Proto RPC streams.
+  {"epoll_wait"}, {"epoll_pwait"}, {"epoll_ctl"},
+  {"signalfd4"},                       // KJ re-arms the signalfd mask before each wait
+  {"read"}, {"readv"}, {"write"}, {"writev"},
+  {"recvmsg"}, {"sendmsg"},            // RPC with fd passing; sd_notify
+  {"close"}, {"shutdown"}, {"fcntl"},
+  when("ioctl", 1, FIONBIO), when("ioctl", 1, FIOCLEX),   // kj wraps fds it did not open
+  when("ioctl", 1, TCGETS),            // stdio's isatty() on stderr
+  {"accept4"},                         // HTTPS clients on the handed-in TCP listener
+  when("socket", 0, AF_UNIX),          // reconnecting to clockd; sd_notify. Never AF_INET*.
+  {"connect"},
+  {"poll"}, {"ppoll"},                 // kj checks a non-blocking connect() with poll(fd, 0)
+  {"getsockopt"}, {"setsockopt"},      // TCP_NODELAY on accepted connections
+  {"getsockname"}, {"getpeername"},    // client address for the access log
+
+  // Memory: malloc and thread stacks. Never executable (no code is loaded after lockdown;
+  // OpenSSL's providers are built in and initialised before).
+  {"brk"}, {"munmap"}, {"mremap"}, {"madvise"},
+  masked("mmap", 2, PROT_EXEC, 0), masked("mprotect", 2, PROT_EXEC, 0),
+
+  // Threads, signals, exit.
+  {"futex"}, {"sched_yield"},
+  {"rt_sigprocmask"}, {"rt_sigaction"}, {"rt_sigreturn"}, {"restart_syscall"},
+  when("tgkill", 0, SELF_PID),         // raise()/abort() on ourselves only
+  {"getpid"}, {"gettid"}, {"exit"}, {"exit_group"},
+  // glibc's start-up of a thread created just before lockdown may run after the filter.
+  {"rseq"}, {"set_robust_list"},
+  {"getuid"}, {"geteuid"}, {"getgid"}, {"getegid"},   // sd_notify() asks before each send
+
+  // Reading clocks (the vDSO falls back to these) and sleeping.
+  {"clock_gettime"}, {"clock_getres"}, {"gettimeofday"}, {"time"},
+  {"clock_nanosleep"}, {"nanosleep"},
+
+  // Reading /proc/self/status for DaemonInfo: read-only opens only.
+  masked("openat", 2, O_ACCMODE | O_CREAT | O_TRUNC, O_RDONLY),
+  {"fstat"}, {"newfstatat"}, {"statx"}, {"lseek"},
+
+  // Miscellaneous.
+  {"getrandom"},                       // TLS session keys and nonces (OpenSSL's DRBG)
+  {"uname"},
+  when("prctl", 0, PR_SET_NAME), when("prctl", 0, PR_GET_NAME),   // thread names only
+};
+
+}  // namespace
+
+const Policy MONITORD = {"monitord", syscalls, {}};
+
+}  // namespace horloge::policy

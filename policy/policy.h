@@ -1,0 +1,61 @@
+// What each daemon may do once locked down: the syscalls its seccomp filter allows and the
+// capabilities it keeps. One file per role (clockd.c++, netd.c++, ...), each a plain table,
+// in the spirit of chrony's per-role seccomp lists and OpenNTPD's pledge() promises.
+//
+// Names are resolved with seccomp_syscall_resolve_name() when the filter is built; a name the
+// running architecture does not have (`poll`, `epoll_wait` on arm64) is skipped. Several
+// entries with the same name are alternatives: the call is allowed if any of them matches.
+#pragma once
+#include "config.h"
+#include <cstdint>
+#include <span>
+
+namespace horloge::policy {
+
+struct Syscall {
+  const char* name;
+  // When `arg` >= 0 the call is allowed only if (argument[arg] & mask) == value.
+  int8_t arg = -1;
+  uint64_t mask = 0;
+  uint64_t value = 0;
+};
+
+// Stands for getpid() of the process being locked down (known only at load time).
+constexpr uint64_t SELF_PID = ~uint64_t(0);
+
+// Allowed only when argument `arg` equals `value`. The compare is on the low 32 bits: every
+// argument filtered this way is an int or unsigned int in the kernel, and comparing 64 bits
+// would miss an ioctl number such as PPS_FETCH (0xc00870a4) that a caller sign-extends.
+constexpr Syscall when(const char* name, int8_t arg, uint64_t value) {
+  return {name, arg, 0xffffffffu, value};
+}
+
+// Allowed only when (argument `arg` & mask) == value, e.g. no PROT_EXEC bit.
+constexpr Syscall masked(const char* name, int8_t arg, uint64_t mask, uint64_t value) {
+  return {name, arg, mask, value};
+}
+
+struct Policy {
+  const char* role;
+  std::span<const Syscall> syscalls;
+  // Capabilities the role may keep after lockdown (Linux CAP_* numbers). Only clockd has one,
+  // CAP_SYS_TIME, and keeps it only when LockdownOptions::keepSysTime says so.
+  std::span<const int> capabilities;
+};
+
+extern const Policy CLOCKD;
+extern const Policy NETD;
+extern const Policy REFCLOCKD;
+extern const Policy MONITORD;
+
+inline const Policy& forRole(Role role) {
+  switch (role) {
+    case Role::CLOCKD: return CLOCKD;
+    case Role::NETD: return NETD;
+    case Role::REFCLOCKD: return REFCLOCKD;
+    case Role::MONITORD: return MONITORD;
+  }
+  throw std::invalid_argument("no seccomp policy for this role");
+}
+
+}  // namespace horloge::policy

@@ -1,0 +1,71 @@
+// refclockd: reads NMEA from a serial port or pty and PPS edges from /dev/ppsN (RFC 2783
+// ioctls), both opened before lockdown, and pushes samples to clockd over a Unix socket it
+// reconnects when clockd restarts. It may reopen a device that went away, but creates no file
+// and no network socket.
+#include "policy.h"
+#include <fcntl.h>
+#include <linux/pps.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+namespace horloge::policy {
+namespace {
+
+constexpr Syscall syscalls[] = {
+  // KJ event loop (epoll + signalfd + eventfd) and Cap'n Proto RPC streams.
+  {"epoll_wait"}, {"epoll_pwait"}, {"epoll_ctl"},
+  {"signalfd4"},                       // KJ re-arms the signalfd mask before each wait
+  {"read"}, {"readv"}, {"write"}, {"writev"},
+  {"recvmsg"}, {"sendmsg"},            // RPC with fd passing; sd_notify
+  {"close"}, {"shutdown"}, {"fcntl"},
+  when("ioctl", 1, FIONBIO), when("ioctl", 1, FIOCLEX),   // kj wraps fds it did not open
+  when("socket", 0, AF_UNIX),          // reconnecting to clockd, gpsd's socket; sd_notify
+  {"connect"},
+  {"getsockopt"}, {"setsockopt"},
+  {"getsockname"}, {"getpeername"},
+
+  // Serial line: termios (tcgetattr/tcsetattr/tcflush/tcdrain; TCGETS is also stdio's
+  // isatty()), modem lines for DCD-based PPS, bytes waiting.
+  when("ioctl", 1, TCGETS), when("ioctl", 1, TCSETS), when("ioctl", 1, TCSETSW),
+  when("ioctl", 1, TCSETSF), when("ioctl", 1, TCFLSH), when("ioctl", 1, TCSBRK),
+  when("ioctl", 1, TIOCMGET), when("ioctl", 1, TIOCMIWAIT), when("ioctl", 1, FIONREAD),
+  // RFC 2783 PPS API on /dev/ppsN (time_pps_fetch & co). Not PPS_KC_BIND: that would hand
+  // the kernel clock to the PPS line and needs CAP_SYS_TIME, which refclockd does not have.
+  when("ioctl", 1, PPS_GETPARAMS), when("ioctl", 1, PPS_SETPARAMS),
+  when("ioctl", 1, PPS_GETCAP), when("ioctl", 1, PPS_FETCH),
+  {"poll"}, {"ppoll"},                 // kj checks a non-blocking connect() with poll(fd, 0)
+
+  // Memory: malloc and thread stacks. Never executable (no code is loaded after lockdown).
+  {"brk"}, {"munmap"}, {"mremap"}, {"madvise"},
+  masked("mmap", 2, PROT_EXEC, 0), masked("mprotect", 2, PROT_EXEC, 0),
+
+  // Threads, signals, exit.
+  {"futex"}, {"sched_yield"},
+  {"rt_sigprocmask"}, {"rt_sigaction"}, {"rt_sigreturn"}, {"restart_syscall"},
+  when("tgkill", 0, SELF_PID),         // raise()/abort() on ourselves only
+  {"getpid"}, {"gettid"}, {"exit"}, {"exit_group"},
+  // glibc's start-up of a thread created just before lockdown may run after the filter.
+  {"rseq"}, {"set_robust_list"},
+  {"getuid"}, {"geteuid"}, {"getgid"}, {"getegid"},   // sd_notify() asks before each send
+
+  // Reading clocks (the vDSO falls back to these) and sleeping.
+  {"clock_gettime"}, {"clock_getres"}, {"gettimeofday"}, {"time"},
+  {"clock_nanosleep"}, {"nanosleep"},
+
+  // Reopening a device that disappeared (read-write for the PPS ioctls) and reading
+  // /proc/self/status; never creating or truncating a file.
+  masked("openat", 2, O_CREAT | O_TRUNC, 0),
+  {"fstat"}, {"newfstatat"}, {"statx"}, {"lseek"},
+
+  // Miscellaneous.
+  {"getrandom"}, {"uname"},
+  when("prctl", 0, PR_SET_NAME), when("prctl", 0, PR_GET_NAME),   // thread names only
+};
+
+}  // namespace
+
+const Policy REFCLOCKD = {"refclockd", syscalls, {}};
+
+}  // namespace horloge::policy
