@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Issue 2's end-to-end path, with everything real but the GPS antenna and the host clock.
+
+The appliance runs in namespace A, started by horloge-launch as root with the real sandbox in
+seccomp kill mode. From namespace B, over veth: ntpdig sees LI=3 before lock and stratum 1 /
+refid PPS after it; curl reads /status over TLS; horlogectl reads the same state. Each
+daemon's /proc status shows its confinement. Killing one daemon leaves the others serving.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from netns import Pair, require_root  # noqa: E402
+
+BIN = os.path.abspath(sys.argv[1])
+NOBODY = 65534
+CAP_SYS_TIME = 1 << 25
+
+
+def wait_for(what, fn, timeout):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def ntpdig(net):
+    r = net.exec(net.client, "ntpdig", "-j", "-t", "1", Pair.SERVER4, check=False)
+    return r.returncode, r.stdout + r.stderr
+
+
+def ntplib_query(net):
+    code = ("import ntplib,sys; r=ntplib.NTPClient().request(sys.argv[1], version=4, timeout=1);"
+            "print(r.leap, r.stratum, ntplib.ref_id_to_text(r.ref_id, r.stratum))")
+    r = net.exec(net.client, "python3", "-c", code, Pair.SERVER4, check=False)
+    return r.stdout.split() if r.returncode == 0 else None
+
+
+def daemon_pids(launcher_pid):
+    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(launcher_pid)],
+                         capture_output=True, text=True).stdout
+    pids = {}
+    for line in out.splitlines():
+        pid, args = line.strip().split(None, 1)
+        name = os.path.basename(args.split()[0]).replace("horloge-", "")
+        pids[name] = int(pid)
+    return pids
+
+
+def proc_status(pid):
+    fields = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            fields[k] = v.strip()
+    return fields
+
+
+def main():
+    require_root()
+    tmp = tempfile.mkdtemp(prefix="horloge-e2e-")
+    os.chmod(tmp, 0o755)
+    conf = os.path.join(tmp, "horloge.conf")
+    with open(conf, "w") as f:
+        f.write(f"""listen {Pair.SERVER4}
+listen {Pair.SERVER6}
+monitor listen {Pair.SERVER4} port 443
+refclock sim jitter 1e-6
+clock observe
+rundir {tmp}/run
+statedir {tmp}/state
+user nobody
+seccomp kill
+""")
+    net = Pair("e2e")
+    log = open(os.path.join(tmp, "launch.log"), "w+")
+    launcher = None
+    try:
+        launcher = net.popen(net.server, [f"{BIN}/horloge-launch", "-f", conf],
+                             stdout=log, stderr=subprocess.STDOUT)
+
+        # Before lock: the first answer is unsynchronised, and ntpdig says so.
+        first = wait_for("a first NTP answer", lambda: ntplib_query(net), 10)
+        print("first answer (leap, stratum, refid):", first)
+        assert first[0] == "3" and first[1] == "16", first
+        rc, out = ntpdig(net)
+        print("ntpdig before lock:", rc, out.strip())
+        assert rc != 0 and ("stratum too high" in out or "leap not in sync" in out), out
+
+        # After lock: stratum 1, refid PPS.
+        def locked():
+            rc, out = ntpdig(net)
+            if rc != 0:
+                return None
+            j = json.loads(out.strip().splitlines()[-1])
+            return j if j["stratum"] == 1 and j["leap"] == "no-leap" else None
+        j = wait_for("stratum 1 from ntpdig", locked, 30)
+        print("ntpdig after lock:", j)
+        assert ntplib_query(net)[2] == "PPS"
+
+        # The status over real TLS, from the client namespace.
+        r = net.exec(net.client, "curl", "-sS", "-k", "--max-time", "5",
+                     f"https://{Pair.SERVER4}/status")
+        status = json.loads(r.stdout)
+        print("status clock:", status["clock"]["state"], status["clock"]["reason"])
+        assert status["clock"]["state"] == "locked"
+        for role in ("refclockd", "netd"):
+            assert status[role]["connected"], role
+        assert status["monitord"]["seccomp"] == 2
+
+        # horlogectl reads the same state over the read-only socket.
+        r = net.exec(net.server, f"{BIN}/horlogectl", "-f", conf, "status", check=False)
+        print(r.stdout)
+        assert r.returncode == 0, r.stderr
+        assert "locked" in r.stdout
+
+        # Confinement as the kernel reports it.
+        pids = daemon_pids(launcher.pid)
+        assert set(pids) == {"clockd", "refclockd", "netd", "monitord"}, pids
+        for name, pid in pids.items():
+            s = proc_status(pid)
+            print(name, "Uid", s["Uid"], "CapEff", s["CapEff"], "NoNewPrivs", s["NoNewPrivs"],
+                  "Seccomp", s["Seccomp"])
+            assert int(s["Uid"].split()[1]) == NOBODY, (name, s["Uid"])
+            assert int(s["CapEff"], 16) == 0, (name, s["CapEff"])   # observe: no CAP_SYS_TIME
+            assert s["NoNewPrivs"] == "1" and s["Seccomp"] == "2", name
+
+        # A daemon that dies is restarted; the others keep going meanwhile.
+        os.kill(pids["clockd"], signal.SIGKILL)
+        time.sleep(0.2)
+        assert ntplib_query(net) is not None, "netd stopped answering without clockd"
+        wait_for("clockd back", lambda: daemon_pids(launcher.pid).get("clockd") not in
+                 (None, pids["clockd"]), 10)
+        wait_for("stratum 1 again", locked, 30)
+        os.kill(pids["netd"], signal.SIGKILL)
+        wait_for("netd answering again", lambda: ntplib_query(net), 10)
+        assert launcher.poll() is None, "launcher gave up"
+
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=10) == 0
+        launcher = None
+        print("e2e: PASS")
+    finally:
+        if launcher is not None:
+            launcher.kill()
+            launcher.wait()
+        net.close()
+        log.seek(0)
+        print("---- launch log ----")
+        print(log.read())
+
+
+if __name__ == "__main__":
+    main()

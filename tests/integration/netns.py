@@ -1,0 +1,52 @@
+"""Test hosts in network namespaces made by the test itself, joined by veth.
+
+Addresses come from 198.18.0.0/15 (RFC 2544, benchmarking) and fd7e::/64: they exist only
+inside the namespaces created here, and every namespace is deleted on exit.
+"""
+import os
+import subprocess
+import sys
+
+
+def run(*args, check=True, **kw):
+    return subprocess.run(list(args), check=check, text=True, capture_output=True, **kw)
+
+
+class Pair:
+    """Two namespaces, `server` and `client`, on one veth link."""
+
+    SERVER4, CLIENT4 = "198.18.0.1", "198.18.0.2"
+    SERVER6, CLIENT6 = "fd7e::1", "fd7e::2"
+
+    def __init__(self, tag):
+        suffix = f"{tag}{os.getpid()}"
+        self.server = f"hs{suffix}"[:15]
+        self.client = f"hc{suffix}"[:15]
+        veth_s, veth_c = f"vs{suffix}"[:15], f"vc{suffix}"[:15]
+        for ns in (self.server, self.client):
+            run("ip", "netns", "add", ns)
+        run("ip", "link", "add", veth_s, "netns", self.server, "type", "veth",
+            "peer", "name", veth_c, "netns", self.client)
+        for ns, dev, a4, a6 in ((self.server, veth_s, self.SERVER4, self.SERVER6),
+                                (self.client, veth_c, self.CLIENT4, self.CLIENT6)):
+            self.exec(ns, "ip", "link", "set", "lo", "up")
+            self.exec(ns, "ip", "addr", "add", f"{a4}/24", "dev", dev)
+            self.exec(ns, "ip", "-6", "addr", "add", f"{a6}/64", "dev", dev, "nodad")
+            self.exec(ns, "ip", "link", "set", dev, "up")
+
+    @staticmethod
+    def exec(ns, *args, check=True, **kw):
+        return run("ip", "netns", "exec", ns, *args, check=check, **kw)
+
+    def popen(self, ns, args, **kw):
+        return subprocess.Popen(["ip", "netns", "exec", ns] + list(args), **kw)
+
+    def close(self):
+        for ns in (self.server, self.client):
+            run("ip", "netns", "del", ns, check=False)
+
+
+def require_root():
+    if os.geteuid() != 0:
+        print("SKIP: needs root for network namespaces")
+        sys.exit(77)
