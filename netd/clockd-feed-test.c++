@@ -1,0 +1,128 @@
+#include "clockd-feed.h"
+#include "ipc.h"
+#include "ntp-time.h"
+#include <capnp/message.h>
+#include <doctest/doctest.h>
+#include <kj/debug.h>
+#include <kj/vector.h>
+#include <unistd.h>
+
+using namespace horloge;
+using namespace horloge::netd;
+
+namespace {
+
+// Plays clockd: records what netd sends and pushes one state on attach.
+struct FakeClockd {
+  kj::Vector<kj::Own<capnp::MallocMessageBuilder>> stats;
+  int attaches = 0;
+  uint32_t pid = 0;
+  kj::Maybe<ipc::StateListener::Client> listener;
+};
+
+class FakeFeed final: public ipc::NetdFeed::Server {
+public:
+  explicit FakeFeed(FakeClockd& fake): fake(fake) {}
+
+protected:
+  kj::Promise<void> attach(AttachContext context) override {
+    auto params = context.getParams();
+    ++fake.attaches;
+    fake.pid = params.getInfo().getPid();
+    auto listener = params.getListener();
+    fake.listener = listener;
+    auto update = listener.updateRequest();
+    auto s = update.initState();
+    s.setLeap(0);
+    s.setStratum(1);
+    s.setPrecision(-22);
+    s.setRefid(0x50505300);
+    s.setReferenceTime(ntp::fromUnixNs(realtimeNs()));
+    s.setRootDispersion(7);
+    return update.send().ignoreResult();
+  }
+  kj::Promise<void> pushStats(PushStatsContext context) override {
+    auto m = kj::heap<capnp::MallocMessageBuilder>();
+    m->setRoot(context.getParams().getStats());
+    fake.stats.add(kj::mv(m));
+    return kj::READY_NOW;
+  }
+
+private:
+  FakeClockd& fake;
+};
+
+// Runs the loop until `done()` or a timeout.
+bool waitFor(kj::AsyncIoContext& io, kj::Function<bool()> done, kj::Duration timeout) {
+  auto deadline = io.provider->getTimer().now() + timeout;
+  while (!done()) {
+    if (io.provider->getTimer().now() >= deadline) return false;
+    io.provider->getTimer().afterDelay(10 * kj::MILLISECONDS).wait(io.waitScope);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("netd attaches to clockd, takes its state, pushes stats, survives its restart") {
+  auto io = kj::setupAsyncIo();
+  char dir[] = "/tmp/netd-feed-test.XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  auto path = kj::str(dir, "/netd.sock");
+
+  capnp::MallocMessageBuilder infoMessage;
+  auto info = infoMessage.initRoot<ipc::DaemonInfo>();
+  info.setPid(4242);
+  StateCell cell;
+  ResponderStats counters;
+  counters.received = 10;
+  counters.answered = 7;
+  counters.dropped[static_cast<int>(Drop::MODE)] = 2;
+  counters.kernelRxStamps = 10;
+  ClockdFeed feed(io.provider->getTimer(), cell, [&]() { return counters; }, info.asReader(),
+                  50 * kj::MILLISECONDS);
+
+  FakeClockd fake;
+  auto startServer = [&]() {
+    auto listener = ipc::listenUnix(io, path, {getuid(), getgid(), 0600});
+    auto serving = ipc::serve(*listener, nullptr,
+                              [&]() -> capnp::Capability::Client { return kj::heap<FakeFeed>(fake); },
+                              "netd");
+    return serving.attach(kj::mv(listener)).eagerlyEvaluate(nullptr);
+  };
+  auto server = startServer();
+  auto client = ipc::keepConnected(
+      io, kj::str(path), kj::str("clockd"),
+      [&](capnp::Capability::Client bootstrap) { return feed.session(kj::mv(bootstrap)); })
+      .eagerlyEvaluate([](kj::Exception&& e) { KJ_LOG(ERROR, e); });
+
+  REQUIRE(waitFor(io, [&]() { return fake.stats.size() >= 2; }, 3 * kj::SECONDS));
+  CHECK(fake.attaches == 1);
+  CHECK(fake.pid == 4242);
+  Snapshot s = cell.load();
+  CHECK(s.pushed);
+  CHECK(s.stratum == 1);
+  CHECK(s.refid == 0x50505300);
+  CHECK(s.rootDispersion == 7);
+  auto st = fake.stats.back()->getRoot<ipc::NetdStats>();
+  CHECK(st.getReceived() == 10);
+  CHECK(st.getAnswered() == 7);
+  CHECK(st.getDropped() == 2);
+  CHECK(st.getKernelRxStamps() == 10);
+  CHECK(st.getStateAgeNs() >= 0);
+  CHECK(st.getStateAgeNs() < 2 * ntp::NS_PER_S);
+
+  // clockd goes away: the state stays; clockd comes back: netd attaches again.
+  server = nullptr;
+  fake.listener = nullptr;
+  io.provider->getTimer().afterDelay(200 * kj::MILLISECONDS).wait(io.waitScope);
+  CHECK(cell.load().stratum == 1);
+  size_t before = fake.stats.size();
+  server = startServer();
+  REQUIRE(waitFor(io, [&]() { return fake.attaches == 2 && fake.stats.size() > before; },
+                  5 * kj::SECONDS));
+  CHECK(cell.load().pushed);
+
+  unlink(path.cStr());
+  rmdir(dir);
+}

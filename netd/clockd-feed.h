@@ -1,0 +1,34 @@
+// netd's side of netd.sock: on each connection to clockd, attach (DaemonInfo + a StateListener
+// that clockd pushes the server state into), then push NetdStats at a fixed interval until the
+// connection fails. ipc::keepConnected() runs one session per connection and reconnects.
+#pragma once
+#include "responder.h"
+#include "state-cell.h"
+#include <capnp/capability.h>
+#include <horloge.capnp.h>
+#include <kj/async-io.h>
+#include <kj/function.h>
+
+namespace horloge::netd {
+
+class ClockdFeed {
+public:
+  // `info` must outlive this object; `stats` is called on the IPC thread at every push.
+  ClockdFeed(kj::Timer& timer, StateCell& cell, kj::Function<ResponderStats()> stats,
+             ipc::DaemonInfo::Reader info, kj::Duration interval = 1 * kj::SECONDS);
+  KJ_DISALLOW_COPY(ClockdFeed);
+
+  // An ipc::Session: never resolves on its own, fails with the connection.
+  kj::Promise<void> session(capnp::Capability::Client bootstrap);
+
+private:
+  kj::Timer& timer;
+  StateCell& cell;
+  kj::Function<ResponderStats()> stats;
+  ipc::DaemonInfo::Reader info;
+  kj::Duration interval;
+
+  kj::Promise<void> pushStats(ipc::NetdFeed::Client feed);
+};
+
+}  // namespace horloge::netd

@@ -1,0 +1,104 @@
+// horloge-netd: answers NTP on the UDP sockets it is handed (socket activation, "ntp"), with
+// the server state clockd pushes over netd.sock. While clockd is away it keeps answering with
+// the last state, its root dispersion growing, and past maxholdover it says LI=3, stratum 16.
+#include "clockd-feed.h"
+#include "daemon.h"
+#include "ipc.h"
+#include "log.h"
+#include "ntp-time.h"
+#include "responder.h"
+#include "sandbox.h"
+#include "systemd.h"
+#include <capnp/message.h>
+#include <kj/async-io.h>
+#include <kj/debug.h>
+#include <kj/vector.h>
+#include <unistd.h>
+
+namespace horloge::netd {
+namespace {
+
+constexpr auto WATCHDOG_INTERVAL = 1 * kj::SECONDS;
+constexpr int64_t WORKER_STALL_NS = 5 * ntp::NS_PER_S;
+
+int8_t clockPrecision() {
+  timespec res;
+  if (clock_getres(CLOCK_REALTIME, &res) < 0) return -20;
+  return ntp::precisionFromNs(ntp::toNs(res));
+}
+
+// Tells systemd we are alive only while every worker keeps looping.
+kj::Promise<void> watchdog(kj::Timer& timer, const Responder& responder) {
+  return timer.afterDelay(WATCHDOG_INTERVAL).then([&timer, &responder]() {
+    if (monotonicNs() - responder.oldestHeartbeatNs() < WORKER_STALL_NS) {
+      systemd::notifyWatchdog();
+    }
+    return watchdog(timer, responder);
+  });
+}
+
+int run(int argc, char** argv) {
+  Config config = startDaemon(Role::NETD, argc, argv);
+  int64_t startedNs = realtimeNs();
+
+  kj::Vector<int> fds;
+  for (auto& fd: systemd::takeListenFds()) {
+    if (fd.name == "ntp") {
+      fds.add(fd.fd);
+    } else {
+      log::warn(kj::str("closing unexpected handed socket '", fd.name.c_str(), "'"));
+      close(fd.fd);
+    }
+  }
+  if (fds.empty()) {
+    log::error("no 'ntp' socket handed (LISTEN_FDS/LISTEN_FDNAMES): nothing to answer on");
+    return 1;
+  }
+
+  auto io = kj::setupAsyncIo();
+  Snapshot initial;
+  initial.precision = clockPrecision();
+  StateCell cell(initial);
+  ResponderOptions options;
+  options.workersPerSocket = resolveWorkers(config.workers);
+  options.maxHoldoverNs = static_cast<int64_t>(config.maxHoldover * ntp::NS_PER_S);
+  Responder responder(fds.asPtr(), cell, options);
+
+  try {
+    lockdown(Role::NETD, {config.user(Role::NETD), false, config.seccomp});
+  } catch (const std::exception& e) {
+    log::error(kj::str("lockdown failed: ", e.what()));
+    return 1;
+  }
+
+  capnp::MallocMessageBuilder infoMessage;
+  auto info = infoMessage.initRoot<ipc::DaemonInfo>();
+  ipc::fillDaemonInfo(info, Role::NETD, startedNs);
+
+  ClockdFeed feed(io.provider->getTimer(), cell, [&responder]() { return responder.stats(); },
+                  info.asReader());
+  auto connected = ipc::keepConnected(
+      io, ipc::socketPath(config, ipc::NETD_SOCKET), kj::str("clockd"),
+      [&feed](capnp::Capability::Client bootstrap) { return feed.session(kj::mv(bootstrap)); });
+
+  auto status = kj::str("answering NTP on ", fds.size(), " socket(s) with ",
+                        options.workersPerSocket, " worker(s) each");
+  log::info(status);
+  systemd::notifyReady(status.cStr());
+
+  // Neither promise resolves: netd runs until a signal ends it.
+  connected.exclusiveJoin(watchdog(io.provider->getTimer(), responder)).wait(io.waitScope);
+  return 0;
+}
+
+}  // namespace
+}  // namespace horloge::netd
+
+int main(int argc, char** argv) {
+  int status = 1;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { status = horloge::netd::run(argc, argv); })) {
+    horloge::log::error(kj::str(e->getDescription()));
+    return 1;
+  }
+  return status;
+}

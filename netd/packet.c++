@@ -1,0 +1,160 @@
+#include "packet.h"
+#include "ntp-time.h"
+#include <netinet/in.h>
+
+namespace horloge::netd {
+
+using ntp::load32;
+using ntp::load64;
+using ntp::store32;
+using ntp::store64;
+
+const char* dropName(Drop reason) {
+  switch (reason) {
+    case Drop::NONE: return "none";
+    case Drop::LENGTH: return "length";
+    case Drop::VERSION: return "version";
+    case Drop::MODE: return "mode";
+    case Drop::EXTENSION: return "extension";
+    case Drop::AUTH: return "auth";
+    case Drop::SOURCE: return "source";
+    case Drop::OWN_ADDRESS: return "own-address";
+  }
+  return "?";
+}
+
+Header makeHeader(const Snapshot& state, int64_t nowMonoNs, int64_t maxHoldoverNs) {
+  Header h{state.leap, state.stratum, state.precision, state.refid, state.referenceTime,
+           state.rootDelay, state.rootDispersion};
+  if (!state.pushed) {
+    return Header{3, 16, state.precision, REFID_INIT, 0, 0, 0};
+  }
+  int64_t age = nowMonoNs - state.pushedMonoNs;
+  if (age < 0) age = 0;
+  // 15 ppm of the age in 16.16 seconds, rounded up: ageUs * 15 * 65536 / 1e12. Ages past 2^42 µs
+  // (51 days, beyond any maxholdover) would overflow; they saturate instead.
+  uint64_t ageUs = static_cast<uint64_t>(age) / 1000;
+  constexpr uint64_t SCALE = DISPERSION_RATE_PPM * 65536;
+  uint64_t grow = ageUs >= (1ull << 42) ? 0xffffffffu : (ageUs * SCALE + 999'999'999'999) / 1'000'000'000'000;
+  uint64_t disp = uint64_t(h.rootDispersion) + grow;
+  h.rootDispersion = disp > 0xffffffffu ? 0xffffffffu : static_cast<uint32_t>(disp);
+  if (age > maxHoldoverNs || h.stratum == 0 || h.stratum >= 16 || h.leap == 3) {
+    h.leap = 3;
+    h.stratum = 16;
+  }
+  return h;
+}
+
+namespace {
+
+bool forbiddenV4(uint32_t a) {   // host order
+  return (a >> 24) == 0              // 0.0.0.0/8: "this network", never a source
+      || (a >> 28) == 0xe            // 224.0.0.0/4 multicast
+      || a == 0xffffffffu;           // limited broadcast
+}
+
+}  // namespace
+
+bool isForbiddenSource(const sockaddr* source) {
+  if (source->sa_family == AF_INET) {
+    auto sin = reinterpret_cast<const sockaddr_in*>(source);
+    return sin->sin_port == 0 || forbiddenV4(ntohl(sin->sin_addr.s_addr));
+  }
+  if (source->sa_family == AF_INET6) {
+    auto sin6 = reinterpret_cast<const sockaddr_in6*>(source);
+    if (sin6->sin6_port == 0) return true;
+    const in6_addr& a = sin6->sin6_addr;
+    if (IN6_IS_ADDR_UNSPECIFIED(&a) || IN6_IS_ADDR_MULTICAST(&a)) return true;
+    if (IN6_IS_ADDR_V4MAPPED(&a)) return forbiddenV4(load32(a.s6_addr + 12));
+    return false;
+  }
+  return true;
+}
+
+namespace {
+
+// v4: extension fields (RFC 7822) then possibly a MAC. A remainder of exactly 4 (crypto-NAK),
+// 20 or 24 bytes (key id + MD5/SHA-1 digest) is a MAC, as RFC 7822 §7.5 tells them apart.
+Drop checkTrailer(const uint8_t* p, size_t length, unsigned version) {
+  size_t off = PACKET_SIZE;
+  while (off < length) {
+    size_t rest = length - off;
+    if (rest == 4 || rest == 20 || rest == 24) return Drop::AUTH;
+    if (version < 4 || rest < 16) return Drop::EXTENSION;
+    size_t fieldLength = (size_t(p[off + 2]) << 8) | p[off + 3];
+    if (fieldLength < 16 || fieldLength % 4 != 0 || fieldLength > rest) return Drop::EXTENSION;
+    off += fieldLength;   // a well-formed field we do not know: ignored, never echoed
+  }
+  return Drop::NONE;
+}
+
+// Replaces the bits of an NTP timestamp below 2^precision s with random ones.
+uint64_t randomBelowPrecision(uint64_t t, int8_t precision, uint32_t random) {
+  int bits = 32 + precision;
+  if (bits <= 0) return t;
+  if (bits > 32) bits = 32;
+  uint64_t mask = bits == 32 ? 0xffffffffu : (uint64_t(1) << bits) - 1;
+  return (t & ~mask) | (random & mask);
+}
+
+// a > b on the NTP circle (valid within 68 years), so comparisons survive the era rollover.
+bool later(uint64_t a, uint64_t b) { return static_cast<int64_t>(a - b) > 0; }
+
+}  // namespace
+
+Drop prepareReply(const Request& request, const Header& header, Reply& reply) {
+  const uint8_t* p = request.bytes;
+  if (request.truncated || request.length < PACKET_SIZE || request.length % 4 != 0) {
+    return Drop::LENGTH;
+  }
+  unsigned version = (p[0] >> 3) & 7;
+  unsigned mode = p[0] & 7;
+  if (version < 1 || version > 4) return Drop::VERSION;
+  if (mode != 3) return Drop::MODE;
+  if (Drop d = checkTrailer(p, request.length, version); d != Drop::NONE) return d;
+  if (isForbiddenSource(request.source)) return Drop::SOURCE;
+  if (request.fromOwnAddress) return Drop::OWN_ADDRESS;
+
+  uint8_t* r = reply.bytes;
+  r[0] = static_cast<uint8_t>((header.leap << 6) | (version << 3) | 4);
+  r[1] = header.stratum;
+  r[2] = p[2];                                    // poll: echoed (RFC 5905 fast_xmit)
+  r[3] = static_cast<uint8_t>(header.precision);
+  store32(r + 4, header.rootDelay);
+  store32(r + 8, header.rootDispersion);
+  store32(r + 12, header.refid);
+  store64(r + 16, header.referenceTime);
+  for (int i = 0; i < 8; ++i) r[24 + i] = p[40 + i];   // origin = client's transmit, bit for bit
+  // Receive: the kernel stamp is taken after the packet arrived and fromUnixNs rounds down.
+  store64(r + 32, randomBelowPrecision(ntp::fromUnixNs(request.rxUnixNs), header.precision,
+                                       request.random));
+  store64(r + 40, 0);
+  return Drop::NONE;
+}
+
+void stampTransmit(Reply& reply, int64_t txUnixNs, uint32_t random) {
+  uint8_t* r = reply.bytes;
+  int8_t precision = static_cast<int8_t>(r[3]);
+  uint64_t tx = randomBelowPrecision(ntp::fromUnixNs(txUnixNs), precision, random);
+  uint64_t rx = load64(r + 32);
+  uint64_t ref = load64(r + 16);
+  if (later(rx, tx)) {
+    rx = tx;
+    store64(r + 32, rx);
+  }
+  if (ref != 0 && later(ref, rx)) store64(r + 16, rx);
+  store64(r + 40, tx);
+}
+
+Drop respond(const Request& request, const Snapshot& state, int64_t nowMonoNs,
+             int64_t maxHoldoverNs, Reply& reply, TxClock txClock, void* txParam) {
+  Header header = makeHeader(state, nowMonoNs, maxHoldoverNs);
+  Drop d = prepareReply(request, header, reply);
+  if (d != Drop::NONE) return d;
+  // A different mix of the same random word for transmit than for receive.
+  uint32_t txRandom = (request.random >> 16 | request.random << 16) * 0x9e3779b1u;
+  stampTransmit(reply, txClock(txParam), txRandom);
+  return Drop::NONE;
+}
+
+}  // namespace horloge::netd

@@ -1,0 +1,102 @@
+// The NTP server rules (RFC 5905, RFC 8633, RFC 9769 basic mode) as pure functions: one request
+// datagram in, one 48-byte reply or a drop reason out. No I/O, no clock reads, no allocation:
+// the caller passes every input (kernel RX time, state snapshot, source, randomness), so every
+// rule is testable with fixed values, including across the 2036 era rollover.
+//
+// A reply is built in two steps so that the transmit time can be read as late as possible, once
+// per batch, right before sendmmsg():
+//   Header h = makeHeader(snapshot, nowMonoNs, maxHoldoverNs);   // once per batch
+//   prepareReply(request, h, reply);                                // every request
+//   stampTransmit(reply, realtimeNs(), random);                     // right before sending
+// respond() chains the three for a single request.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <sys/socket.h>
+
+namespace horloge::netd {
+
+constexpr size_t PACKET_SIZE = 48;
+constexpr uint32_t REFID_INIT = 0x494e4954;   // "INIT": never synchronised since start
+constexpr int64_t DISPERSION_RATE_PPM = 15;   // RFC 5905 PHI
+
+// Why a datagram got no answer. Counted per reason by the responder.
+enum class Drop : uint8_t {
+  NONE,            // answered
+  LENGTH,          // shorter than 48 bytes, not a multiple of 4, or truncated on receive
+  VERSION,         // version 0 or 5..7
+  MODE,            // anything but mode 3 (client)
+  EXTENSION,       // malformed extension field, or trailing bytes a v1..v3 packet cannot carry
+  AUTH,            // a MAC or crypto-NAK: we have no keys, so its key is unknown
+  SOURCE,          // a source that cannot be a client: port 0, unspecified, broadcast, multicast
+  OWN_ADDRESS,     // the source is one of our own addresses (a reflection loop)
+};
+constexpr int DROP_REASONS = 8;
+const char* dropName(Drop reason);   // "length", "version", ...
+
+// The server state as clockd last pushed it, with when it arrived. Trivially copyable so that
+// it can live in a seqlock (state-cell.h).
+struct Snapshot {
+  bool pushed = false;          // false until clockd's first push: answer "unsynchronised"
+  uint8_t leap = 3;             // LI, 0..3
+  uint8_t stratum = 16;
+  int8_t precision = -20;
+  uint32_t refid = REFID_INIT;
+  uint64_t referenceTime = 0;   // NTP timestamp
+  uint32_t rootDelay = 0;       // NTP short
+  uint32_t rootDispersion = 0;  // NTP short, as of pushedMonoNs
+  int64_t pushedMonoNs = 0;     // CLOCK_MONOTONIC of the push
+};
+
+// The reply header fields for a batch: the snapshot aged to "now".
+struct Header {
+  uint8_t leap;
+  uint8_t stratum;
+  int8_t precision;
+  uint32_t refid;
+  uint64_t referenceTime;
+  uint32_t rootDelay;
+  uint32_t rootDispersion;
+};
+
+// Ages the snapshot: root dispersion grows at 15 ppm of the time since the push (rounded up,
+// saturating), and past `maxHoldoverNs` without a push the server says LI=3, stratum 16 (the
+// refid kept, so a client can still tell where the time came from). Before any push: LI=3,
+// stratum 16, refid "INIT". Stratum 0 (a kiss code on the wire) or 16, or LI=3, all become
+// the one unsynchronised form LI=3, stratum 16.
+Header makeHeader(const Snapshot& state, int64_t nowMonoNs, int64_t maxHoldoverNs);
+
+// True for a source that must never get an answer (port 0; 0.0.0.0/8, 255.255.255.255,
+// 224.0.0.0/4; ::, ff00::/8; the same rules for IPv4-mapped IPv6). Unknown families: true.
+bool isForbiddenSource(const sockaddr* source);
+
+struct Request {
+  const uint8_t* bytes;
+  size_t length;
+  bool truncated = false;       // the datagram did not fit the receive buffer
+  int64_t rxUnixNs;             // kernel RX timestamp (or a user-space read after recv)
+  const sockaddr* source;
+  uint32_t random;              // fills the bits of receive below the precision
+  bool fromOwnAddress = false;  // hook: set by the caller once it knows its own addresses
+};
+
+struct Reply {
+  uint8_t bytes[PACKET_SIZE];
+};
+
+// Checks the request and, if it deserves an answer, writes every field of `reply` except the
+// transmit timestamp. Returns Drop::NONE when `reply` must be sent (after stampTransmit()).
+Drop prepareReply(const Request& request, const Header& header, Reply& reply);
+
+// Writes the transmit timestamp, read by the caller as late as possible (rounded down: never
+// late), with the bits below the precision random. Then keeps reference <= receive <= transmit
+// (era-safe), which only bites when receive and transmit share one precision interval or the
+// clock stepped back between them.
+void stampTransmit(Reply& reply, int64_t txUnixNs, uint32_t random);
+
+// All of the above for one request. `txClock(param)` returns the Unix ns transmit time.
+using TxClock = int64_t (*)(void* param);
+Drop respond(const Request& request, const Snapshot& state, int64_t nowMonoNs,
+             int64_t maxHoldoverNs, Reply& reply, TxClock txClock, void* txParam);
+
+}  // namespace horloge::netd

@@ -1,0 +1,296 @@
+#include "responder.h"
+#include "log.h"
+#include "ntp-time.h"
+#include <algorithm>
+#include <fcntl.h>
+#include <kj/debug.h>
+#include <netinet/in.h>
+#include <sys/random.h>
+#include <thread>
+#include <unistd.h>
+
+namespace horloge::netd {
+
+namespace {
+
+constexpr unsigned BATCH = 32;
+constexpr size_t RX_BUFFER = 2048;     // NTS-sized requests fit; anything longer is truncated
+constexpr size_t CONTROL = 256;        // timestamp + packet info, with room to spare
+constexpr int RECEIVE_TIMEOUT_MS = 200;
+
+// The owner thread is the only writer of a counter: a relaxed load+store is enough and cheaper
+// than an atomic read-modify-write.
+inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+uint64_t splitmix64(uint64_t& s) {
+  uint64_t z = (s += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+int socketFamily(int fd) {
+  int type = 0, domain = 0;
+  socklen_t len = sizeof(type);
+  KJ_SYSCALL(getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len), fd);
+  len = sizeof(domain);
+  KJ_SYSCALL(getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len), fd);
+  KJ_REQUIRE(type == SOCK_DGRAM && (domain == AF_INET || domain == AF_INET6),
+             "handed descriptor is not a UDP/IPv4 or UDP/IPv6 socket", fd, type, domain);
+  return domain;
+}
+
+void configureSocket(int fd, int family) {
+  int on = 1;
+  KJ_SYSCALL(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)), fd);
+  // The destination address of each request, to answer from it on a wildcard-bound socket.
+  if (family == AF_INET) {
+    KJ_SYSCALL(setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)), fd);
+  } else {
+    KJ_SYSCALL(setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)), fd);
+  }
+  timeval tv{0, RECEIVE_TIMEOUT_MS * 1000};
+  KJ_SYSCALL(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), fd);
+  int flags;
+  KJ_SYSCALL(flags = fcntl(fd, F_GETFL), fd);
+  if (flags & O_NONBLOCK) {
+    KJ_SYSCALL(fcntl(fd, F_SETFL, flags & ~O_NONBLOCK), fd);
+  }
+}
+
+}  // namespace
+
+struct alignas(64) Responder::Counters {
+  std::atomic<uint64_t> received{0};
+  std::atomic<uint64_t> answered{0};
+  std::atomic<uint64_t> dropped[DROP_REASONS] = {};
+  std::atomic<uint64_t> sendErrors{0};
+  std::atomic<uint64_t> kernelRxStamps{0};
+  std::atomic<uint64_t> userRxStamps{0};
+  std::atomic<int64_t> heartbeatNs{0};
+};
+
+struct Responder::Worker {
+  int fd;
+  int family;
+  uint64_t rng;
+  Counters counters;
+
+  // Receive side.
+  uint8_t rx[BATCH][RX_BUFFER];
+  sockaddr_in6 from[BATCH];   // large enough for either family
+  alignas(cmsghdr) uint8_t rxControl[BATCH][CONTROL];
+  iovec rxIov[BATCH];
+  mmsghdr rxMsg[BATCH];
+
+  // Send side.
+  Reply replies[BATCH];
+  alignas(cmsghdr) uint8_t txControl[BATCH][CONTROL];
+  iovec txIov[BATCH];
+  mmsghdr txMsg[BATCH];
+
+  Worker(int fd, int family, uint64_t seed): fd(fd), family(family), rng(seed) {}
+
+  void resetReceive() {
+    for (unsigned i = 0; i < BATCH; ++i) {
+      rxIov[i] = {rx[i], RX_BUFFER};
+      msghdr& h = rxMsg[i].msg_hdr;
+      h = {};
+      h.msg_name = &from[i];
+      h.msg_namelen = sizeof(from[i]);
+      h.msg_iov = &rxIov[i];
+      h.msg_iovlen = 1;
+      h.msg_control = rxControl[i];
+      h.msg_controllen = CONTROL;
+      rxMsg[i].msg_len = 0;
+    }
+  }
+
+  // Reads the kernel RX time and, into txControl[slot], the packet info to answer with.
+  // Returns the length of that control data (0 if none).
+  size_t parseControl(const msghdr& h, unsigned slot, int64_t& rxNs, bool& kernelStamp) {
+    size_t txLen = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&h)); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&h), c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+        rxNs = ntp::toNs(ts);
+        kernelStamp = true;
+      } else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+        in_pktinfo in;
+        memcpy(&in, CMSG_DATA(c), sizeof(in));
+        in_pktinfo out{};
+        out.ipi_spec_dst = in.ipi_spec_dst;   // the local unicast address the kernel chose
+        txLen = putControl(slot, IPPROTO_IP, IP_PKTINFO, &out, sizeof(out));
+      } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+        in6_pktinfo in;
+        memcpy(&in, CMSG_DATA(c), sizeof(in));
+        // Never answer from a multicast or broadcast address: let the kernel pick then.
+        bool usable = !IN6_IS_ADDR_MULTICAST(&in.ipi6_addr);
+        if (IN6_IS_ADDR_V4MAPPED(&in.ipi6_addr)) {
+          uint32_t a = ntp::load32(in.ipi6_addr.s6_addr + 12);
+          usable = (a >> 28) != 0xe && a != 0xffffffffu;
+        }
+        if (usable) txLen = putControl(slot, IPPROTO_IPV6, IPV6_PKTINFO, &in, sizeof(in));
+      }
+    }
+    return txLen;
+  }
+
+  size_t putControl(unsigned slot, int level, int type, const void* data, size_t len) {
+    memset(txControl[slot], 0, CMSG_SPACE(len));
+    auto c = reinterpret_cast<cmsghdr*>(txControl[slot]);
+    c->cmsg_level = level;
+    c->cmsg_type = type;
+    c->cmsg_len = CMSG_LEN(len);
+    memcpy(CMSG_DATA(c), data, len);
+    return CMSG_SPACE(len);
+  }
+};
+
+uint64_t ResponderStats::droppedTotal() const {
+  uint64_t sum = 0;
+  for (uint64_t d: dropped) sum += d;
+  return sum;
+}
+
+unsigned resolveWorkers(unsigned configured) {
+  if (configured > 0) return configured;
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+}
+
+Responder::Responder(kj::ArrayPtr<const int> fds, const StateCell& state, ResponderOptions options)
+    : state(state), options(options) {
+  KJ_REQUIRE(options.workersPerSocket > 0);
+  auto ws = kj::heapArrayBuilder<kj::Own<Worker>>(fds.size() * options.workersPerSocket);
+  for (int fd: fds) {
+    int family = socketFamily(fd);
+    configureSocket(fd, family);
+    for (unsigned i = 0; i < options.workersPerSocket; ++i) {
+      uint64_t seed;
+      KJ_SYSCALL(getrandom(&seed, sizeof(seed), 0));
+      ws.add(kj::heap<Worker>(fd, family, seed));
+      ws.back()->counters.heartbeatNs.store(monotonicNs(), std::memory_order_relaxed);
+    }
+  }
+  workers = ws.finish();
+  auto ts = kj::heapArrayBuilder<kj::Own<kj::Thread>>(workers.size());
+  for (auto& w: workers) {
+    Worker* worker = w.get();
+    ts.add(kj::heap<kj::Thread>([this, worker]() {
+      KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { run(*worker); })) {
+        // A dead worker would leave its share of the socket unanswered: stop the daemon so that
+        // the supervisor restarts it.
+        log::error(kj::str("worker failed: ", e->getDescription()));
+        _exit(1);
+      }
+    }));
+  }
+  threads = ts.finish();
+}
+
+Responder::~Responder() noexcept(false) {
+  stopping.store(true, std::memory_order_relaxed);
+  // `threads` is the last member: destroyed (joined) first.
+}
+
+void Responder::run(Worker& w) {
+  Counters& c = w.counters;
+  while (!stopping.load(std::memory_order_relaxed)) {
+    c.heartbeatNs.store(monotonicNs(), std::memory_order_relaxed);
+    w.resetReceive();
+    int n = recvmmsg(w.fd, w.rxMsg, BATCH, MSG_WAITFORONE, nullptr);
+    if (n < 0) {
+      int error = errno;
+      if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR) continue;
+      // Transient conditions under memory pressure, or an ICMP error queued on the socket.
+      if (error == ENOMEM || error == ENOBUFS || error == ECONNREFUSED) continue;
+      KJ_FAIL_SYSCALL("recvmmsg", error, w.fd);
+    }
+    // A user-space stamp for datagrams without a kernel one: read after they arrived, so late
+    // rather than early.
+    int64_t userNs = realtimeNs();
+    Snapshot snapshot = state.load();
+    Header header = makeHeader(snapshot, monotonicNs(), options.maxHoldoverNs);
+
+    unsigned m = 0;
+    for (int i = 0; i < n; ++i) {
+      msghdr& h = w.rxMsg[i].msg_hdr;
+      int64_t rxNs = userNs;
+      bool kernelStamp = false;
+      size_t txControlLen = w.parseControl(h, m, rxNs, kernelStamp);
+      bump(kernelStamp ? c.kernelRxStamps : c.userRxStamps);
+      bump(c.received);
+
+      uint64_t random = splitmix64(w.rng);
+      Request request{w.rx[i], w.rxMsg[i].msg_len, (h.msg_flags & MSG_TRUNC) != 0, rxNs,
+                      reinterpret_cast<const sockaddr*>(&w.from[i]), static_cast<uint32_t>(random)};
+      if (h.msg_namelen < sizeof(sa_family_t)) {
+        bump(c.dropped[static_cast<int>(Drop::SOURCE)]);
+        continue;
+      }
+      Drop drop = prepareReply(request, header, w.replies[m]);
+      if (drop != Drop::NONE) {
+        bump(c.dropped[static_cast<int>(drop)]);
+        continue;
+      }
+      w.txIov[m] = {w.replies[m].bytes, PACKET_SIZE};
+      msghdr& t = w.txMsg[m].msg_hdr;
+      t = {};
+      t.msg_name = &w.from[i];
+      t.msg_namelen = h.msg_namelen;
+      t.msg_iov = &w.txIov[m];
+      t.msg_iovlen = 1;
+      t.msg_control = txControlLen ? w.txControl[m] : nullptr;
+      t.msg_controllen = txControlLen;
+      ++m;
+    }
+    if (m == 0) continue;
+
+    // The transmit time, as late as we can read it: right before the send.
+    int64_t txNs = realtimeNs();
+    for (unsigned j = 0; j < m; ++j) {
+      stampTransmit(w.replies[j], txNs, static_cast<uint32_t>(splitmix64(w.rng)));
+    }
+    unsigned sent = 0;
+    while (sent < m) {
+      int s = sendmmsg(w.fd, w.txMsg + sent, m - sent, 0);
+      if (s < 0) {
+        if (errno == EINTR) continue;
+        bump(c.sendErrors);   // the first remaining one failed (unreachable, filtered...): skip it
+        ++sent;
+        continue;
+      }
+      bump(c.answered, s);
+      sent += s;
+    }
+  }
+}
+
+ResponderStats Responder::stats() const {
+  ResponderStats s;
+  auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+  for (auto& w: workers) {
+    const Counters& c = w->counters;
+    s.received += get(c.received);
+    s.answered += get(c.answered);
+    for (int i = 0; i < DROP_REASONS; ++i) s.dropped[i] += get(c.dropped[i]);
+    s.sendErrors += get(c.sendErrors);
+    s.kernelRxStamps += get(c.kernelRxStamps);
+    s.userRxStamps += get(c.userRxStamps);
+  }
+  return s;
+}
+
+int64_t Responder::oldestHeartbeatNs() const {
+  int64_t oldest = INT64_MAX;
+  for (auto& w: workers) {
+    oldest = std::min(oldest, w->counters.heartbeatNs.load(std::memory_order_relaxed));
+  }
+  return oldest;
+}
+
+}  // namespace horloge::netd
