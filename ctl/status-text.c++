@@ -1,0 +1,191 @@
+#include "status-text.h"
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+#include <kj/vector.h>
+
+namespace horloge::ctl {
+
+namespace {
+
+// Columns padded to their widest cell, two spaces apart; the last column is not padded.
+class Table {
+public:
+  template <typename... Cells>
+  void row(Cells&&... cells) { rows.add(kj::arr(kj::str(kj::fwd<Cells>(cells))...)); }
+
+  void renderTo(kj::Vector<char>& out) const {
+    kj::Vector<size_t> widths;
+    for (auto& r: rows) {
+      for (size_t i = 0; i < r.size(); ++i) {
+        if (i >= widths.size()) widths.add(0);
+        widths[i] = kj::max(widths[i], r[i].size());
+      }
+    }
+    for (auto& r: rows) {
+      for (size_t i = 0; i < r.size(); ++i) {
+        out.addAll(r[i]);
+        if (i + 1 < r.size()) for (size_t n = r[i].size(); n < widths[i] + 2; ++n) out.add(' ');
+      }
+      out.add('\n');
+    }
+  }
+
+private:
+  kj::Vector<kj::Array<kj::String>> rows;
+};
+
+kj::String printable(kj::StringPtr text) {
+  auto out = kj::heapString(text);
+  for (char& c: out) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) c = '?';
+  }
+  return out;
+}
+
+kj::String orDash(kj::StringPtr text) { return text.size() ? printable(text) : kj::str("-"); }
+
+template <typename... Args>
+kj::String format(const char* fmt, Args... args) {
+  char buf[64];
+  snprintf(buf, sizeof(buf), fmt, args...);
+  return kj::heapString(buf);
+}
+
+// Seconds in the unit a time-keeper reads: ns, us, ms or s.
+kj::String seconds(double s, bool sign) {
+  double a = std::fabs(s);
+  if (!std::isfinite(s)) return format("%g s", s);
+  if (a < 1e-6) return format(sign ? "%+.0f ns" : "%.0f ns", s * 1e9);
+  if (a < 1e-3) return format(sign ? "%+.3f us" : "%.3f us", s * 1e6);
+  if (a < 1) return format(sign ? "%+.3f ms" : "%.3f ms", s * 1e3);
+  return format(sign ? "%+.3f s" : "%.3f s", s);
+}
+
+kj::String nsAgo(int64_t thenNs, int64_t nowNs) {
+  if (thenNs == 0) return kj::str("never");
+  return kj::str(seconds(double(nowNs - thenNs) * 1e-9, false), " ago");
+}
+
+kj::StringPtr stateName(ipc::SyncState state) {
+  switch (state) {
+    case ipc::SyncState::UNSYNCHRONISED: return "unsynchronised";
+    case ipc::SyncState::LOCKED: return "locked";
+    case ipc::SyncState::HOLDOVER: return "holdover";
+  }
+  return "?";
+}
+
+kj::StringPtr seccompName(uint8_t mode) {
+  switch (mode) {
+    case 0: return "off";
+    case 1: return "strict";
+    case 2: return "filter";
+  }
+  return "?";
+}
+
+void daemonRow(Table& table, kj::StringPtr name, bool up, ipc::DaemonInfo::Reader info) {
+  if (!up) {
+    table.row(name, "down", "-", "-", "-", "-", "-");
+    return;
+  }
+  table.row(name, "up", info.getPid(), info.getUid(), format("%016" PRIx64, info.getCapEff()),
+            info.getNoNewPrivs() ? "yes" : "no", seccompName(info.getSeccomp()));
+}
+
+void renderClock(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
+  auto clock = status.getClock();
+  Table t;
+  t.row("clock", orDash(clock.getBackend()));
+  auto reason = clock.getReason();
+  t.row("state", reason.size() ? kj::str(stateName(clock.getState()), " (", printable(reason), ")")
+                               : kj::str(stateName(clock.getState())));
+  t.row("stratum", clock.getServer().getStratum());
+  t.row("refid", orDash(clock.getRefid()));
+  t.row("offset", seconds(clock.getOffset(), true));
+  t.row("jitter", seconds(clock.getJitter(), false));
+  t.row("frequency", format("%+.3f ppm", clock.getFrequency()));
+  t.row("samples", kj::str(clock.getSamples(), " (last ",
+                           nsAgo(clock.getLastSampleNs(), status.getGeneratedNs()), ")"));
+  t.row("rejected", kj::str(clock.getRejectedMessages(), " peer messages"));
+  t.renderTo(out);
+}
+
+void renderDaemons(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
+  Table t;
+  t.row("daemon", "state", "pid", "uid", "CapEff", "NoNewPrivs", "Seccomp");
+  daemonRow(t, "clockd", true, status.getClockd());
+  daemonRow(t, "refclockd", status.getRefclockd().getConnected(), status.getRefclockd().getInfo());
+  daemonRow(t, "netd", status.getNetd().getConnected(), status.getNetd().getInfo());
+  t.renderTo(out);
+}
+
+void renderRefclocks(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
+  auto peer = status.getRefclockd();
+  if (!peer.getConnected()) return;
+  Table t;
+  t.row("refclock", "locked", "samples", "NMEA delay", "NMEA bad", "fix", "sats", "fault");
+  for (auto rc: peer.getBody()) {
+    t.row(orDash(rc.getName()), rc.getLocked() ? "yes" : "no", rc.getSamples(),
+          seconds(double(rc.getNmeaDelayNs()) * 1e-9, false),
+          kj::str(rc.getNmeaBad(), "/", rc.getNmeaSentences()), rc.getFixQuality(),
+          rc.getSatellitesUsed(), orDash(rc.getFault()));
+  }
+  if (peer.getBody().size() == 0) t.row("(none)");
+  t.renderTo(out);
+}
+
+void renderNetd(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
+  auto peer = status.getNetd();
+  if (!peer.getConnected()) return;
+  auto s = peer.getBody();
+  Table t;
+  t.row("netd", "received", "answered", "dropped", "kernel RX", "user RX", "state age");
+  t.row("", s.getReceived(), s.getAnswered(), s.getDropped(), s.getKernelRxStamps(),
+        s.getUserRxStamps(), seconds(double(s.getStateAgeNs()) * 1e-9, false));
+  t.renderTo(out);
+}
+
+void renderDownNotes(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
+  auto note = [&](kj::StringPtr name, bool connected, int64_t lastSeenNs) {
+    if (connected) return;
+    out.addAll(kj::str(name, " is down (last seen ", nsAgo(lastSeenNs, status.getGeneratedNs()),
+                       ")\n"));
+  };
+  note("refclockd", status.getRefclockd().getConnected(), status.getRefclockd().getLastSeenNs());
+  note("netd", status.getNetd().getConnected(), status.getNetd().getLastSeenNs());
+}
+
+}  // namespace
+
+kj::String renderStatus(ipc::SystemStatus::Reader status) {
+  kj::Vector<char> out;
+  renderClock(status, out);
+  out.add('\n');
+  renderDaemons(status, out);
+  if (status.getRefclockd().getConnected()) {
+    out.add('\n');
+    renderRefclocks(status, out);
+  }
+  if (status.getNetd().getConnected()) {
+    out.add('\n');
+    renderNetd(status, out);
+  }
+  if (downPeers(status).size() > 0) {
+    out.add('\n');
+    renderDownNotes(status, out);
+  }
+  out.add('\0');
+  return kj::String(out.releaseAsArray());
+}
+
+kj::Array<kj::StringPtr> downPeers(ipc::SystemStatus::Reader status) {
+  kj::Vector<kj::StringPtr> down;
+  if (!status.getRefclockd().getConnected()) down.add("refclockd");
+  if (!status.getNetd().getConnected()) down.add("netd");
+  return down.releaseAsArray();
+}
+
+}  // namespace horloge::ctl

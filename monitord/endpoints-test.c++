@@ -1,0 +1,103 @@
+#include "endpoints.h"
+#include <capnp/message.h>
+#include <doctest/doctest.h>
+
+namespace horloge::monitord {
+namespace {
+
+void fillStatus(ipc::SystemStatus::Builder status, ipc::SyncState state, kj::StringPtr reason) {
+  status.setGeneratedNs(1'700'000'000'000'000'000);
+  status.getClockd().setPid(100);
+  auto clock = status.initClock();
+  clock.setBackend("observe");
+  clock.setState(state);
+  clock.setReason(reason);
+  clock.setRefid("PPS");
+  clock.getServer().setStratum(1);
+  clock.setOffset(-2.5e-6);
+  status.initRefclockd().setConnected(true);
+  status.initNetd().setConnected(true);
+}
+
+TEST_CASE("route matches exact paths and ignores the query") {
+  CHECK(route("/status") == Endpoint::STATUS);
+  CHECK(route("/status?x=1") == Endpoint::STATUS);
+  CHECK(route("/health#top") == Endpoint::HEALTH);
+  CHECK(route("/health") == Endpoint::HEALTH);
+  CHECK(route("/status/") == Endpoint::NOT_FOUND);
+  CHECK(route("/statusx") == Endpoint::NOT_FOUND);
+  CHECK(route("/") == Endpoint::NOT_FOUND);
+  CHECK(route("") == Endpoint::NOT_FOUND);
+  CHECK(route("*") == Endpoint::NOT_FOUND);
+  CHECK(route("/../status") == Endpoint::NOT_FOUND);
+}
+
+TEST_CASE("status reply carries clockd's status and monitord's own info") {
+  capnp::MallocMessageBuilder m1, m2;
+  auto status = m1.initRoot<ipc::SystemStatus>();
+  fillStatus(status, ipc::SyncState::LOCKED, "PPS locked");
+  status.getMonitord().setPid(999);   // whatever clockd says here is replaced
+  auto self = m2.initRoot<ipc::DaemonInfo>();
+  self.setRole(ipc::Role::MONITORD);
+  self.setPid(4242);
+
+  capnp::JsonCodec json;
+  Reply reply = statusReply(json, status.asReader(), self.asReader());
+  CHECK(reply.status == 200);
+  CHECK(reply.contentType == "application/json");
+  CHECK(reply.body.endsWith("\n"));
+
+  capnp::MallocMessageBuilder decoded;
+  auto back = decoded.initRoot<ipc::SystemStatus>();
+  json.decode(reply.body, back);
+  CHECK(back.getMonitord().getPid() == 4242);
+  CHECK(back.getMonitord().getRole() == ipc::Role::MONITORD);
+  CHECK(back.getClockd().getPid() == 100);
+  CHECK(back.getClock().getRefid() == "PPS");
+  CHECK(back.getClock().getState() == ipc::SyncState::LOCKED);
+}
+
+TEST_CASE("unreachable status reply is a 503 SystemStatus saying why") {
+  capnp::MallocMessageBuilder m;
+  auto self = m.initRoot<ipc::DaemonInfo>();
+  self.setPid(4242);
+  capnp::JsonCodec json;
+  Reply reply = unreachableStatusReply(json, self.asReader(), "not connected", 123);
+  CHECK(reply.status == 503);
+  CHECK(reply.contentType == "application/json");
+
+  capnp::MallocMessageBuilder decoded;
+  auto back = decoded.initRoot<ipc::SystemStatus>();
+  json.decode(reply.body, back);
+  CHECK(back.getMonitord().getPid() == 4242);
+  CHECK(back.getGeneratedNs() == 123);
+  CHECK(back.getClock().getReason() == "clockd unreachable: not connected");
+  CHECK(back.getClock().getState() == ipc::SyncState::UNSYNCHRONISED);
+  CHECK(!back.getRefclockd().getConnected());
+  CHECK(!back.getNetd().getConnected());
+}
+
+TEST_CASE("health follows clock.state") {
+  capnp::MallocMessageBuilder m;
+  auto status = m.initRoot<ipc::SystemStatus>();
+
+  fillStatus(status, ipc::SyncState::LOCKED, "PPS locked");
+  Reply ok = healthReply(status.asReader());
+  CHECK(ok.status == 200);
+  CHECK(ok.body == "ok: synchronised to PPS, stratum 1, offset -2.500 us\n");
+
+  fillStatus(status, ipc::SyncState::HOLDOVER, "refclockd lost\nsince 10 s");
+  Reply holdover = healthReply(status.asReader());
+  CHECK(holdover.status == 503);
+  CHECK(holdover.body == "holdover: refclockd lost since 10 s\n");
+
+  fillStatus(status, ipc::SyncState::UNSYNCHRONISED, "");
+  CHECK(healthReply(status.asReader()).body == "unsynchronised\n");
+
+  Reply gone = unreachableHealthReply("not connected");
+  CHECK(gone.status == 503);
+  CHECK(gone.body == "clockd unreachable: not connected\n");
+}
+
+}  // namespace
+}  // namespace horloge::monitord

@@ -1,0 +1,98 @@
+#include "endpoints.h"
+#include <capnp/message.h>
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+
+namespace horloge::monitord {
+
+Endpoint route(kj::StringPtr url) {
+  size_t end = 0;
+  while (end < url.size() && url[end] != '?' && url[end] != '#') ++end;
+  auto path = url.slice(0, end);
+  if (path == "/status"_kj) return Endpoint::STATUS;
+  if (path == "/health"_kj) return Endpoint::HEALTH;
+  return Endpoint::NOT_FOUND;
+}
+
+namespace {
+
+constexpr kj::StringPtr JSON_TYPE = "application/json"_kj;
+constexpr kj::StringPtr TEXT_TYPE = "text/plain; charset=utf-8"_kj;
+
+kj::String encode(const capnp::JsonCodec& json, ipc::SystemStatus::Reader status) {
+  return kj::str(json.encode(status), '\n');
+}
+
+// Seconds in the unit a reader expects for a clock offset.
+kj::String seconds(double s) {
+  char buf[48];
+  double a = std::fabs(s);
+  if (!std::isfinite(s)) snprintf(buf, sizeof(buf), "%g s", s);
+  else if (a < 1e-6) snprintf(buf, sizeof(buf), "%+.0f ns", s * 1e9);
+  else if (a < 1e-3) snprintf(buf, sizeof(buf), "%+.3f us", s * 1e6);
+  else if (a < 1) snprintf(buf, sizeof(buf), "%+.3f ms", s * 1e3);
+  else snprintf(buf, sizeof(buf), "%+.3f s", s);
+  return kj::heapString(buf);
+}
+
+kj::StringPtr stateName(ipc::SyncState state) {
+  switch (state) {
+    case ipc::SyncState::UNSYNCHRONISED: return "unsynchronised";
+    case ipc::SyncState::LOCKED: return "synchronised";
+    case ipc::SyncState::HOLDOVER: return "holdover";
+  }
+  return "unknown state";
+}
+
+// Keeps a reason from clockd on one line of a text/plain reply.
+kj::String oneLine(kj::StringPtr text) {
+  auto out = kj::heapString(text);
+  for (char& c: out) if (c == '\n' || c == '\r') c = ' ';
+  return out;
+}
+
+}  // namespace
+
+Reply statusReply(const capnp::JsonCodec& json, ipc::SystemStatus::Reader fromClockd,
+                  ipc::DaemonInfo::Reader self) {
+  capnp::MallocMessageBuilder message;
+  message.setRoot(fromClockd);
+  auto status = message.getRoot<ipc::SystemStatus>();
+  status.setMonitord(self);
+  return {200, "OK", JSON_TYPE, encode(json, status.asReader())};
+}
+
+Reply unreachableStatusReply(const capnp::JsonCodec& json, ipc::DaemonInfo::Reader self,
+                             kj::StringPtr why, int64_t nowNs) {
+  capnp::MallocMessageBuilder message;
+  auto status = message.initRoot<ipc::SystemStatus>();
+  status.setGeneratedNs(nowNs);
+  status.setMonitord(self);
+  auto clock = status.initClock();
+  clock.setState(ipc::SyncState::UNSYNCHRONISED);
+  clock.setReason(kj::str("clockd unreachable: ", why));
+  status.initRefclockd().setConnected(false);
+  status.initNetd().setConnected(false);
+  return {503, "Service Unavailable", JSON_TYPE, encode(json, status.asReader())};
+}
+
+Reply healthReply(ipc::SystemStatus::Reader fromClockd) {
+  auto clock = fromClockd.getClock();
+  if (clock.getState() == ipc::SyncState::LOCKED) {
+    return {200, "OK", TEXT_TYPE,
+            kj::str("ok: synchronised to ", oneLine(clock.getRefid()), ", stratum ",
+                    clock.getServer().getStratum(), ", offset ", seconds(clock.getOffset()),
+                    "\n")};
+  }
+  auto reason = clock.getReason();
+  return {503, "Service Unavailable", TEXT_TYPE,
+          kj::str(stateName(clock.getState()),
+                  reason.size() > 0 ? kj::str(": ", oneLine(reason)) : kj::String(), "\n")};
+}
+
+Reply unreachableHealthReply(kj::StringPtr why) {
+  return {503, "Service Unavailable", TEXT_TYPE, kj::str("clockd unreachable: ", oneLine(why), "\n")};
+}
+
+}  // namespace horloge::monitord

@@ -1,0 +1,98 @@
+#include "http-service.h"
+#include <ctime>
+#include <kj/one-of.h>
+
+namespace horloge::monitord {
+
+namespace {
+
+int64_t realtimeNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+Reply plain(unsigned status, kj::StringPtr text, kj::StringPtr body) {
+  return {status, text, "text/plain; charset=utf-8", kj::str(body, "\n")};
+}
+
+}  // namespace
+
+MonitorService::MonitorService(kj::HttpHeaderTable::Builder& headers, kj::Timer& timer,
+                               ReaderSource clockd, ipc::DaemonInfo::Reader self,
+                               kj::Duration clockdTimeout)
+    : table(headers.getFutureTable()), allow(headers.add("Allow")),
+      cacheControl(headers.add("Cache-Control")),
+      contentTypeOptions(headers.add("X-Content-Type-Options")), timer(timer),
+      clockd(kj::mv(clockd)), self(self), clockdTimeout(clockdTimeout) {}
+
+kj::Promise<void> MonitorService::request(kj::HttpMethod method, kj::StringPtr url,
+                                          const kj::HttpHeaders& headers,
+                                          kj::AsyncInputStream& requestBody, Response& response) {
+  if (method != kj::HttpMethod::GET && method != kj::HttpMethod::HEAD) {
+    return send(response, plain(405, "Method Not Allowed", "method not allowed"), true);
+  }
+  // A read-only service takes no input: refusing bodies keeps the server from buffering them.
+  bool hasBody = true;
+  KJ_IF_MAYBE(length, requestBody.tryGetLength()) hasBody = *length > 0;
+  if (hasBody) {
+    return send(response, plain(400, "Bad Request", "request body not accepted"), true);
+  }
+
+  bool withBody = method == kj::HttpMethod::GET;
+  Endpoint endpoint = route(url);
+  if (endpoint == Endpoint::NOT_FOUND) {
+    return send(response, plain(404, "Not Found", "not found"), withBody);
+  }
+  return fetch(endpoint).then([this, &response, withBody](Reply reply) {
+    return send(response, kj::mv(reply), withBody);
+  });
+}
+
+kj::Promise<Reply> MonitorService::fetch(Endpoint endpoint) {
+  auto unreachable = [this, endpoint](kj::StringPtr why) {
+    return endpoint == Endpoint::STATUS
+        ? unreachableStatusReply(json, self, why, realtimeNs())
+        : unreachableHealthReply(why);
+  };
+
+  KJ_IF_MAYBE(reader, clockd()) {
+    // Only the call and its deadline may turn into "unreachable"; a failure while rendering is
+    // a bug and must surface as a 500.
+    using Answer = capnp::Response<ipc::StatusReader::GetStatusResults>;
+    using Outcome = kj::OneOf<Answer, kj::Exception>;
+    auto deadline = timer.afterDelay(clockdTimeout).then([]() -> Outcome {
+      return KJ_EXCEPTION(DISCONNECTED, "no answer within the deadline");
+    });
+    return reader->getStatusRequest().send()
+        .then([](Answer&& answer) -> Outcome { return kj::mv(answer); })
+        .exclusiveJoin(kj::mv(deadline))
+        .catch_([](kj::Exception&& e) -> Outcome { return kj::mv(e); })
+        .then([this, endpoint, unreachable](Outcome&& outcome) -> Reply {
+          if (outcome.is<kj::Exception>()) {
+            // The description comes from the RPC layer or clockd, never from the HTTP client.
+            return unreachable(outcome.get<kj::Exception>().getDescription());
+          }
+          auto status = outcome.get<Answer>().getStatus();
+          return endpoint == Endpoint::STATUS ? statusReply(json, status, self)
+                                              : healthReply(status);
+        });
+  }
+  return unreachable("not connected");
+}
+
+kj::Promise<void> MonitorService::send(Response& response, Reply reply, bool withBody) {
+  kj::HttpHeaders headers(table);
+  headers.set(kj::HttpHeaderId::CONTENT_TYPE, reply.contentType);
+  headers.set(cacheControl, "no-store");
+  headers.set(contentTypeOptions, "nosniff");
+  if (reply.status == 405) headers.set(allow, "GET, HEAD");
+
+  uint64_t size = reply.body.size();
+  auto stream = response.send(reply.status, reply.statusText, headers, size);
+  if (!withBody) return kj::READY_NOW;   // kj-http sends Content-Length for HEAD itself
+  auto promise = stream->write(reply.body.begin(), reply.body.size());
+  return promise.attach(kj::mv(stream), kj::mv(reply.body));
+}
+
+}  // namespace horloge::monitord

@@ -1,0 +1,87 @@
+// horloge-monitord: HTTPS status for operators and health checkers. Reads clockd's status
+// socket, never writes to any daemon; holds no capability and no file once locked down.
+#include "clockd-link.h"
+#include "daemon.h"
+#include "http-service.h"
+#include "https-server.h"
+#include "ipc.h"
+#include "log.h"
+#include "sandbox.h"
+#include "systemd.h"
+#include "tls-setup.h"
+#include <capnp/message.h>
+#include <cstdlib>
+#include <ctime>
+#include <kj/debug.h>
+
+namespace horloge::monitord {
+namespace {
+
+int64_t realtimeNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// The socket horloge-launch (or systemd) bound for us, or -1.
+int takeHttpsFd() {
+  int found = -1;
+  for (auto& fd: systemd::takeListenFds()) {
+    if (fd.name == "https" && found < 0) found = fd.fd;
+  }
+  return found;
+}
+
+int run(const Config& config) {
+  int64_t startedNs = realtimeNs();
+  auto io = kj::setupAsyncIo();
+  HttpsLimits limits;
+
+  int fd = takeHttpsFd();
+  if (fd < 0) {
+    log::error("no listening socket named \"https\" was passed (LISTEN_FDS)");
+    return 1;
+  }
+  auto port = io.lowLevelProvider->wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  auto tls = makeTlsContext(loadKeypair(config), io.provider->getTimer(), limits.handshakeTimeout);
+
+  lockdown(Role::MONITORD, {config.user(Role::MONITORD), false, config.seccomp});
+
+  capnp::MallocMessageBuilder selfMessage;
+  auto self = selfMessage.initRoot<ipc::DaemonInfo>();
+  ipc::fillDaemonInfo(self, Role::MONITORD, startedNs);
+
+  ClockdLink clockd(io, ipc::socketPath(config, ipc::STATUS_SOCKET));
+  auto link = clockd.run();
+
+  kj::HttpHeaderTable::Builder headers;
+  MonitorService service(headers, io.provider->getTimer(), [&clockd]() { return clockd.reader(); },
+                         self.asReader());
+  auto headerTable = headers.build();
+  HttpsServer server(io.provider->getTimer(), *tls, *headerTable, service, limits);
+
+  // The socket's own port, not the configuration's: the launcher is what bound it.
+  auto where = kj::str("serving HTTPS on port ", port->getPort());
+  log::info(where);
+  systemd::notifyReady(where.cStr());
+
+  server.listen(*port).exclusiveJoin(kj::mv(link)).wait(io.waitScope);
+  log::error("listening socket failed");
+  return 1;
+}
+
+}  // namespace
+}  // namespace horloge::monitord
+
+int main(int argc, char** argv) {
+  using namespace horloge;
+  Config config = startDaemon(Role::MONITORD, argc, argv);
+  try {
+    return monitord::run(config);
+  } catch (const kj::Exception& e) {
+    log::error(e.getDescription());
+  } catch (const std::exception& e) {
+    log::error(e.what());
+  }
+  return 1;
+}
