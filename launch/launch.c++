@@ -13,6 +13,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,6 +41,8 @@ std::string selfDir() {
 }
 
 [[noreturn]] void execDaemon(const Daemon& d, const std::string& bindir, const std::string& conf) {
+  // Die with the launcher, even if it is killed outright, as a service dies with its unit.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
