@@ -46,6 +46,17 @@ struct Reconnector {
   Session session;
   kj::Duration backoff = MIN_BACKOFF;
   bool wasConnected = false;
+  bool failureLogged = false;   // one line per outage, not one per retry
+
+  void ended(kj::StringPtr why) {
+    if (wasConnected) {
+      log::warn(kj::str("lost ", peerName, ": ", why, "; reconnecting"));
+    } else if (!failureLogged) {
+      log::warn(kj::str("cannot reach ", peerName, " at ", path, ": ", why, "; retrying"));
+    }
+    failureLogged = true;
+    wasConnected = false;
+  }
 
   kj::Promise<void> attempt() {
     kj::TimePoint started = io.provider->getTimer().now();
@@ -55,15 +66,12 @@ struct Reconnector {
           auto conn = kj::heap<Connection>(kj::mv(stream));
           if (!wasConnected) log::info(kj::str("connected to ", peerName));
           wasConnected = true;
+          failureLogged = false;
           auto disconnected = conn->rpc.onDisconnect();
           return session(conn->rpc.bootstrap()).exclusiveJoin(kj::mv(disconnected)).attach(kj::mv(conn));
         })
-        .then([]() {}, [this](kj::Exception&& e) {
-          if (wasConnected) {
-            log::warn(kj::str("lost ", peerName, ": ", e.getDescription(), "; reconnecting"));
-            wasConnected = false;
-          }
-        })
+        .then([this]() { ended("the connection closed"); },
+              [this](kj::Exception&& e) { ended(e.getDescription()); })
         .then([this, started]() {
           if (io.provider->getTimer().now() - started >= STABLE_SESSION) backoff = MIN_BACKOFF;
           auto wait = backoff;

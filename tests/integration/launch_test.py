@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""horloge-launch and the daemons' refusal of bad configuration, on loopback only.
+
+- A bad line stops horloge-launch and every daemon with `file:line: message`, exit 1.
+- A daemon that keeps failing (monitord with a missing certificate) is restarted with back-off,
+  then the launcher gives up, names it, stops the others and exits non-zero.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+BIN = os.path.abspath(sys.argv[1])
+DAEMONS = ["horloge-launch", "horloge-clockd", "horloge-netd", "horloge-refclockd",
+           "horloge-monitord"]
+
+
+def check_bad_config(tmp):
+    bad = os.path.join(tmp, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("clock observe\n\nlisten 127.0.0.1 port 70000\n")
+    want = f"{bad}:3: port 70000 out of range [1, 65535]"
+    for name in DAEMONS:
+        r = subprocess.run([f"{BIN}/{name}", "-f", bad], capture_output=True, text=True, timeout=10)
+        print(f"{name}: exit {r.returncode}: {r.stderr.strip()}")
+        assert r.returncode == 1, name
+        assert want in r.stderr, (name, r.stderr)
+    r = subprocess.run([f"{BIN}/horlogectl", "-f", bad, "status"], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 2 and want in r.stderr, r.stderr
+
+
+def check_gives_up(tmp):
+    conf = os.path.join(tmp, "h.conf")
+    with open(conf, "w") as f:
+        f.write(f"""listen 127.0.0.1 port 21123
+monitor listen 127.0.0.1 port 21443
+monitor cert {tmp}/missing.pem key {tmp}/missing.key
+refclock sim
+clock observe
+rundir {tmp}/run
+statedir {tmp}/state
+user nobody
+seccomp kill
+""")
+    start = time.monotonic()
+    r = subprocess.run([f"{BIN}/horloge-launch", "-f", conf], capture_output=True, text=True,
+                       timeout=60)
+    took = time.monotonic() - start
+    print(r.stderr)
+    assert r.returncode == 1, r.returncode
+    assert "monitord exited with status 1; restarting in 500 ms" in r.stderr
+    assert "monitord exited with status 1; failing repeatedly, giving up" in r.stderr
+    assert took > 5, f"gave up without back-off after {took:.1f} s"
+    # The healthy daemons were stopped with it, not left behind.
+    left = subprocess.run(["pgrep", "-f", conf], capture_output=True, text=True).stdout
+    assert left.strip() == "", left
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="horloge-launch-")
+    os.chmod(tmp, 0o755)
+    check_bad_config(tmp)
+    check_gives_up(tmp)
+    print("launch: PASS")
+
+
+if __name__ == "__main__":
+    main()
