@@ -48,7 +48,7 @@ void makeDir(const std::string& path, mode_t mode, Account owner) {
 int main(int argc, char** argv) {
   Config config = startDaemon(Role::CLOCKD, argc, argv);
   int64_t started = realtimeNs();
-  try {
+  return runDaemon([&]() {
     auto io = kj::setupAsyncIo();
     Account refclockd = accountOf(config, Role::REFCLOCKD);
     Account netd = accountOf(config, Role::NETD);
@@ -71,7 +71,9 @@ int main(int argc, char** argv) {
 
     clockd::SyncParams params;
     params.maxHoldover = config.maxHoldover;
-    clockd::Hub hub(io.provider->getTimer(), clockd::makeClock(config.clock), params, started);
+    auto clock = clockd::makeClock(config.clock);
+    log::info(kj::str("serving on ", config.rundir.c_str(), " with the ", clock->name(), " clock"));
+    clockd::Hub hub(io.provider->getTimer(), kj::mv(clock), params, started);
 
     auto only = [](uid_t u) { return kj::heapArray<uid_t>({u, 0}); };
     auto serving =
@@ -83,16 +85,8 @@ int main(int argc, char** argv) {
             .exclusiveJoin(ipc::serve(*statusSock, nullptr, [&]() { return hub.newStatusReader(); },
                                       "status.sock"))
             .exclusiveJoin(hub.run());
-    log::info(kj::str("serving on ", config.rundir.c_str(), " with the ",
-                      clockd::makeClock(config.clock)->name(), " clock"));
     systemd::notifyReady("waiting for reference clock samples");
     serving.wait(io.waitScope);
-  } catch (const kj::Exception& e) {
-    log::error(e.getDescription());
-    return 1;
-  } catch (const std::exception& e) {
-    log::error(e.what());
-    return 1;
-  }
-  return 0;
+    return 1;   // serving never ends but by an exception
+  });
 }

@@ -37,7 +37,7 @@ public:
   }
 
   kj::Promise<void> hello(HelloContext context) override {
-    return check([&]() {
+    return hub.checked("refclockd", [&]() {
       auto info = context.getParams().getInfo();
       validateDaemonInfo(info, ipc::Role::REFCLOCKD);
       hub.refclockd.info = copyOf<ipc::DaemonInfo>(info);
@@ -47,7 +47,7 @@ public:
     });
   }
   kj::Promise<void> pushSample(PushSampleContext context) override {
-    return check([&]() {
+    return hub.checked("refclockd", [&]() {
       KJ_REQUIRE(hub.refclockd.info.get() != nullptr, "hello first");
       auto s = context.getParams().getSample();
       validateSample(s);
@@ -56,7 +56,7 @@ public:
     });
   }
   kj::Promise<void> pushStatus(PushStatusContext context) override {
-    return check([&]() {
+    return hub.checked("refclockd", [&]() {
       KJ_REQUIRE(hub.refclockd.info.get() != nullptr, "hello first");
       auto list = context.getParams().getStatus();
       validateRefclockStatus(list);
@@ -71,14 +71,6 @@ private:
   Hub& hub;
   uint64_t generation;
   void touch() { if (hub.refclockd.generation == generation) hub.refclockd.lastSeenNs = realtimeNs(); }
-  template <typename F>
-  kj::Promise<void> check(F&& f) {
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions(kj::fwd<F>(f))) {
-      hub.reject(*e, "refclockd");
-      return kj::mv(*e);
-    }
-    return kj::READY_NOW;
-  }
 };
 
 class NetdFeedImpl final: public ipc::NetdFeed::Server {
@@ -93,7 +85,7 @@ public:
   }
 
   kj::Promise<void> attach(AttachContext context) override {
-    return check([&]() {
+    return hub.checked("netd", [&]() {
       auto params = context.getParams();
       validateDaemonInfo(params.getInfo(), ipc::Role::NETD);
       hub.netd.info = copyOf<ipc::DaemonInfo>(params.getInfo());
@@ -105,7 +97,7 @@ public:
     });
   }
   kj::Promise<void> pushStats(PushStatsContext context) override {
-    return check([&]() {
+    return hub.checked("netd", [&]() {
       KJ_REQUIRE(hub.netd.info.get() != nullptr, "attach first");
       auto stats = context.getParams().getStats();
       validateNetdStats(stats);
@@ -119,14 +111,6 @@ public:
 private:
   Hub& hub;
   uint64_t generation;
-  template <typename F>
-  kj::Promise<void> check(F&& f) {
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions(kj::fwd<F>(f))) {
-      hub.reject(*e, "netd");
-      return kj::mv(*e);
-    }
-    return kj::READY_NOW;
-  }
 };
 
 class StatusReaderImpl final: public ipc::StatusReader::Server {

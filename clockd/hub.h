@@ -55,6 +55,17 @@ private:
   void onSample(ipc::RefSample::Reader s);
   void pushState();
   void reject(const kj::Exception& e, kj::StringPtr from);
+
+  // Runs `f` on a peer's message; a validation failure is counted, logged, and returned to the
+  // peer as the call's error.
+  template <typename F>
+  kj::Promise<void> checked(kj::StringPtr from, F&& f) {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions(kj::fwd<F>(f))) {
+      reject(*e, from);
+      return kj::mv(*e);
+    }
+    return kj::READY_NOW;
+  }
   void taskFailed(kj::Exception&& e) override;
 };
 

@@ -1,5 +1,7 @@
 #include "daemon.h"
 #include "log.h"
+#include <kj/exception.h>
+#include <exception>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -26,6 +28,17 @@ Config startDaemon(Role role, int argc, char** argv) {
     log::error(e.what());
     exit(1);
   }
+}
+
+int runDaemon(kj::FunctionParam<int()> body) {
+  try {
+    return body();
+  } catch (const kj::Exception& e) {
+    log::error(e.getDescription());
+  } catch (const std::exception& e) {
+    log::error(e.what());
+  }
+  return 1;
 }
 
 }  // namespace horloge

@@ -3,11 +3,16 @@
 // on a bad configuration, so a daemon never starts on a file it did not fully understand.
 #pragma once
 #include "config.h"
+#include <kj/function.h>
 
 namespace horloge {
 
 constexpr char DEFAULT_CONFIG[] = "/etc/horloge/horloge.conf";
 
 Config startDaemon(Role role, int argc, char** argv);
+
+// Runs a daemon's body; an exception that escapes it is logged and becomes exit status 1, so a
+// supervisor (systemd, horloge-launch) sees a failure it can restart.
+int runDaemon(kj::FunctionParam<int()> body);
 
 }  // namespace horloge

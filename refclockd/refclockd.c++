@@ -19,7 +19,8 @@ class Refclocks: private kj::TaskSet::ErrorHandler {
 public:
   static constexpr int MAX_IN_FLIGHT = 16;   // clockd stalled: drop, do not queue
 
-  Refclocks(kj::Vector<kj::Own<refclock::Driver>> drivers): drivers(kj::mv(drivers)), tasks(*this) {}
+  Refclocks(kj::Timer& timer, kj::Vector<kj::Own<refclock::Driver>> drivers)
+      : timer(timer), drivers(kj::mv(drivers)), tasks(*this) {}
 
   kj::Promise<void> run() {
     if (drivers.size() == 0) {
@@ -43,6 +44,7 @@ public:
   }
 
 private:
+  kj::Timer& timer;
   kj::Vector<kj::Own<refclock::Driver>> drivers;
   kj::Maybe<ipc::RefclockFeed::Client> current;
   kj::TaskSet tasks;
@@ -73,33 +75,21 @@ private:
     auto req = feed.pushStatusRequest();
     auto list = req.initStatus(drivers.size());
     for (size_t i = 0; i < drivers.size(); ++i) drivers[i]->status(list[i]);
-    return req.send().then([this, feed](auto&&) mutable {
-      return kj::evalLater([]() {}).then([this, feed]() mutable { return wait(feed); });
-    });
+    return req.send().then([this](auto&&) { return timer.afterDelay(1 * kj::SECONDS); })
+        .then([this, feed]() mutable { return reportLoop(feed); });
   }
 
-  kj::Promise<void> wait(ipc::RefclockFeed::Client feed);
-  kj::Timer* timer = nullptr;
-
-public:
-  void setTimer(kj::Timer& t) { timer = &t; }
-
-private:
   void taskFailed(kj::Exception&& e) override {
     log::warn(kj::str("clockd refused a sample: ", e.getDescription()));
   }
 };
-
-kj::Promise<void> Refclocks::wait(ipc::RefclockFeed::Client feed) {
-  return timer->afterDelay(1 * kj::SECONDS).then([this, feed]() mutable { return reportLoop(feed); });
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Config config = startDaemon(Role::REFCLOCKD, argc, argv);
   int64_t started = realtimeNs();
-  try {
+  return runDaemon([&]() {
     auto io = kj::setupAsyncIo();
 
     // 1. Open every device while we still may.
@@ -114,8 +104,7 @@ int main(int argc, char** argv) {
     auto info = infoMessage.initRoot<ipc::DaemonInfo>();
     ipc::fillDaemonInfo(info, Role::REFCLOCKD, started);
 
-    Refclocks refclocks(kj::mv(drivers));
-    refclocks.setTimer(io.provider->getTimer());
+    Refclocks refclocks(io.provider->getTimer(), kj::mv(drivers));
     auto connected = ipc::keepConnected(
         io, ipc::socketPath(config, ipc::REFCLOCK_SOCKET), kj::str("clockd"),
         [&](capnp::Capability::Client bootstrap) {
@@ -125,11 +114,5 @@ int main(int argc, char** argv) {
     refclocks.run().exclusiveJoin(kj::mv(connected)).wait(io.waitScope);
     log::error("reference clock driver stopped");
     return 1;
-  } catch (const kj::Exception& e) {
-    log::error(e.getDescription());
-    return 1;
-  } catch (const std::exception& e) {
-    log::error(e.what());
-    return 1;
-  }
+  });
 }
