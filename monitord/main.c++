@@ -76,12 +76,5 @@ int run(const Config& config) {
 int main(int argc, char** argv) {
   using namespace horloge;
   Config config = startDaemon(Role::MONITORD, argc, argv);
-  try {
-    return monitord::run(config);
-  } catch (const kj::Exception& e) {
-    log::error(e.getDescription());
-  } catch (const std::exception& e) {
-    log::error(e.what());
-  }
-  return 1;
+  return runDaemon([&]() { return monitord::run(config); });
 }
