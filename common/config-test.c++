@@ -59,7 +59,22 @@ TEST_CASE("config: errors name file and line") {
   CHECK(errorOf("clock fast\n") ==
         "t.conf:1: unknown clock backend 'fast' (known: system, observe, sim)");
   CHECK(errorOf("refclock sim jitter 5\n") == "t.conf:1: jitter 5 out of range [0, 0.1]");
-  CHECK(errorOf("refclock gps\n") == "t.conf:1: unknown refclock driver 'gps' (known: sim)");
+  CHECK(errorOf("refclock gps\n") ==
+        "t.conf:1: unknown refclock driver 'gps' (known: sim, nmea, pps, shm, sock)");
+  CHECK(errorOf("refclock nmea /dev/ttyAMA0 baud 1200\n") ==
+        "t.conf:1: baud 1200 out of range [4800, 115200]");
+  CHECK(errorOf("refclock nmea /dev/ttyAMA0 baud 14400\n") ==
+        "t.conf:1: baud 14400 not one of 4800 9600 19200 38400 57600 115200");
+  CHECK(errorOf("refclock pps /dev/pps0 edge both\n") ==
+        "t.conf:1: edge 'both' is not 'assert' or 'clear'");
+  CHECK(errorOf("refclock pps dev/pps0\n") == "t.conf:1: device must be an absolute path");
+  CHECK(errorOf("refclock shm 8\n") == "t.conf:1: unit 8 out of range [0, 7]");
+  CHECK(errorOf("refclock nmea /dev/ttyS0 jitter 1e-6\n") ==
+        "t.conf:1: unknown refclock nmea option 'jitter'");
+  CHECK(errorOf("refclock sim dropout gps 1 2\n") ==
+        "t.conf:1: unknown dropout 'gps' (known: pps, nmea)");
+  CHECK(errorOf("refclock sim fault garbage 1\n") ==
+        "t.conf:1: missing fault duration after '1'");
   CHECK(errorOf("rundir relative\n") == "t.conf:1: rundir must be an absolute path");
   CHECK(errorOf("user a b c\n") == "t.conf:1: unexpected 'b'");
   CHECK(errorOf("user badrole x\n") ==
@@ -74,4 +89,140 @@ TEST_CASE("config: errors name file and line") {
 TEST_CASE("config: missing file") {
   CHECK_THROWS_WITH_AS(loadConfig("/nonexistent/h.conf"), "/nonexistent/h.conf: cannot open",
                        ConfigError);
+}
+
+TEST_CASE("config: allow and deny") {
+  Config c = parseConfig(
+      "deny all\n"
+      "allow 192.0.2.0/24\n"
+      "deny 192.0.2.77\n"
+      "deny 2001:db8::/32\n"
+      "allow 2001:db8:1:2::1/64\n"
+      "allow\n",
+      "t.conf");
+  REQUIRE(c.access.size() == 6);
+  CHECK(c.access[0].family == 0);
+  CHECK(!c.access[0].allow);
+  CHECK(c.access[1].family == 4);
+  CHECK(c.access[1].prefixLength == 24);
+  CHECK(c.access[1].address[0] == 192);
+  CHECK(c.access[1].address[2] == 2);
+  CHECK(c.access[1].allow);
+  CHECK(c.access[2].prefixLength == 32);
+  CHECK(c.access[2].address[3] == 77);
+  CHECK(c.access[3].family == 6);
+  CHECK(c.access[3].prefixLength == 32);
+  CHECK(c.access[3].address[0] == 0x20);
+  CHECK(c.access[3].line == 4);
+  // Host bits past the prefix are cleared.
+  CHECK(c.access[4].prefixLength == 64);
+  CHECK(c.access[4].address[7] == 2);
+  CHECK(c.access[4].address[15] == 0);
+  CHECK(c.access[5].family == 0);
+  CHECK(c.access[5].allow);
+  CHECK(parseConfig("", "t.conf").access.empty());
+}
+
+TEST_CASE("config: allow and deny errors") {
+  CHECK(errorOf("allow example.com\n") ==
+        "t.conf:1: 'example.com' is not a numeric IPv4 or IPv6 address");
+  CHECK(errorOf("deny 10.0.0.0/33\n") == "t.conf:1: bad prefix length '33' (0..32)");
+  CHECK(errorOf("deny ::/129\n") == "t.conf:1: bad prefix length '129' (0..128)");
+  CHECK(errorOf("deny 10.0.0.0/\n") == "t.conf:1: bad prefix length '' (0..32)");
+  CHECK(errorOf("deny 10.0.0.0/8x\n") == "t.conf:1: bad prefix length '8x' (0..32)");
+  CHECK(errorOf("\nallow 10.0.0.0/8 10.1.0.0/16\n") == "t.conf:2: unexpected '10.1.0.0/16'");
+}
+
+TEST_CASE("config: ratelimit") {
+  CHECK(!parseConfig("", "t.conf").ratelimit.enabled);
+  Config d = parseConfig("ratelimit\n", "t.conf");
+  CHECK(d.ratelimit.enabled);
+  CHECK(d.ratelimit.interval == 3);
+  CHECK(d.ratelimit.burst == 8);
+  CHECK(d.ratelimit.leak == 2);
+  CHECK(!d.ratelimit.kod);
+  Config c = parseConfig("ratelimit interval -2 burst 16 leak 4 kod\n", "t.conf");
+  CHECK(c.ratelimit.interval == -2);
+  CHECK(c.ratelimit.burst == 16);
+  CHECK(c.ratelimit.leak == 4);
+  CHECK(c.ratelimit.kod);
+  CHECK(errorOf("ratelimit interval 13\n") == "t.conf:1: interval 13 out of range [-19, 12]");
+  CHECK(errorOf("ratelimit burst 0\n") == "t.conf:1: burst 0 out of range [1, 255]");
+  CHECK(errorOf("ratelimit leak 5\n") == "t.conf:1: leak 5 out of range [1, 4]");
+  CHECK(errorOf("ratelimit burst 2.5\n") == "t.conf:1: burst must be a whole number");
+  CHECK(errorOf("ratelimit interval\n") == "t.conf:1: missing interval after 'interval'");
+  CHECK(errorOf("ratelimit fast 1\n") ==
+        "t.conf:1: unknown ratelimit option 'fast' (known: interval, burst, leak, kod)");
+}
+
+TEST_CASE("config: refclock drivers (issue 4)") {
+  auto c = horloge::parseConfig(
+      "refclock nmea /dev/ttyAMA0 baud 115200 offset 0.28\n"
+      "refclock pps /dev/pps0 edge clear\n"
+      "refclock shm 1 offset -0.001\n"
+      "refclock sock /run/chrony.ttyAMA0.sock\n"
+      "refclock sim dropout pps 10 5 fault week-rollover 20 0 fault late-nmea 3 1\n",
+      "t.conf");
+  REQUIRE(c.refclocks.size() == 5);
+  CHECK(c.refclocks[0].device == "/dev/ttyAMA0");
+  CHECK(c.refclocks[0].baud == 115200);
+  CHECK(c.refclocks[0].offset == doctest::Approx(0.28));
+  CHECK(c.refclocks[1].clearEdge);
+  CHECK(c.refclocks[2].unit == 1);
+  CHECK(c.refclocks[3].device == "/run/chrony.ttyAMA0.sock");
+  auto& f = c.refclocks[4].faults;
+  REQUIRE(f.size() == 3);
+  CHECK(f[0].kind == horloge::SimFault::MISSING_PPS);
+  CHECK(f[0].start == 10);
+  CHECK(f[0].duration == 5);
+  CHECK(f[1].kind == horloge::SimFault::WEEK_ROLLOVER);
+  CHECK(f[2].kind == horloge::SimFault::LATE_NMEA);
+}
+
+TEST_CASE("config: discipline directives (issue 5)") {
+  Config c = parseConfig(
+      "makestep 0.1 3\ndriftfile /var/lib/horloge/drift\nleapfile /etc/leap.list\n"
+      "clock sim frequency -12 wander 1e-10 offset 0.002 seed 9\n", "t.conf");
+  CHECK(c.makestepThreshold == 0.1);
+  CHECK(c.makestepLimit == 3);
+  CHECK(c.driftfile == "/var/lib/horloge/drift");
+  CHECK(c.leapfile == "/etc/leap.list");
+  CHECK(c.clock == horloge::ClockBackend::SIM);
+  CHECK(c.simFrequency == doctest::Approx(-12e-6));
+  CHECK(c.simWander == 1e-10);
+  CHECK(c.simOffset == 0.002);
+  CHECK(c.simSeed == 9);
+  CHECK(parseConfig("", "t.conf").leapfile == "/usr/share/zoneinfo/leap-seconds.list");
+  CHECK_THROWS_WITH_AS(parseConfig("makestep 0.1\n", "t.conf"), "t.conf:1: missing makestep limit after '0.1'",
+                       horloge::ConfigError);
+  CHECK_THROWS_WITH_AS(parseConfig("clock sim drift 3\n", "t.conf"),
+                       doctest::Contains("unknown clock sim option 'drift'"), horloge::ConfigError);
+  CHECK_THROWS_WITH_AS(parseConfig("driftfile drift\n", "t.conf"),
+                       doctest::Contains("driftfile must be an absolute path"), horloge::ConfigError);
+}
+
+TEST_CASE("config: monitor access control (issue 6)") {
+  Config c = parseConfig(
+      "monitor listen 192.0.2.1 port 443\nmonitor allow 10.1.0.0/16\nmonitor allow 2001:db8::1\n"
+      "monitor token /etc/horloge/token\nmonitor client-ca /etc/horloge/ca.pem\n"
+      "monitor history 10\n", "t.conf");
+  REQUIRE(c.monitorAllow.size() == 2);
+  CHECK(c.monitorAllow[0].family == 4);
+  CHECK(c.monitorAllow[0].prefixLength == 16);
+  CHECK(c.monitorAllow[1].family == 6);
+  CHECK(c.monitorAllow[1].prefixLength == 128);
+  CHECK(c.access.empty());   // netd's table is untouched
+  CHECK(c.monitorTokenFile == "/etc/horloge/token");
+  CHECK(c.monitorClientCa == "/etc/horloge/ca.pem");
+  CHECK(c.monitorHistory == 10);
+  CHECK(parseConfig("", "t.conf").monitorHistory == 30);
+  CHECK_THROWS_WITH_AS(parseConfig("monitor allow 10.0.0.0/33\n", "t.conf"),
+                       "t.conf:1: bad prefix length '33' (0..32)", horloge::ConfigError);
+  CHECK_THROWS_WITH_AS(parseConfig("monitor allow\n", "t.conf"),
+                       "t.conf:1: missing prefix after 'allow'", horloge::ConfigError);
+  CHECK_THROWS_WITH_AS(parseConfig("monitor token token.txt\n", "t.conf"),
+                       doctest::Contains("token file must be an absolute path"),
+                       horloge::ConfigError);
+  CHECK_THROWS_WITH_AS(parseConfig("monitor history 0\n", "t.conf"),
+                       doctest::Contains("history interval 0 out of range"), horloge::ConfigError);
 }

@@ -79,20 +79,63 @@ void parseRefclock(const Line& l, Config& c) {
   r.line = l.number;
   r.driver = l.word(1, "driver");
   size_t i = 2;
-  if (r.driver != "sim") l.fail("unknown refclock driver '" + r.driver + "' (known: sim)");
+  if (r.driver == "nmea" || r.driver == "pps") {
+    r.device = l.path_(2, "device");
+    i = 3;
+  } else if (r.driver == "sock") {
+    r.device = l.path_(2, "socket path");
+    i = 3;
+  } else if (r.driver == "shm") {
+    double unit = l.number_(2, "unit", 0, 7);
+    if (unit != std::floor(unit)) l.fail("bad unit '" + l.words[2] + "'");
+    r.unit = static_cast<int>(unit);
+    i = 3;
+  } else if (r.driver != "sim") {
+    l.fail("unknown refclock driver '" + r.driver + "' (known: sim, nmea, pps, shm, sock)");
+  }
+  bool sim = r.driver == "sim";
   while (i < l.words.size()) {
     const std::string& key = l.words[i];
-    if (key == "jitter") r.jitter = l.number_(i + 1, "jitter", 0, 0.1);
-    else if (key == "offset") r.offset = l.number_(i + 1, "offset", -1, 1);
-    else if (key == "nmea-delay") r.nmeaDelay = l.number_(i + 1, "nmea-delay", 0, 0.9);
-    else l.fail("unknown refclock option '" + key + "'");
+    if (key == "offset") r.offset = l.number_(i + 1, "offset", -1, 1);
+    else if (sim && key == "jitter") r.jitter = l.number_(i + 1, "jitter", 0, 0.1);
+    else if (sim && key == "nmea-delay") r.nmeaDelay = l.number_(i + 1, "nmea-delay", 0, 0.9);
+    else if (r.driver == "nmea" && key == "baud") {
+      double b = l.number_(i + 1, "baud", 4800, 115200);
+      if (b != 4800 && b != 9600 && b != 19200 && b != 38400 && b != 57600 && b != 115200)
+        l.fail("baud " + l.words[i + 1] + " not one of 4800 9600 19200 38400 57600 115200");
+      r.baud = static_cast<int>(b);
+    } else if (r.driver == "pps" && key == "edge") {
+      const std::string& e = l.word(i + 1, "'assert' or 'clear'");
+      if (e != "assert" && e != "clear") l.fail("edge '" + e + "' is not 'assert' or 'clear'");
+      r.clearEdge = e == "clear";
+    } else if (sim && (key == "dropout" || key == "fault")) {
+      // `dropout pps|nmea START DURATION`, `fault KIND START DURATION`.
+      static const char* kinds[] = {"pps", "nmea", "wrong-second", "week-rollover", "garbage",
+                                    "late-nmea"};
+      const std::string& k = l.word(i + 1, "fault kind");
+      int kind = -1;
+      for (int n = 0; n < 6; ++n)
+        if (k == kinds[n] && (key == "fault" || n < 2)) kind = n;
+      if (kind < 0)
+        l.fail("unknown " + key + " '" + k + "' (known: " +
+               (key == "dropout" ? "pps, nmea" :
+                "pps, nmea, wrong-second, week-rollover, garbage, late-nmea") + ")");
+      SimFault f{static_cast<SimFault::Kind>(kind)};
+      f.start = l.number_(i + 2, "fault start", 0, 1e6);
+      f.duration = l.number_(i + 3, "fault duration", 0, 1e6);
+      r.faults.push_back(f);
+      i += 4;
+      continue;
+    } else l.fail("unknown refclock " + r.driver + " option '" + key + "'");
     i += 2;
   }
   c.refclocks.push_back(r);
 }
 
+void parseAccess(const Line& l, std::vector<AccessRule>& into);
+
 void parseMonitor(const Line& l, Config& c) {
-  const std::string& what = l.word(1, "'listen' or 'cert'");
+  const std::string& what = l.word(1, "monitor option");
   if (what == "listen") {
     c.monitorAddress = l.address(2);
     if (l.word(3, "'port'") != "port") l.fail("expected 'port' after the address");
@@ -104,9 +147,89 @@ void parseMonitor(const Line& l, Config& c) {
     if (l.word(3, "'key'") != "key") l.fail("expected 'key' after the certificate path");
     c.monitorKey = l.path_(4, "key path");
     l.noMoreThan(5);
+  } else if (what == "allow") {
+    // Same prefix syntax as netd's `allow`, parsed by the same code on the shifted words.
+    Line sub{l.path, l.number, {l.words.begin() + 1, l.words.end()}};
+    if (sub.words.size() < 2) l.fail("missing prefix after 'allow'");
+    parseAccess(sub, c.monitorAllow);
+  } else if (what == "token") {
+    c.monitorTokenFile = l.path_(2, "token file");
+    l.noMoreThan(3);
+  } else if (what == "client-ca") {
+    c.monitorClientCa = l.path_(2, "client CA path");
+    l.noMoreThan(3);
+  } else if (what == "history") {
+    c.monitorHistory = l.number_(2, "history interval", 1, 600);
+    l.noMoreThan(3);
   } else {
-    l.fail("unknown monitor option '" + what + "' (known: listen, cert)");
+    l.fail("unknown monitor option '" + what +
+           "' (known: listen, cert, allow, token, client-ca, history)");
   }
+}
+
+// `allow|deny [all|ADDRESS[/LENGTH]]`: a bare address is a single host; host bits past the
+// prefix length are cleared, as chrony does.
+void parseAccess(const Line& l, std::vector<AccessRule>& into) {
+  AccessRule r;
+  r.allow = l.words[0] == "allow";
+  r.line = l.number;
+  l.noMoreThan(2);
+  if (l.words.size() == 1 || l.words[1] == "all") {
+    into.push_back(r);
+    return;
+  }
+  const std::string& s = l.words[1];
+  size_t slash = s.find('/');
+  std::string address = s.substr(0, slash);
+  if (inet_pton(AF_INET, address.c_str(), r.address) == 1) {
+    r.family = 4;
+  } else if (inet_pton(AF_INET6, address.c_str(), r.address) == 1) {
+    r.family = 6;
+  } else {
+    l.fail("'" + address + "' is not a numeric IPv4 or IPv6 address");
+  }
+  int maxLength = r.family == 4 ? 32 : 128;
+  r.prefixLength = static_cast<uint8_t>(maxLength);
+  if (slash != std::string::npos) {
+    std::string len = s.substr(slash + 1);
+    int v = -1;
+    auto [end, ec] = std::from_chars(len.data(), len.data() + len.size(), v);
+    if (len.empty() || ec != std::errc() || end != len.data() + len.size() || v < 0 ||
+        v > maxLength) {
+      l.fail("bad prefix length '" + len + "' (0.." + std::to_string(maxLength) + ")");
+    }
+    r.prefixLength = static_cast<uint8_t>(v);
+  }
+  for (int bit = r.prefixLength; bit < maxLength; ++bit) {
+    r.address[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
+  }
+  into.push_back(r);
+}
+
+int wholeNumber(const Line& l, size_t i, const char* what, int lo, int hi) {
+  double v = l.number_(i, what, lo, hi);
+  if (v != std::floor(v)) l.fail(std::string(what) + " must be a whole number");
+  return static_cast<int>(v);
+}
+
+void parseRateLimit(const Line& l, Config& c) {
+  RateLimitConf r;
+  r.enabled = true;
+  size_t i = 1;
+  while (i < l.words.size()) {
+    const std::string& key = l.words[i];
+    if (key == "kod") {
+      r.kod = true;
+      i += 1;
+      continue;
+    }
+    if (key == "interval") r.interval = wholeNumber(l, i + 1, "interval", -19, 12);
+    else if (key == "burst") r.burst = wholeNumber(l, i + 1, "burst", 1, 255);
+    else if (key == "leak") r.leak = wholeNumber(l, i + 1, "leak", 1, 4);
+    else l.fail("unknown ratelimit option '" + key + "' (known: interval, burst, leak, kod)");
+    i += 2;
+  }
+  c.ratelimit = r;
 }
 
 bool validUserName(const std::string& s) {
@@ -150,7 +273,18 @@ void parseLine(const Line& l, Config& c) {
     parseRefclock(l, c);
   } else if (d == "clock") {
     const std::string& b = l.word(1, "clock backend");
-    l.noMoreThan(2);
+    if (b == "sim") {
+      for (size_t i = 2; i < l.words.size(); i += 2) {
+        const std::string& k = l.words[i];
+        if (k == "frequency") c.simFrequency = l.number_(i + 1, "frequency", -500, 500) * 1e-6;
+        else if (k == "wander") c.simWander = l.number_(i + 1, "wander", 0, 1e-6);
+        else if (k == "offset") c.simOffset = l.number_(i + 1, "offset", -1, 1);
+        else if (k == "seed") c.simSeed = static_cast<uint64_t>(l.number_(i + 1, "seed", 0, 1e15));
+        else l.fail("unknown clock sim option '" + k + "' (known: frequency, wander, offset, seed)");
+      }
+    } else {
+      l.noMoreThan(2);
+    }
     if (b == "system") c.clock = ClockBackend::SYSTEM;
     else if (b == "observe") c.clock = ClockBackend::OBSERVE;
     else if (b == "sim") c.clock = ClockBackend::SIM;
@@ -165,6 +299,16 @@ void parseLine(const Line& l, Config& c) {
     parseMonitor(l, c);
   } else if (d == "user") {
     parseUser(l, c);
+  } else if (d == "makestep") {
+    c.makestepThreshold = l.number_(1, "makestep threshold", 0, 1e6);
+    c.makestepLimit = static_cast<int>(l.number_(2, "makestep limit", -1, 1e9));
+    l.noMoreThan(3);
+  } else if (d == "driftfile") {
+    c.driftfile = l.path_(1, "driftfile");
+    l.noMoreThan(2);
+  } else if (d == "leapfile") {
+    c.leapfile = l.path_(1, "leapfile");
+    l.noMoreThan(2);
   } else if (d == "maxholdover") {
     c.maxHoldover = l.number_(1, "maxholdover", 1, 30 * 86400);
     l.noMoreThan(2);
@@ -180,6 +324,10 @@ void parseLine(const Line& l, Config& c) {
     if (w != std::floor(w)) l.fail("workers must be a whole number");
     c.workers = static_cast<unsigned>(w);
     l.noMoreThan(2);
+  } else if (d == "allow" || d == "deny") {
+    parseAccess(l, c.access);
+  } else if (d == "ratelimit") {
+    parseRateLimit(l, c);
   } else {
     l.fail("unknown directive '" + d + "'");
   }

@@ -24,13 +24,46 @@ struct ListenConf {
   uint16_t port = 123;
 };
 
+// A simulator fault: `kind` from `start` seconds after the simulator starts, for `duration`
+// seconds (0: for ever).
+struct SimFault {
+  enum Kind : uint8_t { MISSING_PPS, MISSING_NMEA, WRONG_SECOND, WEEK_ROLLOVER, GARBAGE, LATE_NMEA };
+  Kind kind;
+  double start = 0, duration = 0;
+};
+
 struct RefclockConf {
-  std::string driver;             // "sim" for now
-  std::string device;             // empty for sim
+  std::string driver;             // sim | nmea | pps | shm | sock
+  std::string device;             // nmea, pps: the device; sock: the socket path; else empty
   double jitter = 200e-9;         // sim: Gaussian sigma of the PPS edge, seconds
   double offset = 0;              // seconds added to the reference time
   double nmeaDelay = 0.2;         // sim: NMEA sentence after the edge, seconds
+  int baud = 9600;                // nmea: 4800..115200
+  bool clearEdge = false;         // pps: use the clear edge instead of assert
+  int unit = 0;                   // shm: NTP SHM unit (key 0x4e545030 + unit)
+  std::vector<SimFault> faults;   // sim
   int line = 0;
+};
+
+// One `allow`/`deny` line. IPv4 prefixes are kept as IPv4 (family 4), IPv6 as IPv6 (family 6);
+// `all` is both families with prefix length 0 (family 0).
+struct AccessRule {
+  uint8_t family = 0;             // 0 (all), 4 or 6
+  uint8_t address[16] = {};       // network order; the first 4 bytes for IPv4
+  uint8_t prefixLength = 0;       // 0..32 or 0..128
+  bool allow = true;
+  int line = 0;
+};
+
+// `ratelimit interval N burst N leak N [kod]`, chrony's meaning: a client may get `burst`
+// responses at once, then one per 2^interval s on average; when limited, one request in 2^leak
+// is still answered at random.
+struct RateLimitConf {
+  bool enabled = false;           // no directive: no rate limiting
+  int interval = 3;               // log2 s, -19..12
+  int burst = 8;                  // 1..255
+  int leak = 2;                   // log2, 1..4
+  bool kod = false;               // answer some limited requests with a RATE kiss-o'-death
 };
 
 struct Config {
@@ -44,11 +77,25 @@ struct Config {
   std::string monitorAddress;
   uint16_t monitorPort = 443;
   std::string monitorCert, monitorKey;
+  std::vector<AccessRule> monitorAllow;   // `monitor allow CIDR`; empty: every client
+  std::string monitorTokenFile;   // `monitor token FILE`: bearer token required (not /health)
+  std::string monitorClientCa;    // `monitor client-ca PATH`: client certificates required (mTLS)
+  double monitorHistory = 30;     // `monitor history SECONDS`: dashboard sample interval
   std::string users[ROLE_COUNT] = {"_horloge-clockd", "_horloge-netd", "_horloge-refclockd",
                                    "_horloge-monitord"};
   double maxHoldover = 7200;      // seconds without a clockd push before netd goes LI=3
+  double makestepThreshold = 0;   // `makestep THRESHOLD LIMIT`: step beyond THRESHOLD seconds...
+  int makestepLimit = 0;          // ...in the first LIMIT clock updates (-1: always); 0 0: never
+  std::string driftfile;          // empty: none
+  std::string leapfile = "/usr/share/zoneinfo/leap-seconds.list";   // "": none
+  double simFrequency = 20e-6;    // `clock sim [frequency PPM] [wander W] [offset S] [seed N]`
+  double simWander = 1e-9;
+  double simOffset = 10e-3;
+  uint64_t simSeed = 1;
   SeccompAction seccomp = SeccompAction::KILL;
   unsigned workers = 0;           // 0: one per CPU, at most 4
+  std::vector<AccessRule> access; // in file order; netd compiles them (most specific wins)
+  RateLimitConf ratelimit;
 
   const std::string& user(Role role) const { return users[static_cast<int>(role)]; }
 };

@@ -2,9 +2,14 @@
 #include "log.h"
 #include "ntp-time.h"
 #include "proc-status.h"
+#include "systemd.h"
 #include <capnp/rpc-twoparty.h>
 #include <kj/debug.h>
+#include <cstddef>
+#include <cstring>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace horloge::ipc {
@@ -91,8 +96,37 @@ kj::Promise<void> keepConnected(kj::AsyncIoContext& io, kj::String path, kj::Str
   return promise.attach(kj::mv(r));
 }
 
+namespace {
+
+// The listening Unix socket systemd bound at `path` for us, or -1.
+int handedUnixSocket(kj::StringPtr path) {
+  static const std::vector<systemd::ListenFd> handed = systemd::takeListenFds();
+  for (const auto& h: handed) {
+    sockaddr_un addr{};
+    socklen_t len = sizeof(addr);
+    if (getsockname(h.fd, reinterpret_cast<sockaddr*>(&addr), &len) < 0) continue;
+    if (addr.sun_family != AF_UNIX || len <= offsetof(sockaddr_un, sun_path)) continue;
+    size_t n = strnlen(addr.sun_path, len - offsetof(sockaddr_un, sun_path));
+    if (kj::StringPtr(path) == kj::heapString(addr.sun_path, n)) return h.fd;
+  }
+  return -1;
+}
+
+}  // namespace
+
 kj::Own<kj::ConnectionReceiver> listenUnix(kj::AsyncIoContext& io, kj::StringPtr path,
                                            SocketOwner owner) {
+  int fd = handedUnixSocket(path);
+  if (fd >= 0) {
+    struct stat st;
+    KJ_SYSCALL(stat(path.cStr(), &st), path);
+    KJ_REQUIRE(S_ISSOCK(st.st_mode) && st.st_uid == owner.uid && st.st_gid == owner.gid &&
+               (st.st_mode & 07777) == owner.mode,
+               "handed socket has the wrong owner or mode (check the .socket unit)", path,
+               st.st_uid, st.st_gid, st.st_mode & 07777, owner.uid, owner.gid, owner.mode);
+    log::info(kj::str("using ", path, " handed over by systemd"));
+    return io.lowLevelProvider->wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+  }
   if (unlink(path.cStr()) < 0 && errno != ENOENT) KJ_FAIL_SYSCALL("unlink", errno, path);
   auto addr = io.provider->getNetwork().parseAddress(kj::str("unix:", path)).wait(io.waitScope);
   auto listener = addr->listen();

@@ -39,7 +39,9 @@ struct SocketOwner {
 };
 
 // Binds a Unix stream socket at `path` (replacing a stale one) and gives it to `owner`.
-// Call before lockdown: it needs chown.
+// Call before lockdown: it needs chown. A listening socket at `path` handed over by systemd
+// (socket units, LISTEN_FDS) is used as it is instead, once its owner and mode are checked
+// against `owner`: then clockd needs neither root nor CAP_CHOWN.
 kj::Own<kj::ConnectionReceiver> listenUnix(kj::AsyncIoContext& io, kj::StringPtr path,
                                            SocketOwner owner);
 

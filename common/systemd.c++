@@ -22,4 +22,20 @@ void notifyReady(const std::string& status) {
 void notifyStatus(const std::string& status) { sd_notify(0, ("STATUS=" + status).c_str()); }
 void notifyWatchdog() { sd_notify(0, "WATCHDOG=1"); }
 
+namespace {
+kj::Promise<void> ping(kj::Timer& timer, kj::Duration every) {
+  return timer.afterDelay(every).then([&timer, every]() {
+    notifyWatchdog();
+    return ping(timer, every);
+  });
+}
+}  // namespace
+
+kj::Promise<void> watchdogLoop(kj::Timer& timer) {
+  uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return kj::NEVER_DONE;
+  notifyWatchdog();
+  return ping(timer, usec / 2 * kj::MICROSECONDS);
+}
+
 }  // namespace horloge::systemd

@@ -52,6 +52,40 @@ struct RefclockStatus {
   fixQuality @8 :UInt8;
   satellitesUsed @9 :UInt8;
   fault @10 :Text;            # empty when healthy
+  # Receiver figures (NMEA GGA/GNS/GSA/GSV), NaN or 0 when the receiver has not said.
+  satellitesInView @11 :UInt8;
+  hdop @12 :Float32;
+  pdop @13 :Float32;
+  latitude @14 :Float64;      # degrees, north positive
+  longitude @15 :Float64;     # degrees, east positive
+  altitude @16 :Float64;      # metres above mean sea level
+  satellites @17 :List(Satellite);
+  # Pairing: the NMEA arrival delay after the edge, averaged (the `time2` operators guess).
+  nmeaDelayMeanNs @18 :Int64;
+  ppsEdges @19 :UInt64;
+  ppsOnlySamples @20 :UInt64; # edges numbered from clockd's clock (no NMEA, clock within 0.4 s)
+  refusedPairings @21 :UInt64;# delay near the half-second ambiguity, or no usable second
+  # GNSS integrity: while `anomaly` is set no sample goes to clockd.
+  anomaly @22 :Text;          # empty when consistent, else e.g. "week rollover"
+  anomalies @23 :UInt64;
+  lastGoodNs @24 :Int64;      # the persisted last-good GNSS time
+  deviceOpen @25 :Bool;
+  reopens @26 :UInt64;
+}
+
+struct Satellite {
+  system @0 :Text;            # NMEA talker of the GSV: GP, GL, GA, GB, GQ
+  prn @1 :UInt16;
+  elevation @2 :Int8;         # degrees
+  azimuth @3 :UInt16;         # degrees
+  snr @4 :UInt8;              # dB-Hz, 0 when not tracked
+}
+
+struct ClockHint {
+  # clockd's answer to each status push: whether its clock is trustworthy to +-0.4 s, so that
+  # refclockd may number PPS edges without NMEA (chrony's `lock`). Never a command.
+  synced @0 :Bool;            # clockd LOCKED or in HOLDOVER
+  offsetNs @1 :Int64;         # clockd's estimate of system clock minus reference
 }
 
 struct ServerState {
@@ -72,6 +106,25 @@ struct NetdStats {
   kernelRxStamps @3 :UInt64;
   userRxStamps @4 :UInt64;
   stateAgeNs @5 :Int64;       # time since the last ServerState push
+  # Why requests got no answer (`dropped` is their sum plus sendErrors).
+  droppedLength @6 :UInt64;     # under 48 bytes, not a multiple of 4, truncated
+  droppedVersion @7 :UInt64;    # version 0 or 5..7
+  droppedMode @8 :UInt64;       # not mode 3: ntpq (6), monlist (7), symmetric, broadcast...
+  droppedExtension @9 :UInt64;  # malformed extension fields
+  droppedAuth @10 :UInt64;      # a MAC or crypto-NAK (we have no keys)
+  droppedSource @11 :UInt64;    # port 0, 0.0.0.0, broadcast, multicast
+  droppedOwnAddress @12 :UInt64;  # "from" one of our own addresses
+  droppedDenied @13 :UInt64;    # a `deny` rule
+  rateLimited @14 :UInt64;      # refused by `ratelimit` (a KoD may have gone instead)
+  kodSent @15 :UInt64;          # RATE kiss-o'-death replies (a subset of rateLimited)
+  sendErrors @16 :UInt64;       # replies sendmmsg refused
+  requestsV1 @17 :UInt64;       # well-formed client requests by NTP version
+  requestsV2 @18 :UInt64;
+  requestsV3 @19 :UInt64;
+  requestsV4 @20 :UInt64;
+  interleaved @21 :UInt64;      # replies in interleaved mode (RFC 9769)
+  kernelTxStamps @22 :UInt64;   # kernel TX timestamps handed to interleaved clients
+  topClients @23 :List(ClientStats);  # busiest clients first, at most 16 (`horlogectl clients`)
 }
 
 enum SyncState { unsynchronised @0; locked @1; holdover @2; }
@@ -88,6 +141,25 @@ struct ClockStatus {
   samples @8 :UInt64;
   lastSampleNs @9 :Int64;
   rejectedMessages @10 :UInt64;  # peer messages refused by validation
+  offsetSigma @11 :Float64;   # seconds, 1-sigma of the offset estimate
+  frequencySigma @12 :Float64;  # ppm, 1-sigma of the frequency estimate
+  wander @13 :Float64;        # measured frequency wander, s/s per sqrt(s)
+  steps @14 :UInt32;          # clock steps made (makestep)
+  foreignAdjustments @15 :UInt64;  # times another process was seen adjusting the clock
+  leapAlarm @16 :Text;        # empty, or why the leap second table cannot be trusted
+  leapPendingNs @17 :Int64;   # Unix time of an announced leap second, 0 if none
+}
+
+struct SourceStatus {
+  # One time source as selection sees it (refclocks today, upstream NTP servers later).
+  sourceId @0 :UInt8;
+  kind @1 :Text;              # pps | refclock | ntp
+  mark @2 :Text;              # * selected, + combined, - outlier, x falseticker, ? unusable
+  offset @3 :Float64;         # seconds, local minus the source
+  error @4 :Float64;          # seconds, half-width of its error interval
+  jitter @5 :Float64;
+  samples @6 :UInt64;
+  lastSampleNs @7 :Int64;
 }
 
 struct Peer(Body) {
@@ -104,12 +176,13 @@ struct SystemStatus {
   refclockd @3 :Peer(List(RefclockStatus));
   netd @4 :Peer(NetdStats);
   monitord @5 :DaemonInfo;    # filled by monitord itself when it renders
+  sources @6 :List(SourceStatus);
 }
 
 interface RefclockFeed {
   hello @0 (info :DaemonInfo) -> ();
   pushSample @1 (sample :RefSample) -> ();
-  pushStatus @2 (status :List(RefclockStatus)) -> ();
+  pushStatus @2 (status :List(RefclockStatus)) -> (hint :ClockHint);
 }
 
 interface StateListener {
@@ -123,4 +196,14 @@ interface NetdFeed {
 
 interface StatusReader {
   getStatus @0 () -> (status :SystemStatus);
+}
+
+struct ClientStats {
+  # One client of netd (IPv4 address, or IPv6 /64 as netd's rate limiter keys it), counted
+  # since netd started or since the client took its slot in netd's fixed table.
+  address @0 :Text;           # numeric, e.g. "192.0.2.7" or "2001:db8:1:2::/64"
+  requests @1 :UInt64;
+  rateLimited @2 :UInt64;     # refused by `ratelimit`
+  kodSent @3 :UInt64;         # RATE kiss-o'-death replies (a subset of rateLimited)
+  lastAgoNs @4 :Int64;        # time since its last request, when netd pushed
 }

@@ -26,7 +26,8 @@ constexpr Syscall syscalls[] = {
   {"getsockopt"}, {"setsockopt"},
   {"getsockname"}, {"getpeername"},
 
-  // The NTP hot path: batches in and out, single packets for the slow path.
+  // The NTP hot path: batches in and out, single packets for the slow path. recvmmsg also
+  // reads kernel TX timestamps off the error queue (MSG_ERRQUEUE | MSG_DONTWAIT).
   {"recvmmsg"}, {"sendmmsg"}, {"recvfrom"}, {"sendto"},
   {"poll"}, {"ppoll"},                 // workers wait with a timeout; kj checks a connect()
 

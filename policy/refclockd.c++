@@ -1,7 +1,8 @@
 // refclockd: reads NMEA from a serial port or pty and PPS edges from /dev/ppsN (RFC 2783
-// ioctls), both opened before lockdown, and pushes samples to clockd over a Unix socket it
-// reconnects when clockd restarts. It may reopen a device that went away, but creates no file
-// and no network socket.
+// ioctls, in a fetch thread started before lockdown), gpsd's SHM segments (attached before
+// lockdown) and SOCK datagrams (bound before lockdown), and pushes samples to clockd over a
+// Unix socket it reconnects when clockd restarts. It may reopen a device that went away and
+// rewrite its state file in place, but creates no file and no network socket.
 #include "policy.h"
 #include <fcntl.h>
 #include <linux/pps.h>
@@ -58,6 +59,10 @@ constexpr Syscall syscalls[] = {
   // /proc/self/status; never creating or truncating a file.
   masked("openat", 2, O_CREAT | O_TRUNC, 0),
   {"fstat"}, {"newfstatat"}, {"statx"}, {"lseek"},
+  // The last-good GNSS time: one file opened before lockdown, rewritten in place.
+  {"pread64"}, {"pwrite64"}, {"fdatasync"},
+  // gpsd's NTP SHM segments are attached before lockdown; only detached at exit.
+  {"shmdt"},
 
   // Miscellaneous.
   {"getrandom"}, {"uname"},
