@@ -27,6 +27,23 @@ kj::Promise<void> ClockdFeed::pushStats(ipc::NetdFeed::Client feed) {
   out.setKernelRxStamps(s.kernelRxStamps);
   out.setUserRxStamps(s.userRxStamps);
   out.setStateAgeNs(state.pushed ? monotonicNs() - state.pushedMonoNs : -1);   // -1: never
+  out.setDroppedLength(s.dropped[static_cast<int>(Drop::LENGTH)]);
+  out.setDroppedVersion(s.dropped[static_cast<int>(Drop::VERSION)]);
+  out.setDroppedMode(s.dropped[static_cast<int>(Drop::MODE)]);
+  out.setDroppedExtension(s.dropped[static_cast<int>(Drop::EXTENSION)]);
+  out.setDroppedAuth(s.dropped[static_cast<int>(Drop::AUTH)]);
+  out.setDroppedSource(s.dropped[static_cast<int>(Drop::SOURCE)]);
+  out.setDroppedOwnAddress(s.dropped[static_cast<int>(Drop::OWN_ADDRESS)]);
+  out.setDroppedDenied(s.dropped[static_cast<int>(Drop::DENIED)]);
+  out.setRateLimited(s.rateLimited);
+  out.setKodSent(s.kodSent);
+  out.setSendErrors(s.sendErrors);
+  out.setRequestsV1(s.requests[0]);
+  out.setRequestsV2(s.requests[1]);
+  out.setRequestsV3(s.requests[2]);
+  out.setRequestsV4(s.requests[3]);
+  out.setInterleaved(s.interleaved);
+  out.setKernelTxStamps(s.kernelTxStamps);
   return request.send().then([this, feed](auto&&) mutable {
     return timer.afterDelay(interval).then(
         [this, feed = kj::mv(feed)]() mutable { return pushStats(kj::mv(feed)); });

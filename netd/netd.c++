@@ -6,6 +6,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "ntp-time.h"
+#include "own-addresses.h"
 #include "responder.h"
 #include "sandbox.h"
 #include "systemd.h"
@@ -62,6 +63,23 @@ int run(int argc, char** argv) {
   ResponderOptions options;
   options.workersPerSocket = resolveWorkers(config.workers);
   options.maxHoldoverNs = static_cast<int64_t>(config.maxHoldover * ntp::NS_PER_S);
+
+  // Abuse resistance, all set up before lockdown (getifaddrs needs a netlink socket).
+  auto own = ownAddressRules(fds.asPtr());
+  AccessList ownAddresses(kj::arrayPtr(own.data(), own.size()));
+  AccessList access(kj::arrayPtr(config.access.data(), config.access.size()));
+  options.ownAddresses = &ownAddresses;
+  if (!access.empty()) options.access = &access;
+  kj::Maybe<kj::Own<RateLimiter>> limiter;
+  if (config.ratelimit.enabled) {
+    auto& r = config.ratelimit;
+    auto l = RateLimiter::withRandomKey(RateLimitOptions{r.interval, r.burst, r.leak, r.kod});
+    options.rateLimiter = l.get();
+    limiter = kj::mv(l);
+  }
+  log::info(kj::str(own.size(), " own address(es) never answered; ", config.access.size(),
+                    " allow/deny rule(s); rate limit ",
+                    config.ratelimit.enabled ? "on" : "off"));
   Responder responder(fds.asPtr(), cell, options);
 
   try {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <vector>
@@ -436,4 +437,26 @@ TEST_CASE("respond() reads the transmit clock once, after preparing the reply") 
                 [](void* c) { ++static_cast<Clock*>(c)->calls; return int64_t(0); },
                 &clock) == Drop::MODE);
   CHECK(clock.calls == 1);
+}
+
+TEST_CASE("a RATE kiss-o'-death: stratum 0, LI=3, origin copied, no timestamps, 48 bytes") {
+  for (unsigned version: {3u, 4u}) {
+    auto p = packet(version, 3);
+    sockaddr_in from = v4("192.0.2.10");
+    Request request{p.data(), p.size(), false, RX_NS, reinterpret_cast<sockaddr*>(&from), 77};
+    Reply reply;
+    REQUIRE(prepareReply(request, makeHeader(synced(), 1000 * S, 7200 * S), reply) == Drop::NONE);
+    makeKissOfDeath(reply);
+    stampTransmit(reply, RX_NS + 1000, 99);   // must leave a KoD alone
+    const uint8_t* r = reply.bytes;
+    CHECK(sizeof(reply.bytes) == 48);
+    CHECK(r[0] == ((3 << 6) | (version << 3) | 4));
+    CHECK(r[1] == 0);
+    CHECK(load32(r + 12) == 0x52415445);   // "RATE"
+    CHECK(load64(r + 16) == 0);
+    CHECK(load64(r + 24) == CLIENT_TX);
+    CHECK(load64(r + 32) == 0);
+    CHECK(load64(r + 40) == 0);
+  }
+  CHECK(std::string(dropName(Drop::DENIED)) == "denied");
 }

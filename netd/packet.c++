@@ -19,6 +19,7 @@ const char* dropName(Drop reason) {
     case Drop::AUTH: return "auth";
     case Drop::SOURCE: return "source";
     case Drop::OWN_ADDRESS: return "own-address";
+    case Drop::DENIED: return "denied";
   }
   return "?";
 }
@@ -132,8 +133,21 @@ Drop prepareReply(const Request& request, const Header& header, Reply& reply) {
   return Drop::NONE;
 }
 
+void makeKissOfDeath(Reply& reply, uint32_t code) {
+  uint8_t* r = reply.bytes;
+  r[0] = static_cast<uint8_t>(0xc0 | (r[0] & 0x3f));   // LI=3, version and mode 4 kept
+  r[1] = 0;                                           // stratum 0: a kiss code in refid
+  store32(r + 4, 0);
+  store32(r + 8, 0);
+  store32(r + 12, code);
+  store64(r + 16, 0);
+  store64(r + 32, 0);
+  store64(r + 40, 0);                                 // origin (24..31) stays
+}
+
 void stampTransmit(Reply& reply, int64_t txUnixNs, uint32_t random) {
   uint8_t* r = reply.bytes;
+  if (r[1] == 0) return;   // a kiss-o'-death carries no timestamps
   int8_t precision = static_cast<int8_t>(r[3]);
   uint64_t tx = randomBelowPrecision(ntp::fromUnixNs(txUnixNs), precision, random);
   uint64_t rx = load64(r + 32);

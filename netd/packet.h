@@ -30,8 +30,9 @@ enum class Drop : uint8_t {
   AUTH,            // a MAC or crypto-NAK: we have no keys, so its key is unknown
   SOURCE,          // a source that cannot be a client: port 0, unspecified, broadcast, multicast
   OWN_ADDRESS,     // the source is one of our own addresses (a reflection loop)
+  DENIED,          // a `deny` rule covers the source (the responder's decision, not prepareReply's)
 };
-constexpr int DROP_REASONS = 8;
+constexpr int DROP_REASONS = 9;
 const char* dropName(Drop reason);   // "length", "version", ...
 
 // The server state as clockd last pushed it, with when it arrived. Trivially copyable so that
@@ -93,6 +94,12 @@ Drop prepareReply(const Request& request, const Header& header, Reply& reply);
 // (era-safe), which only bites when receive and transmit share one precision interval or the
 // clock stepped back between them.
 void stampTransmit(Reply& reply, int64_t txUnixNs, uint32_t random);
+
+// Turns a reply made by prepareReply() into a RATE kiss-o'-death (RFC 5905 7.4): LI=3, stratum
+// 0, refid "RATE", the origin still the client's transmit (so the client can match it), and no
+// other timestamp. Still 48 bytes; stampTransmit() leaves a stratum-0 reply alone.
+constexpr uint32_t KISS_RATE = 0x52415445;   // "RATE"
+void makeKissOfDeath(Reply& reply, uint32_t code = KISS_RATE);
 
 // All of the above for one request. `txClock(param)` returns the Unix ns transmit time.
 using TxClock = int64_t (*)(void* param);

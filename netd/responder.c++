@@ -1,6 +1,7 @@
 #include "responder.h"
 #include "log.h"
 #include "ntp-time.h"
+#include "tx-stamps.h"
 #include <algorithm>
 #include <fcntl.h>
 #include <kj/debug.h>
@@ -69,6 +70,13 @@ struct alignas(64) Responder::Counters {
   std::atomic<uint64_t> sendErrors{0};
   std::atomic<uint64_t> kernelRxStamps{0};
   std::atomic<uint64_t> userRxStamps{0};
+  std::atomic<uint64_t> rateLimited{0};
+  std::atomic<uint64_t> kodSent{0};
+  std::atomic<uint64_t> requests[4] = {};   // well-formed client requests, by version 1..4
+  std::atomic<uint64_t> interleaved{0};
+  std::atomic<uint64_t> interleavedFull{0};
+  std::atomic<uint64_t> kernelTxStamps{0};
+  std::atomic<uint64_t> kernelTxLagSumNs{0};   // two's complement: a sum of signed values
   std::atomic<int64_t> heartbeatNs{0};
 };
 
@@ -91,7 +99,46 @@ struct Responder::Worker {
   iovec txIov[BATCH];
   mmsghdr txMsg[BATCH];
 
+  // Interleaved mode: what begin() said for each reply of the batch (FULL: basic, no slot).
+  InterleaveTable::Plan plans[BATCH];
+  TxStampReader txStamps;
+  SocketShared* shared = nullptr;
+
   Worker(int fd, int family, uint64_t seed): fd(fd), family(family), rng(seed) {}
+
+  // A request that asks for interleaved mode: finds its client's slot and, if it has one,
+  // makes the reply interleaved when the origin matches and asks for a kernel TX stamp.
+  // Returns the new length of the reply's control data.
+  size_t planInterleaved(unsigned slot, const Request& request, InterleaveTable& table,
+                         size_t controlLen) {
+    InterleaveTable::Plan& plan = plans[slot];
+    plan = table.begin(keyOf(request.source), ntp::load64(request.bytes + 24),
+                       static_cast<uint32_t>(monotonicNs() / ntp::NS_PER_S));
+    if (plan.outcome == InterleaveTable::Outcome::FULL) {
+      bump(counters.interleavedFull);
+      return controlLen;
+    }
+    if (plan.outcome == InterleaveTable::Outcome::INTERLEAVED) {
+      makeInterleaved(replies[slot], request.bytes, plan.previousTx);
+    }
+    return appendTxStampRequest(txControl[slot], controlLen);
+  }
+
+  // Reads the TX stamps waiting on the socket's error queue, if any were asked for.
+  void collectTxStamps(InterleaveTable& table) {
+    int64_t pending = shared->pendingTxStamps.load(std::memory_order_relaxed);
+    if (pending <= 0) return;
+    TxStampReader::Result r = txStamps.drain(fd, table);
+    if (r.read == 0) {
+      // Stamps the kernel never queued (error queue full) would keep us reading for nothing.
+      shared->pendingTxStamps.compare_exchange_strong(pending, 0, std::memory_order_relaxed);
+      return;
+    }
+    int64_t left = shared->pendingTxStamps.fetch_sub(r.read, std::memory_order_relaxed) - r.read;
+    if (left < 0) shared->pendingTxStamps.compare_exchange_strong(left, 0, std::memory_order_relaxed);
+    bump(counters.kernelTxStamps, r.stamps);
+    bump(counters.kernelTxLagSumNs, static_cast<uint64_t>(r.lagSumNs));
+  }
 
   void resetReceive() {
     for (unsigned i = 0; i < BATCH; ++i) {
@@ -165,14 +212,21 @@ unsigned resolveWorkers(unsigned configured) {
 Responder::Responder(kj::ArrayPtr<const int> fds, const StateCell& state, ResponderOptions options)
     : state(state), options(options) {
   KJ_REQUIRE(options.workersPerSocket > 0);
+  uint8_t hashKey[16];
+  KJ_SYSCALL(getrandom(hashKey, sizeof(hashKey), 0));
+  interleave = kj::heap<InterleaveTable>(options.interleaveSlots, hashKey);
+  sockets = std::unique_ptr<SocketShared[]>(new SocketShared[fds.size()]);
   auto ws = kj::heapArrayBuilder<kj::Own<Worker>>(fds.size() * options.workersPerSocket);
-  for (int fd: fds) {
+  for (size_t f = 0; f < fds.size(); ++f) {
+    int fd = fds[f];
     int family = socketFamily(fd);
     configureSocket(fd, family);
+    enableTxTimestamps(fd);
     for (unsigned i = 0; i < options.workersPerSocket; ++i) {
       uint64_t seed;
       KJ_SYSCALL(getrandom(&seed, sizeof(seed), 0));
       ws.add(kj::heap<Worker>(fd, family, seed));
+      ws.back()->shared = &sockets[f];
       ws.back()->counters.heartbeatNs.store(monotonicNs(), std::memory_order_relaxed);
     }
   }
@@ -205,7 +259,10 @@ void Responder::run(Worker& w) {
     int n = recvmmsg(w.fd, w.rxMsg, BATCH, MSG_WAITFORONE, nullptr);
     if (n < 0) {
       int error = errno;
-      if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR) continue;
+      if (error == EAGAIN || error == EWOULDBLOCK || error == EINTR) {
+        w.collectTxStamps(*interleave);   // an idle socket still empties its error queue
+        continue;
+      }
       // Transient conditions under memory pressure, or an ICMP error queued on the socket.
       if (error == ENOMEM || error == ENOBUFS || error == ECONNREFUSED) continue;
       KJ_FAIL_SYSCALL("recvmmsg", error, w.fd);
@@ -214,7 +271,9 @@ void Responder::run(Worker& w) {
     // rather than early.
     int64_t userNs = realtimeNs();
     Snapshot snapshot = state.load();
-    Header header = makeHeader(snapshot, monotonicNs(), options.maxHoldoverNs);
+    int64_t nowMonoNs = monotonicNs();
+    Header header = makeHeader(snapshot, nowMonoNs, options.maxHoldoverNs);
+    w.collectTxStamps(*interleave);   // before the batch: a client's next request finds them
 
     unsigned m = 0;
     for (int i = 0; i < n; ++i) {
@@ -232,10 +291,33 @@ void Responder::run(Worker& w) {
         bump(c.dropped[static_cast<int>(Drop::SOURCE)]);
         continue;
       }
+      Address client = addressOf(request.source);
+      request.fromOwnAddress = options.ownAddresses && !options.ownAddresses->allows(client);
       Drop drop = prepareReply(request, header, w.replies[m]);
+      if (drop == Drop::NONE && options.access && !options.access->allows(client)) {
+        drop = Drop::DENIED;
+      }
       if (drop != Drop::NONE) {
         bump(c.dropped[static_cast<int>(drop)]);
         continue;
+      }
+      bump(c.requests[((request.bytes[0] >> 3) & 7) - 1]);
+      // Rate limiting last: only requests we would answer spend a client's credit. The leak
+      // draws on bits of `random` that the receive timestamp does not use.
+      bool kod = false;
+      if (options.rateLimiter) {
+        Limit limit = options.rateLimiter->check(client, nowMonoNs, uint32_t(random >> 32));
+        if (limit != Limit::ANSWER) {
+          bump(c.rateLimited);
+          if (limit == Limit::DROP) continue;
+          makeKissOfDeath(w.replies[m]);
+          bump(c.kodSent);
+          kod = true;
+        }
+      }
+      w.plans[m] = {};
+      if (!kod && wantsInterleaved(request.bytes, request.length)) {
+        txControlLen = w.planInterleaved(m, request, *interleave, txControlLen);
       }
       w.txIov[m] = {w.replies[m].bytes, PACKET_SIZE};
       msghdr& t = w.txMsg[m].msg_hdr;
@@ -253,7 +335,20 @@ void Responder::run(Worker& w) {
     // The transmit time, as late as we can read it: right before the send.
     int64_t txNs = realtimeNs();
     for (unsigned j = 0; j < m; ++j) {
-      stampTransmit(w.replies[j], txNs, static_cast<uint32_t>(splitmix64(w.rng)));
+      if (w.replies[j].bytes[1] == 0) continue;   // a kiss-o'-death: no timestamps at all
+      using Outcome = InterleaveTable::Outcome;
+      const InterleaveTable::Plan& plan = w.plans[j];
+      bool interleaved = plan.outcome == Outcome::INTERLEAVED;
+      if (!interleaved) stampTransmit(w.replies[j], txNs, static_cast<uint32_t>(splitmix64(w.rng)));
+      flagTimestamps(w.replies[j], interleaved);
+      if (plan.outcome != Outcome::FULL) {
+        // Saved before the send: the kernel stamp may be read by another worker right after.
+        const uint8_t* r = w.replies[j].bytes;
+        interleave->save(plan, ntp::load64(r + 32),
+                         interleaved ? transmitStamp(txNs) : ntp::load64(r + 40));
+        w.shared->pendingTxStamps.fetch_add(1, std::memory_order_relaxed);
+        if (interleaved) bump(c.interleaved);
+      }
     }
     unsigned sent = 0;
     while (sent < m) {
@@ -281,6 +376,13 @@ ResponderStats Responder::stats() const {
     s.sendErrors += get(c.sendErrors);
     s.kernelRxStamps += get(c.kernelRxStamps);
     s.userRxStamps += get(c.userRxStamps);
+    s.rateLimited += get(c.rateLimited);
+    s.kodSent += get(c.kodSent);
+    for (int v = 0; v < 4; ++v) s.requests[v] += get(c.requests[v]);
+    s.interleaved += get(c.interleaved);
+    s.interleavedFull += get(c.interleavedFull);
+    s.kernelTxStamps += get(c.kernelTxStamps);
+    s.kernelTxLagSumNs += static_cast<int64_t>(get(c.kernelTxLagSumNs));
   }
   return s;
 }

@@ -6,12 +6,21 @@
 //
 // Each handed socket gets its own set of workers, all blocked in recvmmsg on it (the kernel
 // wakes one waiter per datagram). A receive timeout (SO_RCVTIMEO) lets them notice stop().
+//
+// Interleaved mode (interleave.h, tx-stamps.h): replies to interleaved clients ask the kernel
+// for a TX stamp; whichever worker of that socket runs next reads the error queue (only when
+// stamps are pending) before answering its batch, so a client's next request finds the stamp
+// of the previous reply in the shared table.
 #pragma once
+#include "access-list.h"
+#include "interleave.h"
 #include "packet.h"
+#include "rate-limiter.h"
 #include "state-cell.h"
 #include <atomic>
 #include <kj/array.h>
 #include <kj/thread.h>
+#include <memory>
 
 namespace horloge::netd {
 
@@ -22,6 +31,13 @@ struct ResponderStats {
   uint64_t sendErrors = 0;
   uint64_t kernelRxStamps = 0;
   uint64_t userRxStamps = 0;
+  uint64_t rateLimited = 0;          // refused by `ratelimit` (a KoD may have gone instead)
+  uint64_t kodSent = 0;              // RATE kiss-o'-death replies, a subset of rateLimited
+  uint64_t requests[4] = {};         // well-formed client requests by version (1..4)
+  uint64_t interleaved = 0;          // replies in interleaved mode (RFC 9769)
+  uint64_t interleavedFull = 0;      // interleaved requests answered basic: no slot for them
+  uint64_t kernelTxStamps = 0;       // kernel TX stamps that reached their client's slot
+  int64_t kernelTxLagSumNs = 0;      // sum of (kernel - user-space) TX stamp over those
 
   uint64_t droppedTotal() const;
 };
@@ -29,6 +45,13 @@ struct ResponderStats {
 struct ResponderOptions {
   unsigned workersPerSocket = 1;
   int64_t maxHoldoverNs = 7200 * 1'000'000'000ll;
+  // Abuse resistance, each optional (null: off). Not owned: they must outlive the Responder.
+  // Checked per request in this order: own addresses (Drop::OWN_ADDRESS), the packet rules,
+  // `deny` (Drop::DENIED), then the rate limiter on what would otherwise be answered.
+  const AccessList* ownAddresses = nullptr;
+  const AccessList* access = nullptr;
+  RateLimiter* rateLimiter = nullptr;
+  size_t interleaveSlots = 16384;   // clients served in interleaved mode at once (64 B each)
 };
 
 // Config::workers: 0 means one per CPU, at most 4.
@@ -52,8 +75,13 @@ public:
   struct Counters;   // one per worker, cache-line aligned
 private:
   struct Worker;
+  struct alignas(64) SocketShared {
+    std::atomic<int64_t> pendingTxStamps{0};   // asked for, not yet read off the error queue
+  };
   const StateCell& state;
   ResponderOptions options;
+  kj::Own<InterleaveTable> interleave;
+  std::unique_ptr<SocketShared[]> sockets;   // one per handed socket
   std::atomic<bool> stopping{false};
   kj::Array<kj::Own<Worker>> workers;
   kj::Array<kj::Own<kj::Thread>> threads;   // declared last: joined before the rest goes
