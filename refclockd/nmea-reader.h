@@ -1,11 +1,15 @@
-// Reads NMEA from a serial stream on the KJ loop, pairs time sentences with PPS edges, and
-// keeps the receiver's fix figures for the status.
+// NMEA from a byte stream: framing, parsing, the receiver's fix figures for the status, and
+// each time sentence handed on as (UTC second, arrival time). Feeding is separate from reading
+// so that tests and the simulator can drive it with virtual time.
 #pragma once
 #include "nmea.h"
-#include "pairing.h"
 #include "ntp-time.h"
+#include <horloge.capnp.h>
 #include <kj/async-io.h>
 #include <kj/function.h>
+#include <map>
+#include <optional>
+#include <vector>
 
 namespace horloge::refclock {
 
@@ -14,27 +18,38 @@ struct NmeaFigures {
   uint64_t bad = 0;            // checksum and syntax errors, and overlong lines
   int fixQuality = 0;
   int satellitesUsed = 0;
+  int satellitesInView = 0;    // summed over the talkers' latest complete GSV cycles
+  double hdop = -1, pdop = -1;
+  std::optional<nmea::Position> position;
+  struct Sat { std::string system; nmea::SatelliteInView sv; };
+  std::vector<Sat> satellites;
+  int64_t lastTimeNs = 0;      // arrival of the last time sentence
 };
 
-class NmeaReader {
+class NmeaStream {
 public:
-  NmeaReader(kj::Own<kj::AsyncInputStream> in, Pairing& pairing)
-      : in(kj::mv(in)), pairing(pairing) {}
+  using OnTime = kj::Function<void(int64_t utcSecond, int64_t arrivalNs)>;
+  explicit NmeaStream(OnTime onTime): onTime(kj::mv(onTime)) {}
 
-  // Reads until the stream fails or ends; each pairing goes to `onPaired`.
-  kj::Promise<void> run(kj::Function<void(const Paired&)> onPaired);
+  // Bytes read at system time `arrivalNs`.
+  void feed(kj::ArrayPtr<const char> bytes, int64_t arrivalNs);
   const NmeaFigures& figures() const { return fig; }
+  // Fills the NMEA-derived fields of a status entry.
+  void fillStatus(ipc::RefclockStatus::Builder out) const;
 
 private:
-  kj::Own<kj::AsyncInputStream> in;
-  Pairing& pairing;
+  OnTime onTime;
   nmea::Framer framer;
   NmeaFigures fig;
-  kj::Function<void(const Paired&)> sink;
-  char buf[256];
+  // GSV cycles in progress and complete, per talker.
+  struct Cycle { int inView = 0; std::vector<nmea::SatelliteInView> sats; };
+  std::map<std::string, Cycle> building, complete;
 
-  kj::Promise<void> readMore();
   void onSentence(std::string_view line, int64_t arrivalNs);
+  void onGsv(const nmea::Sentence& s);
 };
+
+// Reads `in` into `stream` until the stream ends (DISCONNECTED) or fails.
+kj::Promise<void> readNmea(kj::AsyncInputStream& in, NmeaStream& stream);
 
 }  // namespace horloge::refclock

@@ -37,7 +37,7 @@ TEST_CASE("nmea: RMC, ZDA and GGA") {
   // Void RMC: no time taken from it.
   REQUIRE(parse(withChecksum("$GPRMC,120000.00,V,,,,,,,211126,,,N"), s) == Error::NONE);
   CHECK_FALSE(s.time);
-  CHECK(parse(withChecksum("$GPGSV,1,1,00"), s) == Error::UNSUPPORTED);
+  CHECK(parse(withChecksum("$GPVTG,,T,,M,0.0,N,0.0,K,A"), s) == Error::UNSUPPORTED);
 }
 
 TEST_CASE("nmea: bad sentences are refused, not trusted") {
@@ -67,4 +67,50 @@ TEST_CASE("nmea: framing survives garbage, binary noise and overlong lines") {
   CHECK(out[2] == zda);
   CHECK(out[3] == zda);
   CHECK(f.overlong() == 1);
+}
+
+TEST_CASE("nmea: 29 February only in a leap year (found by nmea-fuzz)") {
+  Sentence s;
+  CHECK(parse(withChecksum("$GPZDA,120000,29,02,2023,00,00"), s) == Error::SYNTAX);
+  CHECK(parse(withChecksum("$GPRMC,120000,A,,,,,,,290223,,,A"), s) == Error::SYNTAX);
+  CHECK(parse(withChecksum("$GPZDA,120000,29,02,2100,00,00"), s) == Error::SYNTAX);
+  REQUIRE(parse(withChecksum("$GPZDA,120000,29,02,2024,00,00"), s) == Error::NONE);
+  CHECK(s.time->unixSeconds() == 1709208000);   // 2024-02-29T12:00:00Z
+  REQUIRE(parse(withChecksum("$GPRMC,120000,A,,,,,,,290200,,,A"), s) == Error::NONE);
+  CHECK(s.time->unixSeconds() == 951825600);    // 2000-02-29T12:00:00Z
+}
+
+TEST_CASE("nmea: GSA, GSV and GNS from any talker; position and DOPs") {
+  Sentence s;
+  REQUIRE(parse(withChecksum("$GNGSA,A,3,02,05,12,15,18,24,25,29,,,,,1.6,0.9,1.3,1"), s) ==
+          Error::NONE);
+  CHECK(s.fixMode == 3);
+  CHECK(s.satellitesUsed == 8);
+  CHECK(s.pdop == doctest::Approx(1.6));
+  CHECK(s.hdop == doctest::Approx(0.9));
+  REQUIRE(parse(withChecksum("$GAGSV,2,2,06,18,25,190,35,24,05,020,"), s) == Error::NONE);
+  CHECK(s.talker == "GA");
+  CHECK(s.gsvIndex == 2);
+  CHECK(s.inView == 6);
+  REQUIRE(s.satCount == 2);
+  CHECK(s.sats[0].snr == 35);
+  CHECK(s.sats[1].snr == -1);   // in view, not tracked
+  CHECK(parse(withChecksum("$GBGSV,2,1,04"), s) == Error::NONE);
+  CHECK(parse(withChecksum("$GQGSV,3,4,04"), s) == Error::SYNTAX);
+  REQUIRE(parse(withChecksum("$GNGNS,120000.00,4851.0000,N,00221.0000,W,AN,09,0.9,35.0,47.0,,"),
+                s) == Error::NONE);
+  CHECK(s.fixQuality == 1);
+  REQUIRE(s.position);
+  CHECK(s.position->latitude == doctest::Approx(48.85));
+  CHECK(s.position->longitude == doctest::Approx(-2.35));
+  CHECK(*s.position->altitude == doctest::Approx(35.0));
+  CHECK(parse(withChecksum("$GNGNS,120000.00,,,,,NN,00,,,,,"), s) == Error::NONE);
+  CHECK_FALSE(s.valid);
+  CHECK(parse(withChecksum("$GNGNS,120000.00,,,,,XX,00,,,,,"), s) == Error::SYNTAX);
+  REQUIRE(parse(withChecksum("$GLGGA,120000.00,4851.0,S,00221.0,E,2,12,1.1,35.0,M,47.0,M,,"), s) ==
+          Error::NONE);
+  CHECK(s.hdop == doctest::Approx(1.1));
+  CHECK(s.position->latitude == doctest::Approx(-48.85));
+  CHECK(parse(withChecksum("$GPGGA,120000.00,9951.0,N,00221.0,E,1,12,1.1,35.0,M,47.0,M,,"), s) ==
+        Error::SYNTAX);
 }

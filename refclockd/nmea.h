@@ -31,13 +31,30 @@ struct Time {
   int64_t unixSeconds() const;
 };
 
+struct Position {
+  double latitude, longitude;      // degrees, north and east positive
+  std::optional<double> altitude;  // metres above mean sea level (GGA, GNS)
+};
+
+struct SatelliteInView {           // one GSV entry
+  int prn, elevation, azimuth;     // -1 when the receiver left the field empty
+  int snr;                         // dB-Hz; -1 when not tracked
+};
+
 struct Sentence {
-  std::string talker;    // "GP", "GN", ...
-  std::string type;      // "RMC", "GGA", "ZDA", ...
+  std::string talker;    // "GP", "GN", "GL", "GA", "GB", "GQ", ...
+  std::string type;      // "RMC", "GGA", "ZDA", "GSA", "GSV", "GNS"
   std::optional<Time> time;        // RMC (when status A) and ZDA carry a full date
-  int fixQuality = -1;             // GGA
-  int satellitesUsed = -1;         // GGA
-  bool valid = true;               // RMC status A / GGA quality > 0
+  int fixQuality = -1;             // GGA quality; GNS mode mapped to it; GSA 1/2/3 is fixMode
+  int satellitesUsed = -1;         // GGA, GNS; GSA: the PRNs listed
+  bool valid = true;               // RMC status A / GGA quality > 0 / GSA fix 2D or 3D
+  std::optional<Position> position;   // RMC, GGA, GNS with a fix
+  double hdop = -1, pdop = -1;     // GGA/GNS (hdop), GSA (both); -1 when absent
+  int fixMode = -1;                // GSA: 1 no fix, 2 2D, 3 3D
+  // GSV: message `gsvIndex` of `gsvCount`, `inView` satellites in all, up to 4 of them here.
+  int gsvCount = 0, gsvIndex = 0, inView = -1;
+  SatelliteInView sats[4];
+  int satCount = 0;
 };
 
 enum class Error { NONE, SYNTAX, CHECKSUM, UNSUPPORTED };

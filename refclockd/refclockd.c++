@@ -6,6 +6,7 @@
 #include "log.h"
 #include "ntp-time.h"
 #include "sandbox.h"
+#include "state-file.h"
 #include "systemd.h"
 #include <capnp/message.h>
 #include <kj/debug.h>
@@ -19,8 +20,9 @@ class Refclocks: private kj::TaskSet::ErrorHandler {
 public:
   static constexpr int MAX_IN_FLIGHT = 16;   // clockd stalled: drop, do not queue
 
-  Refclocks(kj::Timer& timer, kj::Vector<kj::Own<refclock::Driver>> drivers)
-      : timer(timer), drivers(kj::mv(drivers)), tasks(*this) {}
+  Refclocks(kj::Timer& timer, kj::Vector<kj::Own<refclock::Driver>> drivers,
+            refclock::ClockHint& hint)
+      : timer(timer), drivers(kj::mv(drivers)), hint(hint), tasks(*this) {}
 
   kj::Promise<void> run() {
     if (drivers.size() == 0) {
@@ -40,12 +42,16 @@ public:
     return req.send().then([this, feed](auto&&) mutable {
       current = feed;
       return reportLoop(feed);
-    }).attach(kj::defer([this]() { current = nullptr; }));
+    }).attach(kj::defer([this]() {
+      current = nullptr;
+      hint.synced = false;   // clockd gone: nothing vouches for the system clock
+    }));
   }
 
 private:
   kj::Timer& timer;
   kj::Vector<kj::Own<refclock::Driver>> drivers;
+  refclock::ClockHint& hint;
   kj::Maybe<ipc::RefclockFeed::Client> current;
   kj::TaskSet tasks;
   int inFlight = 0;
@@ -75,7 +81,14 @@ private:
     auto req = feed.pushStatusRequest();
     auto list = req.initStatus(drivers.size());
     for (size_t i = 0; i < drivers.size(); ++i) drivers[i]->status(list[i]);
-    return req.send().then([this](auto&&) { return timer.afterDelay(1 * kj::SECONDS); })
+    return req.send().then([this](auto&& reply) {
+      // clockd's view of its clock, for PPS edges without NMEA (see refclock::ClockHint).
+      auto h = reply.getHint();
+      hint.synced = h.getSynced();
+      hint.offsetNs = h.getOffsetNs();
+      hint.receivedNs = realtimeNs();
+      return timer.afterDelay(1 * kj::SECONDS);
+    })
         .then([this, feed]() mutable { return reportLoop(feed); });
   }
 
@@ -92,10 +105,16 @@ int main(int argc, char** argv) {
   return runDaemon([&]() {
     auto io = kj::setupAsyncIo();
 
-    // 1. Open every device while we still may.
+    // 1. Open every device, gpsd input and our state file while we still may.
+    refclock::ClockHint hint;
+    kj::Maybe<kj::Own<refclock::StateFile>> state;
+    if (!config.refclocks.empty()) state = refclock::openStateFile(config.statedir);
+    refclock::LastGoodStore* store = nullptr;
+    KJ_IF_MAYBE(s, state) store = s->get();
+    refclock::DriverContext context{io, hint, refclock::buildTimeNs(), store};
     kj::Vector<kj::Own<refclock::Driver>> drivers;
     for (size_t i = 0; i < config.refclocks.size(); ++i)
-      drivers.add(refclock::openDriver(config.refclocks[i], static_cast<uint8_t>(i), io));
+      drivers.add(refclock::openDriver(config.refclocks[i], static_cast<uint8_t>(i), context));
 
     // 2. Then nothing: no capability, no network, our own syscall list.
     lockdown(Role::REFCLOCKD, {config.user(Role::REFCLOCKD), false, config.seccomp});
@@ -104,14 +123,15 @@ int main(int argc, char** argv) {
     auto info = infoMessage.initRoot<ipc::DaemonInfo>();
     ipc::fillDaemonInfo(info, Role::REFCLOCKD, started);
 
-    Refclocks refclocks(io.provider->getTimer(), kj::mv(drivers));
+    Refclocks refclocks(io.provider->getTimer(), kj::mv(drivers), hint);
     auto connected = ipc::keepConnected(
         io, ipc::socketPath(config, ipc::REFCLOCK_SOCKET), kj::str("clockd"),
         [&](capnp::Capability::Client bootstrap) {
           return refclocks.session(kj::mv(bootstrap), info.asReader());
         });
     systemd::notifyReady("reading reference clocks");
-    refclocks.run().exclusiveJoin(kj::mv(connected)).wait(io.waitScope);
+    refclocks.run().exclusiveJoin(kj::mv(connected))
+        .exclusiveJoin(systemd::watchdogLoop(io.provider->getTimer())).wait(io.waitScope);
     log::error("reference clock driver stopped");
     return 1;
   });

@@ -30,6 +30,9 @@ int openSerial(const std::string& path, int baud) {
   KJ_SYSCALL(cfsetispeed(&t, speedOf(baud)));
   KJ_SYSCALL(cfsetospeed(&t, speedOf(baud)));
   KJ_SYSCALL(tcsetattr(fd, TCSANOW, &t), path);
+  // Whatever the line buffered before we opened it arrived at an unknown time: pairing it, or
+  // timing it, would report a step that never happened.
+  KJ_SYSCALL(tcflush(fd, TCIFLUSH), path);
   return fd;
 }
 

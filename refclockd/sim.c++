@@ -1,25 +1,27 @@
-// `refclock sim`: a GPS receiver made from the host clock. It writes RMC, GGA and ZDA into a
-// pty so that the real serial reading path runs, and makes PPS edges with Gaussian jitter:
-// the test double for an antenna and /dev/pps, which this machine cannot have.
+// `refclock sim`: a GPS receiver made from the host clock. It writes NMEA into a pty so that
+// the real serial reading path runs, and makes PPS edges with Gaussian jitter: the test double
+// for an antenna and /dev/pps, which this machine cannot have. Faults are scheduled by config.
+#include "sim.h"
 #include "driver.h"
+#include "integrity.h"
 #include "nmea-reader.h"
+#include "receiver.h"
 #include "serial.h"
 #include "log.h"
 #include <kj/debug.h>
 #include <cstdio>
 #include <ctime>
 #include <fcntl.h>
-#include <random>
 #include <stdlib.h>
 #include <unistd.h>
 
 namespace horloge::refclock {
 
 namespace {
-
 constexpr int64_t S = ntp::NS_PER_S;
+}
 
-std::string sentencesFor(int64_t second) {
+std::string simSentences(int64_t second) {
   time_t t = second;
   tm u;
   gmtime_r(&t, &u);
@@ -27,97 +29,125 @@ std::string sentencesFor(int64_t second) {
   strftime(hms, sizeof(hms), "%H%M%S.00", &u);
   strftime(dmy, sizeof(dmy), "%d%m%y", &u);
   std::string out;
+  auto add = [&](const char* body) { out += nmea::withChecksum(body) + "\r\n"; };
   snprintf(buf, sizeof(buf), "$GPRMC,%s,A,4851.0000,N,00221.0000,E,0.0,0.0,%s,,,A", hms, dmy);
-  out += nmea::withChecksum(buf) + "\r\n";
+  add(buf);
   snprintf(buf, sizeof(buf), "$GPGGA,%s,4851.0000,N,00221.0000,E,1,09,0.9,35.0,M,47.0,M,,", hms);
-  out += nmea::withChecksum(buf) + "\r\n";
+  add(buf);
+  add("$GNGSA,A,3,02,05,12,15,18,24,25,29,,,,,1.6,0.9,1.3");
+  add("$GPGSV,2,1,06,02,45,120,42,05,30,060,38,12,70,250,45,15,10,330,22");
+  add("$GPGSV,2,2,06,18,25,190,35,24,05,020,");
+  add("$GLGSV,1,1,03,65,40,100,33,66,55,200,40,72,15,300,");
+  snprintf(buf, sizeof(buf), "$GNGNS,%s,4851.0000,N,00221.0000,E,AA,09,0.9,35.0,47.0,,", hms);
+  add(buf);
   snprintf(buf, sizeof(buf), "$GPZDA,%s,%02d,%02d,%04d,00,00", hms, u.tm_mday, u.tm_mon + 1,
            u.tm_year + 1900);
-  out += nmea::withChecksum(buf) + "\r\n";
+  add(buf);
   return out;
 }
 
+bool SimReceiver::active(SimFault::Kind kind, double elapsed) const {
+  for (auto& f: conf.faults) {
+    if (f.kind == kind && elapsed >= f.start && (f.duration == 0 || elapsed < f.start + f.duration))
+      return true;
+  }
+  return false;
+}
+
+SimSecond SimReceiver::at(int64_t second, double elapsed) {
+  SimSecond out;
+  int64_t top = second * S;
+  if (!active(SimFault::MISSING_PPS, elapsed))
+    out.edgeNs = top + static_cast<int64_t>(edgeNoise(rng) * S);
+  if (active(SimFault::MISSING_NMEA, elapsed)) return out;
+  int64_t named = second;
+  if (active(SimFault::WRONG_SECOND, elapsed)) named += 1;
+  if (active(SimFault::WEEK_ROLLOVER, elapsed)) named -= Integrity::WEEK_ROLLOVER_NS / S;
+  double delay = active(SimFault::LATE_NMEA, elapsed) ? LATE_DELAY : conf.nmeaDelay;
+  out.nmeaAtNs = top + static_cast<int64_t>(delay * S);
+  if (active(SimFault::GARBAGE, elapsed)) {
+    // Binary noise, a torn sentence, a bad checksum and an overlong line before the good ones.
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (int i = 0; i < 40; ++i) out.nmea += static_cast<char>(byte(rng));
+    out.nmea += "$GPRMC,12000";
+    out.nmea += "\r\n$GPZDA,120000.00,01,01,2020,00,00*00\r\n$GPGGA," + std::string(200, '9') + "\r\n";
+  }
+  out.nmea += simSentences(named);
+  return out;
+}
+
+namespace {
+
 class SimDriver final: public Driver {
 public:
-  SimDriver(const RefclockConf& conf, uint8_t id, kj::AsyncIoContext& io)
-      : conf(conf), id(id), timer(io.provider->getTimer()),
-        pairing(static_cast<int64_t>(conf.offset * S)), rng(std::random_device{}()),
-        edgeNoise(0.0, conf.jitter) {
+  SimDriver(const RefclockConf& conf, uint8_t id, DriverContext& ctx)
+      : id(id), timer(ctx.io.provider->getTimer()), receiverModel(conf),
+        receiver(static_cast<int64_t>(conf.offset * S), ctx.hint, ctx.buildNs, ctx.store,
+                 [this](const Paired& p) { (*sink)(this->id, p, errorNs(p)); }),
+        stream([this](int64_t second, int64_t arrival) { receiver.onTime(second, arrival); }),
+        jitterNs(static_cast<int64_t>(conf.jitter * S)), startNs(realtimeNs()) {
     KJ_SYSCALL(master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
     KJ_SYSCALL(grantpt(master));
     KJ_SYSCALL(unlockpt(master));
     KJ_SYSCALL(fcntl(master, F_SETFL, O_NONBLOCK));
-    slavePath = ptsname(master);
-    int slave = openSerial(slavePath, 9600);
-    reader = kj::heap<NmeaReader>(
-        io.lowLevelProvider->wrapInputFd(slave, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP),
-        pairing);
+    int slave = openSerial(ptsname(master), 9600);
+    in = ctx.io.lowLevelProvider->wrapInputFd(slave, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   }
-  ~SimDriver() { close(master); }
+  ~SimDriver() noexcept(false) { close(master); }
 
-  kj::Promise<void> run(SampleSink& sink) override {
-    auto reading = reader->run([this, &sink](const Paired& p) {
-      ++samples;
-      lastSampleNs = p.systemTimeNs;
-      sink(id, p, errorNs());
-    });
-    return reading.exclusiveJoin(second());
+  kj::Promise<void> run(SampleSink& s) override {
+    sink = &s;
+    return readNmea(*in, stream).exclusiveJoin(second());
   }
 
   void status(ipc::RefclockStatus::Builder out) override {
-    auto& f = reader->figures();
     out.setSourceId(id);
     out.setName("sim");
     out.setDriver("sim");
-    out.setLocked(lastSampleNs != 0 && realtimeNs() - lastSampleNs < 2 * S);
-    out.setSamples(samples);
-    out.setNmeaSentences(f.sentences);
-    out.setNmeaBad(f.bad);
-    out.setNmeaDelayNs(pairing.lastDelayNs());
-    out.setFixQuality(f.fixQuality);
-    out.setSatellitesUsed(f.satellitesUsed);
+    out.setDeviceOpen(true);
+    stream.fillStatus(out);
+    receiver.fillStatus(out, realtimeNs(), true, true);
   }
 
 private:
-  RefclockConf conf;
   uint8_t id;
   kj::Timer& timer;
-  Pairing pairing;
-  std::mt19937_64 rng;
-  std::normal_distribution<double> edgeNoise;
+  SimReceiver receiverModel;
+  Receiver receiver;
+  NmeaStream stream;
+  int64_t jitterNs;
+  int64_t startNs;
+  SampleSink* sink = nullptr;
   int master = -1;
-  std::string slavePath;
-  kj::Own<NmeaReader> reader;
-  uint64_t samples = 0;
-  int64_t lastSampleNs = 0;
+  kj::Own<kj::AsyncInputStream> in;
 
-  int64_t errorNs() const { return std::max<int64_t>(1, static_cast<int64_t>(conf.jitter * S)); }
+  int64_t errorNs(const Paired&) const { return std::max<int64_t>(1, jitterNs); }
 
   kj::Promise<void> sleepUntil(int64_t realNs) {
     int64_t d = realNs - realtimeNs();
     return timer.afterDelay(std::max<int64_t>(0, d) * kj::NANOSECONDS);
   }
 
-  // Each second: the PPS edge at the top of the second, then its sentences nmeaDelay later.
+  // Each second: the PPS edge at the top of the second, then its sentences.
   kj::Promise<void> second() {
     int64_t next = (realtimeNs() / S + 1) * S;
     return sleepUntil(next).then([this, next]() {
-      pairing.onEdge(next + static_cast<int64_t>(edgeNoise(rng) * S));
-      return sleepUntil(next + static_cast<int64_t>(conf.nmeaDelay * S));
-    }).then([this, next]() {
-      std::string text = sentencesFor(next / S);
-      // A full pty buffer means nobody reads; losing a second of NMEA is then harmless.
-      if (write(master, text.data(), text.size()) < 0 && errno != EAGAIN)
-        KJ_FAIL_SYSCALL("write(pty)", errno);
-      return second();
-    });
+      auto plan = receiverModel.at(next / S, (next - startNs) / 1e9);
+      if (plan.edgeNs) receiver.onEdge(*plan.edgeNs, realtimeNs());
+      if (plan.nmea.empty()) return kj::Promise<void>(kj::READY_NOW);
+      return sleepUntil(plan.nmeaAtNs).then([this, text = kj::mv(plan.nmea)]() {
+        // A full pty buffer means nobody reads; losing a second of NMEA is then harmless.
+        if (write(master, text.data(), text.size()) < 0 && errno != EAGAIN)
+          KJ_FAIL_SYSCALL("write(pty)", errno);
+      });
+    }).then([this]() { return second(); });
   }
 };
 
 }  // namespace
 
-kj::Own<Driver> openSimDriver(const RefclockConf& conf, uint8_t sourceId, kj::AsyncIoContext& io) {
-  return kj::heap<SimDriver>(conf, sourceId, io);
+kj::Own<Driver> openSimDriver(const RefclockConf& conf, uint8_t id, DriverContext& ctx) {
+  return kj::heap<SimDriver>(conf, id, ctx);
 }
 
 }  // namespace horloge::refclock

@@ -1,0 +1,65 @@
+#include "integrity.h"
+#include <cmath>
+#include <cstdlib>
+
+namespace horloge::refclock {
+
+namespace {
+constexpr int64_t S = 1'000'000'000;
+constexpr int64_t DAY = 86400 * S;
+
+// Whole seconds in a difference, rounded to the nearest.
+int64_t roundS(int64_t ns) { return static_cast<int64_t>(std::llround(ns / 1e9)); }
+}  // namespace
+
+Integrity::Integrity(int64_t buildNs, LastGoodStore* store): buildNs(buildNs), store(store) {
+  if (store != nullptr) lastGood = lastSaved = store->load();
+}
+
+std::string Integrity::inconsistency(const Paired& p, const ClockHint& hint,
+                                     int64_t nowNs) const {
+  int64_t ref = p.referenceTimeNs, sys = p.systemTimeNs;
+  // 1024 weeks early against the system clock, the last-good time or the build date.
+  for (int64_t known: {sys, lastGood, buildNs}) {
+    if (known != 0 && std::llabs(ref + WEEK_ROLLOVER_NS - known) < 400 * DAY)
+      return "week rollover (-1024 weeks)";
+  }
+  if (ref < buildNs) return "time before the build date";
+  if (lastGood != 0 && ref < lastGood - 2 * S) return "time before the last-good time";
+  if (hint.usable(nowNs)) {
+    // clockd's clock is within 0.4 s: any other second is wrong.
+    int64_t diff = ref - (sys - hint.offsetNs);
+    if (std::llabs(diff) >= 400'000'000)
+      return "wrong second (" + std::to_string(roundS(diff)) + " s from the system clock)";
+  }
+  if (havePrev && sys - prevSys < 64 * S) {
+    // Seconds counted by the receiver must match seconds elapsed on the system clock.
+    int64_t step = (ref - prevRef) - (sys - prevSys);
+    if (std::llabs(step) >= 500'000'000)
+      return "time step (" + std::to_string(roundS(step)) + " s)";
+  }
+  return {};
+}
+
+bool Integrity::check(const Paired& p, const ClockHint& hint, int64_t nowNs) {
+  std::string bad = inconsistency(p, hint, nowNs);
+  havePrev = true;
+  prevSys = p.systemTimeNs;
+  prevRef = p.referenceTimeNs;
+  if (!bad.empty()) {
+    if (why.empty()) ++count;
+    why = bad;
+    consistent = 0;
+    return false;
+  }
+  if (!why.empty() && ++consistent < RECOVER_SAMPLES) return false;
+  why.clear();
+  lastGood = std::max(lastGood, p.referenceTimeNs);
+  if (store != nullptr && lastGood - lastSaved >= SAVE_EVERY_NS) {
+    store->save(lastGood);
+    lastSaved = lastGood;
+  }
+  return true;
+}
+
+}  // namespace horloge::refclock

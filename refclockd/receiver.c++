@@ -1,0 +1,46 @@
+#include "receiver.h"
+#include "ntp-time.h"
+#include <kj/io.h>
+
+namespace horloge::refclock {
+
+void Receiver::onEdge(int64_t edgeNs, int64_t nowNs) {
+  lastEdgeNs = nowNs;
+  if (auto p = pairing.onEdge(edgeNs, hint, nowNs)) onSample(*p, nowNs);
+}
+
+void Receiver::onTime(int64_t utcSecond, int64_t arrivalNs) {
+  lastTimeNs = arrivalNs;
+  if (auto p = pairing.onTime(utcSecond, arrivalNs)) onSample(*p, arrivalNs);
+}
+
+void Receiver::onSample(const Paired& p, int64_t nowNs) {
+  if (!integrity.check(p, hint, nowNs)) return;   // flagged in the status, not fed
+  ++count;
+  lastSampleNs = nowNs;
+  sink(p);
+}
+
+void Receiver::fillStatus(ipc::RefclockStatus::Builder out, int64_t nowNs, bool expectPps,
+                          bool expectNmea, kj::StringPtr fault) const {
+  out.setLocked(lastSampleNs != 0 && nowNs - lastSampleNs < SILENCE_NS);
+  out.setSamples(count);
+  out.setNmeaDelayNs(pairing.lastDelayNs());
+  out.setNmeaDelayMeanNs(pairing.meanDelayNs());
+  out.setPpsEdges(pairing.edges());
+  out.setPpsOnlySamples(pairing.ppsOnly());
+  out.setRefusedPairings(pairing.refused());
+  out.setAnomaly(integrity.anomaly());
+  out.setAnomalies(integrity.anomalies());
+  out.setLastGoodNs(integrity.lastGoodNs());
+  std::string why;
+  if (fault != nullptr && fault.size() > 0) why = fault.cStr();
+  else if (expectPps && nowNs - lastEdgeNs > SILENCE_NS) why = "no PPS";
+  else if (expectNmea && nowNs - lastTimeNs > SILENCE_NS) why = "no NMEA time";
+  else if (expectPps && expectNmea && pairing.ambiguous())
+    why = "NMEA delay near the half-second: pairing refused";
+  else if (!integrity.anomaly().empty()) why = "GNSS integrity: " + integrity.anomaly();
+  out.setFault(why);
+}
+
+}  // namespace horloge::refclock

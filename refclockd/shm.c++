@@ -1,0 +1,130 @@
+// `refclock shm UNIT [offset S]`: the NTP shared-memory segment (ntpd's driver 28) that gpsd
+// fills: unit 0 its serial time, unit 1 its PPS (gpsd's convention for the first device).
+// The segment (key 0x4e545030 + unit) is attached before lockdown, created 0600 if gpsd has
+// not made it yet so that either may start first; afterwards it is only read (and its `valid`
+// flag cleared), which needs no system call at all.
+#include "driver.h"
+#include "ntp-time.h"
+#include <kj/io.h>
+#include "receiver.h"
+#include "log.h"
+#include <kj/debug.h>
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <ctime>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+
+namespace horloge::refclock {
+
+namespace {
+
+constexpr int64_t S = ntp::NS_PER_S;
+
+// ntpd's `struct shmTime`; gpsd writes the same layout with the host's time_t.
+struct ShmTime {
+  int mode;                 // 1: writer bumps `count` around each update (gpsd does)
+  volatile int count;
+  time_t clockTimeStampSec; // the reference (GNSS) time
+  int clockTimeStampUSec;
+  time_t receiveTimeStampSec;  // the system time it was taken
+  int receiveTimeStampUSec;
+  int leap;
+  int precision;            // log2 seconds
+  int nsamples;
+  volatile int valid;
+  unsigned clockTimeStampNSec;
+  unsigned receiveTimeStampNSec;
+  int dummy[8];
+};
+
+constexpr key_t SHM_KEY_BASE = 0x4e545030;   // "NTP0"
+
+// Nanoseconds when they agree with the microseconds (a writer that knows only usec leaves
+// nsec stale), as ntpd does.
+int64_t stamp(time_t sec, int usec, unsigned nsec) {
+  int64_t ns = (nsec >= unsigned(usec) * 1000u && nsec < unsigned(usec) * 1000u + 1000u)
+                   ? nsec : int64_t(usec) * 1000;
+  return int64_t(sec) * S + ns;
+}
+
+class ShmDriver final: public Driver {
+public:
+  static constexpr auto POLL = 200 * kj::MILLISECONDS;
+
+  ShmDriver(const RefclockConf& conf, uint8_t id, DriverContext& ctx)
+      : conf(conf), id(id), timer(ctx.io.provider->getTimer()),
+        receiver(static_cast<int64_t>(conf.offset * S), ctx.hint, ctx.buildNs, ctx.store,
+                 [this](const Paired& p) { (*sink)(this->id, p, errorNs); }) {
+    int shmid;
+    KJ_SYSCALL(shmid = shmget(SHM_KEY_BASE + conf.unit, sizeof(ShmTime), IPC_CREAT | 0600),
+               "NTP SHM unit", conf.unit);
+    void* p = shmat(shmid, nullptr, 0);
+    if (p == reinterpret_cast<void*>(-1)) KJ_FAIL_SYSCALL("shmat", errno, conf.unit);
+    shm = static_cast<ShmTime*>(p);
+  }
+  ~ShmDriver() noexcept(false) { shmdt(shm); }
+
+  kj::Promise<void> run(SampleSink& s) override {
+    sink = &s;
+    return poll();
+  }
+
+  void status(ipc::RefclockStatus::Builder out) override {
+    out.setSourceId(id);
+    out.setName(kj::str("shm:", conf.unit));
+    out.setDriver("shm");
+    out.setDeviceOpen(true);
+    receiver.fillStatus(out, realtimeNs(), false, true,
+                        torn > 0 && receiver.samples() == 0 ? "SHM: only torn reads" : "");
+  }
+
+private:
+  RefclockConf conf;
+  uint8_t id;
+  kj::Timer& timer;
+  Receiver receiver;
+  SampleSink* sink = nullptr;
+  ShmTime* shm = nullptr;
+  int64_t errorNs = 1000;
+  uint64_t torn = 0;
+
+  kj::Promise<void> poll() {
+    readOnce();
+    return timer.afterDelay(POLL).then([this]() { return poll(); });
+  }
+
+  void readOnce() {
+    if (!shm->valid) return;
+    int before = shm->count;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    ShmTime copy;
+    copy.mode = shm->mode;
+    copy.clockTimeStampSec = shm->clockTimeStampSec;
+    copy.clockTimeStampUSec = shm->clockTimeStampUSec;
+    copy.clockTimeStampNSec = shm->clockTimeStampNSec;
+    copy.receiveTimeStampSec = shm->receiveTimeStampSec;
+    copy.receiveTimeStampUSec = shm->receiveTimeStampUSec;
+    copy.receiveTimeStampNSec = shm->receiveTimeStampNSec;
+    copy.precision = shm->precision;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    bool changed = copy.mode == 1 && shm->count != before;
+    shm->valid = 0;          // consumed, torn or not: the writer sets it again
+    if (changed) { ++torn; return; }
+    int64_t ref = stamp(copy.clockTimeStampSec, copy.clockTimeStampUSec, copy.clockTimeStampNSec);
+    int64_t sys = stamp(copy.receiveTimeStampSec, copy.receiveTimeStampUSec,
+                        copy.receiveTimeStampNSec);
+    int prec = std::clamp(copy.precision, -30, 0);
+    errorNs = std::max<int64_t>(1, static_cast<int64_t>(std::ldexp(1.0, prec) * 1e9));
+    receiver.onSample(Paired{sys, ref + static_cast<int64_t>(conf.offset * S), 0}, realtimeNs());
+  }
+};
+
+}  // namespace
+
+kj::Own<Driver> openShmDriver(const RefclockConf& conf, uint8_t id, DriverContext& ctx) {
+  return kj::heap<ShmDriver>(conf, id, ctx);
+}
+
+}  // namespace horloge::refclock

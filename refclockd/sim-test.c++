@@ -1,0 +1,196 @@
+// Every simulator fault, on virtual time: what the simulated receiver emits goes through the
+// same NMEA stream, pairing and integrity gate as in the driver, and each fault must show in
+// the status and in the flow of samples as specified in issue 4.
+#include "sim.h"
+#include "nmea-reader.h"
+#include "receiver.h"
+#include <capnp/message.h>
+#include <doctest/doctest.h>
+#include <cmath>
+#include <string>
+#include <vector>
+
+using namespace horloge;
+using namespace horloge::refclock;
+constexpr int64_t S = 1'000'000'000;
+constexpr int64_t T0 = 1'780'000'000;   // seconds, 2026
+constexpr int64_t BUILD = 1'770'000'000 * S;
+
+namespace {
+
+struct Window {
+  int samples = 0, ppsOnly = 0;
+  std::string fault, anomaly;
+  uint64_t bad = 0, refused = 0;
+};
+
+// Runs the simulated receiver for `seconds` seconds, reporting per-second samples and the
+// status at chosen instants.
+class Bench {
+public:
+  explicit Bench(RefclockConf conf)
+      : model(conf, 42),
+        receiver(0, hint, BUILD, nullptr, [this](const Paired& p) {
+          ++now.samples;
+          now.ppsOnly += p.ppsOnly;
+          lastSample = p;
+        }),
+        stream([this](int64_t s, int64_t at) { receiver.onTime(s, at); }) {}
+
+  ClockHint hint;
+  bool clockdSynced = false;
+  Paired lastSample{};
+
+  // Seconds [from, to) of simulated time; returns what happened and the status at the end.
+  Window run(int from, int to) {
+    now = Window{};
+    for (int k = from; k < to; ++k) {
+      int64_t second = T0 + k;
+      if (clockdSynced) hint = ClockHint{true, 0, second * S};
+      auto plan = model.at(second, k);
+      if (plan.edgeNs) receiver.onEdge(*plan.edgeNs, second * S);
+      if (!plan.nmea.empty()) stream.feed(kj::arrayPtr(plan.nmea.data(), plan.nmea.size()),
+                                          plan.nmeaAtNs);
+    }
+    capnp::MallocMessageBuilder m;
+    auto st = m.initRoot<ipc::RefclockStatus>();
+    stream.fillStatus(st);
+    receiver.fillStatus(st, (T0 + to - 1) * S + 950'000'000, true, true);
+    now.fault = st.getFault().cStr();
+    now.anomaly = st.getAnomaly().cStr();
+    now.bad = st.getNmeaBad();
+    now.refused = st.getRefusedPairings();
+    status = kj::heap<capnp::MallocMessageBuilder>();
+    status->setRoot(st.asReader());
+    return now;
+  }
+  ipc::RefclockStatus::Reader lastStatus() { return status->getRoot<ipc::RefclockStatus>(); }
+
+private:
+  SimReceiver model;
+  Receiver receiver;
+  NmeaStream stream;
+  Window now;
+  kj::Own<capnp::MallocMessageBuilder> status;
+};
+
+RefclockConf withFault(SimFault::Kind kind, double start, double duration) {
+  RefclockConf c;
+  c.driver = "sim";
+  c.jitter = 1e-6;
+  c.faults.push_back({kind, start, duration});
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("sim: healthy receiver, one sample a second, figures for the status") {
+  RefclockConf c;
+  c.driver = "sim";
+  c.nmeaDelay = 0.28;
+  Bench b(c);
+  auto w = b.run(0, 20);
+  CHECK(w.samples == 20);
+  CHECK(w.fault == "");
+  auto st = b.lastStatus();
+  CHECK(st.getLocked());
+  CHECK(std::llabs(st.getNmeaDelayMeanNs() - 280'000'000) < 1'000'000);
+  CHECK(st.getFixQuality() == 1);
+  CHECK(st.getSatellitesUsed() == 9);
+  CHECK(st.getSatellitesInView() == 9);          // 6 GPS + 3 GLONASS
+  CHECK(st.getSatellites().size() == 9);
+  int snr42 = 0;
+  for (auto sat: st.getSatellites()) snr42 += sat.getSnr() == 42 && sat.getSystem() == "GP";
+  CHECK(snr42 == 1);
+  CHECK(st.getHdop() == doctest::Approx(0.9));
+  CHECK(st.getPdop() == doctest::Approx(1.6));
+  CHECK(st.getLatitude() == doctest::Approx(48.85));
+  CHECK(st.getLongitude() == doctest::Approx(2.35));
+  CHECK(st.getAltitude() == doctest::Approx(35.0));
+  CHECK(b.lastSample.referenceTimeNs == (T0 + 19) * S);
+}
+
+TEST_CASE("sim fault: missing PPS stops samples, says so, and recovers") {
+  Bench b(withFault(SimFault::MISSING_PPS, 10, 5));
+  CHECK(b.run(0, 10).samples == 10);
+  auto w = b.run(10, 15);
+  CHECK(w.samples == 0);
+  CHECK(w.fault == "no PPS");
+  CHECK_FALSE(b.lastStatus().getLocked());
+  CHECK(b.lastStatus().getNmeaSentences() > 0);  // NMEA still flows
+  w = b.run(15, 20);
+  CHECK(w.samples == 5);                         // the first edge back pairs too (15..19)
+  CHECK(w.fault == "");
+}
+
+TEST_CASE("sim fault: missing NMEA: no samples unless clockd's clock is within 0.4 s") {
+  Bench b(withFault(SimFault::MISSING_NMEA, 10, 10));
+  CHECK(b.run(0, 10).samples == 10);
+  auto w = b.run(10, 14);
+  CHECK(w.samples == 0);
+  CHECK(w.fault == "no NMEA time");
+  b.clockdSynced = true;
+  w = b.run(14, 20);
+  CHECK(w.samples >= 5);
+  CHECK(w.ppsOnly == w.samples);
+  CHECK(b.lastStatus().getPpsOnlySamples() >= 5);
+  b.clockdSynced = false;
+  w = b.run(20, 25);
+  CHECK(w.samples >= 4);
+  CHECK(w.ppsOnly <= 1);
+}
+
+TEST_CASE("sim fault: a wrong second is flagged, nothing is fed, then it recovers") {
+  Bench b(withFault(SimFault::WRONG_SECOND, 10, 5));
+  CHECK(b.run(0, 10).samples == 10);
+  auto w = b.run(10, 15);
+  CHECK(w.samples == 0);
+  CHECK(w.anomaly == "time step (1 s)");
+  CHECK(w.fault == "GNSS integrity: time step (1 s)");
+  CHECK(b.lastStatus().getAnomalies() == 1);
+  w = b.run(15, 40);   // the step back, then RECOVER_SAMPLES consistent seconds
+  CHECK(w.anomaly == "");
+  CHECK(w.samples == 25 - Integrity::RECOVER_SAMPLES);
+}
+
+TEST_CASE("sim fault: a wrong second while clockd is synced") {
+  Bench b(withFault(SimFault::WRONG_SECOND, 10, 0));
+  b.clockdSynced = true;
+  CHECK(b.run(0, 10).samples == 10);
+  auto w = b.run(10, 40);
+  CHECK(w.samples == 0);
+  CHECK(w.anomaly == "wrong second (1 s from the system clock)");
+}
+
+TEST_CASE("sim fault: week rollover is refused for as long as it lasts") {
+  Bench b(withFault(SimFault::WEEK_ROLLOVER, 10, 30));
+  CHECK(b.run(0, 10).samples == 10);
+  auto w = b.run(10, 40);
+  CHECK(w.samples == 0);
+  CHECK(w.anomaly == "week rollover (-1024 weeks)");
+  CHECK(b.lastStatus().getLastGoodNs() == (T0 + 9) * S);
+  w = b.run(40, 60);
+  CHECK(w.anomaly == "");
+  CHECK(w.samples == 20 - Integrity::RECOVER_SAMPLES);
+}
+
+TEST_CASE("sim fault: garbage bytes are counted and lose no second") {
+  Bench b(withFault(SimFault::GARBAGE, 0, 0));
+  auto w = b.run(0, 20);
+  CHECK(w.samples == 20);
+  CHECK(w.bad >= 20 * 2);          // the bad checksum and the overlong line each second
+  CHECK(w.anomaly == "");
+}
+
+TEST_CASE("sim fault: late NMEA near the half-second is not paired") {
+  Bench b(withFault(SimFault::LATE_NMEA, 10, 5));
+  CHECK(b.run(0, 10).samples == 10);
+  auto w = b.run(10, 15);
+  CHECK(w.samples == 0);
+  CHECK(w.refused == 5);
+  CHECK(w.fault == "NMEA delay near the half-second: pairing refused");
+  CHECK(b.lastStatus().getNmeaDelayNs() == doctest::Approx(550'000'000).epsilon(0.001));
+  w = b.run(15, 20);
+  CHECK(w.samples == 5);
+  CHECK(w.fault == "");
+}
