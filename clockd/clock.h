@@ -1,21 +1,45 @@
-// The clock clockd drives. `observe` computes everything and adjusts nothing (demo, tests on a
-// shared machine); `system` will drive clock_adjtime; `sim` a virtual clock (see ARCHITECTURE.md
-// for what is implemented today).
+// The clock clockd drives, one backend per `clock` directive:
+//   system   the real clock through clock_adjtime (a Kernel, injectable so tests never touch
+//            the host clock): frequency, steps with ADJ_SETOFFSET, STA_INS/STA_DEL;
+//   observe  computes everything, adjusts nothing (demo, tests on a shared machine);
+//   sim      a virtual clock (sim-clock.h) riding on the system clock: its own frequency error,
+//            wander and offset are added to every sample, and it obeys the commands.
 #pragma once
 #include "config.h"
-#include "source-filter.h"
+#include "discipline.h"
+#include "leap-file.h"
+#include "sim-clock.h"
 #include <kj/memory.h>
+#include <kj/string.h>
+#include <sys/timex.h>
 
 namespace horloge::clockd {
 
+// The system calls of the `system` backend. realKernel() is clock_adjtime(CLOCK_REALTIME).
+class Kernel {
+public:
+  virtual ~Kernel() = default;
+  virtual int adjtime(struct timex& tx) = 0;   // returns the clock state or -1 with errno
+};
+kj::Own<Kernel> realKernel();
+
 class Clock {
 public:
-  virtual ~Clock() = default;
+  virtual ~Clock() noexcept(false) = default;
   virtual const char* name() const = 0;
-  // The selected source's latest statistics; the backend steers its clock from them.
-  virtual void discipline(const SourceStats& selected) = 0;
+  // False for `observe`: the discipline must then not believe its corrections took effect.
+  virtual bool steers() const { return true; }
+  virtual void apply(const Command& c) = 0;
+  virtual void setLeap(LeapAction a) {}
+  // Added to a measured offset (local minus reference) taken at system time `localNs`.
+  virtual double sampleBias(int64_t localNs) { return 0; }
+  // The correction in force at start (the kernel keeps it across a clockd restart).
+  virtual double initialCorrection() { return 0; }
+  // A description when someone else has changed the clock since our last command.
+  virtual kj::Maybe<kj::String> foreignAdjustment() { return nullptr; }
 };
 
-kj::Own<Clock> makeClock(horloge::ClockBackend kind);
+kj::Own<Clock> makeClock(horloge::ClockBackend kind, SimClockParams sim = {},
+                         kj::Own<Kernel> kernel = realKernel());
 
 }  // namespace horloge::clockd

@@ -13,6 +13,8 @@
 #include <kj/debug.h>
 #include <kj/main.h>
 #include <cerrno>
+#include <fstream>
+#include <sstream>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,7 +30,9 @@ struct Account {
 
 // The account a role runs as. Started unprivileged, every role is us.
 Account accountOf(const Config& config, Role role) {
-  if (geteuid() != 0) return {geteuid(), getegid()};
+  // Unless we run as clockd's own user (systemd User=, IPC sockets from .socket units).
+  const passwd* me = getpwnam(config.user(Role::CLOCKD).c_str());
+  if (geteuid() != 0 && (me == nullptr || me->pw_uid != geteuid())) return {geteuid(), getegid()};
   const passwd* pw = getpwnam(config.user(role).c_str());
   if (pw == nullptr) {
     log::error(kj::str("user '", config.user(role).c_str(), "' for ", roleName(role),
@@ -41,6 +45,37 @@ Account accountOf(const Config& config, Role role) {
 void makeDir(const std::string& path, mode_t mode, Account owner) {
   if (mkdir(path.c_str(), mode) < 0 && errno != EEXIST) KJ_FAIL_SYSCALL("mkdir", errno, path);
   if (geteuid() == 0) KJ_SYSCALL(chown(path.c_str(), owner.uid, owner.gid), path);
+}
+
+// The discipline's settings and what the state directory remembers from a previous run.
+clockd::HubOptions hubOptions(const Config& config) {
+  clockd::HubOptions o;
+  o.sync.maxHoldover = config.maxHoldover;
+  o.discipline.stepThreshold = config.makestepThreshold;
+  o.discipline.stepLimit = config.makestepLimit;
+  o.driftfile = config.driftfile;
+  if (!o.driftfile.empty()) o.drift = clockd::readDrift(o.driftfile);
+  o.statePath = config.statedir + "/clockd.state";
+  o.bootId = clockd::currentBootId();
+  o.updatesDone = clockd::updatesAtStart(clockd::readStepState(o.statePath), o.bootId);
+  if (o.updatesDone > 0) {
+    log::info(kj::str("restarted in the same boot after ", o.updatesDone,
+                      " clock updates: the makestep window stays as it was"));
+  }
+  if (config.leapfile.empty()) {
+    o.leapAlarm = "no leap file";
+  } else {
+    std::ifstream f(config.leapfile);
+    std::stringstream text;
+    text << f.rdbuf();
+    try {
+      if (!f) throw std::runtime_error("cannot read " + config.leapfile);
+      o.leap = clockd::parseLeapFile(text.str());
+    } catch (const std::exception& e) {
+      o.leapAlarm = e.what();
+    }
+  }
+  return o;
 }
 
 }  // namespace
@@ -69,11 +104,11 @@ int main(int argc, char** argv) {
     lockdown(Role::CLOCKD, {config.user(Role::CLOCKD), config.clock == ClockBackend::SYSTEM,
                             config.seccomp});
 
-    clockd::SyncParams params;
-    params.maxHoldover = config.maxHoldover;
-    auto clock = clockd::makeClock(config.clock);
+    clockd::HubOptions options = hubOptions(config);
+    auto clock = clockd::makeClock(
+        config.clock, {config.simFrequency, config.simWander, config.simOffset, 0, config.simSeed});
     log::info(kj::str("serving on ", config.rundir.c_str(), " with the ", clock->name(), " clock"));
-    clockd::Hub hub(io.provider->getTimer(), kj::mv(clock), params, started);
+    clockd::Hub hub(io.provider->getTimer(), kj::mv(clock), kj::mv(options), started);
 
     auto only = [](uid_t u) { return kj::heapArray<uid_t>({u, 0}); };
     auto serving =
@@ -84,7 +119,8 @@ int main(int argc, char** argv) {
             // Read-only: the socket's group permission decides who may read.
             .exclusiveJoin(ipc::serve(*statusSock, nullptr, [&]() { return hub.newStatusReader(); },
                                       "status.sock"))
-            .exclusiveJoin(hub.run());
+            .exclusiveJoin(hub.run())
+            .exclusiveJoin(systemd::watchdogLoop(io.provider->getTimer()));
     systemd::notifyReady("waiting for reference clock samples");
     serving.wait(io.waitScope);
     return 1;   // serving never ends but by an exception

@@ -64,6 +64,10 @@ public:
       m->initRoot<ipc::SystemStatus>().getRefclockd().setBody(list);
       hub.refclockd.body = kj::mv(m);
       touch();
+      // Tells refclockd whether our clock may number PPS edges that lack NMEA (within 0.4 s).
+      auto hint = context.getResults().initHint();
+      hint.setSynced(hub.sync.state() != Sync::UNSYNCHRONISED && hub.selected >= 0);
+      if (hub.selected >= 0) hint.setOffsetNs(hub.filters[hub.selected].stats().offset * 1e9);
     });
   }
 
@@ -125,7 +129,27 @@ private:
 };
 
 Hub::Hub(kj::Timer& timer, kj::Own<Clock> clock, SyncParams params, int64_t startedNs)
-    : timer(timer), clock(kj::mv(clock)), sync(params), startedNs(startedNs), tasks(*this) {}
+    : Hub(timer, kj::mv(clock), HubOptions{params}, startedNs) {}
+
+Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t startedNs)
+    : timer(timer), clock(kj::mv(clockArg)), sync(o.sync), startedNs(startedNs),
+      options(kj::mv(o)), discipline(options.discipline), tasks(*this) {
+  // `observe` measures without steering: the discipline must not count on its corrections.
+  if (!clock->steers()) {
+    DisciplineParams p = options.discipline;
+    p.maxCorrection = 0;
+    p.stepThreshold = 0;
+    discipline = Discipline(p);
+  }
+  KJ_IF_MAYBE(unused, kj::runCatchingExceptions([&]() {
+    discipline.setAppliedCorrection(clock->initialCorrection());
+  })) {
+    log::warn(kj::str("cannot read the clock's frequency: ", unused->getDescription()));
+  }
+  if (options.drift) discipline.setInitialFrequency(options.drift->frequency, options.drift->sigma);
+  discipline.setUpdatesDone(options.updatesDone);
+  if (!options.leapAlarm.empty()) log::warn(kj::str("leap seconds: ", options.leapAlarm.c_str()));
+}
 
 ipc::RefclockFeed::Client Hub::newRefclockFeed() { return kj::heap<RefclockFeedImpl>(*this); }
 ipc::NetdFeed::Client Hub::newNetdFeed() { return kj::heap<NetdFeedImpl>(*this); }
@@ -137,19 +161,73 @@ void Hub::reject(const kj::Exception& e, kj::StringPtr from) {
 }
 
 void Hub::onSample(ipc::RefSample::Reader s) {
-  Sample sample{s.getSystemTimeNs(), (s.getSystemTimeNs() - s.getReferenceTimeNs()) * 1e-9,
-                s.getErrorNs() * 1e-9};
-  auto& f = filters[s.getSourceId()];
-  f.add(sample);
-  selected = s.getSourceId();   // one refclock today; selection comes with more sources
-  SourceStats st = f.stats();
-  sync.onSample(st, sample.localNs);
-  clock->discipline(st);
+  int64_t local = s.getSystemTimeNs();
+  // The sim backend's virtual clock adds its own error to what was measured.
+  double offset = (local - s.getReferenceTimeNs()) * 1e-9 + clock->sampleBias(local);
+  double error = s.getErrorNs() * 1e-9;
+  uint8_t id = s.getSourceId();
+  filters[id].add({local, offset, error});
+  claimedError[id] = error;
+
+  // Selection over every source heard from (refclocks today; upstream servers later).
+  std::vector<Candidate> candidates;
+  std::vector<uint8_t> ids;
+  for (uint8_t i = 0; i < filters.size(); ++i) {
+    if (filters[i].total() == 0) continue;
+    SourceStats st = filters[i].stats();
+    bool fresh = (local - st.lastLocalNs) * 1e-9 < 8;
+    // A sample claiming more than a millisecond is not a PPS edge (NMEA alone).
+    SourceKind kind = claimedError[i] < 1e-3 ? SourceKind::PPS : SourceKind::REFCLOCK;
+    candidates.push_back({kind, fresh && st.count >= 3, st.offset,
+                          std::max(3 * st.jitter, claimedError[i]) + 1e-6, st.jitter});
+    ids.push_back(i);
+  }
+  Selection sel = select(candidates);
+  for (size_t k = 0; k < ids.size(); ++k) marks[ids[k]] = sel.marks[k];
+  int chosen = sel.selected >= 0 ? ids[sel.selected] : -1;
+  if (chosen < 0 && candidates.size() == 1) chosen = id;   // a lone source, still acquiring
+  selected = chosen;
+  if (chosen != id) return;
+
+  sync.onSample(filters[id].stats(), local);
+  bool accepted = true;
+  Command c = discipline.update(local * 1e-9, offset, error, &accepted);
+  if (!accepted) return;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(c); })) {
+    log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
+  }
+}
+
+Header Hub::header(int64_t nowNs) const {
+  Header h = sync.header(nowNs);
+  if (sync.state() == Sync::UNSYNCHRONISED || !discipline.started()) return h;
+  // Dispersion: the sample noise plus 3 sigma of the predicted offset error, which in holdover
+  // grows with the frequency's uncertainty and the measured wander.
+  Estimate e = discipline.estimate();
+  double age = std::max(0.0, nowNs * 1e-9 - discipline.lastUpdate());
+  h.rootDispersion = ntp::shortFromSeconds(e.jitter + 3 * discipline.predictedSigma(age));
+  if (leap.announce == LeapAction::INSERT) h.leap = 1;
+  if (leap.announce == LeapAction::DELETE) h.leap = 2;
+  return h;
+}
+
+void Hub::saveState(int64_t nowNs) {
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+    Estimate est = discipline.estimate();
+    if (!options.driftfile.empty()) {
+      writeDrift(options.driftfile, {est.frequency, est.frequencySigma});
+    }
+    if (!options.statePath.empty()) {
+      writeStepState(options.statePath, {options.bootId, discipline.updatesDone(), nowNs});
+    }
+  })) {
+    log::warn(kj::str("cannot save state: ", e->getDescription()));
+  }
 }
 
 void Hub::pushState() {
   KJ_IF_MAYBE(listener, netdListener) {
-    Header h = sync.header(realtimeNs());
+    Header h = header(realtimeNs());
     auto req = listener->updateRequest();
     auto st = req.initState();
     st.setLeap(h.leap);
@@ -164,8 +242,37 @@ void Hub::pushState() {
 }
 
 kj::Promise<void> Hub::run() {
-  if (sync.tick(realtimeNs())) {
+  int64_t now = realtimeNs();
+  KJ_IF_MAYBE(what, clock->foreignAdjustment()) {
+    ++foreign;
+    log::warn(kj::str("another process is adjusting the clock: ", *what));
+  }
+  if (sync.tick(now)) {
+    // Logged once per change, with its reason.
     log::info(kj::str("state ", syncName(sync.state()), ": ", sync.reason().c_str()));
+    if (sync.state() == Sync::HOLDOVER) {
+      KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(discipline.coast()); })) {
+        log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
+      }
+    }
+  }
+  if (options.leap) {
+    LeapStatus before = leap;
+    leap = leapStatus(*options.leap, now / 1'000'000'000);
+    // The kernel inserts at the next midnight: tell it only when we are synchronised.
+    LeapAction kernel = sync.state() == Sync::UNSYNCHRONISED ? LeapAction::NONE : leap.kernel;
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->setLeap(kernel); })) {
+      log::error(kj::str("cannot set the leap flag: ", e->getDescription()));
+    }
+    if (leap.expired && !before.expired) log::warn("leap seconds: the leap file has expired");
+    if (leap.announce != before.announce) {
+      log::info(kj::str("leap second ", leap.announce == LeapAction::NONE ? "no longer " : "",
+                        "announced for ", leap.at));
+    }
+  }
+  if (sync.state() == Sync::LOCKED && now - lastSaveNs > 600'000'000'000) {
+    saveState(now);
+    lastSaveNs = now;
   }
   pushState();
   return timer.afterDelay(1 * kj::SECONDS).then([this]() { return run(); });
@@ -185,7 +292,7 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   c.setBackend(clock->name());
   c.setState(static_cast<ipc::SyncState>(sync.state()));
   c.setReason(sync.reason().c_str());
-  Header h = sync.header(now);
+  Header h = header(now);
   auto s = c.initServer();
   s.setLeap(h.leap);
   s.setStratum(h.stratum);
@@ -198,13 +305,41 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   c.setRefid(refid);
   if (selected >= 0) {
     SourceStats st = filters[selected].stats();
-    c.setOffset(st.offset);
-    c.setJitter(st.jitter);
-    c.setFrequency(st.frequency);
     c.setSamples(filters[selected].total());
     c.setLastSampleNs(st.lastLocalNs);
   }
+  Estimate e = discipline.estimate();
+  c.setOffset(e.offset);
+  c.setJitter(e.jitter);
+  c.setFrequency(e.frequency * 1e6);
+  c.setOffsetSigma(e.offsetSigma);
+  c.setFrequencySigma(e.frequencySigma * 1e6);
+  c.setWander(e.wander);
+  c.setSteps(discipline.stepsDone());
+  c.setForeignAdjustments(foreign);
   c.setRejectedMessages(rejected);
+  if (!options.leapAlarm.empty()) c.setLeapAlarm(options.leapAlarm.c_str());
+  else if (leap.expired) c.setLeapAlarm("leap file expired");
+  c.setLeapPendingNs(leap.announce == LeapAction::NONE ? 0 : leap.at * 1'000'000'000);
+
+  size_t heard = 0;
+  for (auto& f: filters) heard += f.total() > 0;
+  auto sources = out.initSources(heard);
+  size_t k = 0;
+  for (uint8_t i = 0; i < filters.size(); ++i) {
+    if (filters[i].total() == 0) continue;
+    SourceStats st = filters[i].stats();
+    auto o = sources[k++];
+    o.setSourceId(i);
+    o.setKind(claimedError[i] < 1e-3 ? "pps" : "refclock");
+    char mark[2] = {static_cast<char>(marks[i]), 0};
+    o.setMark(mark);
+    o.setOffset(st.offset);
+    o.setError(std::max(3 * st.jitter, claimedError[i]) + 1e-6);
+    o.setJitter(st.jitter);
+    o.setSamples(filters[i].total());
+    o.setLastSampleNs(st.lastLocalNs);
+  }
 
   copyPeer(refclockd, out.initRefclockd(), [](auto st) { return st.getRefclockd().getBody(); });
   copyPeer(netd, out.initNetd(), [](auto st) { return st.getNetd().getBody(); });

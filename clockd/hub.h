@@ -3,7 +3,11 @@
 // are made here; each peer can reach only the methods of its own role.
 #pragma once
 #include "clock.h"
+#include "discipline.h"
+#include "leap-file.h"
 #include "log.h"
+#include "persist.h"
+#include "selection.h"
 #include "source-filter.h"
 #include "sync-state.h"
 #include <horloge.capnp.h>
@@ -11,12 +15,28 @@
 #include <kj/async.h>
 #include <kj/timer.h>
 #include <array>
+#include <optional>
+#include <vector>
 
 namespace horloge::clockd {
+
+// Everything clockd's main() read or decided before serving.
+struct HubOptions {
+  SyncParams sync;
+  DisciplineParams discipline;
+  std::optional<Drift> drift;             // from the drift file
+  std::string driftfile;                  // "": do not write one
+  std::string statePath;                  // statedir/clockd.state
+  std::string bootId;
+  int updatesDone = 0;                    // makestep updates already made in this boot
+  std::optional<LeapTable> leap;
+  std::string leapAlarm;                  // why there is no usable leap table, or ""
+};
 
 class Hub: private kj::TaskSet::ErrorHandler {
 public:
   Hub(kj::Timer& timer, kj::Own<Clock> clock, SyncParams params, int64_t startedNs);
+  Hub(kj::Timer& timer, kj::Own<Clock> clock, HubOptions options, int64_t startedNs);
 
   // Fresh bootstrap capabilities, one per accepted connection.
   ipc::RefclockFeed::Client newRefclockFeed();
@@ -45,7 +65,17 @@ private:
   SyncStateMachine sync;
   int64_t startedNs;
   std::array<SourceFilter, 8> filters;
+  std::array<double, 8> claimedError{};
+  std::vector<Mark> marks = std::vector<Mark>(8, Mark::UNUSABLE);
   int selected = -1;
+  HubOptions options;
+  Discipline discipline;
+  uint64_t foreign = 0;
+  int64_t lastSaveNs = 0;
+  LeapStatus leap;
+
+  Header header(int64_t nowNs) const;
+  void saveState(int64_t nowNs);
   uint64_t rejected = 0;
   Peer refclockd, netd;
   kj::Maybe<ipc::StateListener::Client> netdListener;

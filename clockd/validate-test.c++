@@ -52,6 +52,17 @@ TEST_CASE("validate: refclock status, netd stats, daemon info") {
   CHECK_THROWS(validateNetdStats(stats.asReader()));
   stats.setAnswered(9);
   CHECK_NOTHROW(validateNetdStats(stats.asReader()));
+  stats.setRateLimited(10);
+  stats.setKodSent(3);
+  stats.setRequestsV4(10);
+  stats.setDroppedDenied(1);
+  CHECK_NOTHROW(validateNetdStats(stats.asReader()));
+  stats.setDroppedMode(11);
+  CHECK_THROWS(validateNetdStats(stats.asReader()));
+  stats.setDroppedMode(0);
+  stats.setKodSent(12);
+  CHECK_THROWS(validateNetdStats(stats.asReader()));
+  stats.setKodSent(3);
 
   auto info = root.initClockd();
   info.setRole(ipc::Role::NETD);

@@ -23,6 +23,10 @@ void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list) {
     KJ_REQUIRE(r.getNmeaDelayNs() >= -1'000'000'000 && r.getNmeaDelayNs() <= 2'000'000'000,
                "nmeaDelayNs out of range");
     KJ_REQUIRE(r.getSatellitesUsed() <= 255 && r.getFixQuality() <= 9, "bad GNSS fix fields");
+    KJ_REQUIRE(r.getAnomaly().size() <= MAX_TEXT && r.getSatellites().size() <= 128,
+               "refclock anomaly text or satellite list too long");
+    for (auto sat: r.getSatellites())
+      KJ_REQUIRE(sat.getSystem().size() <= 2, "bad satellite system");
   }
 }
 
@@ -30,6 +34,22 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
   KJ_REQUIRE(s.getAnswered() <= s.getReceived(), "answered more than received");
   KJ_REQUIRE(s.getDropped() <= s.getReceived(), "dropped more than received");
   KJ_REQUIRE(s.getStateAgeNs() >= -1, "negative state age");
+  // Each count is of received requests. netd sums its workers' counters one after another
+  // without a snapshot, so only bounds that hold for every single counter are checked.
+  uint64_t received = s.getReceived();
+  for (uint64_t v: {s.getDroppedLength(), s.getDroppedVersion(), s.getDroppedMode(),
+                    s.getDroppedExtension(), s.getDroppedAuth(), s.getDroppedSource(),
+                    s.getDroppedOwnAddress(), s.getDroppedDenied(), s.getRateLimited(),
+                    s.getKodSent(), s.getSendErrors(), s.getRequestsV1(), s.getRequestsV2(),
+                    s.getRequestsV3(), s.getRequestsV4(), s.getInterleaved()}) {
+    KJ_REQUIRE(v <= received, "a netd counter exceeds the requests received");
+  }
+  // Issue 6: netd's top talkers, copied into every status read: bounded, short addresses.
+  KJ_REQUIRE(s.getTopClients().size() <= 16, "too many top clients");
+  for (auto c: s.getTopClients()) {
+    KJ_REQUIRE(c.getAddress().size() <= 48 && c.getKodSent() <= c.getRateLimited() &&
+               c.getLastAgoNs() >= 0, "bad top client entry");
+  }
 }
 
 void validateDaemonInfo(ipc::DaemonInfo::Reader info, ipc::Role expected) {

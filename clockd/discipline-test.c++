@@ -1,0 +1,116 @@
+// Simulation tests: the real discipline on the sim clock, hours of simulated time in
+// milliseconds. Bounds are loose on purpose (the benchmark, bench/discipline-sim.c++, reports
+// the real figures); chronyd's figure for the main cell is 397 ns.
+#include "discipline.h"
+#include "leap-file.h"
+#include "sim-clock.h"
+#include <doctest/doctest.h>
+#include <cmath>
+
+using namespace horloge::clockd;
+
+namespace {
+
+struct Run { double rms = 0, lockAt = -1, last = 0; };
+
+// One PPS sample a second for `seconds`; returns RMS true offset after `warmup`.
+Run simulate(SimClock& clock, Discipline& d, double seconds, double warmup, double jitter) {
+  Run r;
+  double sum2 = 0;
+  long n = 0;
+  for (double s = 0; s < seconds; ++s) {
+    double theta = clock.offset();
+    if (std::fabs(theta) > 10e-6) r.lockAt = -1;
+    else if (r.lockAt < 0) r.lockAt = s;
+    if (s >= warmup) { sum2 += theta * theta; ++n; }
+    Command c = d.update(clock.localTime(), clock.jitteredOffset(), jitter);
+    clock.step(c.step);
+    clock.setCorrection(c.correction);
+    clock.advance(1);
+  }
+  r.rms = std::sqrt(sum2 / std::max(n, 1L));
+  r.last = clock.offset();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("discipline: J=1us W=1e-9 beats chronyd's 397 ns and locks within a minute") {
+  SimClock clock({20e-6, 1e-9, 10e-3, 1e-6, 1});
+  Discipline d;
+  Run r = simulate(clock, d, 20000, 2000, 1e-6);
+  CHECK(r.rms < 320e-9);
+  CHECK(r.lockAt >= 0);
+  CHECK(r.lockAt < 60);
+  // The noise it measured is the noise there is.
+  CHECK(d.estimate().jitter == doctest::Approx(1e-6).epsilon(0.1));
+}
+
+TEST_CASE("discipline: deterministic for a seed") {
+  SimClock a({20e-6, 1e-9, 10e-3, 8e-6, 42}), b({20e-6, 1e-9, 10e-3, 8e-6, 42});
+  Discipline da, db;
+  CHECK(simulate(a, da, 3000, 0, 8e-6).rms == simulate(b, db, 3000, 0, 8e-6).rms);
+}
+
+TEST_CASE("discipline: outliers are rejected, a real step is followed") {
+  SimClock clock({20e-6, 1e-9, 0, 1e-6, 3});
+  Discipline d;
+  simulate(clock, d, 600, 0, 1e-6);
+  bool accepted = true;
+  d.update(clock.localTime(), clock.offset() + 0.5, 1e-6, &accepted);   // one wild sample
+  CHECK_FALSE(accepted);
+  CHECK(std::fabs(d.estimate().offset) < 10e-6);
+  clock.step(0.02);   // another process steps the clock by 20 ms
+  Run r = simulate(clock, d, 300, 0, 1e-6);
+  CHECK(d.restarts() == 1);
+  CHECK(std::fabs(r.last) < 10e-6);
+}
+
+TEST_CASE("discipline: holdover coasts on frequency and its predicted error covers the truth") {
+  SimClock clock({20e-6, 1e-9, 10e-3, 1e-6, 7});
+  Discipline d;
+  simulate(clock, d, 4000, 0, 1e-6);
+  d.coast();
+  clock.setCorrection(d.appliedCorrection());
+  double t0 = clock.localTime();
+  for (int s = 1; s <= 3600; ++s) clock.advance(1);
+  double age = clock.localTime() - t0;
+  double predicted = d.predictedSigma(age);
+  CHECK(predicted > d.predictedSigma(0));
+  CHECK(predicted > d.predictedSigma(age / 2));
+  CHECK(std::fabs(clock.offset()) < 4 * predicted);   // honest: the truth is inside 4 sigma
+  CHECK(std::fabs(clock.offset()) < 1e-3);            // and an hour of holdover stays sub-ms
+}
+
+TEST_CASE("discipline: a leap second inserted through the (sim) kernel, with a 23:59:60 reading") {
+  // 31 December 2016, 23:50 UTC; the leap table says 1 January 2017 gets TAI-UTC 37.
+  constexpr int64_t MIDNIGHT = 1483228800;
+  LeapTable table;
+  table.entries = {{1435708800, 36}, {MIDNIGHT, 37}};
+  table.expiresUnix = MIDNIGHT + 180 * 86400;
+  SimClock clock({20e-6, 1e-9, 0, 1e-6, 5}, MIDNIGHT - 3600);
+  Discipline d;
+  // The GPS labels its seconds in UTC: 23:59:59, 23:59:60, 00:00:00. The Unix time of the
+  // label 23:59:60 is that of 23:59:59 repeated, as the kernel's clock reads during the leap.
+  double worst = 0;
+  int sawSixty = 0;
+  for (int s = 0; s < 3600 + 600; ++s) {
+    int64_t label = MIDNIGHT - 3600 + s;            // UTC label as a count of seconds...
+    bool sixty = label == MIDNIGHT;                 // ...the 3600th is 23:59:60
+    int64_t unixOfLabel = label < MIDNIGHT ? label : label - 1;
+    sawSixty += sixty;
+    LeapStatus ls = leapStatus(table, static_cast<int64_t>(clock.localTime()));
+    clock.setLeap(static_cast<int>(ls.kernel));
+    // Local time at the edge minus the reference's Unix time.
+    double localAtEdge = clock.localTime() + (clock.jitteredOffset() - clock.offset());
+    double offset = localAtEdge - unixOfLabel;
+    Command c = d.update(clock.localTime(), offset, 1e-6);
+    clock.step(c.step);
+    clock.setCorrection(c.correction);
+    if (s > 600) worst = std::max(worst, std::fabs(offset));
+    clock.advance(1);
+  }
+  CHECK(sawSixty == 1);
+  CHECK(clock.leapsDone() == 1);
+  CHECK(worst < 20e-6);
+}

@@ -1,0 +1,144 @@
+#include "discipline.h"
+#include <algorithm>
+#include <cmath>
+
+namespace horloge::clockd {
+
+Discipline::Discipline(DisciplineParams p)
+    : params(p), f0Sigma(p.initialFrequencySigma), history(HISTORY) {}
+
+void Discipline::setInitialFrequency(double frequency, double sigma) {
+  f0 = frequency;
+  f0Sigma = std::max(sigma, 1e-9);
+}
+
+void Discipline::reset(double t, double offset, double error) {
+  if (n > 0) ++resets;
+  x0 = offset;
+  x1 = n > 0 ? x1 : f0;
+  p00 = std::max(error * error, r);
+  p01 = 0;
+  p11 = n > 0 ? std::max(p11, 1e-12) : f0Sigma * f0Sigma;
+  tLast = t;
+  n = 1;
+  consecutiveOutliers = 0;
+  learnNoise(t, offset - integral);
+}
+
+Command Discipline::update(double t, double offset, double error, bool* accepted) {
+  if (accepted != nullptr) *accepted = true;
+  if (n == 0) {
+    reset(t, offset, error);
+    return control();
+  }
+  // Predict to t with the correction that was in force since the last update.
+  double dt = std::max(t - tLast, 0.0);
+  integral += applied * dt;
+  x0 += (x1 + applied) * dt;
+  p00 += 2 * dt * p01 + dt * dt * p11 + q * dt * dt * dt / 3;
+  p01 += dt * p11 + q * dt * dt / 2;
+  p11 += q * dt;
+  tLast = t;
+
+  // Measurement noise: measured once there is enough history, the source's claim before.
+  double rUse = rWeight >= 16 ? r : std::max(r, error * error);
+  double nu = offset - x0, s = p00 + rUse;
+  // An innovation beyond 6 sigma is an outlier; several in a row mean the clock really moved
+  // (another process stepped it): start again from the measurement.
+  if (n > 8 && nu * nu > 36 * s) {
+    ++outliers;
+    if (accepted != nullptr) *accepted = false;
+    if (++consecutiveOutliers < 5) return {applied, 0};
+    reset(t, offset, error);
+    return control();
+  }
+  consecutiveOutliers = 0;
+  double k0 = p00 / s, k1 = p01 / s;
+  x0 += k0 * nu;
+  x1 += k1 * nu;
+  double q00 = (1 - k0) * p00, q01 = (1 - k0) * p01, q11 = p11 - k1 * p01;
+  p00 = q00; p01 = q01; p11 = q11;
+  ++n;
+  learnNoise(t, offset - integral);
+  return control();
+}
+
+Command Discipline::control() {
+  Command c;
+  bool windowOpen = params.stepLimit < 0 || updates < params.stepLimit;
+  if (params.stepThreshold > 0 && windowOpen && std::fabs(x0) > params.stepThreshold) {
+    c.step = -x0;
+    integral += c.step;
+    x0 = 0;
+    ++steps;
+  }
+  ++updates;
+  // Remove the frequency error now and the phase over slewTime.
+  double u = -x1 - x0 / params.slewTime;
+  applied = c.correction = std::clamp(u, -params.maxCorrection, params.maxCorrection);
+  return c;
+}
+
+Command Discipline::coast() {
+  applied = std::clamp(-x1, -params.maxCorrection, params.maxCorrection);
+  return {applied, 0};
+}
+
+void Discipline::learnNoise(double t, double phi) {
+  history[head] = {t, phi};
+  head = (head + 1) % HISTORY;
+  size_t have = std::min<uint64_t>(n + 0, HISTORY);   // n counts this point already (or reset)
+  auto regular = [&](size_t lag) {
+    double a = back(0).t - back(lag).t, b = back(lag).t - back(2 * lag).t;
+    return a > 0 && std::fabs(a - b) < 0.1 * a;
+  };
+
+  // r: second differences at lag one. An isolated wild value is clipped, not averaged in.
+  if (have >= 3 && regular(1)) {
+    double d = back(0).phi - 2 * back(1).phi + back(2).phi;
+    double v = d * d / 6;
+    if (rWeight >= 16) v = std::min(v, 30 * r);
+    double lambda = 1 - 1.0 / 1024;
+    rSum = lambda * rSum + v;
+    rWeight = lambda * rWeight + 1;
+    r = rSum / rWeight;
+  }
+
+  // q: the same at long lags, where the wander's 2/3 q tau^3 rises above the noise's 6 r.
+  for (size_t i = 0; i < LAGS.size(); ++i) {
+    size_t lag = LAGS[i];
+    if (have <= 2 * lag || !regular(lag)) continue;
+    double d = back(0).phi - 2 * back(lag).phi + back(2 * lag).phi;
+    double lambda = 1 - 1.0 / std::max<double>(2048, 8 * lag);
+    vSum[i] = lambda * vSum[i] + d * d;
+    tauSum[i] = lambda * tauSum[i] + (back(0).t - back(2 * lag).t) / 2;
+    vWeight[i] = lambda * vWeight[i] + 1;
+  }
+  if (params.fixedWander > 0) { q = params.fixedWander * params.fixedWander; return; }
+  double bound = 0;
+  for (size_t i = 0; i < LAGS.size(); ++i) {
+    if (vWeight[i] < 2 * LAGS[i] && vWeight[i] < 256) continue;
+    double v = vSum[i] / vWeight[i], tau = tauSum[i] / vWeight[i];
+    double scale = 2 * tau * tau * tau / 3;
+    if (v - 6 * r >= 2 * 6 * r) {   // wander clearly visible: measure it here
+      q = (v - 6 * r) / scale;
+      return;
+    }
+    // Not visible yet: q is at most what would have made it visible at this lag.
+    bound = 3 * 6 * r / scale;
+  }
+  // Measured on the bench (bench/discipline.md): an eighth of the bound is the best compromise.
+  if (bound > 0) q = bound / 8;
+  q = std::max(q, MIN_WANDER * MIN_WANDER);
+}
+
+double Discipline::predictedSigma(double age) const {
+  return std::sqrt(std::max(0.0, p00 + 2 * age * p01 + age * age * p11 + q * age * age * age / 3));
+}
+
+Estimate Discipline::estimate() const {
+  return {x0, x1, std::sqrt(std::max(p00, 0.0)), std::sqrt(std::max(p11, 0.0)), std::sqrt(r),
+          std::sqrt(q)};
+}
+
+}  // namespace horloge::clockd

@@ -1,0 +1,111 @@
+// The clock discipline: a two-state Kalman filter (offset, frequency) whose noise levels are
+// measured from the samples themselves, and a control law that turns its estimate into a
+// frequency correction (and, under `makestep`, a step).
+//
+// Model (the one the sim clock implements and PPS + a crystal obey):
+//   offset' = frequencyError + correction      (seconds per second)
+//   frequencyError is a random walk: variance grows by q per second ("wander", W = sqrt(q))
+//   a sample measures offset plus white noise of variance r ("jitter", J = sqrt(r))
+// q and r are not configured: r comes from the second differences of the free-running phase at
+// lag one sample, q from the same statistic at long lags (a Hadamard variance), where the wander
+// dominates. See bench/discipline.md for why this beat the alternatives measured.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace horloge::clockd {
+
+struct DisciplineParams {
+  double maxCorrection = 500e-6;  // |frequency correction|, s/s: the kernel's ADJ_FREQUENCY limit
+  double slewTime = 2;            // seconds over which an estimated offset is slewed out
+  double stepThreshold = 0;       // makestep: step when |offset| exceeds this (0: never)
+  int stepLimit = 0;              // ... during the first this many updates (-1: always)
+  double initialFrequencySigma = 100e-6;   // without a drift file
+  double fixedWander = 0;         // W for the filter; 0: measured (tests and benchmarks only)
+};
+
+// What the clock backend should do after an update.
+struct Command {
+  double correction = 0;          // total frequency correction to apply now, s/s
+  double step = 0;                // seconds to add to the clock now (0: none)
+};
+
+// Statistics of the estimate, for the status and the advertised dispersion.
+struct Estimate {
+  double offset = 0;              // s, local minus reference, after the update
+  double frequency = 0;           // s/s, free-running frequency error of the local clock
+  double offsetSigma = 0;         // s
+  double frequencySigma = 0;      // s/s
+  double jitter = 0;              // s, measured sample noise (sqrt r)
+  double wander = 0;              // s/s per sqrt(s) (sqrt q)
+};
+
+class Discipline {
+public:
+  explicit Discipline(DisciplineParams p = {});
+
+  // Starts from a known frequency error (drift file) instead of an unknown one.
+  void setInitialFrequency(double frequency, double sigma);
+  // The correction already applied when we start (e.g. the kernel's, after a restart).
+  void setAppliedCorrection(double c) { applied = c; }
+  // Steps already made (persisted across restarts so the step window does not reopen).
+  void setUpdatesDone(int n) { updates = n; }
+
+  // One sample: at local time `t` (seconds, any epoch but monotonic with the samples), the
+  // clock was `offset` seconds ahead of the reference, with a 1-sigma `error` claimed by the
+  // source. Returns the new command; `accepted` is false for a rejected outlier.
+  Command update(double t, double offset, double error, bool* accepted = nullptr);
+
+  // Holdover: the command without samples (keep the frequency, stop steering the phase).
+  Command coast();
+
+  // The predicted 1-sigma offset error `age` seconds after the last update.
+  double predictedSigma(double age) const;
+
+  Estimate estimate() const;
+  // Phase removed by our corrections and steps since the start, up to local time t.
+  double phaseCorrection(double t) const { return integral + applied * (t - tLast); }
+  bool started() const { return n > 0; }
+  int updatesDone() const { return updates; }
+  int stepsDone() const { return steps; }
+  double lastUpdate() const { return tLast; }
+  double appliedCorrection() const { return applied; }
+  uint64_t rejected() const { return outliers; }
+  uint64_t restarts() const { return resets; }
+
+private:
+  DisciplineParams params;
+  // State: x0 offset (s), x1 frequency error (s/s); P its covariance.
+  double x0 = 0, x1 = 0;
+  double p00 = 0, p01 = 0, p11 = 0;
+  double f0 = 0, f0Sigma;         // initial frequency and its sigma
+  double applied = 0;             // correction in force since tLast
+  double tLast = 0;
+  uint64_t n = 0;
+  int updates = 0, steps = 0;
+  int consecutiveOutliers = 0;
+  uint64_t outliers = 0, resets = 0;
+
+  // Noise estimation on the free-running phase phi = offset - (integral of corrections).
+  double integral = 0;            // integral of applied corrections and steps, s
+  struct Point { double t, phi; };
+  std::vector<Point> history;     // ring, HISTORY long
+  size_t head = 0;
+  static constexpr size_t HISTORY = 8200;
+  static constexpr std::array<size_t, 7> LAGS = {8, 32, 128, 512, 1024, 2048, 4096};
+  double rSum = 0, rWeight = 0;
+  std::array<double, LAGS.size()> vSum{}, vWeight{}, tauSum{};
+  double r = 0, q = 1e-18;
+  // Below this the wander is not measurable in hours of samples, and a filter that believes in
+  // an even steadier clock follows a real change too slowly (one seed in eight on the bench).
+  static constexpr double MIN_WANDER = 1e-10;
+
+  void reset(double t, double offset, double error);
+  void learnNoise(double t, double phi);
+  const Point& back(size_t age) const { return history[(head + HISTORY - 1 - age) % HISTORY]; }
+  Command control();
+};
+
+}  // namespace horloge::clockd

@@ -1,0 +1,39 @@
+// IERS/tzdata `leap-seconds.list`: the table of TAI-UTC changes, when the file expires, and its
+// SHA-1 (`#h`), which is checked so that a damaged or edited file is refused rather than used.
+// And the rules for using it: LI is announced only in the last month before the leap (30 June
+// or 31 December), the kernel is told (STA_INS/STA_DEL) only on the last day, since Linux acts
+// at the next UTC midnight after the flag is set.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace horloge::clockd {
+
+struct LeapEntry {
+  int64_t unixTime;               // the first second with the new TAI-UTC
+  int taiMinusUtc;
+};
+
+struct LeapTable {
+  std::vector<LeapEntry> entries;
+  int64_t expiresUnix = 0;
+  int64_t updatedUnix = 0;
+};
+
+// Throws std::runtime_error naming the problem: syntax, missing or wrong hash, no expiry.
+LeapTable parseLeapFile(const std::string& text);
+
+enum class LeapAction : int8_t { DELETE = -1, NONE = 0, INSERT = 1 };
+
+struct LeapStatus {
+  LeapAction announce = LeapAction::NONE;   // what LI says (only in the last month)
+  LeapAction kernel = LeapAction::NONE;     // what the kernel should be told (only the last day)
+  int64_t at = 0;                           // Unix time of the leap, when one is pending
+  bool expired = false;                     // the table says nothing about after its expiry
+};
+
+LeapStatus leapStatus(const LeapTable& table, int64_t nowUnix);
+
+}  // namespace horloge::clockd

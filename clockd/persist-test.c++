@@ -1,0 +1,69 @@
+#include "discipline.h"
+#include "persist.h"
+#include <doctest/doctest.h>
+#include <cstdlib>
+#include <fstream>
+#include <unistd.h>
+
+using namespace horloge::clockd;
+
+namespace {
+std::string tempDir() {
+  char tmpl[] = "/tmp/horloge-persist-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+}  // namespace
+
+TEST_CASE("persist: drift file round trip; garbage ignored") {
+  std::string dir = tempDir(), path = dir + "/drift";
+  CHECK_FALSE(readDrift(path));
+  writeDrift(path, {-17.25e-6, 0.05e-6});
+  auto d = readDrift(path);
+  REQUIRE(d);
+  CHECK(d->frequency == doctest::Approx(-17.25e-6));
+  CHECK(d->sigma == doctest::Approx(0.05e-6));
+  std::ofstream(path) << "nan 3\n";
+  CHECK_FALSE(readDrift(path));
+  std::ofstream(path) << "9000 1\n";   // beyond the kernel's range
+  CHECK_FALSE(readDrift(path));
+  unlink(path.c_str());
+  rmdir(dir.c_str());
+}
+
+TEST_CASE("persist: a restart in the same boot keeps the step window closed") {
+  std::string dir = tempDir(), path = dir + "/clockd.state";
+  DisciplineParams p;
+  p.stepThreshold = 0.1;
+  p.stepLimit = 3;
+
+  // First run: a 1 s error is stepped at the first update; three updates close the window.
+  Discipline first(p);
+  CHECK(first.update(0, 1.0, 1e-6).step == doctest::Approx(-1.0));
+  first.update(1, 0, 1e-6);
+  first.update(2, 0, 1e-6);
+  writeStepState(path, {"boot-a", first.updatesDone(), 123});
+
+  // clockd restarts in the same boot: a 1 s error now is slewed, never stepped.
+  auto saved = readStepState(path);
+  REQUIRE(saved);
+  CHECK(saved->lastGoodNs == 123);
+  Discipline again(p);
+  again.setUpdatesDone(updatesAtStart(saved, "boot-a"));
+  CHECK(again.update(0, 1.0, 1e-6).step == 0);
+
+  // After a reboot the window is open again.
+  Discipline rebooted(p);
+  rebooted.setUpdatesDone(updatesAtStart(saved, "boot-b"));
+  CHECK(rebooted.update(0, 1.0, 1e-6).step == doctest::Approx(-1.0));
+  unlink(path.c_str());
+  rmdir(dir.c_str());
+}
+
+TEST_CASE("persist: a drift file makes the discipline start on frequency") {
+  DisciplineParams p;
+  Discipline d(p);
+  d.setInitialFrequency(20e-6, 0.01e-6);
+  Command c = d.update(0, 0, 1e-6);
+  CHECK(c.correction == doctest::Approx(-20e-6).epsilon(1e-3));
+}

@@ -1,0 +1,35 @@
+// What clockd keeps across restarts, each file written to a temporary name then renamed:
+//   driftfile   the oscillator's frequency error and its uncertainty, in ppm (chrony's format:
+//               "FREQ SKEW"), so a restart starts disciplined instead of from 0 +- 100 ppm;
+//   statedir/clockd.state   the boot it belongs to, the clock updates done (the makestep window)
+//               and the last time the clock was known good. A clockd restart in the same boot
+//               keeps the window closed; a reboot (the clock may be anywhere) reopens it.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace horloge::clockd {
+
+struct Drift {
+  double frequency = 0;           // s/s
+  double sigma = 0;               // s/s
+};
+
+struct StepState {
+  std::string bootId;
+  int updates = 0;
+  int64_t lastGoodNs = 0;
+};
+
+std::optional<Drift> readDrift(const std::string& path);       // nullopt: absent or garbage
+void writeDrift(const std::string& path, const Drift& d);      // throws on I/O errors
+std::optional<StepState> readStepState(const std::string& path);
+void writeStepState(const std::string& path, const StepState& s);
+
+// /proc/sys/kernel/random/boot_id, or "" when unreadable.
+std::string currentBootId();
+// The updates to count as done at start: the saved ones if from this boot, else none.
+int updatesAtStart(const std::optional<StepState>& saved, const std::string& bootId);
+
+}  // namespace horloge::clockd

@@ -1,0 +1,45 @@
+#include "selection.h"
+#include <doctest/doctest.h>
+
+using namespace horloge::clockd;
+
+static Candidate pps(double off, double err) { return {SourceKind::PPS, true, off, err, err / 3}; }
+static Candidate ntp(double off, double err) { return {SourceKind::NTP, true, off, err, err / 3}; }
+
+TEST_CASE("selection: a falseticker is marked and left out") {
+  // Three agree around 0; one says +50 ms.
+  auto s = select({ntp(1e-3, 5e-3), ntp(-2e-3, 5e-3), ntp(50e-3, 5e-3), pps(0.2e-6, 1e-6)});
+  CHECK(s.marks[2] == Mark::FALSETICKER);
+  CHECK(s.selected == 3);                       // PPS preferred
+  CHECK(s.marks[3] == Mark::SELECTED);
+  CHECK(s.marks[0] == Mark::OUTLIER);           // a PPS is combined only with PPS
+  CHECK(s.offset == doctest::Approx(0.2e-6));
+}
+
+TEST_CASE("selection: survivors combined, weighted by their jitter") {
+  auto s = select({ntp(1e-3, 3e-3), ntp(2e-3, 3e-3), ntp(1.5e-3, 6e-3)});
+  CHECK(s.selected >= 0);
+  CHECK(s.marks[0] != Mark::FALSETICKER);
+  int combined = 0;
+  for (auto m: s.marks) combined += m == Mark::COMBINED || m == Mark::SELECTED;
+  CHECK(combined == 3);
+  CHECK(s.offset > 1e-3);
+  CHECK(s.offset < 2e-3);
+}
+
+TEST_CASE("selection: no majority, no selection; unusable stays '?'") {
+  Candidate stale = ntp(0, 1e-3);
+  stale.usable = false;
+  auto s = select({ntp(0, 1e-3), ntp(10e-3, 1e-3), stale});
+  CHECK(s.selected == -1);
+  CHECK(s.marks[0] == Mark::FALSETICKER);
+  CHECK(s.marks[1] == Mark::FALSETICKER);
+  CHECK(s.marks[2] == Mark::UNUSABLE);
+  CHECK(select({}).selected == -1);
+}
+
+TEST_CASE("selection: a single PPS is selected") {
+  auto s = select({pps(3e-7, 1e-6)});
+  CHECK(s.selected == 0);
+  CHECK(s.marks[0] == Mark::SELECTED);
+}

@@ -1,0 +1,34 @@
+// Source selection, for any kind of source (PPS refclock, NMEA-only refclock, and later upstream
+// NTP servers): Marzullo's intersection over the sources' error intervals marks falsetickers,
+// the survivors close to the best one are combined, PPS preferred. Marks as in `chronyc
+// sources` / `ntpq -p`: '*' selected, '+' combined, '-' outlier, 'x' falseticker, '?' unusable.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace horloge::clockd {
+
+enum class SourceKind : uint8_t { PPS, REFCLOCK, NTP };
+
+struct Candidate {
+  SourceKind kind = SourceKind::PPS;
+  bool usable = false;            // enough fresh samples
+  double offset = 0;              // s, local minus this source
+  double error = 0;               // s, half-width of its error interval (root distance)
+  double jitter = 0;              // s, for the combination weights
+};
+
+enum class Mark : char {
+  SELECTED = '*', COMBINED = '+', OUTLIER = '-', FALSETICKER = 'x', UNUSABLE = '?'
+};
+
+struct Selection {
+  std::vector<Mark> marks;        // one per candidate
+  int selected = -1;              // index, or -1: nothing trustworthy
+  double offset = 0;              // combined offset of the '*' and '+' sources
+  double error = 0;               // its error
+};
+
+Selection select(const std::vector<Candidate>& sources);
+
+}  // namespace horloge::clockd

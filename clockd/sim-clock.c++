@@ -1,0 +1,46 @@
+#include "sim-clock.h"
+#include <cmath>
+
+namespace horloge::clockd {
+
+SimClock::SimClock(SimClockParams p, double trueStart)
+    : p(p), rng(p.seed), t(trueStart), theta(p.offset), f(p.frequency) {}
+
+double SimClock::gauss() {
+  // Marsaglia's polar method: the same numbers on every platform for a seed.
+  if (spare) { spare = false; return spareValue; }
+  double u, v, s;
+  do {
+    u = (rng() >> 11) * 0x1.0p-53 * 2 - 1;
+    v = (rng() >> 11) * 0x1.0p-53 * 2 - 1;
+    s = u * u + v * v;
+  } while (s >= 1 || s == 0);
+  double m = std::sqrt(-2 * std::log(s) / s);
+  spare = true;
+  spareValue = v * m;
+  return u * m;
+}
+
+void SimClock::advance(double dt) {
+  while (dt > 0) {
+    double h = std::min(dt, untilWander);
+    double before = t + theta;
+    t += h;
+    theta += (f + correction) * h;
+    dt -= h;
+    untilWander -= h;
+    if (untilWander <= 0) {
+      f += p.wander * gauss();
+      untilWander += 1;
+    }
+    // The kernel's leap: when local time reaches midnight, repeat (or skip) a second.
+    if (leap != 0 && std::floor(before / 86400) != std::floor((t + theta) / 86400)) {
+      theta -= leap;
+      leap = 0;
+      waiting = true;
+      ++leaps;
+    }
+  }
+}
+
+}  // namespace horloge::clockd

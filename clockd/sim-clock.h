@@ -1,0 +1,56 @@
+// A virtual clock for deterministic accuracy tests: the model of issue 5, nothing more.
+//   - its oscillator runs `frequency` fast (s/s), and that error random-walks: each second it
+//     changes by wander * N(0,1);
+//   - it starts `offset` seconds ahead of true time;
+//   - a reading of it against the reference carries Gaussian jitter J;
+//   - like the kernel, it applies a frequency correction, steps, and inserts or deletes a leap
+//     second at midnight UTC when told to.
+// Deterministic for a given seed (own Gaussian generator over mt19937_64).
+#pragma once
+#include <cstdint>
+#include <random>
+
+namespace horloge::clockd {
+
+struct SimClockParams {
+  double frequency = 20e-6;
+  double wander = 1e-9;           // W, s/s per sqrt(s)
+  double offset = 10e-3;          // s
+  double jitter = 1e-6;           // J, s
+  uint64_t seed = 1;
+};
+
+class SimClock {
+public:
+  explicit SimClock(SimClockParams p, double trueStart = 0);
+
+  // Advances true time by dt seconds (the wander is applied per whole second of true time).
+  void advance(double dt);
+
+  double trueTime() const { return t; }
+  double localTime() const { return t + theta; }
+  double offset() const { return theta; }            // local minus true, s
+  double frequencyError() const { return f + correction; }   // the clock's rate error now
+  double jitteredOffset() { return theta + p.jitter * gauss(); }
+  double gauss();
+
+  void setCorrection(double c) { correction = c; }
+  void step(double s) { theta += s; }
+  // +1 insert, -1 delete, 0 none: applied when local time crosses a UTC midnight. As in the
+  // kernel (TIME_WAIT), after a leap the flag is ignored until it has been cleared.
+  void setLeap(int l) {
+    if (l == 0) waiting = false;
+    if (!waiting) leap = l;
+  }
+  int leapsDone() const { return leaps; }
+
+private:
+  SimClockParams p;
+  std::mt19937_64 rng;
+  double t, theta, f, correction = 0, untilWander = 1;
+  int leap = 0, leaps = 0;
+  bool waiting = false, spare = false;
+  double spareValue = 0;
+};
+
+}  // namespace horloge::clockd
