@@ -1,12 +1,16 @@
 // horlogectl: the operator's read-only view of a running horloge.
-//   horlogectl [-f CONFIG] [-s SOCKET] status [-j]
+//   horlogectl [-f CONFIG] [-s SOCKET] COMMAND [-j | -c]
+//   COMMAND: status sources sourcestats tracking serverstats clients gnss (views.h)
 // Exit status: 0 all running; 1 clockd unreachable; 2 usage or configuration error;
-// 3 clockd answered but refclockd or netd is not connected to it.
+// 3 clockd answered but a peer is not connected to it: for `status` either peer (the status
+// is still printed); for serverstats/clients (netd) and gnss (refclockd) the one they show
+// (nothing printed but which one is down).
 #include "config.h"
 #include "daemon.h"
 #include "ipc.h"
 #include "status-client.h"
 #include "status-text.h"
+#include "views.h"
 #include <capnp/compat/json.h>
 #include <cstdio>
 #include <cstring>
@@ -24,12 +28,14 @@ struct Options {
   std::string config = DEFAULT_CONFIG;
   std::string socket;   // empty: from the configuration
   std::string command;
-  bool json = false;
+  Format format = Format::TEXT;
 };
 
 [[noreturn]] void usage(const char* problem) {
   if (problem) fprintf(stderr, "horlogectl: %s\n", problem);
-  fprintf(stderr, "usage: horlogectl [-f CONFIG] [-s SOCKET] status [-j]\n");
+  fprintf(stderr, "usage: horlogectl [-f CONFIG] [-s SOCKET] COMMAND [-j | -c]\n"
+                  "commands: status sources sourcestats tracking serverstats clients gnss\n"
+                  "  -j JSON, -c CSV\n");
   exit(EXIT_USAGE);
 }
 
@@ -39,12 +45,14 @@ Options parseArgs(int argc, char** argv) {
     const char* a = argv[i];
     if (strcmp(a, "-f") == 0 && i + 1 < argc) o.config = argv[++i];
     else if (strcmp(a, "-s") == 0 && i + 1 < argc) o.socket = argv[++i];
-    else if (strcmp(a, "-j") == 0 && o.command == "status") o.json = true;
+    else if (strcmp(a, "-j") == 0) o.format = Format::JSON;
+    else if (strcmp(a, "-c") == 0) o.format = Format::CSV;
     else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) usage(nullptr);
     else if (a[0] != '-' && o.command.empty()) o.command = a;
     else usage(kj::str("unexpected argument \"", a, "\"").cStr());
   }
-  if (o.command != "status") usage(o.command.empty() ? "no command" : "unknown command");
+  if (o.command.empty()) usage("no command");
+  if (findCommand(o.command.c_str()) == nullptr) usage("unknown command");
   return o;
 }
 
@@ -58,7 +66,7 @@ std::string statusSocket(const Options& o) {
   }
 }
 
-int status(const Options& o) {
+int run(const Options& o) {
   auto io = kj::setupAsyncIo();
   kj::Own<capnp::MallocMessageBuilder> message;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
@@ -69,9 +77,27 @@ int status(const Options& o) {
   }
   auto status = message->getRoot<ipc::SystemStatus>().asReader();
 
-  auto text = o.json ? kj::str(capnp::JsonCodec().encode(status), '\n') : renderStatus(status);
+  auto& command = KJ_ASSERT_NONNULL(findCommand(o.command.c_str()));
+  if (command.needs.size() > 0) {
+    for (auto name: downPeers(status)) {
+      if (name == command.needs) {
+        fprintf(stderr, "horlogectl: %s is not connected to clockd\n", name.cStr());
+        return EXIT_PEER_DOWN;
+      }
+    }
+  }
+
+  kj::String text;
+  if (command.name == "status" && o.format == Format::TEXT) text = renderStatus(status);
+  else if (command.name == "status" && o.format == Format::JSON) {
+    text = kj::str(capnp::JsonCodec().encode(status), '\n');   // the whole message, as /status
+  } else {
+    auto views = command.views(status);
+    text = render(views, o.format);
+  }
   fwrite(text.begin(), 1, text.size(), stdout);
   fflush(stdout);
+  if (command.needs.size() > 0) return 0;
 
   auto down = downPeers(status);
   for (auto name: down) fprintf(stderr, "horlogectl: %s is not connected to clockd\n", name.cStr());
@@ -83,5 +109,5 @@ int status(const Options& o) {
 
 int main(int argc, char** argv) {
   using namespace horloge::ctl;
-  return status(parseArgs(argc, argv));
+  return run(parseArgs(argc, argv));
 }

@@ -66,6 +66,17 @@ void fillStatus(ipc::SystemStatus::Builder s, bool netdUp) {
     stats.setKernelRxStamps(99990);
     stats.setUserRxStamps(0);
     stats.setStateAgeNs(1'200'000'000);
+    stats.setDroppedMode(6);
+    stats.setDroppedLength(1);
+    stats.setDroppedDenied(2);
+    stats.setDroppedOwnAddress(1);
+    stats.setRateLimited(40);
+    stats.setKodSent(4);
+    stats.setSendErrors(0);
+    stats.setRequestsV3(10);
+    stats.setRequestsV4(99980);
+    stats.setInterleaved(500);
+    stats.setKernelTxStamps(499);
   } else {
     netd.setLastSeenNs(NOW - 12'500'000'000);
   }
@@ -95,8 +106,12 @@ refclock           locked  samples  NMEA delay  NMEA bad  fix  sats  fault
 sim                yes     1230     200.000 ms  1/2460    1    9     -
 nmea:/dev/ttyAMA0  no      0        0 ns        0/0       0    0     no PPS edge for 12 s
 
-netd  received  answered  dropped  kernel RX  user RX  state age
-      100000    99990     10       99990      0        1.200 s
+netd  received      answered  dropped  kernel RX  user RX      state age
+      100000        99990     10       99990      0            1.200 s
+      rate limited  KoD       denied   own addr   send errors  interleaved  kernel TX
+      40            4         2        1          0            500          499
+      length        version   mode     extension  auth         source       v1/v2/v3/v4
+      1             0         6        0          0            0            0/0/10/99980
 )");
 }
 

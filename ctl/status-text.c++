@@ -145,6 +145,16 @@ void renderNetd(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
   t.row("netd", "received", "answered", "dropped", "kernel RX", "user RX", "state age");
   t.row("", s.getReceived(), s.getAnswered(), s.getDropped(), s.getKernelRxStamps(),
         s.getUserRxStamps(), seconds(double(s.getStateAgeNs()) * 1e-9, false));
+  // One table, so that the three header rows and their values share column widths.
+  t.row("", "rate limited", "KoD", "denied", "own addr", "send errors", "interleaved",
+        "kernel TX");
+  t.row("", s.getRateLimited(), s.getKodSent(), s.getDroppedDenied(), s.getDroppedOwnAddress(),
+        s.getSendErrors(), s.getInterleaved(), s.getKernelTxStamps());
+  t.row("", "length", "version", "mode", "extension", "auth", "source", "v1/v2/v3/v4");
+  t.row("", s.getDroppedLength(), s.getDroppedVersion(), s.getDroppedMode(),
+        s.getDroppedExtension(), s.getDroppedAuth(), s.getDroppedSource(),
+        kj::str(s.getRequestsV1(), "/", s.getRequestsV2(), "/", s.getRequestsV3(), "/",
+                s.getRequestsV4()));
   t.renderTo(out);
 }
 

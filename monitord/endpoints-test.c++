@@ -26,7 +26,11 @@ TEST_CASE("route matches exact paths and ignores the query") {
   CHECK(route("/health") == Endpoint::HEALTH);
   CHECK(route("/status/") == Endpoint::NOT_FOUND);
   CHECK(route("/statusx") == Endpoint::NOT_FOUND);
-  CHECK(route("/") == Endpoint::NOT_FOUND);
+  CHECK(route("/") == Endpoint::DASHBOARD);
+  CHECK(route("/metrics") == Endpoint::METRICS);
+  CHECK(route("/history.json") == Endpoint::HISTORY);
+  CHECK(route("/dashboard.js") == Endpoint::DASHBOARD_JS);
+  CHECK(route("/index.html") == Endpoint::NOT_FOUND);
   CHECK(route("") == Endpoint::NOT_FOUND);
   CHECK(route("*") == Endpoint::NOT_FOUND);
   CHECK(route("/../status") == Endpoint::NOT_FOUND);

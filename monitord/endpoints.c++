@@ -1,4 +1,5 @@
 #include "endpoints.h"
+#include "metrics.h"
 #include <capnp/message.h>
 #include <cinttypes>
 #include <cmath>
@@ -12,6 +13,10 @@ Endpoint route(kj::StringPtr url) {
   auto path = url.slice(0, end);
   if (path == "/status"_kj) return Endpoint::STATUS;
   if (path == "/health"_kj) return Endpoint::HEALTH;
+  if (path == "/metrics"_kj) return Endpoint::METRICS;
+  if (path == "/history.json"_kj) return Endpoint::HISTORY;
+  if (path == "/"_kj) return Endpoint::DASHBOARD;
+  if (path == "/dashboard.js"_kj) return Endpoint::DASHBOARD_JS;
   return Endpoint::NOT_FOUND;
 }
 
@@ -19,6 +24,7 @@ namespace {
 
 constexpr kj::StringPtr JSON_TYPE = "application/json"_kj;
 constexpr kj::StringPtr TEXT_TYPE = "text/plain; charset=utf-8"_kj;
+constexpr kj::StringPtr PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"_kj;
 
 kj::String encode(const capnp::JsonCodec& json, ipc::SystemStatus::Reader status) {
   return kj::str(json.encode(status), '\n');
@@ -93,6 +99,14 @@ Reply healthReply(ipc::SystemStatus::Reader fromClockd) {
 
 Reply unreachableHealthReply(kj::StringPtr why) {
   return {503, "Service Unavailable", TEXT_TYPE, kj::str("clockd unreachable: ", oneLine(why), "\n")};
+}
+
+Reply metricsReply(ipc::SystemStatus::Reader fromClockd, ipc::DaemonInfo::Reader self) {
+  return {200, "OK", PROMETHEUS_TYPE, renderMetrics(fromClockd, self)};
+}
+
+Reply unreachableMetricsReply(ipc::DaemonInfo::Reader self) {
+  return {200, "OK", PROMETHEUS_TYPE, renderUnreachableMetrics(self)};
 }
 
 }  // namespace horloge::monitord

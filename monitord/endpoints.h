@@ -7,7 +7,12 @@
 
 namespace horloge::monitord {
 
-enum class Endpoint { STATUS, HEALTH, NOT_FOUND };
+enum class Endpoint { STATUS, HEALTH, METRICS, HISTORY, DASHBOARD, DASHBOARD_JS, NOT_FOUND };
+
+// Whether answering needs a fresh status from clockd.
+inline bool asksClockd(Endpoint e) {
+  return e == Endpoint::STATUS || e == Endpoint::HEALTH || e == Endpoint::METRICS;
+}
 
 // Maps a request target to an endpoint. The query string and fragment are ignored; anything
 // but an exact path match is NOT_FOUND (no prefix matching, no normalisation of "..").
@@ -32,5 +37,9 @@ Reply unreachableStatusReply(const capnp::JsonCodec& json, ipc::DaemonInfo::Read
 // 200 "ok: synchronised ..." when clock.state is locked, else 503 with the state and reason.
 Reply healthReply(ipc::SystemStatus::Reader fromClockd);
 Reply unreachableHealthReply(kj::StringPtr why);
+
+// 200 text/plain; version=0.0.4: the Prometheus exposition (metrics.h), also when clockd is away.
+Reply metricsReply(ipc::SystemStatus::Reader fromClockd, ipc::DaemonInfo::Reader self);
+Reply unreachableMetricsReply(ipc::DaemonInfo::Reader self);
 
 }  // namespace horloge::monitord

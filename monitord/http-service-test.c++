@@ -69,11 +69,13 @@ struct Fixture {
     return s;
   }
 
-  Answer ask(kj::HttpMethod method, kj::StringPtr url, kj::StringPtr body = nullptr) {
+  Answer ask(kj::HttpMethod method, kj::StringPtr url, kj::StringPtr body = nullptr,
+             kj::StringPtr headerName = nullptr, kj::StringPtr headerValue = nullptr) {
     auto pipe = kj::newTwoWayPipe();
     auto serving = server.listenHttp(kj::mv(pipe.ends[0])).eagerlyEvaluate(nullptr);
     auto client = kj::newHttpClient(*table, *pipe.ends[1]);
     kj::HttpHeaders headers(*table);
+    if (headerName != nullptr) headers.add(headerName, headerValue);
     auto request = client->request(method, url, headers,
                                    body == nullptr ? kj::Maybe<uint64_t>(nullptr) : body.size());
     // Not waited on: the server answers without reading a body it refuses.
@@ -194,6 +196,46 @@ TEST_CASE("a handler exception becomes a bare 500") {
   CHECK(response.statusCode == 500);
   auto body = response.body->readAllText().wait(io.waitScope);
   CHECK(body == "internal error\n");
+}
+
+TEST_CASE("issue 6: /metrics, dashboard, history") {
+  Fixture f;
+  auto m = f.ask(kj::HttpMethod::GET, "/metrics");
+  CHECK(m.status == 200);
+  CHECK(orEmpty(m.contentType) == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(has(m.body, "ntp_system_synchronised 1\n"));
+  auto d = f.ask(kj::HttpMethod::GET, "/");
+  CHECK(d.status == 200);
+  CHECK(has(d.body, "<table id=\"sources\">"));
+  CHECK(!has(d.body, "http://"));   // no external resource (the SVG namespace is in the script)
+  CHECK(f.ask(kj::HttpMethod::GET, "/dashboard.js").status == 200);
+  CHECK(f.ask(kj::HttpMethod::GET, "/history.json").status == 404);   // no History given
+  History history(30);
+  f.service.setHistory(history);
+  auto h = f.ask(kj::HttpMethod::GET, "/history.json");
+  CHECK(h.status == 200);
+  CHECK(h.body == "{\"intervalSeconds\":30,\"samples\":[]}\n");
+}
+
+TEST_CASE("issue 6: header size and count are capped") {
+  Fixture f;
+  auto big = kj::heapString(MAX_HEADER_BYTES);
+  for (char& c: big) c = 'a';
+  CHECK(f.ask(kj::HttpMethod::GET, "/health", nullptr, "X-Big", big).status == 431);
+  CHECK(f.ask(kj::HttpMethod::GET, "/health", nullptr, "X-Small", "a").status == 200);
+}
+
+TEST_CASE("issue 6: bearer token on every path but /health") {
+  Fixture f;
+  f.service.requireToken(kj::str("0123456789abcdef"));
+  CHECK(f.ask(kj::HttpMethod::GET, "/status").status == 401);
+  CHECK(f.ask(kj::HttpMethod::GET, "/metrics", nullptr, "Authorization", "Bearer wrong").status == 401);
+  CHECK(f.ask(kj::HttpMethod::GET, "/metrics", nullptr, "Authorization",
+              "Bearer 0123456789abcdeX").status == 401);
+  CHECK(f.ask(kj::HttpMethod::GET, "/metrics", nullptr, "Authorization",
+              "Bearer 0123456789abcdef").status == 200);
+  CHECK(f.ask(kj::HttpMethod::GET, "/", nullptr, "Authorization", "0123456789abcdef").status == 401);
+  CHECK(f.ask(kj::HttpMethod::GET, "/health").status == 200);
 }
 
 }  // namespace

@@ -1,4 +1,6 @@
 #include "http-service.h"
+#include "dashboard.h"
+#include <openssl/crypto.h>
 #include <ctime>
 #include <kj/one-of.h>
 
@@ -23,12 +25,24 @@ MonitorService::MonitorService(kj::HttpHeaderTable::Builder& headers, kj::Timer&
                                kj::Duration clockdTimeout)
     : table(headers.getFutureTable()), allow(headers.add("Allow")),
       cacheControl(headers.add("Cache-Control")),
-      contentTypeOptions(headers.add("X-Content-Type-Options")), timer(timer),
+      contentTypeOptions(headers.add("X-Content-Type-Options")),
+      authorization(headers.add("Authorization")), wwwAuthenticate(headers.add("WWW-Authenticate")),
+      csp(headers.add("Content-Security-Policy")), frameOptions(headers.add("X-Frame-Options")),
+      timer(timer),
       clockd(kj::mv(clockd)), self(self), clockdTimeout(clockdTimeout) {}
 
 kj::Promise<void> MonitorService::request(kj::HttpMethod method, kj::StringPtr url,
                                           const kj::HttpHeaders& headers,
                                           kj::AsyncInputStream& requestBody, Response& response) {
+  size_t headerBytes = url.size(), headerCount = 0;
+  headers.forEach([&](kj::StringPtr name, kj::StringPtr value) {
+    headerBytes += name.size() + value.size() + 4;
+    ++headerCount;
+  });
+  if (headerBytes > MAX_HEADER_BYTES || headerCount > MAX_HEADERS) {
+    return send(response, plain(431, "Request Header Fields Too Large", "request header too large"),
+                method != kj::HttpMethod::HEAD);
+  }
   if (method != kj::HttpMethod::GET && method != kj::HttpMethod::HEAD) {
     return send(response, plain(405, "Method Not Allowed", "method not allowed"), true);
   }
@@ -44,16 +58,52 @@ kj::Promise<void> MonitorService::request(kj::HttpMethod method, kj::StringPtr u
   if (endpoint == Endpoint::NOT_FOUND) {
     return send(response, plain(404, "Not Found", "not found"), withBody);
   }
+  // /health stays open: load balancers rarely send credentials, and it says one line.
+  if (endpoint != Endpoint::HEALTH && !authorised(headers)) {
+    return send(response, plain(401, "Unauthorized", "bearer token required"), withBody);
+  }
+  KJ_IF_MAYBE(reply, local(endpoint)) return send(response, kj::mv(*reply), withBody);
   return fetch(endpoint).then([this, &response, withBody](Reply reply) {
     return send(response, kj::mv(reply), withBody);
   });
 }
 
+bool MonitorService::authorised(const kj::HttpHeaders& headers) const {
+  KJ_IF_MAYBE(expected, token) {
+    KJ_IF_MAYBE(given, headers.get(authorization)) {
+      constexpr kj::StringPtr BEARER = "Bearer "_kj;
+      if (!given->startsWith(BEARER)) return false;
+      auto presented = given->slice(BEARER.size());
+      // Constant time in the token's content; its length is not a secret worth hiding.
+      return presented.size() == expected->size() &&
+             CRYPTO_memcmp(presented.begin(), expected->begin(), expected->size()) == 0;
+    }
+    return false;
+  }
+  return true;
+}
+
+kj::Maybe<Reply> MonitorService::local(Endpoint endpoint) {
+  switch (endpoint) {
+    case Endpoint::DASHBOARD:
+      return Reply{200, "OK", "text/html; charset=utf-8", kj::str(DASHBOARD_HTML)};
+    case Endpoint::DASHBOARD_JS:
+      return Reply{200, "OK", "text/javascript; charset=utf-8", kj::str(DASHBOARD_JS)};
+    case Endpoint::HISTORY:
+      KJ_IF_MAYBE(h, history) return Reply{200, "OK", "application/json", h->toJson()};
+      return plain(404, "Not Found", "not found");
+    default:
+      return nullptr;
+  }
+}
+
 kj::Promise<Reply> MonitorService::fetch(Endpoint endpoint) {
   auto unreachable = [this, endpoint](kj::StringPtr why) {
-    return endpoint == Endpoint::STATUS
-        ? unreachableStatusReply(json, self, why, realtimeNs())
-        : unreachableHealthReply(why);
+    switch (endpoint) {
+      case Endpoint::STATUS: return unreachableStatusReply(json, self, why, realtimeNs());
+      case Endpoint::METRICS: return unreachableMetricsReply(self);
+      default: return unreachableHealthReply(why);
+    }
   };
 
   KJ_IF_MAYBE(reader, clockd()) {
@@ -74,8 +124,11 @@ kj::Promise<Reply> MonitorService::fetch(Endpoint endpoint) {
             return unreachable(outcome.get<kj::Exception>().getDescription());
           }
           auto status = outcome.get<Answer>().getStatus();
-          return endpoint == Endpoint::STATUS ? statusReply(json, status, self)
-                                              : healthReply(status);
+          switch (endpoint) {
+            case Endpoint::STATUS: return statusReply(json, status, self);
+            case Endpoint::METRICS: return metricsReply(status, self);
+            default: return healthReply(status);
+          }
         });
   }
   return unreachable("not connected");
@@ -87,6 +140,10 @@ kj::Promise<void> MonitorService::send(Response& response, Reply reply, bool wit
   headers.set(cacheControl, "no-store");
   headers.set(contentTypeOptions, "nosniff");
   if (reply.status == 405) headers.set(allow, "GET, HEAD");
+  if (reply.status == 401) headers.set(wwwAuthenticate, "Bearer");
+  // The page is the only thing a browser renders: it gets the strict policy; nothing frames us.
+  headers.set(csp, DASHBOARD_CSP);
+  headers.set(frameOptions, "DENY");
 
   uint64_t size = reply.body.size();
   auto stream = response.send(reply.status, reply.statusText, headers, size);

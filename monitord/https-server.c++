@@ -1,5 +1,6 @@
 #include "https-server.h"
 #include <kj/debug.h>
+#include <sys/socket.h>
 
 namespace horloge::monitord {
 
@@ -51,8 +52,8 @@ kj::Promise<void> ErrorPages::handleNoResponse(kj::HttpService::Response& respon
 
 HttpsServer::HttpsServer(kj::Timer& timer, kj::TlsContext& tls,
                          const kj::HttpHeaderTable& headerTable, kj::HttpService& service,
-                         HttpsLimits limits)
-    : timer(timer), tls(tls), limits(limits),
+                         HttpsLimits limits, const ClientAccess* access)
+    : timer(timer), tls(tls), limits(limits), access(access),
       http(timer, headerTable, service, settingsFor(limits, errorPages)),
       connections(taskErrors) {}
 
@@ -62,11 +63,23 @@ kj::Promise<void> HttpsServer::listen(kj::ConnectionReceiver& port) {
       // Dropping the stream closes it: cheaper than any reply, and nothing was read yet.
       connectionLog.warn(kj::str("over ", limits.maxConnections, " connections, closing one from ",
                                  connection.peerIdentity->toString()));
-    } else {
+    } else if (admitted(connection)) {
       connections.add(serve(kj::mv(connection)));
     }
     return listen(port);
   });
+}
+
+bool HttpsServer::admitted(kj::AuthenticatedStream& connection) {
+  if (access == nullptr || !access->restricted()) return true;
+  sockaddr_storage peer{};
+  uint length = sizeof(peer);
+  connection.stream->getpeername(reinterpret_cast<sockaddr*>(&peer), &length);
+  if (access->allows(reinterpret_cast<const sockaddr*>(&peer))) return true;
+  // Closed before the handshake: the refused host learns nothing but a reset.
+  connectionLog.warn(kj::str("connection from ", connection.peerIdentity->toString(),
+                             " refused: not in `monitor allow`"));
+  return false;
 }
 
 kj::Promise<void> HttpsServer::serve(kj::AuthenticatedStream connection) {

@@ -2,6 +2,7 @@
 // that it can bound every connection, including those still in the TLS handshake, and so that
 // failed handshakes are logged through a rate limit instead of kj's unbounded KJ_LOG.
 #pragma once
+#include "client-access.h"
 #include "log.h"
 #include <kj/async-io.h>
 #include <kj/compat/http.h>
@@ -35,8 +36,10 @@ private:
 class HttpsServer {
 public:
   // `tls` must have been made with `limits.handshakeTimeout` as its acceptTimeout (and a timer).
+  // `access` (optional, must outlive the server) decides which peers may connect at all.
   HttpsServer(kj::Timer& timer, kj::TlsContext& tls, const kj::HttpHeaderTable& headerTable,
-              kj::HttpService& service, HttpsLimits limits = {});
+              kj::HttpService& service, HttpsLimits limits = {},
+              const ClientAccess* access = nullptr);
   KJ_DISALLOW_COPY(HttpsServer);
 
   // Accepts on `port` (plain TCP) until it fails; never resolves otherwise.
@@ -48,6 +51,7 @@ private:
   kj::Timer& timer;
   kj::TlsContext& tls;
   HttpsLimits limits;
+  const ClientAccess* access;
   ErrorPages errorPages;
   kj::HttpServer http;
   unsigned active = 0;
@@ -59,6 +63,7 @@ private:
   kj::TaskSet connections;
 
   kj::Promise<void> serve(kj::AuthenticatedStream connection);
+  bool admitted(kj::AuthenticatedStream& connection);
 };
 
 }  // namespace horloge::monitord

@@ -3,6 +3,7 @@
 #include "clockd-link.h"
 #include "daemon.h"
 #include "http-service.h"
+#include "history.h"
 #include "https-server.h"
 #include "ipc.h"
 #include "log.h"
@@ -32,6 +33,21 @@ int takeHttpsFd() {
   return found;
 }
 
+// Feeds the dashboard's history: one getStatus every interval, skipped while clockd is away.
+kj::Promise<void> sampleLoop(kj::Timer& timer, ClockdLink& clockd, History& history) {
+  kj::Promise<void> asked = kj::READY_NOW;
+  KJ_IF_MAYBE(reader, clockd.reader()) {
+    asked = reader->getStatusRequest().send()
+        .then([&history](auto&& answer) { history.add(answer.getStatus()); })
+        .exclusiveJoin(timer.afterDelay(2 * kj::SECONDS))
+        .catch_([](kj::Exception&&) {});
+  }
+  auto interval = int64_t(history.interval() * 1000) * kj::MILLISECONDS;
+  return asked.then([&timer, &clockd, &history, interval]() {
+    return timer.afterDelay(interval);
+  }).then([&timer, &clockd, &history]() { return sampleLoop(timer, clockd, history); });
+}
+
 int run(const Config& config) {
   int64_t startedNs = realtimeNs();
   auto io = kj::setupAsyncIo();
@@ -43,7 +59,13 @@ int run(const Config& config) {
     return 1;
   }
   auto port = io.lowLevelProvider->wrapListenSocketFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-  auto tls = makeTlsContext(loadKeypair(config), io.provider->getTimer(), limits.handshakeTimeout);
+  auto clientCa = loadClientCa(config);
+  kj::Maybe<const kj::TlsCertificate&> ca;
+  KJ_IF_MAYBE(c, clientCa) ca = *c;
+  auto tls = makeTlsContext(loadKeypair(config), io.provider->getTimer(), limits.handshakeTimeout, ca);
+  auto token = loadToken(config);
+  ClientAccess access(config.monitorAllow);
+  if (!access.restricted()) log::info("no `monitor allow`: any address may connect");
 
   lockdown(Role::MONITORD, {config.user(Role::MONITORD), false, config.seccomp});
 
@@ -57,15 +79,20 @@ int run(const Config& config) {
   kj::HttpHeaderTable::Builder headers;
   MonitorService service(headers, io.provider->getTimer(), [&clockd]() { return clockd.reader(); },
                          self.asReader());
+  KJ_IF_MAYBE(t, token) service.requireToken(kj::mv(*t));
+  History history(config.monitorHistory);
+  service.setHistory(history);
   auto headerTable = headers.build();
-  HttpsServer server(io.provider->getTimer(), *tls, *headerTable, service, limits);
+  HttpsServer server(io.provider->getTimer(), *tls, *headerTable, service, limits, &access);
 
   // The socket's own port, not the configuration's: the launcher is what bound it.
   auto where = kj::str("serving HTTPS on port ", port->getPort());
   log::info(where);
   systemd::notifyReady(where.cStr());
 
-  server.listen(*port).exclusiveJoin(kj::mv(link)).wait(io.waitScope);
+  server.listen(*port).exclusiveJoin(kj::mv(link))
+      .exclusiveJoin(sampleLoop(io.provider->getTimer(), clockd, history))
+      .exclusiveJoin(systemd::watchdogLoop(io.provider->getTimer())).wait(io.waitScope);
   log::error("listening socket failed");
   return 1;
 }

@@ -40,11 +40,40 @@ kj::TlsKeypair loadKeypair(const Config& config) {
   return {kj::TlsPrivateKey(pem.privateKey), kj::TlsCertificate(pem.certificate)};
 }
 
+kj::Maybe<kj::TlsCertificate> loadClientCa(const Config& config) {
+  if (config.monitorClientCa.empty()) return nullptr;
+  auto fs = kj::newDiskFilesystem();
+  auto pem = readPem(*fs, config.monitorClientCa, "client CA");
+  log::info(kj::str("client certificates required, CA from ", config.monitorClientCa.c_str()));
+  return kj::TlsCertificate(pem);
+}
+
+kj::Maybe<kj::String> loadToken(const Config& config) {
+  if (config.monitorTokenFile.empty()) return nullptr;
+  auto fs = kj::newDiskFilesystem();
+  auto text = readPem(*fs, config.monitorTokenFile, "token");
+  size_t end = 0;
+  while (end < text.size() && text[end] != '\n' && text[end] != '\r') ++end;
+  auto token = kj::heapString(text.slice(0, end));
+  bool printable = true;
+  for (char c: token) printable = printable && c > 0x20 && c < 0x7f;
+  KJ_REQUIRE(token.size() >= 16 && printable,
+             "the monitor token must be at least 16 printable characters, without spaces",
+             config.monitorTokenFile.c_str());
+  log::info(kj::str("bearer token required (from ", config.monitorTokenFile.c_str(), ")"));
+  return kj::mv(token);
+}
+
 kj::Own<kj::TlsContext> makeTlsContext(const kj::TlsKeypair& keypair, kj::Timer& timer,
-                                       kj::Duration handshakeTimeout) {
+                                       kj::Duration handshakeTimeout,
+                                       kj::Maybe<const kj::TlsCertificate&> clientCa) {
   kj::TlsContext::Options options;
-  options.useSystemTrustStore = false;   // no client certificates to verify
+  options.useSystemTrustStore = false;   // clients are trusted by `client-ca` only, never the system store
   options.verifyClients = false;
+  KJ_IF_MAYBE(ca, clientCa) {
+    options.verifyClients = true;
+    options.trustedCertificates = kj::arrayPtr(ca, 1);
+  }
   options.minVersion = kj::TlsVersion::TLS_1_2;
   options.defaultKeypair = keypair;
   options.timer = timer;

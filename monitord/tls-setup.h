@@ -12,9 +12,18 @@ namespace horloge::monitord {
 // a self-signed certificate. Logs which one it uses.
 kj::TlsKeypair loadKeypair(const Config& config);
 
-// TLS 1.2 minimum (1.0 and 1.1 are refused during the handshake), no client certificates,
-// handshakes bounded by `handshakeTimeout`. `keypair` is copied into the context.
+// `monitor client-ca`: the CA certificate(s) clients must chain to, or nullptr when unset.
+kj::Maybe<kj::TlsCertificate> loadClientCa(const Config& config);
+
+// `monitor token`: the first line of the file, or nullptr when unset. Refuses a token under
+// 16 characters or one with characters outside printable ASCII.
+kj::Maybe<kj::String> loadToken(const Config& config);
+
+// TLS 1.2 minimum (1.0 and 1.1 are refused during the handshake), handshakes bounded by
+// `handshakeTimeout`. With `clientCa`, clients must present a certificate it signed (mTLS);
+// without, none is asked for. `keypair` and `clientCa` are copied into the context.
 kj::Own<kj::TlsContext> makeTlsContext(const kj::TlsKeypair& keypair, kj::Timer& timer,
-                                       kj::Duration handshakeTimeout);
+                                       kj::Duration handshakeTimeout,
+                                       kj::Maybe<const kj::TlsCertificate&> clientCa = nullptr);
 
 }  // namespace horloge::monitord

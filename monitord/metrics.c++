@@ -1,0 +1,282 @@
+#include "metrics.h"
+#include "exposition.h"
+#include "ntp-time.h"
+#include <cmath>
+
+namespace horloge::monitord {
+
+namespace {
+
+// One metric of an object of reader type R: a table row, so that a new schema field is one line.
+template <typename R>
+struct Row {
+  const char* name;
+  const char* type;   // "gauge" | "counter"
+  const char* help;
+  double (*get)(R);
+};
+
+constexpr double NS = 1e-9;
+double nsToSeconds(int64_t ns) { return double(ns) * NS; }
+double timestampOrNan(int64_t ns) { return ns == 0 ? NAN : double(ns) * NS; }
+
+kj::StringPtr stateName(ipc::SyncState s) {
+  switch (s) {
+    case ipc::SyncState::UNSYNCHRONISED: return "unsynchronised";
+    case ipc::SyncState::LOCKED: return "locked";
+    case ipc::SyncState::HOLDOVER: return "holdover";
+  }
+  return "unknown";
+}
+
+using Clock = ipc::ClockStatus::Reader;
+const Row<Clock> CLOCK_ROWS[] = {
+  {"ntp_system_synchronised", "gauge", "1 while serving synchronised time (locked)",
+   [](Clock c) { return c.getState() == ipc::SyncState::LOCKED ? 1.0 : 0.0; }},
+  {"ntp_system_stratum", "gauge", "Stratum advertised to clients",
+   [](Clock c) { return double(c.getServer().getStratum()); }},
+  {"ntp_system_offset_seconds", "gauge", "Local clock minus reference",
+   [](Clock c) { return c.getOffset(); }},
+  {"ntp_system_offset_sigma_seconds", "gauge", "1-sigma of the offset estimate",
+   [](Clock c) { return c.getOffsetSigma(); }},
+  {"ntp_system_jitter_seconds", "gauge", "RMS jitter of the samples",
+   [](Clock c) { return c.getJitter(); }},
+  {"ntp_system_frequency_ppm", "gauge", "Estimated local frequency error",
+   [](Clock c) { return c.getFrequency(); }},
+  {"ntp_system_frequency_sigma_ppm", "gauge", "1-sigma of the frequency estimate",
+   [](Clock c) { return c.getFrequencySigma(); }},
+  {"ntp_system_wander", "gauge", "Measured frequency wander (s/s per sqrt(s))",
+   [](Clock c) { return c.getWander(); }},
+  {"ntp_system_root_delay_seconds", "gauge", "Root delay advertised to clients",
+   [](Clock c) { return ntp::secondsFromShort(c.getServer().getRootDelay()); }},
+  {"ntp_system_root_dispersion_seconds", "gauge", "Root dispersion advertised to clients",
+   [](Clock c) { return ntp::secondsFromShort(c.getServer().getRootDispersion()); }},
+  {"ntp_system_leap_indicator", "gauge", "Leap indicator advertised (0 none, 1 insert, 2 delete, 3 alarm)",
+   [](Clock c) { return double(c.getServer().getLeap()); }},
+  {"ntp_system_leap_pending_timestamp_seconds", "gauge", "Announced leap second (0 if none)",
+   [](Clock c) { return nsToSeconds(c.getLeapPendingNs()); }},
+  {"ntp_system_leap_alarm", "gauge", "1 when the leap second table cannot be trusted",
+   [](Clock c) { return c.getLeapAlarm().size() > 0 ? 1.0 : 0.0; }},
+  {"ntp_system_samples_total", "counter", "Samples accepted by clockd",
+   [](Clock c) { return double(c.getSamples()); }},
+  {"ntp_system_last_sample_timestamp_seconds", "gauge", "Unix time of the last sample",
+   [](Clock c) { return timestampOrNan(c.getLastSampleNs()); }},
+  {"ntp_system_rejected_messages_total", "counter", "Peer messages refused by validation",
+   [](Clock c) { return double(c.getRejectedMessages()); }},
+  {"ntp_system_clock_steps_total", "counter", "Clock steps made",
+   [](Clock c) { return double(c.getSteps()); }},
+  {"ntp_system_foreign_adjustments_total", "counter", "Clock adjustments by another process",
+   [](Clock c) { return double(c.getForeignAdjustments()); }},
+};
+
+using Source = ipc::SourceStatus::Reader;
+const Row<Source> SOURCE_ROWS[] = {
+  {"ntp_source_offset_seconds", "gauge", "Local clock minus the source",
+   [](Source s) { return s.getOffset(); }},
+  {"ntp_source_error_seconds", "gauge", "Half-width of the source's error interval",
+   [](Source s) { return s.getError(); }},
+  {"ntp_source_jitter_seconds", "gauge", "RMS jitter of the source",
+   [](Source s) { return s.getJitter(); }},
+  {"ntp_source_samples_total", "counter", "Samples from the source",
+   [](Source s) { return double(s.getSamples()); }},
+  {"ntp_source_last_sample_timestamp_seconds", "gauge", "Unix time of the source's last sample",
+   [](Source s) { return timestampOrNan(s.getLastSampleNs()); }},
+};
+
+using Netd = ipc::NetdStats::Reader;
+const Row<Netd> SERVER_ROWS[] = {
+  {"ntp_server_received_packets_total", "counter", "NTP requests received",
+   [](Netd s) { return double(s.getReceived()); }},
+  {"ntp_server_answered_packets_total", "counter", "NTP replies sent",
+   [](Netd s) { return double(s.getAnswered()); }},
+  {"ntp_server_unanswered_packets_total", "counter", "Requests that got no answer",
+   [](Netd s) { return double(s.getDropped()); }},
+  {"ntp_server_rate_limited_packets_total", "counter", "Requests refused by ratelimit",
+   [](Netd s) { return double(s.getRateLimited()); }},
+  {"ntp_server_kod_packets_total", "counter", "RATE kiss-o'-death replies sent",
+   [](Netd s) { return double(s.getKodSent()); }},
+  {"ntp_server_send_error_packets_total", "counter", "Replies the kernel refused to send",
+   [](Netd s) { return double(s.getSendErrors()); }},
+  {"ntp_server_interleaved_packets_total", "counter", "Replies in interleaved mode (RFC 9769)",
+   [](Netd s) { return double(s.getInterleaved()); }},
+  {"ntp_server_kernel_rx_timestamp_packets_total", "counter", "Requests with a kernel RX timestamp",
+   [](Netd s) { return double(s.getKernelRxStamps()); }},
+  {"ntp_server_user_rx_timestamp_packets_total", "counter", "Requests stamped in user space",
+   [](Netd s) { return double(s.getUserRxStamps()); }},
+  {"ntp_server_kernel_tx_timestamp_packets_total", "counter", "Kernel TX timestamps handed to interleaved clients",
+   [](Netd s) { return double(s.getKernelTxStamps()); }},
+  {"ntp_server_state_age_seconds", "gauge", "Time since clockd last pushed the server state (-1e-9: never)",
+   [](Netd s) { return nsToSeconds(s.getStateAgeNs()); }},
+};
+
+using Refclock = ipc::RefclockStatus::Reader;
+const Row<Refclock> REFCLOCK_ROWS[] = {
+  {"ntp_refclock_locked", "gauge", "1 while PPS and NMEA are paired",
+   [](Refclock r) { return r.getLocked() ? 1.0 : 0.0; }},
+  {"ntp_refclock_device_open", "gauge", "1 while the device is open",
+   [](Refclock r) { return r.getDeviceOpen() ? 1.0 : 0.0; }},
+  {"ntp_refclock_fault", "gauge", "1 while the receiver reports a fault",
+   [](Refclock r) { return r.getFault().size() > 0 ? 1.0 : 0.0; }},
+  {"ntp_refclock_anomaly", "gauge", "1 while a GNSS integrity check fails (no samples sent)",
+   [](Refclock r) { return r.getAnomaly().size() > 0 ? 1.0 : 0.0; }},
+  {"ntp_refclock_samples_total", "counter", "Samples sent to clockd",
+   [](Refclock r) { return double(r.getSamples()); }},
+  {"ntp_refclock_pps_edges_total", "counter", "PPS edges seen",
+   [](Refclock r) { return double(r.getPpsEdges()); }},
+  {"ntp_refclock_pps_only_samples_total", "counter", "Edges numbered from clockd's clock",
+   [](Refclock r) { return double(r.getPpsOnlySamples()); }},
+  {"ntp_refclock_refused_pairings_total", "counter", "Edges refused as ambiguous",
+   [](Refclock r) { return double(r.getRefusedPairings()); }},
+  {"ntp_refclock_nmea_sentences_total", "counter", "NMEA sentences read",
+   [](Refclock r) { return double(r.getNmeaSentences()); }},
+  {"ntp_refclock_nmea_bad_total", "counter", "NMEA sentences with checksum or syntax errors",
+   [](Refclock r) { return double(r.getNmeaBad()); }},
+  {"ntp_refclock_anomalies_total", "counter", "GNSS integrity failures",
+   [](Refclock r) { return double(r.getAnomalies()); }},
+  {"ntp_refclock_reopens_total", "counter", "Device reopens",
+   [](Refclock r) { return double(r.getReopens()); }},
+  {"ntp_refclock_last_good_timestamp_seconds", "gauge", "Last GNSS time that passed the integrity checks",
+   [](Refclock r) { return timestampOrNan(r.getLastGoodNs()); }},
+  {"ntp_gnss_fix_quality", "gauge", "GGA fix quality (0 none, 1 GPS, 2 DGPS...)",
+   [](Refclock r) { return double(r.getFixQuality()); }},
+  {"ntp_gnss_satellites_used", "gauge", "Satellites used in the fix",
+   [](Refclock r) { return double(r.getSatellitesUsed()); }},
+  {"ntp_gnss_satellites_in_view", "gauge", "Satellites in view",
+   [](Refclock r) { return double(r.getSatellitesInView()); }},
+  {"ntp_gnss_hdop", "gauge", "Horizontal dilution of precision",
+   [](Refclock r) { return double(r.getHdop()); }},
+  {"ntp_gnss_pdop", "gauge", "Position dilution of precision",
+   [](Refclock r) { return double(r.getPdop()); }},
+  {"ntp_gnss_nmea_delay_seconds", "gauge", "NMEA arrival after the PPS edge, last second",
+   [](Refclock r) { return nsToSeconds(r.getNmeaDelayNs()); }},
+  {"ntp_gnss_nmea_delay_mean_seconds", "gauge", "NMEA arrival after the PPS edge, averaged",
+   [](Refclock r) { return nsToSeconds(r.getNmeaDelayMeanNs()); }},
+};
+
+using Info = ipc::DaemonInfo::Reader;
+const Row<Info> DAEMON_ROWS[] = {
+  {"ntp_daemon_uid", "gauge", "User id the daemon runs as",
+   [](Info i) { return double(i.getUid()); }},
+  {"ntp_daemon_capabilities", "gauge", "Effective capability set (CapEff bitmask)",
+   [](Info i) { return double(i.getCapEff()); }},
+  {"ntp_daemon_no_new_privs", "gauge", "1 when no_new_privs is set",
+   [](Info i) { return i.getNoNewPrivs() ? 1.0 : 0.0; }},
+  {"ntp_daemon_seccomp_mode", "gauge", "Seccomp mode (0 off, 1 strict, 2 filter)",
+   [](Info i) { return double(i.getSeccomp()); }},
+  {"ntp_daemon_start_timestamp_seconds", "gauge", "Unix time the daemon started",
+   [](Info i) { return timestampOrNan(i.getStartedNs()); }},
+};
+
+struct Daemon {
+  kj::StringPtr name;
+  bool up;
+  Info info;
+};
+
+void daemons(Exposition& e, kj::ArrayPtr<const Daemon> list) {
+  e.family("ntp_daemon_up", "gauge", "1 while the daemon is running and connected");
+  for (auto& d: list) e.sample(d.up ? 1 : 0, {{"daemon", d.name}});
+  for (auto& row: DAEMON_ROWS) {
+    e.family(row.name, row.type, row.help);
+    for (auto& d: list) if (d.up) e.sample(row.get(d.info), {{"daemon", d.name}});
+  }
+}
+
+// The name operators know a source by: its receiver's name when the source is a refclock.
+kj::String sourceName(ipc::SystemStatus::Reader status, Source s) {
+  for (auto rc: status.getRefclockd().getBody()) {
+    if (rc.getSourceId() == s.getSourceId() && rc.getName().size() > 0) {
+      return kj::str(rc.getName());
+    }
+  }
+  return kj::str(s.getKind(), s.getSourceId());
+}
+
+}  // namespace
+
+kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Reader self) {
+  Exposition e;
+  auto clock = status.getClock();
+  e.family("ntp_system_info", "gauge", "Clock backend, sync state and refid, as labels");
+  e.sample(1, {{"backend", clock.getBackend()}, {"state", stateName(clock.getState())},
+               {"refid", clock.getRefid()}});
+  e.family("ntp_system_state", "gauge", "Sync state (0 unsynchronised, 1 locked, 2 holdover)");
+  e.sample(double(clock.getState()));
+  for (auto& row: CLOCK_ROWS) {
+    e.family(row.name, row.type, row.help);
+    e.sample(row.get(clock));
+  }
+
+  auto sources = status.getSources();
+  kj::Vector<kj::String> names;
+  for (auto s: sources) names.add(sourceName(status, s));
+  e.family("ntp_source_selection", "gauge", "Selection mark (* selected, + combined, - outlier, x falseticker, ? unusable) as a label; 1 when selected");
+  for (auto i: kj::indices(sources)) {
+    auto s = sources[i];
+    e.sample(s.getMark() == "*" ? 1 : 0,
+             {{"name", names[i]}, {"kind", s.getKind()}, {"mark", s.getMark()}});
+  }
+  for (auto& row: SOURCE_ROWS) {
+    e.family(row.name, row.type, row.help);
+    for (auto i: kj::indices(sources)) {
+      e.sample(row.get(sources[i]), {{"name", names[i]}, {"kind", sources[i].getKind()}});
+    }
+  }
+
+  auto netd = status.getNetd();
+  if (netd.getConnected()) {
+    auto s = netd.getBody();
+    for (auto& row: SERVER_ROWS) {
+      e.family(row.name, row.type, row.help);
+      e.sample(row.get(s));
+    }
+    e.family("ntp_server_dropped_packets_total", "counter", "Requests dropped, by reason");
+    const std::pair<kj::StringPtr, uint64_t> reasons[] = {
+      {"length", s.getDroppedLength()}, {"version", s.getDroppedVersion()},
+      {"mode", s.getDroppedMode()}, {"extension", s.getDroppedExtension()},
+      {"auth", s.getDroppedAuth()}, {"source", s.getDroppedSource()},
+      {"own_address", s.getDroppedOwnAddress()}, {"denied", s.getDroppedDenied()}};
+    for (auto& [reason, n]: reasons) e.sample(double(n), {{"reason", reason}});
+    e.family("ntp_server_request_packets_total", "counter", "Well-formed requests by NTP version");
+    const std::pair<kj::StringPtr, uint64_t> versions[] = {
+      {"1", s.getRequestsV1()}, {"2", s.getRequestsV2()}, {"3", s.getRequestsV3()},
+      {"4", s.getRequestsV4()}};
+    for (auto& [v, n]: versions) e.sample(double(n), {{"version", v}});
+  }
+
+  auto refclocks = status.getRefclockd().getBody();
+  if (status.getRefclockd().getConnected()) {
+    for (auto& row: REFCLOCK_ROWS) {
+      e.family(row.name, row.type, row.help);
+      for (auto rc: refclocks) e.sample(row.get(rc), {{"name", rc.getName()}, {"driver", rc.getDriver()}});
+    }
+    e.family("ntp_gnss_satellite_snr_dbhz", "gauge", "Signal to noise ratio per satellite in view (0: not tracked)");
+    for (auto rc: refclocks) {
+      for (auto sat: rc.getSatellites()) {
+        e.sample(sat.getSnr(), {{"name", rc.getName()}, {"system", sat.getSystem()},
+                                {"prn", kj::str(sat.getPrn())}});
+      }
+    }
+  }
+
+  const Daemon list[] = {
+    {"clockd", true, status.getClockd()},
+    {"refclockd", status.getRefclockd().getConnected(), status.getRefclockd().getInfo()},
+    {"netd", netd.getConnected(), netd.getInfo()},
+    {"monitord", true, self},
+  };
+  daemons(e, list);
+  return e.finish();
+}
+
+kj::String renderUnreachableMetrics(ipc::DaemonInfo::Reader self) {
+  Exposition e;
+  const Daemon list[] = {
+    {"clockd", false, self}, {"refclockd", false, self}, {"netd", false, self},
+    {"monitord", true, self},
+  };
+  daemons(e, list);
+  return e.finish();
+}
+
+}  // namespace horloge::monitord
