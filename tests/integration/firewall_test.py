@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Issue 7's receive-only firewall (packaging/nftables/horloge.nft), on the real daemons.
+
+Three namespaces on two veth links: the appliance, a management host (inside the ruleset's
+management subnet) and an outside host. The appliance runs horloge-launch (simulated GPS,
+observe clock, seccomp kill) with the ruleset loaded. Checked:
+  - ntpdig from the outside host gets an answer (NTP from anywhere);
+  - curl gets /health over TLS from the management host, and is refused from the outside;
+  - the appliance cannot open a TCP connection, nor send DNS, to a host that is listening
+    (and could, before the ruleset was loaded).
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from netns import run, require_root  # noqa: E402
+
+BIN = os.path.abspath(sys.argv[1])
+RULESET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging",
+                       "nftables", "horloge.nft")
+APP_M, MGMT = "198.18.1.1", "198.18.1.2"      # management link, 198.18.1.0/24
+APP_O, OUTSIDE = "198.18.2.1", "198.18.2.2"   # outside link
+APP_M6, MGMT6 = "fd7e:1::1", "fd7e:1::2"
+APP_O6, OUTSIDE6 = "fd7e:2::1", "fd7e:2::2"
+
+
+def wait_for(what, fn, timeout):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+class Net:
+    def __init__(self):
+        s = str(os.getpid())
+        self.app, self.mgmt, self.out = f"fwa{s}", f"fwm{s}", f"fwo{s}"
+        for ns in (self.app, self.mgmt, self.out):
+            run("ip", "netns", "add", ns)
+        for peer, a4, p4, a6, p6 in ((self.mgmt, APP_M, MGMT, APP_M6, MGMT6),
+                                     (self.out, APP_O, OUTSIDE, APP_O6, OUTSIDE6)):
+            va, vp = f"va{peer}"[:15], f"vp{peer}"[:15]
+            run("ip", "link", "add", va, "netns", self.app, "type", "veth",
+                "peer", "name", vp, "netns", peer)
+            for ns, dev, a, b in ((self.app, va, a4, a6), (peer, vp, p4, p6)):
+                self.x(ns, "ip", "link", "set", "lo", "up")
+                self.x(ns, "ip", "addr", "add", f"{a}/24", "dev", dev)
+                self.x(ns, "ip", "-6", "addr", "add", f"{b}/64", "dev", dev, "nodad")
+                self.x(ns, "ip", "link", "set", dev, "up")
+
+    @staticmethod
+    def x(ns, *args, check=True, **kw):
+        return run("ip", "netns", "exec", ns, *args, check=check, **kw)
+
+    def popen(self, ns, args, **kw):
+        return subprocess.Popen(["ip", "netns", "exec", ns] + list(args), **kw)
+
+    def close(self):
+        for ns in (self.app, self.mgmt, self.out):
+            run("ip", "netns", "del", ns, check=False)
+
+
+def answered(net, server, ns=None):
+    """An NTP answer, synchronised or not (ntpdig exits 1 on LI=3 but still prints it)."""
+    r = net.x(ns or net.out, "ntpdig", "-j", "-t", "2", server, check=False)
+    out = r.stdout + r.stderr
+    return r.returncode == 0 or "stratum" in out or "leap not in sync" in out
+
+
+def https(net, ns, server):
+    r = net.x(ns, "curl", "-sS", "-k", "--max-time", "3", f"https://{server}/health",
+              check=False)
+    return r.returncode, (r.stdout + r.stderr).strip()
+
+
+# Run from the appliance namespace: try to reach the outside host. Prints "open" or the error.
+PROBE = r"""
+import socket, sys
+host, kind = sys.argv[1], sys.argv[2]
+try:
+    if kind == "tcp":
+        s = socket.create_connection((host, 8080), timeout=2)
+        s.close()
+    else:   # a DNS query; the outside host's responder answers it
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x01", (host, 53))
+        s.recvfrom(512)
+    print("open")
+except OSError as e:
+    print("blocked:", e)
+"""
+
+# On the outside host: a TCP listener on 8080 and a UDP echo on 53.
+LISTENER = r"""
+import socket, threading
+def tcp(fam, addr):
+    s = socket.socket(fam, socket.SOCK_STREAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, 8080)); s.listen(8)
+    while True:
+        c, _ = s.accept(); c.close()
+def udp(fam, addr):
+    s = socket.socket(fam, socket.SOCK_DGRAM); s.bind((addr, 53))
+    while True:
+        d, a = s.recvfrom(512); s.sendto(d, a)
+for f in (tcp, udp):
+    threading.Thread(target=f, args=(socket.AF_INET, "0.0.0.0"), daemon=True).start()
+    threading.Thread(target=f, args=(socket.AF_INET6, "::"), daemon=True).start()
+threading.Event().wait(120)
+"""
+
+
+def probe(net, host, kind):
+    r = net.x(net.app, sys.executable, "-c", PROBE, host, kind, check=False)
+    return r.stdout.strip()
+
+
+def main():
+    require_root()
+    if shutil.which("nft") is None:
+        print("SKIP: nft (package nftables) not installed")
+        sys.exit(77)
+    tmp = tempfile.mkdtemp(prefix="horloge-fw-")
+    os.chmod(tmp, 0o755)
+    conf = os.path.join(tmp, "horloge.conf")
+    with open(conf, "w") as f:
+        f.write(f"""listen 0.0.0.0
+listen ::
+monitor listen 0.0.0.0 port 443
+refclock sim jitter 1e-6
+clock observe
+rundir {tmp}/run
+statedir {tmp}/state
+user nobody
+seccomp kill
+""")
+    # The shipped ruleset with this test's management subnets, as an operator would edit it.
+    with open(RULESET) as f:
+        rules = f.read()
+    assert "define mgmt_v4 = " in rules and "define mgmt_v6 = " in rules
+    lines = []
+    for line in rules.splitlines():
+        if line.startswith("define mgmt_v4 = "):
+            line = "define mgmt_v4 = { 198.18.1.0/24 }"
+        elif line.startswith("define mgmt_v6 = "):
+            line = "define mgmt_v6 = { fd7e:1::/64 }"
+        lines.append(line)
+    ruleset = os.path.join(tmp, "horloge.nft")
+    with open(ruleset, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+    net = Net()
+    log = open(os.path.join(tmp, "launch.log"), "w+")
+    launcher = listener = None
+    failures = []
+
+    def check(what, ok, detail=""):
+        print(("ok   " if ok else "FAIL ") + what + (f": {detail}" if detail else ""))
+        if not ok:
+            failures.append(what)
+
+    try:
+        launcher = net.popen(net.app, [f"{BIN}/horloge-launch", "-f", conf],
+                             stdout=log, stderr=subprocess.STDOUT)
+        listener = net.popen(net.out, [sys.executable, "-c", LISTENER])
+        wait_for("HTTPS up", lambda: https(net, net.mgmt, APP_M)[0] == 0, 20)
+        wait_for("NTP up", lambda: answered(net, APP_O), 20)
+
+        # Control: without the ruleset the appliance can reach the outside host, and the
+        # outside host can reach HTTPS. So what follows is the ruleset's doing.
+        check("without the ruleset, outbound TCP opens", probe(net, OUTSIDE, "tcp") == "open")
+        check("without the ruleset, outbound DNS gets through", probe(net, OUTSIDE, "dns") == "open")
+        check("without the ruleset, HTTPS from outside works", https(net, net.out, APP_O)[0] == 0)
+
+        net.x(net.app, "nft", "-f", ruleset)
+        print(net.x(net.app, "nft", "list", "ruleset").stdout)
+
+        # NTP from anywhere, IPv4 and IPv6.
+        check("NTP answered through the firewall (IPv4, outside host)",
+              wait_for("NTP v4", lambda: answered(net, APP_O), 15))
+        check("NTP answered through the firewall (IPv6, outside host)",
+              wait_for("NTP v6", lambda: answered(net, APP_O6), 15))
+        check("NTP answered through the firewall (IPv4, management host)",
+              wait_for("NTP mgmt", lambda: answered(net, APP_M, net.mgmt), 15))
+
+        rc, out = https(net, net.mgmt, APP_M)
+        check("HTTPS /health from the management subnet (IPv4)", rc == 0, out[:80])
+        rc, out = https(net, net.out, APP_O)
+        # curl 7: could not connect (the ruleset answers with a TCP reset), not 28 (timeout).
+        check("HTTPS from outside the management subnet refused (IPv4)", rc == 7,
+              f"curl {rc}: {out[:90]}")
+
+        for host in (OUTSIDE, OUTSIDE6, MGMT):
+            for kind in ("tcp", "dns"):
+                got = probe(net, host, kind)
+                check(f"outbound {kind} from the appliance to {host} fails", got != "open", got)
+
+        check("horloge-launch still running", launcher.poll() is None)
+        if failures:
+            print("firewall: FAIL:", ", ".join(failures))
+            sys.exit(1)
+        print("firewall: PASS")
+    finally:
+        for p in (launcher, listener):
+            if p is not None and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+        net.close()
+        log.seek(0)
+        if failures:
+            print("---- launch log ----")
+            print(log.read())
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

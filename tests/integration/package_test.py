@@ -1,0 +1,349 @@
+#!/usr/bin/env python3
+"""Issue 7: the real .deb on a booted Debian 12 with systemd as PID 1.
+
+    package_test.py SOURCE_DIR WORK_DIR
+
+1. Builds horloge_*_amd64.deb with packaging/build-deb (or takes $HORLOGE_DEB).
+2. debootstraps a Debian 12 root from the mirror in this machine's apt sources, once: the root
+   is cached as WORK_DIR/bookworm-base.tar and unpacked afresh for every run.
+3. Boots it with `systemd-nspawn --register=no --keep-unit -b` inside a network namespace made
+   here, joined by veth to a client namespace.
+4. Installs the .deb with apt inside the booted system (the container's configuration, put in
+   place first and kept: `refclock sim` and `clock observe`; the container has no
+   CAP_SYS_TIME either, and a drop-in says so to clockd's unit).
+5. Checks from inside: the four services active, the sockets listening, each daemon's uid,
+   CapEff, NoNewPrivs and Seccomp in /proc/PID/status, no watchdog restart; from the client
+   namespace: ntpdig gets an answer (stratum 1 once the simulated GPS locks) and curl gets
+   /health over TLS; then `systemctl kill -s KILL` on each service in turn: it comes back
+   while the others keep their PIDs and NTP keeps being answered.
+Exits 77 (skipped) when not root or without systemd-nspawn or debootstrap.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from netns import Pair, run  # noqa: E402
+
+SRC = os.path.abspath(sys.argv[1])
+WORK = os.path.abspath(sys.argv[2])
+SERVICES = ["clockd", "netd", "refclockd", "monitord"]
+SOCKETS = ["horloge-netd.socket", "horloge-monitord.socket", "horloge-clockd-refclock.socket",
+           "horloge-clockd-netd.socket", "horloge-clockd-status.socket"]
+# Everything the package needs from the archive, so that apt installs it without a network.
+INCLUDE = ["systemd", "systemd-sysv", "dbus", "iproute2", "procps", "openssl", "udev",
+           "libcapnp-0.9.2", "libseccomp2", "libcap2", "libssl3", "libsystemd0"]
+
+CONFIG = """# horloge package test: simulated GPS, a clock that is never adjusted.
+refclock sim jitter 1e-6
+clock observe
+monitor cert /etc/horloge/tls/horloge.crt key /run/credentials/horloge-monitord.service/tls.key
+seccomp kill
+"""
+# `clock observe`: clockd needs no CAP_SYS_TIME (and the container could not grant it).
+OBSERVE_DROPIN = """[Service]
+CapabilityBoundingSet=
+AmbientCapabilities=
+"""
+
+failures = []
+
+
+def check(what, ok, detail=""):
+    print(("ok   " if ok else "FAIL ") + what + (f": {detail}" if detail else ""), flush=True)
+    if not ok:
+        failures.append(what)
+    return ok
+
+
+def wait_for(what, fn, timeout, interval=0.5):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    print(f"timed out waiting for {what}; last: {last!r}", flush=True)
+    return None
+
+
+def skip(why):
+    print("SKIP:", why)
+    sys.exit(77)
+
+
+def mirror():
+    """The Debian mirror this machine's apt uses for bookworm."""
+    texts = []
+    for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*")):
+        if path.endswith((".list", ".sources")) and os.path.isfile(path):
+            texts.append(open(path).read())
+    for t in texts:
+        for m in re.finditer(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+bookworm\s", t, re.M):
+            if "security" not in m.group(1):
+                return m.group(1)
+        for stanza in t.split("\n\n"):
+            if re.search(r"^Suites:.*\bbookworm\b", stanza, re.M) and \
+                    not re.search(r"^Enabled:\s*no", stanza, re.M):
+                m = re.search(r"^URIs:\s*(\S+)", stanza, re.M)
+                if m and "security" not in m.group(1):
+                    return m.group(1)
+    return "http://deb.debian.org/debian"
+
+
+def base_tarball():
+    tar = os.path.join(WORK, "bookworm-base.tar")
+    if os.path.exists(tar):
+        return tar
+    tmp = os.path.join(WORK, "debootstrap.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    url = mirror()
+    print("debootstrap from", url, flush=True)
+    r = subprocess.run(["debootstrap", "--variant=minbase", "--include=" + ",".join(INCLUDE),
+                        "bookworm", tmp, url], text=True, capture_output=True)
+    if r.returncode != 0:
+        print(r.stdout[-3000:], r.stderr[-3000:])
+        raise SystemExit("debootstrap failed")
+    subprocess.run(["tar", "-C", tmp, "-cf", tar + ".part", "."], check=True)
+    os.rename(tar + ".part", tar)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return tar
+
+
+def build_deb():
+    if os.environ.get("HORLOGE_DEB"):
+        return os.path.abspath(os.environ["HORLOGE_DEB"])
+    out = os.path.join(WORK, "deb")
+    r = subprocess.run([os.path.join(SRC, "packaging", "build-deb"), "-o", out, "amd64"],
+                       text=True, capture_output=True)
+    if r.returncode != 0:
+        print(r.stdout[-5000:], r.stderr[-5000:])
+        raise SystemExit("packaging/build-deb failed")
+    debs = [d for d in glob.glob(os.path.join(out, "horloge_*_amd64.deb"))]
+    assert len(debs) == 1, debs
+    return debs[0]
+
+
+class Container:
+    def __init__(self, root, net):
+        self.root, self.net = root, net
+        self.log = open(os.path.join(WORK, "nspawn.log"), "w+")
+        env = dict(os.environ, SYSTEMD_NSPAWN_TMPFS_TMP="0")
+        self.proc = subprocess.Popen(
+            ["nsenter", f"--net=/run/netns/{net.server}", "systemd-nspawn", "--register=no",
+             "--keep-unit", "-b", "-q", "-D", root, "--machine=horloge-pkgtest",
+             "--console=passive"],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        self.leader = None
+
+    def find_leader(self):
+        # nspawn's child is the container's PID 1 (systemd), maybe after an intermediate.
+        # (nsenter --net, not `ip netns exec`: that remounts /sys, hiding the cgroup mounts
+        # nspawn needs.)
+        def descendants(pid):
+            out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(pid)],
+                                 capture_output=True, text=True).stdout.split("\n")
+            return [(int(l.split()[0]), l.split()[1]) for l in out if l.strip()]
+        todo = [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            for child, comm in descendants(pid):
+                if comm == "systemd":
+                    return child
+                todo.append(child)
+        return None
+
+    def sh(self, command, check=False, timeout=120):
+        r = subprocess.run(["nsenter", "-t", str(self.leader), "-m", "-u", "-i", "-n", "-p",
+                            "--", "/bin/sh", "-c", command],
+                           text=True, capture_output=True, timeout=timeout,
+                           env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"})
+        if check and r.returncode != 0:
+            raise AssertionError(f"{command}: {r.returncode}\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def stop(self):
+        if self.proc.poll() is None:
+            # SIGRTMIN+3 to the container's systemd: halt; nspawn then exits.
+            if self.leader:
+                try:
+                    os.kill(self.leader, signal.SIGRTMIN + 3)
+                except ProcessLookupError:
+                    pass
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def main():
+    if os.geteuid() != 0:
+        skip("needs root")
+    for tool in ("systemd-nspawn", "debootstrap", "nsenter", "ntpdig", "curl"):
+        if shutil.which(tool) is None:
+            skip(f"{tool} not installed")
+    os.makedirs(WORK, exist_ok=True)
+    deb = build_deb()
+    print("package:", deb, flush=True)
+    tar = base_tarball()
+
+    root = os.path.join(WORK, "root")
+    if os.path.exists(root):
+        subprocess.run(["rm", "-rf", "--one-file-system", root], check=True)
+    os.makedirs(root)
+    subprocess.run(["tar", "-C", root, "-xf", tar], check=True)
+    shutil.copy(deb, os.path.join(root, "var/tmp", os.path.basename(deb)))
+    os.makedirs(os.path.join(root, "etc/horloge"), exist_ok=True)
+    with open(os.path.join(root, "etc/horloge/horloge.conf"), "w") as f:
+        f.write(CONFIG)
+    dropin = os.path.join(root, "etc/systemd/system/horloge-clockd.service.d")
+    os.makedirs(dropin, exist_ok=True)
+    with open(os.path.join(dropin, "observe.conf"), "w") as f:
+        f.write(OBSERVE_DROPIN)
+    with open(os.path.join(root, "etc/hostname"), "w") as f:
+        f.write("horloge-pkgtest\n")
+    # No getty on the console, nothing to wait for on a network.
+    for unit in ("console-getty.service", "getty@tty1.service", "systemd-networkd-wait-online.service"):
+        link = os.path.join(root, "etc/systemd/system", unit)
+        if not os.path.exists(link):
+            os.symlink("/dev/null", link)
+
+    net = Pair("pkg")
+    box = None
+    try:
+        box = Container(root, net)
+        box.leader = wait_for("the container's systemd", box.find_leader, 30)
+        assert box.leader, "systemd-nspawn did not start systemd"
+        state = wait_for("boot", lambda: (lambda s: s if s in ("running", "degraded") else None)(
+            box.sh("systemctl is-system-running").stdout.strip()), 120)
+        check("container booted with systemd as PID 1", state is not None, str(state))
+        print(box.sh("systemctl --failed --no-legend").stdout)
+
+        # Install as an administrator would; the configuration above is kept.
+        r = box.sh("cd /var/tmp && DEBIAN_FRONTEND=noninteractive apt-get install -y "
+                   "-o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-confdef "
+                   f"./{os.path.basename(deb)} 2>&1", timeout=300)
+        print(r.stdout[-3000:])
+        if not check("apt-get install of the .deb", r.returncode == 0):
+            raise SystemExit(1)
+        conf = box.sh("cat /etc/horloge/horloge.conf").stdout
+        check("the test configuration was kept (clock observe)", "clock observe" in conf)
+        check("postinst made a TLS certificate",
+              box.sh("test -s /etc/horloge/tls/horloge.crt && "
+                     "stat -c '%a %U' /etc/horloge/tls/horloge.key").stdout.strip() == "600 root")
+
+        def all_active():
+            r = box.sh("systemctl is-active " + " ".join(f"horloge-{s}" for s in SERVICES) +
+                       " " + " ".join(SOCKETS))
+            return r.returncode == 0
+        ok = wait_for("the services active", all_active, 60)
+        active_since = time.monotonic()
+        print(box.sh("systemctl status --no-pager 'horloge-*' 2>&1 | head -80").stdout)
+        check("the four services and five sockets active", ok)
+        listening = box.sh("ss -Hlnup; ss -Hlntp; ss -Hlxp").stdout
+        check("UDP 123 listening (IPv4)", re.search(r"0\.0\.0\.0:123\b", listening) is not None)
+        check("UDP 123 listening (IPv6)", re.search(r"\[::\]:123\b", listening) is not None)
+        check("TCP 443 listening", re.search(r"[:*]443\b", listening) is not None)
+        for sock in ("refclock", "netd", "status"):
+            check(f"/run/horloge/{sock}.sock listening", f"/run/horloge/{sock}.sock" in listening)
+
+        def main_pid(service):
+            r = box.sh(f"systemctl show -P MainPID horloge-{service}")
+            return int(r.stdout.strip() or 0)
+
+        # Confinement, as the kernel reports it inside the container.
+        for s in SERVICES:
+            pid = main_pid(s)
+            status = box.sh(f"cat /proc/{pid}/status").stdout
+            fields = dict(l.split(":", 1) for l in status.splitlines() if ":" in l)
+            fields = {k: v.strip() for k, v in fields.items()}
+            uid = box.sh(f"id -u _horloge-{s}").stdout.strip()
+            print(s, pid, "Uid", fields.get("Uid"), "CapEff", fields.get("CapEff"),
+                  "NoNewPrivs", fields.get("NoNewPrivs"), "Seccomp", fields.get("Seccomp"))
+            check(f"{s} runs as _horloge-{s}",
+                  fields.get("Uid", "").split() == [uid] * 4, fields.get("Uid"))
+            check(f"{s} CapEff 0 (observe clock)", int(fields.get("CapEff", "1"), 16) == 0)
+            check(f"{s} NoNewPrivs 1", fields.get("NoNewPrivs") == "1")
+            check(f"{s} Seccomp 2", fields.get("Seccomp") == "2")
+            threads = box.sh(f"grep -h Seccomp: /proc/{pid}/task/*/status").stdout.split()
+            check(f"{s}: every thread in seccomp mode 2",
+                  threads and all(t in ("Seccomp:", "2") for t in threads))
+
+        # From the client namespace: NTP and HTTPS.
+        def ntp():
+            r = net.exec(net.client, "ntpdig", "-j", "-t", "1", Pair.SERVER4, check=False)
+            out = r.stdout + r.stderr
+            return r.returncode == 0 or "leap not in sync" in out or "stratum" in out
+
+        def locked():
+            r = net.exec(net.client, "ntpdig", "-j", "-t", "1", Pair.SERVER4, check=False)
+            if r.returncode != 0:
+                return None
+            j = json.loads(r.stdout.strip().splitlines()[-1])
+            return j if j.get("stratum") == 1 else None
+        check("ntpdig gets an answer", wait_for("an NTP answer", ntp, 20))
+        j = wait_for("stratum 1", locked, 60)
+        check("ntpdig: stratum 1 once the simulated GPS locks", j is not None, str(j))
+        r = net.exec(net.client, "curl", "-sS", "-k", "--max-time", "5", "-o", "/dev/null",
+                     "-w", "%{http_code}", f"https://{Pair.SERVER4}/health", check=False)
+        check("curl /health over TLS: 200", r.stdout.strip() == "200", r.stdout + r.stderr)
+        r = net.exec(net.client, "curl", "-sS", "-k", "--max-time", "5",
+                     f"https://[{Pair.SERVER6}]/health", check=False)
+        check("curl /health over TLS (IPv6)", r.returncode == 0, (r.stdout + r.stderr)[:80])
+
+        # The watchdog: WatchdogSec=30s has passed without a restart.
+        time.sleep(max(0, 35 - (time.monotonic() - active_since)))
+        for s in SERVICES:
+            props = box.sh(f"systemctl show -p NRestarts -p WatchdogUSec horloge-{s}").stdout
+            check(f"{s}: watchdog set, no restart after 35 s",
+                  "NRestarts=0" in props and "WatchdogUSec=30s" in props, props.split())
+
+        # Kill each in turn: it comes back, the others keep their PIDs.
+        for s in SERVICES:
+            before = {t: main_pid(t) for t in SERVICES}
+            box.sh(f"systemctl kill -s KILL horloge-{s}", check=True)
+            if s != "netd":
+                time.sleep(0.5)
+                check(f"NTP answered while {s} is down", ntp())
+
+            def back():
+                pid = main_pid(s)
+                active = box.sh(f"systemctl is-active horloge-{s}").stdout.strip()
+                return pid if pid and pid != before[s] and active == "active" else None
+            pid = wait_for(f"{s} back", back, 60)
+            check(f"{s} restarted after SIGKILL", pid is not None, f"{before[s]} -> {pid}")
+            others = {t: main_pid(t) for t in SERVICES if t != s}
+            check(f"the others kept running while {s} restarted",
+                  all(others[t] == before[t] for t in others), f"{before} -> {others}")
+            check(f"NTP answered after {s} came back", wait_for("NTP", ntp, 20))
+        check("stratum 1 again after the restarts", wait_for("stratum 1", locked, 60) is not None)
+        r = net.exec(net.client, "curl", "-sS", "-k", "--max-time", "5", "-o", "/dev/null",
+                     "-w", "%{http_code}", f"https://{Pair.SERVER4}/health", check=False)
+        check("curl /health after the restarts", r.stdout.strip() == "200", r.stdout + r.stderr)
+        print(box.sh("journalctl --no-pager -q -u 'horloge-*' | tail -40").stdout)
+    finally:
+        if box is not None:
+            if failures and box.leader:
+                print(box.sh("journalctl --no-pager -q -b | tail -150").stdout)
+            box.stop()
+            box.log.seek(0)
+            if failures:
+                print("---- nspawn ----")
+                print(box.log.read()[-5000:])
+        net.close()
+    if failures:
+        print("package: FAIL:", ", ".join(failures))
+        sys.exit(1)
+    print("package: PASS")
+
+
+if __name__ == "__main__":
+    main()
