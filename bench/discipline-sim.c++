@@ -2,7 +2,7 @@
 // paired to integer nanoseconds as refclockd pairs them, by the sim clock, on the grid of jitter J and
 // wander W where chronyd's figures are known (design.md, "Numbers from the field").
 //
-//   horloge-discipline-sim [--seeds N] [--duration S] [--check]
+//   horloge-discipline-sim [--seeds N] [--first-seed N] [--duration S] [--check]
 //
 // Prints one row per cell: RMS and max true offset after the warm-up, time to lock, RMS
 // frequency error, and the ratio of our RMS offset to chronyd's. With --check it exits 1 when
@@ -75,12 +75,13 @@ Result run(const Cell& cell, uint64_t seed, double duration, double warmup,
 }  // namespace
 
 int main(int argc, char** argv) {
-  int seeds = 4;
+  int seeds = 4, firstSeed = 1;
   double duration = 20000, warmup = 2000;
   bool check = false, oracle = false;
   DisciplineParams dp;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--first-seed") && i + 1 < argc) firstSeed = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--duration") && i + 1 < argc) duration = atof(argv[++i]);
     else if (!strcmp(argv[i], "--slew") && i + 1 < argc) dp.slewTime = atof(argv[++i]);
     else if (!strcmp(argv[i], "--oracle")) oracle = true;   // the filter is told the true W
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
       dp.stepLimit = 3;
     } else if (!strcmp(argv[i], "--check")) check = true;
     else {
-      fprintf(stderr, "usage: %s [--seeds N] [--duration S] [--slew S] [--makestep S] [--check]\n",
+      fprintf(stderr, "usage: %s [--seeds N] [--first-seed N] [--duration S] [--slew S] [--makestep S] [--check]\n",
               argv[0]);
       return 2;
     }
@@ -102,7 +103,7 @@ int main(int argc, char** argv) {
     double ms2 = 0;
     for (int k = 0; k < seeds; ++k) {
       if (oracle) dp.fixedWander = cell.wander;
-      Result r = run(cell, 1 + k, duration, warmup, dp);
+      Result r = run(cell, firstSeed + k, duration, warmup, dp);
       ms2 += r.rms * r.rms;
       sum.max = std::max(sum.max, r.max);
       sum.lock = std::max(sum.lock, r.lock);

@@ -101,6 +101,10 @@ public:
     if (dt > 0) sim.advance(dt);
     return sim.offset();
   }
+  ClockModel model(int64_t nowNs) override {
+    double bias = sampleBias(nowNs);
+    return {static_cast<int64_t>(bias * 1e9), sim.frequencyError(), nowNs};
+  }
   void apply(const Command& c) override {
     sim.step(c.step);
     sim.setCorrection(c.correction);

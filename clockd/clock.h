@@ -23,6 +23,13 @@ public:
 };
 kj::Own<Kernel> realKernel();
 
+// What netd applies when stamping (issue 8): served = system + offset + frequency * (t - at).
+struct ClockModel {
+  int64_t offsetNs = 0;
+  double frequency = 0;
+  int64_t atNs = 0;
+};
+
 class Clock {
 public:
   virtual ~Clock() noexcept(false) = default;
@@ -33,6 +40,8 @@ public:
   virtual void setLeap(LeapAction a) {}
   // Added to a measured offset (local minus reference) taken at system time `localNs`.
   virtual double sampleBias(int64_t localNs) { return 0; }
+  // The served clock relative to the system clock at `nowNs`: the identity but for `sim`.
+  virtual ClockModel model(int64_t nowNs) { return {}; }
   // The correction in force at start (the kernel keeps it across a clockd restart).
   virtual double initialCorrection() { return 0; }
   // A description when someone else has changed the clock since our last command.

@@ -16,6 +16,9 @@
 #include <fstream>
 #include <sstream>
 #include <pwd.h>
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +81,27 @@ clockd::HubOptions hubOptions(const Config& config) {
   return o;
 }
 
+// Every address of this host as a downstream would see it in a refid (issue 8: a server whose
+// refid is one of these follows us).
+std::vector<uint32_t> ownAddressRefids() {
+  std::vector<uint32_t> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) < 0) return out;
+  char text[INET6_ADDRSTRLEN];
+  for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    int f = i->ifa_addr->sa_family;
+    const void* a = f == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr)
+                  : f == AF_INET6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr)
+                  : nullptr;
+    if (a != nullptr && inet_ntop(f, a, text, sizeof(text)) != nullptr) {
+      out.push_back(clockd::refidOfAddress(text));
+    }
+  }
+  freeifaddrs(list);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,11 +124,15 @@ int main(int argc, char** argv) {
     auto statusSock = ipc::listenUnix(io, ipc::socketPath(config, ipc::STATUS_SOCKET),
                                       {monitord.uid, monitord.gid, 0660});
 
+    // Our addresses as refids, for loop detection (read before lockdown: netlink).
+    std::vector<uint32_t> ownRefids = ownAddressRefids();
+
     // 2. Drop everything but CAP_SYS_TIME, and that only when we really drive the clock.
     lockdown(Role::CLOCKD, {config.user(Role::CLOCKD), config.clock == ClockBackend::SYSTEM,
                             config.seccomp});
 
     clockd::HubOptions options = hubOptions(config);
+    options.ownRefids = ownRefids;
     auto clock = clockd::makeClock(
         config.clock, {config.simFrequency, config.simWander, config.simOffset, 0, config.simSeed});
     log::info(kj::str("serving on ", config.rundir.c_str(), " with the ", clock->name(), " clock"));

@@ -7,8 +7,9 @@
 //   frequencyError is a random walk: variance grows by q per second ("wander", W = sqrt(q))
 //   a sample measures offset plus white noise of variance r ("jitter", J = sqrt(r))
 // q and r are not configured: r comes from the second differences of the free-running phase at
-// lag one sample, q from the same statistic at long lags (a Hadamard variance), where the wander
-// dominates. See bench/discipline.md for why this beat the alternatives measured.
+// lag one sample; q is chosen by a bank of shadow Kalman filters, one per candidate wander, each
+// scored by the likelihood of its own innovations over the last few thousand samples (multiple-
+// model estimation). See bench/discipline.md for why this beat the alternatives measured.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -93,14 +94,24 @@ private:
   struct Point { double t, phi; };
   std::vector<Point> history;     // ring, HISTORY long
   size_t head = 0;
-  static constexpr size_t HISTORY = 8200;
-  static constexpr std::array<size_t, 7> LAGS = {8, 32, 128, 512, 1024, 2048, 4096};
+  static constexpr size_t HISTORY = 4;
   double rSum = 0, rWeight = 0;
-  std::array<double, LAGS.size()> vSum{}, vWeight{}, tauSum{};
   double r = 0, q = 1e-18;
   // Below this the wander is not measurable in hours of samples, and a filter that believes in
   // an even steadier clock follows a real change too slowly (one seed in eight on the bench).
   static constexpr double MIN_WANDER = 1e-10;
+
+  // The wander: shadow filters with q = MIN_WANDER^2 * 2^k (W up to 2^10 MIN_WANDER), run on
+  // the same samples and corrections; each scores the log-likelihood of its innovations,
+  // forgotten over SCORE_HORIZON samples; the best score's q is the main filter's.
+  struct Shadow { double x0 = 0, x1 = 0, p00 = 0, p01 = 0, p11 = 0, score = 0; };
+  static constexpr int BANK = 21;
+  static constexpr double SCORE_HORIZON = 4096;
+  static constexpr uint64_t BANK_WARMUP = 64;   // samples before the bank starts scoring
+  std::array<Shadow, BANK> bank{};
+  double bankQ = 1e-18;
+  void bankReset();
+  void bankUpdate(double dt, double offset, double rUse);
 
   void reset(double t, double offset, double error);
   void learnNoise(double t, double phi);

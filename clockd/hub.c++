@@ -3,6 +3,7 @@
 #include "ntp-time.h"
 #include "validate.h"
 #include <kj/debug.h>
+#include <cmath>
 
 namespace horloge::clockd {
 
@@ -100,6 +101,14 @@ public:
       hub.pushState();
     });
   }
+  kj::Promise<void> pushUpstream(PushUpstreamContext context) override {
+    return hub.checked("netd", [&]() {
+      KJ_REQUIRE(hub.netd.info.get() != nullptr, "attach first");
+      auto s = context.getParams().getSample();
+      validateUpstreamSample(s);
+      hub.onUpstream(s);
+    });
+  }
   kj::Promise<void> pushStats(PushStatsContext context) override {
     return hub.checked("netd", [&]() {
       KJ_REQUIRE(hub.netd.info.get() != nullptr, "attach first");
@@ -169,9 +178,18 @@ void Hub::onSample(ipc::RefSample::Reader s) {
   filters[id].add({local, offset, error});
   claimedError[id] = error;
 
-  // Selection over every source heard from (refclocks today; upstream servers later).
+  if (reselect(local, id) != id) return;
+  sync.setInterval(1);
+  sync.onSample(filters[id].stats(), local);
+  followed = -1;
+  follow(local, offset, error);
+}
+
+int Hub::reselect(int64_t local, int trigger) {
+  // Selection over every source heard from: refclocks and the upstream servers that are not
+  // `noselect`; those are only asked about the GPS.
   std::vector<Candidate> candidates;
-  std::vector<uint8_t> ids;
+  std::vector<int> ids;
   for (uint8_t i = 0; i < filters.size(); ++i) {
     if (filters[i].total() == 0) continue;
     SourceStats st = filters[i].stats();
@@ -182,14 +200,98 @@ void Hub::onSample(ipc::RefSample::Reader s) {
                           std::max(3 * st.jitter, claimedError[i]) + 1e-6, st.jitter});
     ids.push_back(i);
   }
+  // The GPS cross-check: the best refclock against the noselect peers.
+  std::vector<Candidate> peers;
+  for (auto& u: upstreams) if (u.heard && u.noselect) peers.push_back(u.candidate(local));
+  int gps = -1;
+  for (size_t k = 0; k < candidates.size(); ++k) {
+    if (candidates[k].usable && (gps < 0 || candidates[k].error < candidates[gps].error)) gps = k;
+  }
+  std::string alarm = gps >= 0 ? crossCheck(candidates[gps], peers) : std::string();
+  if (alarm.empty() != gpsAlarm.empty()) {
+    if (alarm.empty()) log::info("GPS agrees with its noselect peers again");
+    else log::error(kj::str(alarm.c_str()));
+  }
+  gpsAlarm = alarm;
+  // While alarmed, no refclock may be followed: stratum 1 is no longer claimed from them.
+  std::vector<bool> wasUsable;
+  for (auto& c: candidates) wasUsable.push_back(c.usable);
+  if (!gpsAlarm.empty()) for (auto& c: candidates) c.usable = false;
+  size_t refclocks = candidates.size();
+  for (size_t k = 0; k < upstreams.size(); ++k) {
+    auto& u = upstreams[k];
+    if (!u.heard || u.noselect) continue;
+    candidates.push_back(u.candidate(local));
+    ids.push_back(100 + static_cast<int>(k));
+  }
   Selection sel = select(candidates);
-  for (size_t k = 0; k < ids.size(); ++k) marks[ids[k]] = sel.marks[k];
+  for (size_t k = 0; k < refclocks; ++k) {
+    marks[ids[k]] = !gpsAlarm.empty() && wasUsable[k] ? Mark::FALSETICKER : sel.marks[k];
+  }
   int chosen = sel.selected >= 0 ? ids[sel.selected] : -1;
-  if (chosen < 0 && candidates.size() == 1) chosen = id;   // a lone source, still acquiring
-  selected = chosen;
-  if (chosen != id) return;
+  // A lone refclock, still acquiring (never while alarmed).
+  if (chosen < 0 && candidates.size() == 1 && refclocks == 1 && gpsAlarm.empty()) chosen = trigger;
+  selected = chosen >= 0 && chosen < 100 ? chosen : -1;
+  upstreamMarks.assign(upstreams.size(), Mark::UNUSABLE);
+  for (size_t k = refclocks; k < candidates.size(); ++k) upstreamMarks[ids[k] - 100] = sel.marks[k];
+  // noselect peers: 'x' when they disagree with the GPS, '-' (never used) otherwise.
+  for (size_t k = 0; k < upstreams.size(); ++k) {
+    auto& u = upstreams[k];
+    if (!u.heard || !u.noselect || !u.usable(local)) continue;
+    Candidate c = u.candidate(local);
+    bool off = gps >= 0 && std::fabs(candidates[gps].offset - c.offset) > candidates[gps].error + c.error;
+    upstreamMarks[k] = off ? Mark::FALSETICKER : Mark::OUTLIER;
+  }
+  return chosen;
+}
 
-  sync.onSample(filters[id].stats(), local);
+void Hub::onUpstream(ipc::UpstreamSample::Reader s) {
+  auto& u = upstreams[s.getServer()];
+  u.heard = true;
+  u.address = s.getAddress().cStr();
+  u.noselect = s.getNoselect();
+  u.prefer = s.getPrefer();
+  u.poll = s.getPoll();
+  u.reach = s.getReach();
+  u.stopped = s.getStopped();
+  if (!s.getValid()) return;
+  int64_t t1 = s.getT1Ns(), t2 = s.getT2Ns(), t3 = s.getT3Ns(), t4 = s.getT4Ns();
+  // Local minus server; the sim backend adds its virtual clock's error, as for refclocks.
+  double offset = ((t1 - t2) + (t4 - t3)) * 0.5e-9 + clock->sampleBias(t4);
+  double delay = std::max(0.0, ((t4 - t1) - (t3 - t2)) * 1e-9);
+  u.stratum = s.getStratum();
+  u.leap = s.getLeap();
+  u.refid = s.getRefid();
+  u.rootDelay = ntp::secondsFromShort(s.getRootDelay());
+  u.rootDispersion = ntp::secondsFromShort(s.getRootDispersion());
+  bool wasLoop = u.loop;
+  u.loop = isLoop(u.refid, options.ownRefids);
+  if (u.loop && !wasLoop) log::warn(kj::str("upstream ", u.address.c_str(), " follows us: a loop"));
+  u.filter.add({t4, offset, delay});
+  ++u.total;
+  u.lastNs = t4;
+
+  int k = s.getServer();
+  if (reselect(t4, -1) != 100 + k) return;
+  // The clock filter's choice, once: an older minimum-delay sample is not used again.
+  // Every reply of the followed server keeps the sync run going; the discipline takes only a
+  // clock-filter choice it has not taken before.
+  auto best = u.filter.best();
+  if (!best) return;
+  sync.setInterval(std::ldexp(1.0, u.poll));
+  SourceStats st;
+  st.count = u.filter.count();
+  st.offset = best->offset;
+  st.jitter = u.filter.jitter();
+  st.lastLocalNs = t4;
+  sync.onSample(st, t4);
+  followed = k;
+  if (best->localNs <= u.usedNs) return;
+  u.usedNs = best->localNs;
+  follow(best->localNs, best->offset, u.error(t4));
+}
+
+void Hub::follow(int64_t local, double offset, double error) {
   bool accepted = true;
   Command c = discipline.update(local * 1e-9, offset, error, &accepted);
   if (!accepted) return;
@@ -208,6 +310,19 @@ Header Hub::header(int64_t nowNs) const {
   h.rootDispersion = ntp::shortFromSeconds(e.jitter + 3 * discipline.predictedSigma(age));
   if (leap.announce == LeapAction::INSERT) h.leap = 1;
   if (leap.announce == LeapAction::DELETE) h.leap = 2;
+  if (followed >= 0) {
+    // A relay: stratum and refid of the upstream followed, its root distance added to ours.
+    RelayHeader r = relayHeader(upstreams[followed], nowNs);
+    h.stratum = r.stratum;
+    h.refid = r.refid;
+    h.rootDelay = ntp::shortFromSeconds(r.rootDelay);
+    h.rootDispersion = ntp::shortFromSeconds(ntp::secondsFromShort(h.rootDispersion) + r.rootDispersion);
+    if (h.stratum >= 16) h.leap = 3;
+  } else if (!gpsAlarm.empty()) {
+    // The GPS is suspected: no stratum 1 from it until the peers agree again.
+    h.leap = 3;
+    h.stratum = 16;
+  }
   return h;
 }
 
@@ -237,6 +352,10 @@ void Hub::pushState() {
     st.setReferenceTime(h.referenceTime);
     st.setRootDelay(h.rootDelay);
     st.setRootDispersion(h.rootDispersion);
+    ClockModel m = clock->model(realtimeNs());
+    st.setModelOffsetNs(m.offsetNs);
+    st.setModelFrequency(m.frequency);
+    st.setModelAtNs(m.atNs);
     tasks.add(req.send().ignoreResult());
   }
 }
@@ -321,9 +440,11 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   if (!options.leapAlarm.empty()) c.setLeapAlarm(options.leapAlarm.c_str());
   else if (leap.expired) c.setLeapAlarm("leap file expired");
   c.setLeapPendingNs(leap.announce == LeapAction::NONE ? 0 : leap.at * 1'000'000'000);
+  c.setGpsAlarm(gpsAlarm.c_str());
 
   size_t heard = 0;
   for (auto& f: filters) heard += f.total() > 0;
+  for (auto& u: upstreams) heard += u.heard;
   auto sources = out.initSources(heard);
   size_t k = 0;
   for (uint8_t i = 0; i < filters.size(); ++i) {
@@ -339,6 +460,27 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
     o.setJitter(st.jitter);
     o.setSamples(filters[i].total());
     o.setLastSampleNs(st.lastLocalNs);
+  }
+  for (size_t i = 0; i < upstreams.size(); ++i) {
+    auto& u = upstreams[i];
+    if (!u.heard) continue;
+    auto o = sources[k++];
+    o.setSourceId(static_cast<uint8_t>(i));
+    o.setKind("ntp");
+    char mark[2] = {static_cast<char>(i < upstreamMarks.size() ? upstreamMarks[i] : Mark::UNUSABLE), 0};
+    o.setMark(mark);
+    auto b = u.filter.best();
+    o.setOffset(b ? b->offset : 0);
+    o.setError(u.error(now));
+    o.setJitter(u.filter.jitter());
+    o.setSamples(u.total);
+    o.setLastSampleNs(u.lastNs);
+    o.setName(u.address.c_str());
+    o.setStratum(u.stratum);
+    o.setPoll(u.poll);
+    o.setReach(u.reach);
+    o.setDelay(b ? b->delay : 0);
+    o.setNoselect(u.noselect);
   }
 
   copyPeer(refclockd, out.initRefclockd(), [](auto st) { return st.getRefclockd().getBody(); });

@@ -10,6 +10,7 @@
 #include "selection.h"
 #include "source-filter.h"
 #include "sync-state.h"
+#include "upstreams.h"
 #include <horloge.capnp.h>
 #include <capnp/message.h>
 #include <kj/async.h>
@@ -31,6 +32,7 @@ struct HubOptions {
   int updatesDone = 0;                    // makestep updates already made in this boot
   std::optional<LeapTable> leap;
   std::string leapAlarm;                  // why there is no usable leap table, or ""
+  std::vector<uint32_t> ownRefids;        // our addresses as refids: loop detection (issue 8)
 };
 
 class Hub: private kj::TaskSet::ErrorHandler {
@@ -83,6 +85,16 @@ private:
   log::RateLimited rejectLog{10};
 
   void onSample(ipc::RefSample::Reader s);
+  // Issue 8: upstream servers, selection over every source, the GPS cross-check.
+  std::array<UpstreamSource, 16> upstreams;
+  int followed = -1;                       // upstream the discipline last took a sample of, or -1
+  std::string gpsAlarm;
+  std::vector<Mark> upstreamMarks;
+  void onUpstream(ipc::UpstreamSample::Reader s);
+  // Runs selection over refclocks and upstreams at `localNs`; returns the chosen refclock
+  // (0..7), 100 + k for upstream k, or -1.
+  int reselect(int64_t localNs, int trigger);
+  void follow(int64_t localNs, double offset, double error);
   void pushState();
   void reject(const kj::Exception& e, kj::StringPtr from);
 

@@ -27,7 +27,8 @@ void SyncStateMachine::enter(Sync s, std::string reason) {
 }
 
 void SyncStateMachine::onSample(const SourceStats& stats, int64_t localNs) {
-  bool contiguous = lastSampleNs != 0 && (localNs - lastSampleNs) * 1e-9 <= params.sampleGap;
+  bool contiguous = lastSampleNs != 0 && (localNs - lastSampleNs) * 1e-9 <=
+                    std::max(params.sampleGap, 2.5 * interval);
   run = contiguous ? run + 1 : 1;
   last = stats;
   lastSampleNs = localNs;
@@ -43,7 +44,7 @@ void SyncStateMachine::onSample(const SourceStats& stats, int64_t localNs) {
 
 bool SyncStateMachine::tick(int64_t nowNs) {
   double silent = lastSampleNs ? (nowNs - lastSampleNs) * 1e-9 : 0;
-  if (current == Sync::LOCKED && silent > params.holdoverAfter) {
+  if (current == Sync::LOCKED && silent > std::max(params.holdoverAfter, 4 * interval + 1)) {
     enter(Sync::HOLDOVER, fmt("no reference clock sample for %.1f s", silent));
   } else if (current == Sync::HOLDOVER && silent > params.maxHoldover) {
     enter(Sync::UNSYNCHRONISED, fmt("holdover exceeded maxholdover (%.0f s)", params.maxHoldover));

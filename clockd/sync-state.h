@@ -44,6 +44,10 @@ public:
   // Time passes; returns true when the state changed (reason() says why).
   bool tick(int64_t nowNs);
 
+  // Issue 8: the interval between samples of the source followed (1 s for a refclock, the poll
+  // interval for an upstream server): gaps and the holdover delay scale with it.
+  void setInterval(double seconds) { interval = seconds; }
+
   Sync state() const { return current; }
   const std::string& reason() const { return why; }
   int consecutive() const { return run; }
@@ -57,6 +61,7 @@ private:
   int64_t lastSampleNs = 0;
   int run = 0;
   bool changed = false;
+  double interval = 1;
 
   void enter(Sync s, std::string reason);
 };

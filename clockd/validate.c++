@@ -52,6 +52,30 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
   }
 }
 
+void validateUpstreamSample(ipc::UpstreamSample::Reader s) {
+  // Issue 8: netd's raw exchange with an upstream server.
+  KJ_REQUIRE(s.getServer() < 16, "server index out of range", s.getServer());
+  KJ_REQUIRE(s.getAddress().size() > 0 && s.getAddress().size() <= 45, "bad server address");
+  for (char ch: s.getAddress()) {
+    KJ_REQUIRE((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F') ||
+               ch == '.' || ch == ':', "server address is not numeric");
+  }
+  KJ_REQUIRE(s.getPoll() >= 0 && s.getPoll() <= 17, "poll out of range", s.getPoll());
+  if (!s.getValid()) return;
+  for (int64_t t: {s.getT1Ns(), s.getT2Ns(), s.getT3Ns(), s.getT4Ns()}) {
+    KJ_REQUIRE(t >= EARLIEST_NS && t < LATEST_NS, "upstream timestamp out of range", t);
+  }
+  KJ_REQUIRE(s.getT4Ns() >= s.getT1Ns() && s.getT4Ns() - s.getT1Ns() <= 10'000'000'000,
+             "T4 before T1 or more than 10 s after it");
+  KJ_REQUIRE(s.getT3Ns() >= s.getT2Ns() && s.getT3Ns() - s.getT2Ns() <= 10'000'000'000,
+             "T3 before T2 or more than 10 s after it");
+  KJ_REQUIRE(s.getStratum() >= 1 && s.getStratum() <= 16, "stratum out of range");
+  KJ_REQUIRE(s.getLeap() <= 3, "leap out of range");
+  // Root delay and dispersion past 16 s mean nothing usable (RFC 5905 MAXDISP).
+  KJ_REQUIRE(s.getRootDelay() <= (16u << 16) && s.getRootDispersion() <= (16u << 16),
+             "root delay or dispersion out of range");
+}
+
 void validateDaemonInfo(ipc::DaemonInfo::Reader info, ipc::Role expected) {
   KJ_REQUIRE(info.getRole() == expected, "peer claims another role");
   KJ_REQUIRE(info.getPid() > 0, "bad pid");

@@ -15,6 +15,7 @@ constexpr uint32_t MAX_TEXT = 128;
 void validateSample(ipc::RefSample::Reader s);
 void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list);
 void validateNetdStats(ipc::NetdStats::Reader s);
+void validateUpstreamSample(ipc::UpstreamSample::Reader s);
 void validateDaemonInfo(ipc::DaemonInfo::Reader info, ipc::Role expected);
 
 }  // namespace horloge::clockd

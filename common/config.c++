@@ -258,6 +258,35 @@ void parseUser(const Line& l, Config& c) {
   for (auto& u : c.users) u = name;
 }
 
+void parseServer(const Line& l, Config& c) {
+  ServerConf s;
+  s.line = l.number;
+  const std::string& a = l.word(1, "server address");
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, a.c_str(), buf) != 1 && inet_pton(AF_INET6, a.c_str(), buf) != 1)
+    l.fail("server '" + a + "' is not a numeric address (names are not resolved: no DNS)");
+  s.address = a;
+  auto whole = [&](size_t i, const char* what, double lo, double hi) {
+    double v = l.number_(i, what, lo, hi);
+    if (v != std::floor(v)) l.fail(std::string(what) + " must be a whole number");
+    return static_cast<int>(v);
+  };
+  for (size_t i = 2; i < l.words.size(); ++i) {
+    const std::string& k = l.words[i];
+    if (k == "port") s.port = l.port(++i);
+    else if (k == "minpoll") s.minpoll = whole(++i, "minpoll", 0, 17);
+    else if (k == "maxpoll") s.maxpoll = whole(++i, "maxpoll", 0, 17);
+    else if (k == "iburst") s.iburst = true;
+    else if (k == "prefer") s.prefer = true;
+    else if (k == "noselect") s.noselect = true;
+    else l.fail("unknown server option '" + k +
+                "' (known: port, minpoll, maxpoll, iburst, prefer, noselect)");
+  }
+  if (s.maxpoll < s.minpoll) l.fail("maxpoll is below minpoll");
+  if (c.servers.size() >= MAX_SERVERS) l.fail("more than 16 servers");
+  c.servers.push_back(s);
+}
+
 void parseLine(const Line& l, Config& c) {
   const std::string& d = l.words[0];
   if (d == "listen") {
@@ -328,6 +357,8 @@ void parseLine(const Line& l, Config& c) {
     parseAccess(l, c.access);
   } else if (d == "ratelimit") {
     parseRateLimit(l, c);
+  } else if (d == "server") {
+    parseServer(l, c);
   } else {
     l.fail("unknown directive '" + d + "'");
   }

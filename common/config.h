@@ -66,6 +66,21 @@ struct RateLimitConf {
   bool kod = false;               // answer some limited requests with a RATE kiss-o'-death
 };
 
+// `server ADDRESS [port N] [minpoll N] [maxpoll N] [iburst] [prefer] [noselect]` (issue 8):
+// an upstream NTP server netd polls. Numeric addresses only: the appliance's VLAN has no DNS,
+// and a name resolved once at start would silently pin a stale address.
+struct ServerConf {
+  std::string address;            // numeric IPv4 or IPv6
+  uint16_t port = 123;
+  int minpoll = 6;                // log2 s, 0..17
+  int maxpoll = 10;               // log2 s, minpoll..17
+  bool iburst = false;
+  bool prefer = false;
+  bool noselect = false;          // watched (cross-check), never followed
+  int line = 0;
+};
+constexpr size_t MAX_SERVERS = 16;
+
 struct Config {
   std::string path;
   std::vector<ListenConf> listen;
@@ -96,6 +111,7 @@ struct Config {
   unsigned workers = 0;           // 0: one per CPU, at most 4
   std::vector<AccessRule> access; // in file order; netd compiles them (most specific wins)
   RateLimitConf ratelimit;
+  std::vector<ServerConf> servers;   // issue 8: upstream servers, in file order
 
   const std::string& user(Role role) const { return users[static_cast<int>(role)]; }
 };

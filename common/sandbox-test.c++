@@ -341,6 +341,21 @@ TEST_CASE("kill mode: a KJ event loop, IPC and sd_notify keep working after lock
   }
 }
 
+TEST_CASE("netd may open upstream UDP sockets in relay mode only") {
+  for (bool relay: {false, true}) {
+    ChildResult child = inChild([relay]() -> std::string {
+      LockdownOptions o = optionsFor(Role::NETD, SeccompAction::ERRNO);
+      o.relay = relay;
+      lockdown(Role::NETD, o);
+      long fd = syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+      if (relay) return fd >= 0 ? "" : "relay: socket(AF_INET) refused";
+      return fd < 0 && errno == EPERM ? "" : "not relay: socket(AF_INET) allowed";
+    });
+    CHECK(child.output == "");
+    CHECK(WIFEXITED(child.status));
+  }
+}
+
 TEST_CASE("log mode: a call outside the list is allowed (and logged)") {
   ChildResult child = inChild([]() -> std::string {
     pid_t parent = getppid();

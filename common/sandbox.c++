@@ -135,7 +135,7 @@ uint32_t defaultAction(SeccompAction action) {
   return SCMP_ACT_KILL_PROCESS;
 }
 
-void loadFilter(const policy::Policy& policy, SeccompAction action) {
+void loadFilter(const policy::Policy& policy, SeccompAction action, bool relay) {
   std::unique_ptr<void, void (*)(scmp_filter_ctx)> ctx(seccomp_init(defaultAction(action)),
                                                        seccomp_release);
   if (!ctx) fail(STEP4, "seccomp_init");
@@ -143,7 +143,9 @@ void loadFilter(const policy::Policy& policy, SeccompAction action) {
   int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_TSYNC, 1);
   if (rc < 0) fail(STEP4, "SCMP_FLTATR_CTL_TSYNC", -rc);
 
-  for (const policy::Syscall& s: policy.syscalls) {
+  std::vector<policy::Syscall> rules(policy.syscalls.begin(), policy.syscalls.end());
+  if (relay) rules.insert(rules.end(), policy.relaySyscalls.begin(), policy.relaySyscalls.end());
+  for (const policy::Syscall& s: rules) {
     int nr = seccomp_syscall_resolve_name(s.name);
     if (nr < 0) continue;   // not a syscall on this architecture (poll on arm64, ...)
     if (s.arg < 0) {
@@ -213,7 +215,7 @@ void lockdown(Role role, const LockdownOptions& options) {
 
   // 4. The role's syscall allowlist, on every thread.
   std::vector<std::string> threads = threadIds();   // getdents64 is not in any allowlist
-  loadFilter(policy, options.action);
+  loadFilter(policy, options.action, options.relay);
 
   // 5. Trust but verify, as the kernel reports it.
   verifyThreads(threads, keptMask);

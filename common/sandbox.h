@@ -17,6 +17,7 @@ struct LockdownOptions {
   std::string user;                 // switch to this user when started as root
   bool keepSysTime = false;         // clockd with the `system` clock only; kept if held
   SeccompAction action = SeccompAction::KILL;
+  bool relay = false;               // netd with `server` lines: may open upstream UDP sockets
 };
 
 // Throws std::runtime_error (with the failing step) if any step fails: a daemon must not run

@@ -46,7 +46,9 @@ void checkConfig(const Config& c) {
   CHECK(c.path == PATH);
   for (auto& l : c.listen) CHECK(!l.address.empty() && l.port >= 1);
   for (auto& r : c.refclocks) {
-    CHECK(r.driver == "sim" && r.line >= 1);
+    CHECK((r.driver == "sim" || r.driver == "nmea" || r.driver == "pps" || r.driver == "shm" ||
+           r.driver == "sock") && r.line >= 1);
+    CHECK((r.driver == "nmea" || r.driver == "pps" || r.driver == "sock") == !r.device.empty());
     CHECK(r.jitter >= 0 && r.jitter <= 0.1 && r.offset >= -1 && r.offset <= 1);
     CHECK(r.nmeaDelay >= 0 && r.nmeaDelay <= 0.9);
   }

@@ -1,8 +1,9 @@
 // libFuzzer target for refclockd's NMEA framing and parsing (refclockd/nmea.h).
 // Feeds arbitrary bytes through a Framer and parses every framed line (and the whole input as
 // one line). Asserts: framed lines are '$' + printable ASCII within MAX_LINE; an accepted
-// sentence has a 2-letter talker and 3-letter type and its checksum recomputes; an accepted
-// time is a real UTC date-time in the plausible range that survives a round trip through
+// sentence has a 2-letter talker and 3-letter type and its checksum recomputes; GGA, GNS, GSA
+// and GSV figures (fix quality and mode, satellites, DOPs, GSV counts and each satellite's
+// PRN/elevation/azimuth/SNR, position) are within their ranges; an accepted time is a real UTC date-time in the plausible range that survives a round trip through
 // unixSeconds(); a good sentence after any garbage is framed and parsed (resync).
 #include "nmea.h"
 #include <cstdio>
@@ -36,6 +37,51 @@ void civil(int64_t days, int& y, int& m, int& d) {
   d = static_cast<int>(days) + 1;
 }
 
+// A DOP: -1 when absent, else 0..99.99.
+bool dopOk(double v) { return v == -1 || (v >= 0 && v <= 99.99); }
+
+// The receiver figures of GGA, GNS, GSA and GSV, whatever sentence carried them: in range, and
+// only set by the sentences that carry them.
+void checkFigures(const Sentence& s) {
+  CHECK(dopOk(s.hdop) && dopOk(s.pdop));
+  if (s.type != "GSA") CHECK(s.pdop == -1 && s.fixMode == -1);
+  if (s.type != "GSV") CHECK(s.gsvCount == 0 && s.gsvIndex == 0 && s.inView == -1 && s.satCount == 0);
+  if (s.position) {
+    CHECK(s.type == "RMC" || s.type == "GGA" || s.type == "GNS");
+    CHECK(s.position->latitude >= -90 && s.position->latitude <= 90);
+    CHECK(s.position->longitude >= -180 && s.position->longitude <= 180);
+    if (s.position->altitude) CHECK(*s.position->altitude >= -1000 && *s.position->altitude <= 100000);
+  }
+  if (s.type == "GNS") {
+    // The per-constellation mode letters map to GGA qualities 0 (N), 1, 2, 4 (RTK), 5 (float).
+    CHECK(s.fixQuality == 0 || s.fixQuality == 1 || s.fixQuality == 2 || s.fixQuality == 4 ||
+          s.fixQuality == 5);
+    CHECK(s.satellitesUsed >= -1 && s.satellitesUsed <= 99);
+    CHECK(s.valid == (s.fixQuality > 0));
+    if (!s.valid) CHECK(!s.position);
+  }
+  if (s.type == "GSA") {
+    CHECK(s.fixMode >= 1 && s.fixMode <= 3);
+    CHECK(s.satellitesUsed >= 0 && s.satellitesUsed <= 12);   // 12 PRN fields
+    CHECK(s.valid == (s.fixMode >= 2));
+    CHECK(!s.position && s.fixQuality == -1);
+  }
+  if (s.type == "GSV") {
+    CHECK(s.gsvCount >= 1 && s.gsvCount <= 9);
+    CHECK(s.gsvIndex >= 1 && s.gsvIndex <= s.gsvCount);
+    CHECK(s.inView >= 0 && s.inView <= 99);
+    CHECK(s.satCount >= 0 && s.satCount <= 4);
+    for (int i = 0; i < s.satCount; ++i) {
+      const SatelliteInView& v = s.sats[i];
+      CHECK(v.prn >= 1 && v.prn <= 999);             // empty PRNs are not counted
+      CHECK(v.elevation >= -90 && v.elevation <= 90);
+      CHECK(v.azimuth >= -1 && v.azimuth <= 359);
+      CHECK(v.snr >= -1 && v.snr <= 99);
+    }
+    CHECK(!s.position && s.satellitesUsed == -1 && s.hdop == -1);
+  }
+}
+
 void checkAccepted(std::string_view line, const Sentence& s) {
   CHECK(s.talker.size() == 2 && s.type.size() == 3);
   size_t star = line.rfind('*');
@@ -49,6 +95,7 @@ void checkAccepted(std::string_view line, const Sentence& s) {
     CHECK(s.satellitesUsed >= -1 && s.satellitesUsed <= 99);
     CHECK(s.valid == (s.fixQuality > 0));
   }
+  checkFigures(s);
   if (!s.time) return;
   CHECK(s.type == "RMC" || s.type == "ZDA");
   const Time& t = *s.time;
@@ -59,8 +106,8 @@ void checkAccepted(std::string_view line, const Sentence& s) {
   int64_t u = t.unixSeconds();
   CHECK(u >= 315532800 && u < 7289654400);   // 1980-01-01 .. 2201-01-01
   // Round trip: the date-time unixSeconds() names is the one parsed (no 31 April, no
-  // 29 February in a common year). A leap second 60 is the 61st second of its minute.
-  int64_t sod = t.hour * 3600 + t.minute * 60 + t.second;
+  // 29 February in a common year). A leap second 60 is numbered as 59 repeated.
+  int64_t sod = t.hour * 3600 + t.minute * 60 + (t.second == 60 ? 59 : t.second);
   int64_t days = (u - sod) / 86400;
   CHECK((u - sod) % 86400 == 0);
   int y, m, d;

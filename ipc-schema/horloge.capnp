@@ -97,6 +97,12 @@ struct ServerState {
   referenceTime @4 :UInt64;   # NTP 64-bit timestamp
   rootDelay @5 :UInt32;       # NTP short format
   rootDispersion @6 :UInt32;  # NTP short format
+  # Issue 8: the clock model netd applies when stamping, so that a `clock sim` appliance serves
+  # its virtual clock: served = system + modelOffsetNs + modelFrequency * (system - modelAtNs).
+  # The identity (all 0) for `system` and `observe`.
+  modelOffsetNs @7 :Int64;
+  modelFrequency @8 :Float64; # s/s
+  modelAtNs @9 :Int64;        # Unix ns (system clock) the offset is given at
 }
 
 struct NetdStats {
@@ -148,6 +154,9 @@ struct ClockStatus {
   foreignAdjustments @15 :UInt64;  # times another process was seen adjusting the clock
   leapAlarm @16 :Text;        # empty, or why the leap second table cannot be trusted
   leapPendingNs @17 :Int64;   # Unix time of an announced leap second, 0 if none
+  # Issue 8: the GPS disagrees with the majority of the `noselect` peers beyond their combined
+  # error bounds (GPS fault or spoofing suspected); empty when they agree or cannot tell.
+  gpsAlarm @18 :Text;
 }
 
 struct SourceStatus {
@@ -160,6 +169,13 @@ struct SourceStatus {
   jitter @5 :Float64;
   samples @6 :UInt64;
   lastSampleNs @7 :Int64;
+  # Issue 8: upstream NTP servers (kind "ntp"); empty or 0 for refclocks.
+  name @8 :Text;              # numeric address
+  stratum @9 :UInt8;
+  poll @10 :Int8;             # log2 s
+  reach @11 :UInt8;           # reach register, octal in displays
+  delay @12 :Float64;         # s, round-trip delay of the sample in use
+  noselect @13 :Bool;
 }
 
 struct Peer(Body) {
@@ -192,6 +208,7 @@ interface StateListener {
 interface NetdFeed {
   attach @0 (info :DaemonInfo, listener :StateListener) -> ();
   pushStats @1 (stats :NetdStats) -> ();
+  pushUpstream @2 (sample :UpstreamSample) -> ();   # issue 8, relay mode
 }
 
 interface StatusReader {
@@ -206,4 +223,26 @@ struct ClientStats {
   rateLimited @2 :UInt64;     # refused by `ratelimit`
   kodSent @3 :UInt64;         # RATE kiss-o'-death replies (a subset of rateLimited)
   lastAgoNs @4 :Int64;        # time since its last request, when netd pushed
+}
+
+struct UpstreamSample {
+  # Issue 8: one reply (or a poll without one) from an upstream server that netd polls, raw.
+  # T1 and T4 are netd's system clock (T4 the kernel RX stamp); T2 and T3 the server's.
+  server @0 :UInt8;           # index of the `server` line, 0..15
+  address @1 :Text;           # numeric
+  noselect @2 :Bool;
+  prefer @3 :Bool;
+  t1Ns @4 :Int64;
+  t2Ns @5 :Int64;
+  t3Ns @6 :Int64;
+  t4Ns @7 :Int64;
+  stratum @8 :UInt8;
+  leap @9 :UInt8;
+  rootDelay @10 :UInt32;      # NTP short format
+  rootDispersion @11 :UInt32; # NTP short format
+  refid @12 :UInt32;
+  poll @13 :Int8;             # netd's poll interval now, log2 s
+  reach @14 :UInt8;
+  valid @15 :Bool;            # false: no usable reply (only poll/reach/stopped are meaningful)
+  stopped @16 :Bool;          # a DENY or RSTR kiss: netd no longer polls it
 }

@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
     Config config = loadConfig(conf);
     mkdir(config.rundir.c_str(), 0755);
     daemons.push_back({Role::CLOCKD});
-    daemons.push_back({Role::REFCLOCKD});
+    daemons.push_back({Role::REFCLOCKD, launch::bindRefclockSocks(config), "refclock-sock"});
     daemons.push_back({Role::NETD, launch::bindNtp(config), "ntp"});
     if (config.monitorEnabled) daemons.push_back({Role::MONITORD, {launch::bindMonitor(config)}, "https"});
   } catch (const ConfigError& e) {

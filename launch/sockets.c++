@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <cstring>
 #include <unistd.h>
 
 namespace horloge::launch {
@@ -49,6 +52,24 @@ int bindMonitor(const Config& config) {
   int fd = bindOne(config.monitorAddress, config.monitorPort, SOCK_STREAM);
   KJ_SYSCALL(listen(fd, 64));
   return fd;
+}
+
+std::vector<int> bindRefclockSocks(const Config& config) {
+  std::vector<int> fds;
+  for (auto& r: config.refclocks) {
+    if (r.driver != "sock") continue;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    KJ_REQUIRE(r.device.size() < sizeof(addr.sun_path), "socket path too long", r.device.c_str());
+    strcpy(addr.sun_path, r.device.c_str());
+    int fd;
+    KJ_SYSCALL(fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    unlink(r.device.c_str());
+    KJ_SYSCALL(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), r.device);
+    KJ_SYSCALL(chmod(r.device.c_str(), 0666), r.device);
+    fds.push_back(fd);
+  }
+  return fds;
 }
 
 }  // namespace horloge::launch

@@ -126,3 +126,54 @@ TEST_CASE("netd attaches to clockd, takes its state, pushes stats, survives its 
   unlink(path.cStr());
   rmdir(dir);
 }
+
+TEST_CASE("netd pushes its top clients, busiest first, at most 16") {
+  auto io = kj::setupAsyncIo();
+  char dir[] = "/tmp/netd-feed-top.XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  auto path = kj::str(dir, "/netd.sock");
+
+  capnp::MallocMessageBuilder infoMessage;
+  auto info = infoMessage.initRoot<ipc::DaemonInfo>();
+  info.setPid(4243);
+  StateCell cell;
+  ResponderStats counters;
+  auto top = kj::heap<TopClients>(SipKey{7, 8});
+  int64_t now = monotonicNs();
+  for (uint32_t c = 0; c < 20; ++c) {
+    for (uint32_t i = 0; i <= c; ++i) top->record(Address{4, 0, 0xc0000200 + c}, now);
+  }
+  auto* e = top->record(Address{6, 0x20010db800010002ull, 5}, now);
+  for (int i = 0; i < 40; ++i) {
+    e = top->record(Address{6, 0x20010db800010002ull, 5}, now);
+    TopClients::limited(*e, i == 0);
+  }
+  ClockdFeed feed(io.provider->getTimer(), cell, [&]() { return counters; }, info.asReader(),
+                  50 * kj::MILLISECONDS);
+  feed.setTopClients(top.get());
+
+  FakeClockd fake;
+  auto listener = ipc::listenUnix(io, path, {getuid(), getgid(), 0600});
+  auto server = ipc::serve(*listener, nullptr,
+                           [&]() -> capnp::Capability::Client { return kj::heap<FakeFeed>(fake); },
+                           "netd").eagerlyEvaluate(nullptr);
+  auto client = ipc::keepConnected(
+      io, kj::str(path), kj::str("clockd"),
+      [&](capnp::Capability::Client bootstrap) { return feed.session(kj::mv(bootstrap)); })
+      .eagerlyEvaluate([](kj::Exception&& e) { KJ_LOG(ERROR, e); });
+  REQUIRE(waitFor(io, [&]() { return fake.stats.size() >= 1; }, 3 * kj::SECONDS));
+  auto list = fake.stats.back()->getRoot<ipc::NetdStats>().getTopClients();
+  REQUIRE(list.size() == 16);
+  CHECK(list[0].getAddress() == "2001:db8:1:2::/64");
+  CHECK(list[0].getRequests() == 41);
+  CHECK(list[0].getRateLimited() == 40);
+  CHECK(list[0].getKodSent() == 1);
+  CHECK(list[0].getLastAgoNs() >= 0);
+  CHECK(list[1].getAddress() == "192.0.2.19");
+  CHECK(list[1].getRequests() == 20);
+  CHECK(list[15].getAddress() == "192.0.2.5");
+  for (size_t i = 1; i < list.size(); ++i) CHECK(list[i].getRequests() <= list[i - 1].getRequests());
+
+  unlink(path.cStr());
+  rmdir(dir);
+}

@@ -44,6 +44,21 @@ kj::Promise<void> ClockdFeed::pushStats(ipc::NetdFeed::Client feed) {
   out.setRequestsV4(s.requests[3]);
   out.setInterleaved(s.interleaved);
   out.setKernelTxStamps(s.kernelTxStamps);
+  if (top != nullptr) {
+    TopClients::Client busiest[TopClients::REPORTED];
+    size_t n = top->top(busiest, TopClients::REPORTED);
+    int64_t now = monotonicNs();
+    auto list = out.initTopClients(n);
+    for (size_t i = 0; i < n; ++i) {
+      auto c = list[i];
+      c.setAddress(TopClients::format(busiest[i].address));
+      c.setRequests(busiest[i].requests);
+      c.setRateLimited(busiest[i].rateLimited);
+      // Read apart from rateLimited while workers count: never more (clockd checks).
+      c.setKodSent(kj::min(busiest[i].kodSent, busiest[i].rateLimited));
+      c.setLastAgoNs(kj::max(int64_t(0), now - busiest[i].lastSeenNs));
+    }
+  }
   return request.send().then([this, feed](auto&&) mutable {
     return timer.afterDelay(interval).then(
         [this, feed = kj::mv(feed)]() mutable { return pushStats(kj::mv(feed)); });

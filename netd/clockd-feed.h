@@ -18,6 +18,10 @@ public:
              ipc::DaemonInfo::Reader info, kj::Duration interval = 1 * kj::SECONDS);
   KJ_DISALLOW_COPY(ClockdFeed);
 
+  // The table whose busiest clients go into NetdStats.topClients (none: an empty list). Not
+  // owned; read on the IPC thread at every push.
+  void setTopClients(const TopClients* table) { top = table; }
+
   // An ipc::Session: never resolves on its own, fails with the connection.
   kj::Promise<void> session(capnp::Capability::Client bootstrap);
 
@@ -27,6 +31,7 @@ private:
   kj::Function<ResponderStats()> stats;
   ipc::DaemonInfo::Reader info;
   kj::Duration interval;
+  const TopClients* top = nullptr;
 
   kj::Promise<void> pushStats(ipc::NetdFeed::Client feed);
 };

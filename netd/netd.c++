@@ -10,6 +10,7 @@
 #include "responder.h"
 #include "sandbox.h"
 #include "systemd.h"
+#include "upstream.h"
 #include <capnp/message.h>
 #include <kj/async-io.h>
 #include <kj/debug.h>
@@ -80,10 +81,12 @@ int run(int argc, char** argv) {
   log::info(kj::str(own.size(), " own address(es) never answered; ", config.access.size(),
                     " allow/deny rule(s); rate limit ",
                     config.ratelimit.enabled ? "on" : "off"));
+  auto topClients = TopClients::withRandomKey();   // `horlogectl clients`
+  options.topClients = topClients.get();
   Responder responder(fds.asPtr(), cell, options);
 
   try {
-    lockdown(Role::NETD, {config.user(Role::NETD), false, config.seccomp});
+    lockdown(Role::NETD, {config.user(Role::NETD), false, config.seccomp, !config.servers.empty()});
   } catch (const std::exception& e) {
     log::error(kj::str("lockdown failed: ", e.what()));
     return 1;
@@ -95,9 +98,19 @@ int run(int argc, char** argv) {
 
   ClockdFeed feed(io.provider->getTimer(), cell, [&responder]() { return responder.stats(); },
                   info.asReader());
+  feed.setTopClients(topClients.get());
+  // Relay mode: the upstream servers' samples go to clockd over the same connection.
+  Upstream upstream(io.provider->getTimer(), io.unixEventPort, config.servers);
   auto connected = ipc::keepConnected(
       io, ipc::socketPath(config, ipc::NETD_SOCKET), kj::str("clockd"),
-      [&feed](capnp::Capability::Client bootstrap) { return feed.session(kj::mv(bootstrap)); });
+      [&feed, &upstream](capnp::Capability::Client bootstrap) {
+        upstream.setFeed(bootstrap.castAs<ipc::NetdFeed>());
+        return feed.session(kj::mv(bootstrap)).catch_([&upstream](kj::Exception&& e) {
+          upstream.setFeed(nullptr);
+          return kj::Promise<void>(kj::mv(e));
+        });
+      });
+  if (upstream.size() > 0) log::info(kj::str("relay mode: polling ", upstream.size(), " server(s)"));
 
   auto status = kj::str("answering NTP on ", fds.size(), " socket(s) with ",
                         options.workersPerSocket, " worker(s) each");
@@ -105,7 +118,9 @@ int run(int argc, char** argv) {
   systemd::notifyReady(status.cStr());
 
   // Neither promise resolves: netd runs until a signal ends it.
-  connected.exclusiveJoin(watchdog(io.provider->getTimer(), responder)).wait(io.waitScope);
+  connected.exclusiveJoin(watchdog(io.provider->getTimer(), responder))
+      .exclusiveJoin(upstream.run())
+      .wait(io.waitScope);
   return 0;
 }
 

@@ -47,7 +47,19 @@ struct Snapshot {
   uint32_t rootDelay = 0;       // NTP short
   uint32_t rootDispersion = 0;  // NTP short, as of pushedMonoNs
   int64_t pushedMonoNs = 0;     // CLOCK_MONOTONIC of the push
+  // Issue 8: clockd's clock model (identity but for `clock sim`), see served().
+  int64_t modelOffsetNs = 0;
+  double modelFrequency = 0;
+  int64_t modelAtNs = 0;
 };
+
+// The time netd serves for a system clock reading: the system clock itself, or under
+// `clock sim` the virtual clock clockd disciplines. Arithmetic only: safe on the hot path.
+inline int64_t served(const Snapshot& s, int64_t systemNs) {
+  if (s.modelOffsetNs == 0 && s.modelFrequency == 0) return systemNs;
+  return systemNs + s.modelOffsetNs +
+         static_cast<int64_t>(s.modelFrequency * static_cast<double>(systemNs - s.modelAtNs));
+}
 
 // The reply header fields for a batch: the snapshot aged to "now".
 struct Header {

@@ -285,7 +285,9 @@ void Responder::run(Worker& w) {
       bump(c.received);
 
       uint64_t random = splitmix64(w.rng);
-      Request request{w.rx[i], w.rxMsg[i].msg_len, (h.msg_flags & MSG_TRUNC) != 0, rxNs,
+      // served(): the clock model clockd publishes (issue 8), the identity unless `clock sim`.
+      Request request{w.rx[i], w.rxMsg[i].msg_len, (h.msg_flags & MSG_TRUNC) != 0,
+                      served(snapshot, rxNs),
                       reinterpret_cast<const sockaddr*>(&w.from[i]), static_cast<uint32_t>(random)};
       if (h.msg_namelen < sizeof(sa_family_t)) {
         bump(c.dropped[static_cast<int>(Drop::SOURCE)]);
@@ -302,6 +304,7 @@ void Responder::run(Worker& w) {
         continue;
       }
       bump(c.requests[((request.bytes[0] >> 3) & 7) - 1]);
+      auto* top = options.topClients ? options.topClients->record(client, nowMonoNs) : nullptr;
       // Rate limiting last: only requests we would answer spend a client's credit. The leak
       // draws on bits of `random` that the receive timestamp does not use.
       bool kod = false;
@@ -309,6 +312,7 @@ void Responder::run(Worker& w) {
         Limit limit = options.rateLimiter->check(client, nowMonoNs, uint32_t(random >> 32));
         if (limit != Limit::ANSWER) {
           bump(c.rateLimited);
+          if (top) TopClients::limited(*top, limit == Limit::KOD);
           if (limit == Limit::DROP) continue;
           makeKissOfDeath(w.replies[m]);
           bump(c.kodSent);
@@ -333,7 +337,7 @@ void Responder::run(Worker& w) {
     if (m == 0) continue;
 
     // The transmit time, as late as we can read it: right before the send.
-    int64_t txNs = realtimeNs();
+    int64_t txNs = served(snapshot, realtimeNs());
     for (unsigned j = 0; j < m; ++j) {
       if (w.replies[j].bytes[1] == 0) continue;   // a kiss-o'-death: no timestamps at all
       using Outcome = InterleaveTable::Outcome;

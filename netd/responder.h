@@ -16,6 +16,7 @@
 #include "interleave.h"
 #include "packet.h"
 #include "rate-limiter.h"
+#include "top-clients.h"
 #include "state-cell.h"
 #include <atomic>
 #include <kj/array.h>
@@ -51,6 +52,7 @@ struct ResponderOptions {
   const AccessList* ownAddresses = nullptr;
   const AccessList* access = nullptr;
   RateLimiter* rateLimiter = nullptr;
+  TopClients* topClients = nullptr;   // `horlogectl clients`: well-formed requests past `deny`
   size_t interleaveSlots = 16384;   // clients served in interleaved mode at once (64 B each)
 };
 

@@ -20,6 +20,13 @@ Snapshot snapshotFromWire(ipc::ServerState::Reader state, int64_t pushedMonoNs) 
   s.rootDelay = state.getRootDelay();
   s.rootDispersion = state.getRootDispersion();
   s.pushedMonoNs = pushedMonoNs;
+  // The clock model: a sim clock is within a second of the system clock, and 500 ppm.
+  KJ_REQUIRE(state.getModelOffsetNs() >= -10'000'000'000 && state.getModelOffsetNs() <= 10'000'000'000 &&
+             state.getModelFrequency() >= -1e-3 && state.getModelFrequency() <= 1e-3,
+             "clock model out of range");
+  s.modelOffsetNs = state.getModelOffsetNs();
+  s.modelFrequency = state.getModelFrequency();
+  s.modelAtNs = state.getModelAtNs();
   return s;
 }
 

@@ -1,7 +1,7 @@
 // netd: answers NTP on the UDP sockets systemd handed it, from worker threads started before
 // lockdown (so no clone), and pushes samples to / receives state from clockd over a Unix
-// socket it reconnects when clockd restarts. It creates no network socket and opens no file
-// for writing.
+// socket it reconnects when clockd restarts. Its only network sockets of its own are the
+// upstream requests' in relay mode (see below). It opens no file for writing.
 #include "policy.h"
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -21,7 +21,7 @@ constexpr Syscall syscalls[] = {
   {"close"}, {"shutdown"}, {"fcntl"},
   when("ioctl", 1, FIONBIO), when("ioctl", 1, FIOCLEX),   // kj wraps fds it did not open
   when("ioctl", 1, TCGETS),            // stdio's isatty() on stderr
-  when("socket", 0, AF_UNIX),          // reconnecting to clockd; sd_notify. Never AF_INET*.
+  when("socket", 0, AF_UNIX),          // reconnecting to clockd; sd_notify.
   {"connect"},                         // to clockd; in relay mode, handed-in UDP sockets
   {"getsockopt"}, {"setsockopt"},
   {"getsockname"}, {"getpeername"},
@@ -59,6 +59,14 @@ constexpr Syscall syscalls[] = {
 
 }  // namespace
 
-const Policy NETD = {"netd", syscalls, {}};
+// Relay mode only (`server` lines): one new UDP socket per upstream request, so that each goes
+// out of a random source port (RFC 9109). The filter cannot AND the family with the type, so
+// the family alone is checked; netd holds no capability (no raw sockets, no port below 1024)
+// and has no bind/listen/accept. A Stratum-1 without `server` lines never gets these.
+constexpr Syscall relaySyscalls[] = {
+  when("socket", 0, AF_INET), when("socket", 0, AF_INET6),
+};
+
+const Policy NETD = {"netd", syscalls, {}, relaySyscalls};
 
 }  // namespace horloge::policy

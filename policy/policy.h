@@ -41,6 +41,8 @@ struct Policy {
   // Capabilities the role may keep after lockdown (Linux CAP_* numbers). Only clockd has one,
   // CAP_SYS_TIME, and keeps it only when LockdownOptions::keepSysTime says so.
   std::span<const int> capabilities;
+  // Allowed on top of `syscalls` only in relay mode (LockdownOptions::relay).
+  std::span<const Syscall> relaySyscalls = {};
 };
 
 extern const Policy CLOCKD;

@@ -27,6 +27,10 @@ struct DriverContext {
   // `refclock pps` drivers listen here to number their edges.
   kj::Vector<kj::Function<void(int64_t, int64_t)>> nmeaTimes;
   int nmeaDrivers = 0;
+  // Datagram sockets handed over (LISTEN_FDS named "refclock-sock": horloge-launch, or a systemd
+  // .socket unit with ListenDatagram=): a `refclock sock PATH` driver adopts the one bound to
+  // PATH instead of binding its own. Entries it took are set to -1.
+  kj::Vector<int> handedSockets;
   void publishTime(int64_t second, int64_t arrivalNs) {
     for (auto& f: nmeaTimes) f(second, arrivalNs);
   }

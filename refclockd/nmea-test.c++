@@ -23,7 +23,8 @@ TEST_CASE("nmea: RMC, ZDA and GGA") {
   CHECK(s.talker == "GN");
   REQUIRE(s.time);
   CHECK(s.time->second == 60);   // a leap second reading
-  CHECK(s.time->unixSeconds() == 1483228800);   // 2016-12-31 23:59:60 == 2017-01-01 00:00:00
+  // 2016-12-31 23:59:60 is 23:59:59 repeated (midnight - 1), as the kernel reads it.
+  CHECK(s.time->unixSeconds() == 1483228799);
 
   REQUIRE(parse(withChecksum("$GPZDA,120000.00,21,11,2026,00,00"), s) == Error::NONE);
   REQUIRE(s.time);
@@ -113,4 +114,19 @@ TEST_CASE("nmea: GSA, GSV and GNS from any talker; position and DOPs") {
   CHECK(s.position->latitude == doctest::Approx(-48.85));
   CHECK(parse(withChecksum("$GPGGA,120000.00,9951.0,N,00221.0,E,1,12,1.1,35.0,M,47.0,M,,"), s) ==
         Error::SYNTAX);
+}
+
+TEST_CASE("nmea: 23:59:59, 23:59:60, 00:00:00 number the leap second as the kernel does") {
+  Sentence s;
+  auto unix = [&](std::string_view body) {
+    REQUIRE(parse(withChecksum(body), s) == Error::NONE);
+    REQUIRE(s.time);
+    return s.time->unixSeconds();
+  };
+  constexpr int64_t MIDNIGHT = 1483228800;   // 2017-01-01T00:00:00Z
+  CHECK(unix("$GPZDA,235959.00,31,12,2016,00,00") == MIDNIGHT - 1);
+  CHECK(unix("$GPZDA,235960.00,31,12,2016,00,00") == MIDNIGHT - 1);   // repeated, not midnight
+  CHECK(unix("$GPZDA,000000.00,01,01,2017,00,00") == MIDNIGHT);
+  // Also at the end of June (2015-06-30 23:59:60).
+  CHECK(unix("$GNRMC,235960.00,A,4851.0,N,00221.0,E,0.0,0.0,300615,,,A") == 1435708799);
 }

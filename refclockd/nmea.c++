@@ -37,7 +37,9 @@ int64_t Time::unixSeconds() const {
   unsigned doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
   unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   int64_t days = int64_t(era) * 146097 + doe - 719468;
-  return days * 86400 + hour * 3600 + minute * 60 + second;
+  // A leap second (23:59:60) has no Unix number of its own: it is 23:59:59 repeated, as the
+  // kernel's clock reads during an inserted second (STA_INS), not the next midnight.
+  return days * 86400 + hour * 3600 + minute * 60 + (second == 60 ? 59 : second);
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include <linux/pps.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 namespace {
 
@@ -63,7 +64,12 @@ extern "C" int ioctl(int fd, unsigned long request, ...) noexcept {
   using Real = int (*)(int, unsigned long, void*);
   static Real real = reinterpret_cast<Real>(dlsym(RTLD_NEXT, "ioctl"));
   struct stat st;
-  bool fake = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  // HORLOGE_FAKE_PPS_CHARDEV=1: also /dev/null (char 1:3) bind-mounted on /dev/ppsN, for
+  // programs that want a character device there (gpsd, tests/integration/gpsd_test.py).
+  bool fake = fstat(fd, &st) == 0 &&
+              (S_ISREG(st.st_mode) ||
+               (getenv("HORLOGE_FAKE_PPS_CHARDEV") != nullptr && S_ISCHR(st.st_mode) &&
+                st.st_rdev == makedev(1, 3)));
   if (fake) {
     switch (request) {
       case PPS_GETCAP:

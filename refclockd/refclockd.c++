@@ -8,6 +8,7 @@
 #include "sandbox.h"
 #include "state-file.h"
 #include "systemd.h"
+#include <unistd.h>
 #include <capnp/message.h>
 #include <kj/debug.h>
 #include <vector>
@@ -112,9 +113,16 @@ int main(int argc, char** argv) {
     refclock::LastGoodStore* store = nullptr;
     KJ_IF_MAYBE(s, state) store = s->get();
     refclock::DriverContext context{io, hint, refclock::buildTimeNs(), store};
+    for (auto& fd: systemd::takeListenFds()) {
+      if (fd.name == "refclock-sock") context.handedSockets.add(fd.fd);
+      else close(fd.fd);
+    }
     kj::Vector<kj::Own<refclock::Driver>> drivers;
     for (size_t i = 0; i < config.refclocks.size(); ++i)
       drivers.add(refclock::openDriver(config.refclocks[i], static_cast<uint8_t>(i), context));
+    for (int fd: context.handedSockets) {
+      if (fd >= 0) close(fd);   // no `refclock sock` line names it
+    }
 
     // 2. Then nothing: no capability, no network, our own syscall list.
     lockdown(Role::REFCLOCKD, {config.user(Role::REFCLOCKD), false, config.seccomp});

@@ -1,8 +1,20 @@
-// `refclock sock PATH [offset S]`: chrony's SOCK refclock protocol, as gpsd speaks it. We own
-// the datagram socket at PATH (gpsd looks for /run/chrony.DEVICE.sock when it activates a
-// device and sends one sample per second). It is bound before lockdown, replacing a stale
-// file, and left in place when refclockd stops so that a gpsd started later still finds it;
-// a gpsd started earlier picks it up when it next activates the device.
+// `refclock sock PATH [offset S]`: chrony's SOCK refclock protocol, as gpsd speaks it.
+//
+// What gpsd does (verified with Debian's gpsd 3.22 as root, tests/integration/gpsd_test.py):
+// it sends one datagram per PPS edge of a /dev/ppsN device, never for NMEA time, to
+// /run/chrony.DEV.sock (DEV the basename of the device). It looks for that socket once, when
+// it activates the device, and connects to it then; it never looks again while it keeps the
+// device (with -n: until it restarts). From gpsd's source, not exercised here: a serial
+// port's PPS line is sent the same way, and an unprivileged gpsd uses /tmp/chrony.DEV.sock;
+// a device on a pty (gpsfake) gets no SHM and no SOCK at all. So:
+//   - the socket must exist before gpsd activates the device: refclockd first, or gpsd
+//     restarted after it (gpsd started earlier sends nothing to us meanwhile);
+//   - gpsd stays connected to the socket object, not the path: had refclockd bound its own
+//     socket, a refclockd restart would leave gpsd sending into the old, dead one.
+// Hence a socket handed over (LISTEN_FDS "refclock-sock": horloge-launch binds one for every
+// `refclock sock` line; in production a .socket unit with ListenDatagram= that starts before
+// gpsd) is adopted when it is bound to PATH: it outlives refclockd's restarts. Without one,
+// the socket is bound here before lockdown, replacing a stale file, and left in place on exit.
 #include "driver.h"
 #include "ntp-time.h"
 #include <kj/io.h>
@@ -10,7 +22,10 @@
 #include "log.h"
 #include <kj/debug.h>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
+#include <fcntl.h>
+#include <string>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -22,6 +37,22 @@ namespace horloge::refclock {
 namespace {
 
 constexpr int64_t S = ntp::NS_PER_S;
+
+// Whether `fd` is a Unix datagram socket bound to `path`.
+bool boundTo(int fd, const std::string& path) {
+  sockaddr_un addr{};
+  socklen_t len = sizeof(addr);
+  int type = 0;
+  socklen_t typeLen = sizeof(type);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) < 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &typeLen) < 0)
+    return false;
+  if (addr.sun_family != AF_UNIX || type != SOCK_DGRAM || len <= offsetof(sockaddr_un, sun_path))
+    return false;
+  size_t n = strnlen(addr.sun_path, len - offsetof(sockaddr_un, sun_path));
+  return path == std::string(addr.sun_path, n);
+}
+
 constexpr int SOCK_MAGIC = 0x534f434b;   // "SOCK"
 // gpsd sends its PPS stamps here (user-space PPS when the kernel has none: design.md).
 constexpr int64_t SOCK_ERROR_NS = 20'000;
@@ -47,6 +78,18 @@ public:
     KJ_REQUIRE(conf.device.size() < sizeof(addr.sun_path), "socket path too long",
                conf.device.c_str());
     strcpy(addr.sun_path, conf.device.c_str());
+    for (int& handed: ctx.handedSockets) {
+      if (handed >= 0 && boundTo(handed, conf.device)) {
+        int flags;
+        KJ_SYSCALL(flags = fcntl(handed, F_GETFL));
+        KJ_SYSCALL(fcntl(handed, F_SETFL, flags | O_NONBLOCK));
+        KJ_SYSCALL(fcntl(handed, F_SETFD, FD_CLOEXEC));
+        in = ctx.io.lowLevelProvider->wrapInputFd(kj::AutoCloseFd(handed));
+        handed = -1;
+        log::info(kj::str("SOCK ", conf.device.c_str(), ": using the handed socket"));
+        return;
+      }
+    }
     int fd;
     KJ_SYSCALL(fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     kj::AutoCloseFd owned(fd);

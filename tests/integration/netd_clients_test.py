@@ -9,7 +9,9 @@ The appliance runs in the server namespace (horloge-launch as root, real sandbox
      request gets a reply no longer than 48 bytes (amplification <= 1);
   3. with `ratelimit interval 1 burst 4 leak 2 kod` and `deny 198.18.0.0/24`: a burst of 200
      requests from one IPv6 client gets fewer answers than requests, at least one answer and at
-     least one RATE kiss-o'-death; the denied IPv4 client gets nothing.
+     least one RATE kiss-o'-death; the denied IPv4 client gets nothing;
+  4. `horlogectl clients` lists that IPv6 client (by its /64) with its rate-limited and KoD
+     counts, and not the denied one.
 netd's counters are read with `horlogectl -j status` in the server namespace.
 Every loop is bounded in count and time.
 """
@@ -218,6 +220,24 @@ def rate_limit_and_deny(net, tmp):
         print("netd counters:", json.dumps(stats, sort_keys=True))
         assert stats["rateLimited"] >= 200 - burst["replies"]
         assert stats["kodSent"] >= burst["kods"]
+
+        # `horlogectl clients`: netd's top talkers, the IPv6 client keyed by its /64.
+        def client_row():
+            r = net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, "clients", "-j",
+                         check=False, timeout=10)
+            rows = json.loads(r.stdout) if r.stdout.strip() else []
+            row = next((c for c in rows if c["address"] == "fd7e::/64"), None)
+            return (rows, row) if row and row["drop"] >= 200 - burst["replies"] else None
+        rows, row = wait_for("the client in `horlogectl clients`", client_row, 5)
+        print("horlogectl clients:", rows)
+        assert row["ntp"] >= 201, row                       # the burst and the first query
+        assert row["kod"] >= burst["kods"] and row["kod"] <= row["drop"], row
+        assert row["last"] < 30, row
+        # Denied requests never reach the table; the text view lists the same client.
+        assert all(not c["address"].startswith("198.18.0.") for c in rows), rows
+        text = net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, "clients").stdout
+        print(text)
+        assert "fd7e::/64" in text
     except BaseException:
         app.dump()
         raise

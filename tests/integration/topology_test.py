@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Issue 8's topology (seed 000 plus one to vote), every appliance in its own namespace.
+
+Three Stratum-1s (refclock sim, clock sim: netd serves the sim clock) and a relay with `server`
+lines for the three, on one bridge; a client namespace queries the relay with ntpdig and
+chronyd -Q. Checked, each bounded in time:
+  - the relay serves stratum 2 with the refid of a Stratum-1 and a small offset;
+  - the Stratum-1 whose GPS is off by 50 ms is marked a falseticker (x) by the relay;
+  - restarted with `noselect` peers, that Stratum-1 alarms (GPS suspected), stops claiming
+    stratum 1, and the relay keeps following the two good ones;
+  - killing one good Stratum-1 keeps the relay serving; killing all: holdover, then LI=3.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from netns import run, require_root  # noqa: E402
+
+BIN = os.path.abspath(sys.argv[1])
+S1 = {"a": "198.18.8.1", "b": "198.18.8.2", "c": "198.18.8.3"}
+RELAY, CLIENT = "198.18.8.4", "198.18.8.9"
+
+
+def wait_for(what, fn, timeout):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+class Topology:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        s = str(os.getpid())
+        self.hub = f"tph{s}"
+        self.ns = {n: f"tp{n}{s}" for n in list(S1) + ["relay", "client"]}
+        run("ip", "netns", "add", self.hub)
+        self.x(self.hub, "ip", "link", "add", "br0", "type", "bridge")
+        self.x(self.hub, "ip", "link", "set", "br0", "up")
+        addrs = dict(S1, relay=RELAY, client=CLIENT)
+        for name, ns in self.ns.items():
+            run("ip", "netns", "add", ns)
+            a, b = f"ta{name}{s}"[:15], f"tb{name}{s}"[:15]
+            run("ip", "link", "add", a, "netns", ns, "type", "veth", "peer", "name", b,
+                "netns", self.hub)
+            self.x(self.hub, "ip", "link", "set", b, "master", "br0")
+            self.x(self.hub, "ip", "link", "set", b, "up")
+            self.x(ns, "ip", "link", "set", "lo", "up")
+            self.x(ns, "ip", "addr", "add", f"{addrs[name]}/24", "dev", a)
+            self.x(ns, "ip", "link", "set", a, "up")
+        self.launchers = {}
+
+    @staticmethod
+    def x(ns, *args, check=True, **kw):
+        return run("ip", "netns", "exec", ns, *args, check=check, **kw)
+
+    def start(self, name, body):
+        d = os.path.join(self.tmp, name)
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o755)
+        conf = os.path.join(d, "horloge.conf")
+        with open(conf, "w") as f:
+            f.write(body + f"\nrundir {d}/run\nstatedir {d}/state\nuser nobody\nseccomp kill\n")
+        log = open(os.path.join(d, "launch.log"), "a")
+        self.launchers[name] = (subprocess.Popen(
+            ["ip", "netns", "exec", self.ns[name], f"{BIN}/horloge-launch", "-f", conf],
+            stdout=log, stderr=subprocess.STDOUT), conf)
+
+    def kill(self, name):
+        # The daemons die with their horloge-launch (PDEATHSIG).
+        p, _ = self.launchers.pop(name)
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+
+    def status(self, name):
+        _, conf = self.launchers[name]
+        r = self.x(self.ns[name], f"{BIN}/horlogectl", "-f", conf, "status", "-j", check=False)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return None
+
+    def close(self):
+        for p, _ in self.launchers.values():
+            p.kill()
+            p.wait()
+        for ns in list(self.ns.values()) + [self.hub]:
+            run("ip", "netns", "del", ns, check=False)
+
+
+def stratum1(address, offset=0.0, peers=()):
+    lines = [f"listen {address}", f"refclock sim jitter 1e-6 offset {offset}",
+             "clock sim offset 0 frequency 1 seed 7"]
+    lines += [f"server {p} minpoll 0 maxpoll 1 iburst noselect" for p in peers]
+    return "\n".join(lines)
+
+
+RELAY_CONF = "\n".join([f"listen {RELAY}", "clock sim offset 0 frequency 1 seed 9",
+                        "maxholdover 8"] +
+                       [f"server {a} minpoll 0 maxpoll 1 iburst" for a in S1.values()])
+
+
+def ntpdig(topo):
+    r = topo.x(topo.ns["client"], "ntpdig", "-j", "-t", "1", RELAY, check=False)
+    lines = (r.stdout or "").strip().splitlines()
+    try:
+        return json.loads(lines[-1]) if lines else {"error": r.stderr.strip()}
+    except ValueError:
+        return {"error": r.stdout + r.stderr}
+
+
+def sources(status):
+    return {s.get("name") or s.get("kind"): s for s in status.get("sources", [])} if status else {}
+
+
+def main():
+    require_root()
+    tmp = tempfile.mkdtemp(prefix="horloge-topo-")
+    os.chmod(tmp, 0o755)
+    topo = Topology(tmp)
+    t0 = time.monotonic()
+    try:
+        topo.start("a", stratum1(S1["a"], offset=0.05))
+        topo.start("b", stratum1(S1["b"]))
+        topo.start("c", stratum1(S1["c"]))
+        topo.start("relay", RELAY_CONF)
+
+        def stratum2():
+            j = ntpdig(topo)
+            return j if j.get("stratum") == 2 else None
+        j = wait_for("stratum 2 from the relay", stratum2, 60)
+        print("ntpdig via relay:", j)
+
+        def relay_marks():
+            src = sources(topo.status("relay"))
+            m = {a: src.get(a, {}).get("mark") for a in S1.values()}
+            return m if m[S1["a"]] == "x" and m[S1["b"]] in "*+" and m[S1["c"]] in "*+" else None
+        print("relay marks:", wait_for("A marked falseticker", relay_marks, 40))
+        st = topo.status("relay")
+        refid = st["clock"]["refid"] if st else None
+        print("relay clock:", st["clock"]["state"], "stratum", st["clock"]["server"]["stratum"])
+        def good_offset():
+            j = ntpdig(topo)
+            return j if j.get("stratum") == 2 and abs(j.get("offset", 1)) < 0.005 else None
+        j = wait_for("offset within 5 ms", good_offset, 40)
+        print("ntpdig offset", j["offset"], "refid", j.get("refid"), "status refid", refid)
+        assert j.get("refid") in (S1["b"], S1["c"]), j
+
+        r = topo.x(topo.ns["client"], "timeout", "20", "chronyd", "-Q", "-t", "15",
+                   f"server {RELAY} iburst maxsamples 4", check=False)
+        print("chronyd -Q:", (r.stdout + r.stderr).strip().splitlines()[-1:])
+        assert "System clock wrong by" in r.stdout + r.stderr, r.stderr
+
+        # A restarted with noselect peers B and C: its GPS is alarmed.
+        topo.kill("a")
+        topo.start("a", stratum1(S1["a"], offset=0.05, peers=(S1["b"], S1["c"])))
+        def alarmed():
+            s = topo.status("a")
+            return s["clock"].get("gpsAlarm") if s else None
+        print("A alarm:", wait_for("A's GPS alarm", alarmed, 40))
+        sa = topo.status("a")
+        assert sa["clock"]["server"]["stratum"] == 16, sa["clock"]["server"]
+        print("relay after A alarmed:", wait_for("relay still at stratum 2", stratum2, 10))
+
+        topo.kill("b")
+        time.sleep(4)
+        j = wait_for("relay serving from C", stratum2, 20)
+        print("after killing B:", j)
+        assert j.get("refid") == S1["c"], j
+
+        topo.kill("c")
+        topo.kill("a")
+        def holdover():
+            s = topo.status("relay")
+            return s if s and s["clock"]["state"] == "holdover" else None
+        wait_for("relay in holdover", holdover, 30)
+        print("relay: holdover, ntpdig:", ntpdig(topo))
+        def li3():
+            j = ntpdig(topo)
+            e = j.get("error", "")
+            return j if j.get("leap") == "unsync" or "leap not in sync" in e or "stratum too high" in e else None
+        print("relay after maxholdover:", wait_for("LI=3", li3, 40))
+        print(f"topology: PASS in {time.monotonic() - t0:.0f} s")
+    finally:
+        topo.close()
+        for n in ("a", "b", "c", "relay"):
+            p = os.path.join(tmp, n, "launch.log")
+            if os.path.exists(p):
+                print(f"---- {n} launch log (tail) ----")
+                print("".join(open(p).readlines()[-15:]))
+
+
+if __name__ == "__main__":
+    main()
