@@ -441,6 +441,7 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   else if (leap.expired) c.setLeapAlarm("leap file expired");
   c.setLeapPendingNs(leap.announce == LeapAction::NONE ? 0 : leap.at * 1'000'000'000);
   c.setGpsAlarm(gpsAlarm.c_str());
+  if (options.leap) c.setLeapExpiresNs(options.leap->expiresUnix * 1'000'000'000);
 
   size_t heard = 0;
   for (auto& f: filters) heard += f.total() > 0;

@@ -157,6 +157,7 @@ struct ClockStatus {
   # Issue 8: the GPS disagrees with the majority of the `noselect` peers beyond their combined
   # error bounds (GPS fault or spoofing suspected); empty when they agree or cannot tell.
   gpsAlarm @18 :Text;
+  leapExpiresNs @19 :Int64;   # Unix time the leap second table expires, 0 without a table
 }
 
 struct SourceStatus {

@@ -22,6 +22,8 @@ void fill(ipc::SystemStatus::Builder s) {
   clock.setOffset(-2.5e-7);
   clock.setJitter(1e-6);
   clock.setFrequency(12.5);
+  clock.setLeapExpiresNs(1'798'675'200LL * 1'000'000'000);
+  clock.setGpsAlarm("GPS disagrees with 2 of 3 noselect peers");
   clock.getServer().setStratum(1);
   clock.getServer().setRootDispersion(65536 / 2);
   auto sources = s.initSources(1);
@@ -55,6 +57,8 @@ TEST_CASE("metrics: families, labels, escaping") {
   CHECK(has(text, "# TYPE ntp_system_offset_seconds gauge\nntp_system_offset_seconds -2.5e-07\n"));
   CHECK(has(text, "ntp_system_synchronised 1\n"));
   CHECK(has(text, "ntp_system_frequency_ppm 12.5\n"));
+  CHECK(has(text, "ntp_system_leap_file_expiry_timestamp_seconds 1798675200\n"));
+  CHECK(has(text, "ntp_system_gps_alarm 1\n"));
   CHECK(has(text, "ntp_system_root_dispersion_seconds 0.5\n"));
   CHECK(has(text, "ntp_system_info{backend=\"observe\",state=\"locked\",refid=\"PPS\"} 1\n"));
   CHECK(has(text, "ntp_source_selection{name=\"sim \\\"a\\\"\\nb\",kind=\"pps\",mark=\"*\"} 1\n"));
