@@ -128,7 +128,25 @@ def build_deb():
         raise SystemExit("packaging/build-deb failed")
     debs = [d for d in glob.glob(os.path.join(out, "horloge_*_amd64.deb"))]
     assert len(debs) == 1, debs
+    # lintian: no errors and no warnings (informational tags are allowed).
+    report = os.path.join(out, "lintian-amd64.txt")
+    if shutil.which("lintian"):
+        with open(report) as f:
+            bad = [l for l in f if l[:2] in ("E:", "W:")]
+        check("lintian shows no errors or warnings", not bad, "".join(bad))
     return debs[0]
+
+
+def check_unit_exposure():
+    """Each service scores 1.0 or lower in systemd-analyze security --offline=true."""
+    for name in ("clockd", "netd", "refclockd", "monitord"):
+        unit = os.path.join(SRC, "packaging", "systemd", f"horloge-{name}.service")
+        r = subprocess.run(["systemd-analyze", "security", "--offline=true", unit],
+                           text=True, capture_output=True)
+        m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout)
+        ok = m is not None and float(m.group(1)) <= 1.0
+        check(f"horloge-{name}.service exposure {m.group(1) if m else '?'} <= 1.0", ok,
+              "" if ok else r.stdout[-2000:])
 
 
 class Container:
@@ -191,6 +209,7 @@ def main():
         if shutil.which(tool) is None:
             skip(f"{tool} not installed")
     os.makedirs(WORK, exist_ok=True)
+    check_unit_exposure()
     deb = build_deb()
     print("package:", deb, flush=True)
     tar = base_tarball()
