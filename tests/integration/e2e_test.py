@@ -15,22 +15,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair, require_root  # noqa: E402
+from netns import Pair, require_root, wait_for, daemon_pids  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 NOBODY = 65534
 CAP_SYS_TIME = 1 << 25
-
-
-def wait_for(what, fn, timeout):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def ntpdig(net):
@@ -43,17 +32,6 @@ def ntplib_query(net):
             "print(r.leap, r.stratum, r.ref_id.to_bytes(4, 'big').rstrip(b'\\0').decode('ascii', 'replace'))")
     r = net.exec(net.client, sys.executable, "-c", code, Pair.SERVER4, check=False)
     return r.stdout.split() if r.returncode == 0 else None
-
-
-def daemon_pids(launcher_pid):
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(launcher_pid)],
-                         capture_output=True, text=True).stdout
-    pids = {}
-    for line in out.splitlines():
-        pid, args = line.strip().split(None, 1)
-        name = os.path.basename(args.split()[0]).replace("horloge-", "")
-        pids[name] = int(pid)
-    return pids
 
 
 def proc_status(pid):

@@ -19,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import run, require_root  # noqa: E402
+from netns import run, require_root, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 RULESET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging",
@@ -28,17 +28,6 @@ APP_M, MGMT = "198.18.1.1", "198.18.1.2"      # management link, 198.18.1.0/24
 APP_O, OUTSIDE = "198.18.2.1", "198.18.2.2"   # outside link
 APP_M6, MGMT6 = "fd7e:1::1", "fd7e:1::2"
 APP_O6, OUTSIDE6 = "fd7e:2::1", "fd7e:2::2"
-
-
-def wait_for(what, fn, timeout):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 class Net:

@@ -17,23 +17,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair, require_root  # noqa: E402
+from netns import Pair, require_root, wait_for, daemon_pids  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 MAXHOLDOVER = 20          # seconds; clockd's holdover and netd's own grace
 RATE = 15e-6              # netd's dispersion growth without clockd (DISPERSION_RATE_PPM)
 UNIT = 1 / 65536          # NTP short format resolution
-
-
-def wait_for(what, fn, timeout):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def query(net):
@@ -74,16 +63,6 @@ def clock_state(net, conf):
         return str(find_state(json.loads(r.stdout))).lower()
     except ValueError:
         return None
-
-
-def daemon_pids(launcher_pid):
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(launcher_pid)],
-                         capture_output=True, text=True).stdout
-    pids = {}
-    for line in out.splitlines():
-        pid, args = line.strip().split(None, 1)
-        pids[os.path.basename(args.split()[0]).replace("horloge-", "")] = int(pid)
-    return pids
 
 
 def main():

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair  # noqa: E402
+from netns import Pair, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 ARTIFACTS = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else tempfile.mkdtemp()
@@ -33,17 +33,6 @@ PPS_LOST_AFTER = 45   # seconds after start: the simulator stops the PPS for goo
 def skip(why):
     print("SKIP:", why)
     sys.exit(77)
-
-
-def wait_for(what, fn, timeout):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def curl(net, *args, ns=None, check=False):

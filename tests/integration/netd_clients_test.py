@@ -27,7 +27,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair, require_root  # noqa: E402
+from netns import Pair, require_root, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 
@@ -70,17 +70,6 @@ elif kind == "burst":
     kods = sum(1 for x in r if len(x) >= 16 and x[1] == 0 and x[12:16] == b"RATE")
     print(json.dumps({"replies": len(r), "kods": kods}))
 '''
-
-
-def wait_for(what, fn, timeout):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def probe(net, host, kind):

@@ -1,4 +1,5 @@
-"""Test hosts in network namespaces made by the test itself, joined by veth.
+"""Test hosts in network namespaces made by the test itself, joined by veth, and the waits
+every integration test uses.
 
 Addresses come from 198.18.0.0/15 (RFC 2544, benchmarking) and fd7e::/64: they exist only
 inside the namespaces created here, and every namespace is deleted on exit.
@@ -6,6 +7,7 @@ inside the namespaces created here, and every namespace is deleted on exit.
 import os
 import subprocess
 import sys
+import time
 
 
 def run(*args, check=True, **kw):
@@ -50,3 +52,26 @@ def require_root():
     if os.geteuid() != 0:
         print("SKIP: needs root for network namespaces")
         sys.exit(77)
+
+
+def wait_for(what, fn, timeout, interval=0.3):
+    """Calls fn until it returns something true, and returns that; fails after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+def daemon_pids(launcher_pid):
+    """The daemons horloge-launch started, by role: {"clockd": pid, ...}."""
+    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(launcher_pid)],
+                         capture_output=True, text=True).stdout
+    pids = {}
+    for line in out.splitlines():
+        pid, args = line.strip().split(None, 1)
+        pids[os.path.basename(args.split()[0]).replace("horloge-", "")] = int(pid)
+    return pids

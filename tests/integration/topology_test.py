@@ -19,22 +19,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import run, require_root  # noqa: E402
+from netns import run, require_root, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 S1 = {"a": "198.18.8.1", "b": "198.18.8.2", "c": "198.18.8.3"}
 RELAY, CLIENT = "198.18.8.4", "198.18.8.9"
-
-
-def wait_for(what, fn, timeout):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 class Topology:

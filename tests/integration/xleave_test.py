@@ -18,20 +18,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair, require_root  # noqa: E402
+from netns import Pair, require_root, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
-
-
-def wait_for(what, fn, timeout):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
 def locked(net):
