@@ -9,13 +9,12 @@ daemon's /proc status shows its confinement. Killing one daemon leaves the other
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair, require_root, wait_for, daemon_pids  # noqa: E402
+from netns import Appliance, Pair, require_root, wait_for, daemon_pids  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 NOBODY = 65534
@@ -47,24 +46,16 @@ def main():
     require_root()
     tmp = tempfile.mkdtemp(prefix="horloge-e2e-")
     os.chmod(tmp, 0o755)
-    conf = os.path.join(tmp, "horloge.conf")
-    with open(conf, "w") as f:
-        f.write(f"""listen {Pair.SERVER4}
+    net = Pair("e2e")
+    app = None
+    try:
+        app = Appliance(net, net.server, BIN, tmp, "e2e", f"""
+listen {Pair.SERVER4}
 listen {Pair.SERVER6}
 monitor listen {Pair.SERVER4} port 443
 refclock sim jitter 1e-6
 clock observe
-rundir {tmp}/run
-statedir {tmp}/state
-user nobody
-seccomp kill
 """)
-    net = Pair("e2e")
-    log = open(os.path.join(tmp, "launch.log"), "w+")
-    launcher = None
-    try:
-        launcher = net.popen(net.server, [f"{BIN}/horloge-launch", "-f", conf],
-                             stdout=log, stderr=subprocess.STDOUT)
 
         # Before lock: the first answer is unsynchronised, and ntpdig says so.
         first = wait_for("a first NTP answer", lambda: ntplib_query(net), 10)
@@ -96,13 +87,13 @@ seccomp kill
         assert status["monitord"]["seccomp"] == 2
 
         # horlogectl reads the same state over the read-only socket.
-        r = net.exec(net.server, f"{BIN}/horlogectl", "-f", conf, "status", check=False)
+        r = net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, "status", check=False)
         print(r.stdout)
         assert r.returncode == 0, r.stderr
         assert "locked" in r.stdout
 
         # Confinement as the kernel reports it.
-        pids = daemon_pids(launcher.pid)
+        pids = daemon_pids(app.pid)
         assert set(pids) == {"clockd", "refclockd", "netd", "monitord"}, pids
         for name, pid in pids.items():
             s = proc_status(pid)
@@ -116,25 +107,19 @@ seccomp kill
         os.kill(pids["clockd"], signal.SIGKILL)
         time.sleep(0.2)
         assert ntplib_query(net) is not None, "netd stopped answering without clockd"
-        wait_for("clockd back", lambda: daemon_pids(launcher.pid).get("clockd") not in
+        wait_for("clockd back", lambda: daemon_pids(app.pid).get("clockd") not in
                  (None, pids["clockd"]), 10)
         wait_for("stratum 1 again", locked, 30)
         os.kill(pids["netd"], signal.SIGKILL)
         wait_for("netd answering again", lambda: ntplib_query(net), 10)
-        assert launcher.poll() is None, "launcher gave up"
-
-        launcher.send_signal(signal.SIGTERM)
-        assert launcher.wait(timeout=10) == 0
-        launcher = None
+        assert app.running(), "launcher gave up"
+        assert app.stop() == 0
         print("e2e: PASS")
     finally:
-        if launcher is not None:
-            launcher.kill()
-            launcher.wait()
+        if app is not None:
+            app.stop()
+            app.dump()
         net.close()
-        log.seek(0)
-        print("---- launch log ----")
-        print(log.read())
 
 
 if __name__ == "__main__":

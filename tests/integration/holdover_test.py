@@ -11,13 +11,12 @@ Every wait is bounded; the whole test takes about a minute.
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair, require_root, wait_for, daemon_pids  # noqa: E402
+from netns import Appliance, Pair, require_root, wait_for, daemon_pids  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 MAXHOLDOVER = 20          # seconds; clockd's holdover and netd's own grace
@@ -69,35 +68,27 @@ def main():
     require_root()
     tmp = tempfile.mkdtemp(prefix="horloge-holdover-")
     os.chmod(tmp, 0o755)
-    conf = os.path.join(tmp, "horloge.conf")
-    with open(conf, "w") as f:
-        f.write(f"""listen {Pair.SERVER4}
+    net = Pair("hold")
+    app = None
+    stopped = []
+    try:
+        app = Appliance(net, net.server, BIN, tmp, "holdover", f"""
+listen {Pair.SERVER4}
 refclock sim jitter 2e-4
 clock observe
 maxholdover {MAXHOLDOVER}
-rundir {tmp}/run
-statedir {tmp}/state
-user nobody
-seccomp kill
 """)
-    net = Pair("hold")
-    log = open(os.path.join(tmp, "launch.log"), "w+")
-    launcher = None
-    stopped = []
-    try:
-        launcher = net.popen(net.server, [f"{BIN}/horloge-launch", "-f", conf],
-                             stdout=log, stderr=subprocess.STDOUT)
         locked = lambda: (lambda q: q if q and q[0] == 0 and q[1] == 1 else None)(query(net))
         print("locked:", wait_for("stratum 1", locked, 40))
-        wait_for("clock state locked", lambda: clock_state(net, conf) == "locked", 10)
-        pids = daemon_pids(launcher.pid)
+        wait_for("clock state locked", lambda: clock_state(net, app.conf) == "locked", 10)
+        pids = daemon_pids(app.pid)
         assert {"clockd", "refclockd", "netd"} <= set(pids), pids
 
         # 1. No reference clock: clockd goes to holdover, still stratum 1, dispersion growing.
         os.kill(pids["refclockd"], signal.SIGSTOP)
         stopped.append(pids["refclockd"])
         t0 = time.monotonic()
-        wait_for("holdover", lambda: clock_state(net, conf) == "holdover", 12)
+        wait_for("holdover", lambda: clock_state(net, app.conf) == "holdover", 12)
         print(f"holdover after {time.monotonic() - t0:.1f} s without refclockd")
         a = query(net)
         time.sleep(4)
@@ -145,12 +136,9 @@ seccomp kill
         t2 = time.monotonic()
         print("recovered:", wait_for("stratum 1 after clockd returns", locked, 30),
               f"after {time.monotonic() - t2:.1f} s")
-        assert daemon_pids(launcher.pid)["clockd"] == pids["clockd"], "clockd was restarted"
-        assert launcher.poll() is None, "launcher gave up"
-
-        launcher.send_signal(signal.SIGTERM)
-        assert launcher.wait(timeout=10) == 0
-        launcher = None
+        assert daemon_pids(app.pid)["clockd"] == pids["clockd"], "clockd was restarted"
+        assert app.running(), "launcher gave up"
+        assert app.stop() == 0
         print("holdover: PASS")
     finally:
         for pid in stopped:
@@ -158,13 +146,10 @@ seccomp kill
                 os.kill(pid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
-        if launcher is not None:
-            launcher.kill()
-            launcher.wait()
+        if app is not None:
+            app.stop()
+            app.dump()
         net.close()
-        log.seek(0)
-        print("---- launch log ----")
-        print(log.read())
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair  # noqa: E402
+from netns import Appliance, Pair  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 URL = f"https://{Pair.SERVER4}"
@@ -68,23 +68,8 @@ def main():
     pki = os.path.join(tmp, "pki")
     os.mkdir(pki)
     make_pki(pki)
-    conf = os.path.join(tmp, "horloge.conf")
-    with open(conf, "w") as f:
-        f.write(f"""listen {Pair.SERVER4}
-monitor listen {Pair.SERVER4} port 443
-monitor allow {Pair.CLIENT4}/32
-monitor client-ca {pki}/ca.pem
-monitor token {pki}/token
-refclock sim jitter 1e-6
-clock observe
-rundir {tmp}/run
-statedir {tmp}/state
-user nobody
-seccomp kill
-""")
     net = Pair("mau")
-    log = open(os.path.join(tmp, "launch.log"), "w+")
-    launcher = None
+    app = None
 
     def curl(path, cert=None, token=None):
         args = ["curl", "-sS", "-k", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}"]
@@ -96,8 +81,15 @@ seccomp kill
         return r.returncode, r.stdout.strip(), r.stderr.strip()
 
     try:
-        launcher = net.popen(net.server, [f"{BIN}/horloge-launch", "-f", conf],
-                             stdout=log, stderr=subprocess.STDOUT)
+        app = Appliance(net, net.server, BIN, tmp, "monauth", f"""
+listen {Pair.SERVER4}
+monitor listen {Pair.SERVER4} port 443
+monitor allow {Pair.CLIENT4}/32
+monitor client-ca {pki}/ca.pem
+monitor token {pki}/token
+refclock sim jitter 1e-6
+clock observe
+""")
         deadline = time.monotonic() + 20
         while curl("/health", cert="client")[1] in ("", "000") and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -133,17 +125,10 @@ seccomp kill
         assert code == "200", code
         print("monitor_auth: PASS")
     finally:
-        if launcher is not None:
-            launcher.terminate()
-            try:
-                launcher.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                launcher.kill()
-                launcher.wait()
+        if app is not None:
+            app.stop()
+            app.dump(3000)
         net.close()
-        log.seek(0)
-        print("---- launch log (tail) ----")
-        print("".join(log.readlines()[-30:]))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair, wait_for  # noqa: E402
+from netns import Appliance, Pair, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 ARTIFACTS = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else tempfile.mkdtemp()
@@ -61,27 +61,19 @@ def main():
     os.makedirs(ARTIFACTS, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="horloge-monitor-")
     os.chmod(tmp, 0o755)
-    conf = os.path.join(tmp, "horloge.conf")
-    with open(conf, "w") as f:
-        f.write(f"""listen {Pair.SERVER4}
+    net = Pair("mon")
+    app = None
+    started = time.monotonic()
+    try:
+        app = Appliance(net, net.server, BIN, tmp, "monitor", f"""
+listen {Pair.SERVER4}
 monitor listen {Pair.SERVER4} port 443
 monitor allow {Pair.CLIENT4}/32
 monitor allow fd7e::2
 monitor history 2
 refclock sim jitter 1e-6 dropout pps {PPS_LOST_AFTER} 0
 clock observe
-rundir {tmp}/run
-statedir {tmp}/state
-user nobody
-seccomp kill
 """)
-    net = Pair("mon")
-    log = open(os.path.join(tmp, "launch.log"), "w+")
-    launcher = None
-    started = time.monotonic()
-    try:
-        launcher = net.popen(net.server, [f"{BIN}/horloge-launch", "-f", conf],
-                             stdout=log, stderr=subprocess.STDOUT)
 
         # Before lock: 503 with the state in one line.
         code, body = wait_for("a first /health", lambda: (lambda h: h if h[0] else None)(health(net)), 15)
@@ -167,33 +159,28 @@ seccomp kill
         # horlogectl: every subcommand against the live daemons.
         for cmd in ("status", "sources", "sourcestats", "tracking", "serverstats", "clients", "gnss"):
             for fmt in ([], ["-j"], ["-c"]):
-                r = net.exec(net.server, f"{BIN}/horlogectl", "-f", conf, cmd, *fmt, check=False)
+                r = net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, cmd, *fmt, check=False)
                 assert r.returncode == 0, (cmd, fmt, r.stderr)
                 if fmt == ["-j"]:
                     json.loads(r.stdout)
-            print(f"horlogectl {cmd}:\n" + net.exec(net.server, f"{BIN}/horlogectl", "-f", conf, cmd).stdout)
+            print(f"horlogectl {cmd}:\n" + net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, cmd).stdout)
 
         # Holdover once the PPS is gone.
         left = PPS_LOST_AFTER - (time.monotonic() - started)
         code, body = wait_for("holdover /health", lambda: (lambda h: h if h[0] == 503 and h[1].startswith("holdover") else None)(health(net)), max(left, 0) + 60)
         print("health in holdover:", code, body)
 
-        launcher.terminate()
-        launcher.wait(timeout=10)
-        launcher = None
+        app.stop()
         # clockd down: horlogectl says so and fails.
-        r = net.exec(net.server, f"{BIN}/horlogectl", "-f", conf, "sources", check=False)
+        r = net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, "sources", check=False)
         print("horlogectl with clockd down:", r.returncode, r.stderr.strip())
         assert r.returncode == 1 and "clockd is not running" in r.stderr
         print("monitor: PASS")
     finally:
-        if launcher is not None:
-            launcher.kill()
-            launcher.wait()
+        if app is not None:
+            app.stop()
+            app.dump(6000)
         net.close()
-        log.seek(0)
-        print("---- launch log (tail) ----")
-        print("".join(log.readlines()[-60:]))
 
 
 if __name__ == "__main__":

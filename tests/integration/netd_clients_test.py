@@ -18,16 +18,13 @@ Every loop is bounded in count and time.
 import json
 import os
 import re
-import signal
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair, require_root, wait_for  # noqa: E402
+from netns import Appliance, Pair, require_root, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 
@@ -113,43 +110,18 @@ def netd_stats(net, conf):
             for k, v in body.items()}
 
 
-class Appliance:
-    def __init__(self, net, tmp, name, extra):
-        self.conf = os.path.join(tmp, f"{name}.conf")
-        with open(self.conf, "w") as f:
-            f.write(f"""listen {Pair.SERVER4}
+def appliance(net, tmp, name, extra):
+    return Appliance(net, net.server, BIN, tmp, name, f"""
+listen {Pair.SERVER4}
 listen {Pair.SERVER6}
 refclock sim jitter 1e-6
 clock observe
-rundir {tmp}/run-{name}
-statedir {tmp}/state-{name}
-user nobody
-seccomp kill
 {extra}
 """)
-        self.log = open(os.path.join(tmp, f"{name}.log"), "w+")
-        self.proc = net.popen(net.server, [f"{BIN}/horloge-launch", "-f", self.conf],
-                              stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        if self.proc is None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-    def dump(self):
-        self.log.seek(0)
-        print(f"---- {self.conf} log ----")
-        print(self.log.read()[-6000:])
 
 
 def clients_and_protocol(net, tmp):
-    app = Appliance(net, tmp, "plain", "")
+    app = appliance(net, tmp, "plain", "")
     try:
         locked = wait_for("stratum 1 from ntpdig",
                           lambda: (lambda j: j if j and j["stratum"] == 1 else None)(ntpdig_json(net)),
@@ -191,7 +163,7 @@ def clients_and_protocol(net, tmp):
 
 
 def rate_limit_and_deny(net, tmp):
-    app = Appliance(net, tmp, "limited",
+    app = appliance(net, tmp, "limited",
                     "ratelimit interval 1 burst 4 leak 2 kod\ndeny 198.18.0.0/24\n")
     try:
         wait_for("an answer over IPv6", lambda: ntplib_query(net, Pair.SERVER6), 15)

@@ -5,6 +5,7 @@ Addresses come from 198.18.0.0/15 (RFC 2544, benchmarking) and fd7e::/64: they e
 inside the namespaces created here, and every namespace is deleted on exit.
 """
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -75,3 +76,45 @@ def daemon_pids(launcher_pid):
         pid, args = line.strip().split(None, 1)
         pids[os.path.basename(args.split()[0]).replace("horloge-", "")] = int(pid)
     return pids
+
+
+class Appliance:
+    """horloge-launch started in namespace `ns` on the test's own configuration `lines` plus
+    what every test shares: a private rundir and statedir, user nobody, seccomp in kill mode."""
+
+    def __init__(self, net, ns, bindir, tmp, name, lines):
+        self.conf = os.path.join(tmp, f"{name}.conf")
+        with open(self.conf, "w") as f:
+            f.write(lines.strip("\n") + f"""
+rundir {tmp}/run-{name}
+statedir {tmp}/state-{name}
+user nobody
+seccomp kill
+""")
+        self.log = open(os.path.join(tmp, f"{name}.log"), "w+")
+        self.proc = net.popen(ns, [f"{bindir}/horloge-launch", "-f", self.conf],
+                              stdout=self.log, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM, as systemd would send; the launcher's exit status (None if it had to be
+        killed, or was stopped already)."""
+        if self.proc is None:
+            return None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            rc = None
+        self.proc = None
+        return rc
+
+    def dump(self, tail=20000):
+        self.log.seek(0)
+        print(f"---- {self.conf} log ----")
+        print(self.log.read()[-tail:])

@@ -11,14 +11,11 @@ import glob
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair, require_root, wait_for  # noqa: E402
+from netns import Appliance, Pair, require_root, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 
@@ -67,23 +64,15 @@ def main():
         sys.exit(77)
     tmp = tempfile.mkdtemp(prefix="horloge-xleave-")
     os.chmod(tmp, 0o755)
-    conf = os.path.join(tmp, "horloge.conf")
-    with open(conf, "w") as f:
-        f.write(f"""listen {Pair.SERVER4}
+    net = Pair("xl")
+    app = None
+    try:
+        app = Appliance(net, net.server, BIN, tmp, "xleave", f"""
+listen {Pair.SERVER4}
 listen {Pair.SERVER6}
 refclock sim jitter 1e-6
 clock observe
-rundir {tmp}/run
-statedir {tmp}/state
-user nobody
-seccomp kill
 """)
-    net = Pair("xl")
-    log = open(os.path.join(tmp, "launch.log"), "w+")
-    launcher = None
-    try:
-        launcher = net.popen(net.server, [f"{BIN}/horloge-launch", "-f", conf],
-                             stdout=log, stderr=subprocess.STDOUT)
         j = wait_for("stratum 1 from ntpdig", lambda: locked(net), 40)
         print("ntpdig:", j)
 
@@ -99,27 +88,20 @@ seccomp kill
 
         # netd pushes its counters to clockd every second or so.
         def counted():
-            s = netd_stats(net, conf)
+            s = netd_stats(net, app.conf)
             return s if s and int(s.get("interleaved", 0)) > 0 else None
         s = wait_for("netd's interleaved counter", counted, 10)
         print("netd: interleaved", s.get("interleaved"), "kernelTxStamps", s.get("kernelTxStamps"))
         if "kernelTxStamps" in s:
             assert int(s["kernelTxStamps"]) > 0, s
-        assert launcher.poll() is None, "the appliance died (seccomp?)"
-
-        launcher.send_signal(signal.SIGTERM)
-        launcher.wait(timeout=10)
-        launcher = None
+        assert app.running(), "the appliance died (seccomp?)"
+        app.stop()
         print("xleave: PASS")
     finally:
-        if launcher is not None:
-            launcher.kill()
-            launcher.wait()
+        if app is not None:
+            app.stop()
+            app.dump(4000)
         net.close()
-        log.seek(0)
-        print("---- launch log ----")
-        print(log.read()[-4000:])
-
 
 if __name__ == "__main__":
     main()
