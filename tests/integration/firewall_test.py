@@ -11,15 +11,12 @@ observe clock, seccomp kill) with the ruleset loaded. Checked:
 """
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import run, require_root, wait_for  # noqa: E402
+from netns import Appliance, run, require_root, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 RULESET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging",
@@ -121,18 +118,6 @@ def main():
         sys.exit(77)
     tmp = tempfile.mkdtemp(prefix="horloge-fw-")
     os.chmod(tmp, 0o755)
-    conf = os.path.join(tmp, "horloge.conf")
-    with open(conf, "w") as f:
-        f.write(f"""listen 0.0.0.0
-listen ::
-monitor listen 0.0.0.0 port 443
-refclock sim jitter 1e-6
-clock observe
-rundir {tmp}/run
-statedir {tmp}/state
-user nobody
-seccomp kill
-""")
     # The shipped ruleset with this test's management subnets, as an operator would edit it.
     with open(RULESET) as f:
         rules = f.read()
@@ -149,8 +134,7 @@ seccomp kill
         f.write("\n".join(lines) + "\n")
 
     net = Net()
-    log = open(os.path.join(tmp, "launch.log"), "w+")
-    launcher = listener = None
+    app = listener = None
     failures = []
 
     def check(what, ok, detail=""):
@@ -159,8 +143,13 @@ seccomp kill
             failures.append(what)
 
     try:
-        launcher = net.popen(net.app, [f"{BIN}/horloge-launch", "-f", conf],
-                             stdout=log, stderr=subprocess.STDOUT)
+        app = Appliance(net, net.app, BIN, tmp, "fw", """
+listen 0.0.0.0
+listen ::
+monitor listen 0.0.0.0 port 443
+refclock sim jitter 1e-6
+clock observe
+""")
         listener = net.popen(net.out, [sys.executable, "-c", LISTENER])
         wait_for("HTTPS up", lambda: https(net, net.mgmt, APP_M)[0] == 0, 20)
         wait_for("NTP up", lambda: answered(net, APP_O), 20)
@@ -194,25 +183,20 @@ seccomp kill
                 got = probe(net, host, kind)
                 check(f"outbound {kind} from the appliance to {host} fails", got != "open", got)
 
-        check("horloge-launch still running", launcher.poll() is None)
+        check("horloge-launch still running", app.running())
         if failures:
             print("firewall: FAIL:", ", ".join(failures))
             sys.exit(1)
         print("firewall: PASS")
     finally:
-        for p in (launcher, listener):
-            if p is not None and p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        if listener is not None:
+            listener.kill()
+            listener.wait()
+        if app is not None:
+            app.stop()
+            if failures:
+                app.dump()
         net.close()
-        log.seek(0)
-        if failures:
-            print("---- launch log ----")
-            print(log.read())
         shutil.rmtree(tmp, ignore_errors=True)
 
 
