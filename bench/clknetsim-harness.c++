@@ -111,13 +111,17 @@ int main(int argc, char** argv) {
   for (;;) {
     // The only wait: poll() with no descriptors, which clknetsim turns into simulated time. A
     // sample is used up to pollMs late, and its correction applied that late (chronyd, too,
-    // reads SHM on its own schedule).
+    // reads SHM on its own schedule); update() is told when.
     poll(nullptr, 0, pollMs);
     double reference, receive;
     if (!readSample(shm, reference, receive)) continue;
     double offset = receive - reference;     // local minus reference, s
+    // The command takes effect now, up to pollMs after the sample (in the daemon, up to the
+    // 200 ms of refclockd's SHM poll): the discipline counts the old correction until then.
+    timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     bool accepted = true;
-    Command c = d.update(receive, offset, 1e-6, &accepted);
+    Command c = d.update(receive, offset, 1e-6, &accepted, now.tv_sec + now.tv_nsec * 1e-9);
     clock->apply(c);
     ++samples;
     if (verbose) {

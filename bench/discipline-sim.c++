@@ -2,7 +2,7 @@
 // paired to integer nanoseconds as refclockd pairs them, by the sim clock, on the grid of jitter J and
 // wander W where chronyd's figures are known (design.md, "Numbers from the field").
 //
-//   horloge-discipline-sim [--seeds N] [--first-seed N] [--duration S] [--check]
+//   horloge-discipline-sim [--seeds N] [--first-seed N] [--duration S] [--delay S] [--check]
 //
 // Prints one row per cell: RMS and max true offset after the warm-up, time to lock, RMS
 // frequency error, and the ratio of our RMS offset to chronyd's. With --check it exits 1 when
@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <random>
 #include <vector>
 
 using namespace horloge;
@@ -31,8 +32,10 @@ struct Result { double rms = 0, max = 0, lock = 0, freqRms = 0; };
 
 constexpr double LOCK_THRESHOLD = 10e-6;   // |true offset| stays below this from lock on
 
+// `delay`: each command is applied a uniform random 0..delay s after its sample, as when
+// refclockd polls SHM (the daemon tells update() when; the kernel applies it then).
 Result run(const Cell& cell, uint64_t seed, double duration, double warmup,
-           const DisciplineParams& dp) {
+           const DisciplineParams& dp, double delay) {
   SimClockParams sp;
   sp.jitter = cell.jitter;
   sp.wander = cell.wander;
@@ -40,6 +43,7 @@ Result run(const Cell& cell, uint64_t seed, double duration, double warmup,
   constexpr double START = 1'800'000'000;      // a 2027 Unix time: true time of the start
   SimClock clock(sp, START);
   Discipline d(dp);
+  std::mt19937_64 late(seed);
   Result r;
   double sum2 = 0, fsum2 = 0, lastBad = 0;
   long count = 0;
@@ -58,13 +62,17 @@ Result run(const Cell& cell, uint64_t seed, double duration, double warmup,
       r.max = std::max(r.max, std::fabs(theta));
       ++count;
     }
+    double wait = 0;
     if (p) {
       double offset = (p->systemTimeNs - p->referenceTimeNs) * 1e-9;
-      Command c = d.update(clock.localTime() - START, offset, cell.jitter);
+      double t = clock.localTime() - START;
+      wait = delay * ((late() >> 11) * 0x1.0p-53);
+      clock.advance(wait);
+      Command c = d.update(t, offset, cell.jitter, nullptr, clock.localTime() - START);
       if (c.step != 0) clock.step(c.step);
       clock.setCorrection(c.correction);
     }
-    clock.advance(1);
+    clock.advance(1 - wait);
   }
   r.rms = std::sqrt(sum2 / count);
   r.freqRms = std::sqrt(fsum2 / count);
@@ -76,7 +84,7 @@ Result run(const Cell& cell, uint64_t seed, double duration, double warmup,
 
 int main(int argc, char** argv) {
   int seeds = 4, firstSeed = 1;
-  double duration = 20000, warmup = 2000;
+  double duration = 20000, warmup = 2000, delay = 0;
   bool check = false, oracle = false;
   DisciplineParams dp;
   for (int i = 1; i < argc; ++i) {
@@ -84,14 +92,15 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--first-seed") && i + 1 < argc) firstSeed = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--duration") && i + 1 < argc) duration = atof(argv[++i]);
     else if (!strcmp(argv[i], "--slew") && i + 1 < argc) dp.slewTime = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--delay") && i + 1 < argc) delay = atof(argv[++i]);
     else if (!strcmp(argv[i], "--oracle")) oracle = true;   // the filter is told the true W
     else if (!strcmp(argv[i], "--makestep") && i + 1 < argc) {
       dp.stepThreshold = atof(argv[++i]);
       dp.stepLimit = 3;
     } else if (!strcmp(argv[i], "--check")) check = true;
     else {
-      fprintf(stderr, "usage: %s [--seeds N] [--first-seed N] [--duration S] [--slew S] [--makestep S] [--check]\n",
-              argv[0]);
+      fprintf(stderr, "usage: %s [--seeds N] [--first-seed N] [--duration S] [--slew S] "
+                      "[--delay S] [--makestep S] [--check]\n", argv[0]);
       return 2;
     }
   }
@@ -103,7 +112,7 @@ int main(int argc, char** argv) {
     double ms2 = 0;
     for (int k = 0; k < seeds; ++k) {
       if (oracle) dp.fixedWander = cell.wander;
-      Result r = run(cell, firstSeed + k, duration, warmup, dp);
+      Result r = run(cell, firstSeed + k, duration, warmup, dp, delay);
       ms2 += r.rms * r.rms;
       sum.max = std::max(sum.max, r.max);
       sum.lock = std::max(sum.lock, r.lock);

@@ -106,6 +106,7 @@ public:
     return {static_cast<int64_t>(bias * 1e9), sim.frequencyError(), nowNs};
   }
   void apply(const Command& c) override {
+    sampleBias(realtimeNs());   // like the kernel's, a command takes effect when applied
     sim.step(c.step);
     sim.setCorrection(c.correction);
   }

@@ -19,27 +19,29 @@ void Discipline::reset(double t, double offset, double error) {
   p00 = std::max(error * error, r);
   p01 = 0;
   p11 = n > 0 ? std::max(p11, 1e-12) : f0Sigma * f0Sigma;
-  tLast = t;
+  advanceTo(t);
   n = 1;
   consecutiveOutliers = 0;
   bankReset();
   learnNoise(t, offset - integral);
 }
 
-Command Discipline::update(double t, double offset, double error, bool* accepted) {
+Command Discipline::update(double t, double offset, double error, bool* accepted, double now) {
   if (accepted != nullptr) *accepted = true;
+  if (std::isnan(now)) now = t;
   if (n == 0) {
     reset(t, offset, error);
-    return control();
+    return control(now);
   }
-  // Predict to t with the correction that was in force since the last update.
+  // Predict to t with the corrections that were in force since the last update.
   double dt = std::max(t - tLast, 0.0);
-  integral += applied * dt;
-  x0 += (x1 + applied) * dt;
+  integral += removed(x1, tLast, tLast + dt);
+  x0 += drift(x1, tLast, tLast + dt);
   p00 += 2 * dt * p01 + dt * dt * p11 + q * dt * dt * dt / 3;
   p01 += dt * p11 + q * dt * dt / 2;
   p11 += q * dt;
-  tLast = t;
+  bankPredict(dt);
+  advanceTo(tLast + dt);
 
   // Measurement noise: measured once there is enough history, the source's claim before.
   double rUse = rWeight >= 16 ? r : std::max(r, error * error);
@@ -51,13 +53,13 @@ Command Discipline::update(double t, double offset, double error, bool* accepted
     if (accepted != nullptr) *accepted = false;
     if (++consecutiveOutliers < 5) return {applied, 0};
     reset(t, offset, error);
-    return control();
+    return control(now);
   }
   consecutiveOutliers = 0;
   // The shadows start scoring from the main filter's state once the first slew is over: the
   // start's transient would otherwise weigh against the small wanders for hours.
   if (n == BANK_WARMUP) bankReset();
-  bankUpdate(dt, offset, rUse);
+  bankUpdate(offset, rUse);
   double k0 = p00 / s, k1 = p01 / s;
   x0 += k0 * nu;
   x1 += k1 * nu;
@@ -65,29 +67,73 @@ Command Discipline::update(double t, double offset, double error, bool* accepted
   p00 = q00; p01 = q01; p11 = q11;
   ++n;
   learnNoise(t, offset - integral);
-  return control();
+  return control(now);
 }
 
-Command Discipline::control() {
+Command Discipline::control(double now) {
   Command c;
+  // Steer from the offset when the command takes effect, not the offset at the sample.
+  now = std::max(now, tLast);
+  double x = x0 + drift(x1, tLast, now);
   bool windowOpen = params.stepLimit < 0 || updates < params.stepLimit;
-  if (params.stepThreshold > 0 && windowOpen && std::fabs(x0) > params.stepThreshold) {
-    c.step = -x0;
+  if (params.stepThreshold > 0 && windowOpen && std::fabs(x) > params.stepThreshold) {
+    c.step = -x;
     integral += c.step;
-    x0 = 0;
+    x0 += c.step;
+    x = 0;
     for (auto& sh: bank) sh.x0 += c.step;   // the shadows see the same step
     ++steps;
   }
   ++updates;
   // Remove the frequency error now and the phase over slewTime.
-  double u = -x1 - x0 / params.slewTime;
-  applied = c.correction = std::clamp(u, -params.maxCorrection, params.maxCorrection);
+  double u = -x1 - x / params.slewTime;
+  c.correction = std::clamp(u, -params.maxCorrection, params.maxCorrection);
+  commandAt(now, c.correction);
   return c;
 }
 
-Command Discipline::coast() {
-  applied = std::clamp(-x1, -params.maxCorrection, params.maxCorrection);
+Command Discipline::coast(double now) {
+  commandAt(std::isnan(now) ? tLast : now,
+            std::clamp(-x1, -params.maxCorrection, params.maxCorrection));
   return {applied, 0};
+}
+
+// A command takes effect at `now`, not at its sample's time: until then the previous one is in
+// force (changes after tLast are kept until a sample passes them; a handful at most).
+void Discipline::commandAt(double now, double c) {
+  applied = c;
+  now = std::max(now, changes.empty() ? tLast : changes.back().t);
+  if (now <= tLast) before = c, changes.clear();
+  else if (!changes.empty() && changes.back().t == now) changes.back().c = c;
+  else changes.push_back({now, c});
+  if (changes.size() > 32) before = changes.front().c, changes.erase(changes.begin());
+}
+
+void Discipline::advanceTo(double t) {
+  size_t k = 0;
+  while (k < changes.size() && changes[k].t <= t) before = changes[k++].c;
+  changes.erase(changes.begin(), changes.begin() + k);
+  tLast = t;
+}
+
+double Discipline::drift(double f, double a, double b) const {
+  double sum = 0, c = before;
+  for (const Change& ch: changes) {
+    if (ch.t >= b) break;
+    if (ch.t > a) sum += (f + c) * (ch.t - a) / (1 + f + c), a = ch.t;
+    c = ch.c;
+  }
+  return b > a ? sum + (f + c) * (b - a) / (1 + f + c) : sum;
+}
+
+double Discipline::removed(double f, double a, double b) const {
+  double sum = 0, c = before;
+  for (const Change& ch: changes) {
+    if (ch.t >= b) break;
+    if (ch.t > a) sum += c * (ch.t - a) / (1 + f + c), a = ch.t;
+    c = ch.c;
+  }
+  return b > a ? sum + c * (b - a) / (1 + f + c) : sum;
 }
 
 void Discipline::learnNoise(double t, double phi) {
@@ -118,20 +164,26 @@ void Discipline::bankReset() {
   for (auto& b: bank) b = {x0, x1, p00, p01, p11, 0};
 }
 
-// One step of every shadow filter (the same prediction, control and update as the main one,
-// with its own q), scored by the Gaussian log-likelihood of its innovation. Over thousands of
-// samples the likelihood separates wanders that no single-lag statistic can yet: at J = 8 us a
-// wander of 1e-9 adds < 25 % to the noise term of the Hadamard variance at lag 512 s.
-void Discipline::bankUpdate(double dt, double offset, double rUse) {
+// Every shadow filter predicts, corrects and updates as the main one does, with its own q, and
+// scores the Gaussian log-likelihood of its innovation. Over thousands of samples the likelihood
+// separates wanders that no single-lag statistic can yet: at J = 8 us a wander of 1e-9 adds
+// < 25 % to the noise term of the Hadamard variance at lag 512 s.
+void Discipline::bankPredict(double dt) {
+  for (int k = 0; k < BANK; ++k) {
+    Shadow& b = bank[k];
+    double qk = MIN_WANDER * MIN_WANDER * std::ldexp(1.0, k);
+    b.x0 += drift(b.x1, tLast, tLast + dt);
+    b.p00 += 2 * dt * b.p01 + dt * dt * b.p11 + qk * dt * dt * dt / 3;
+    b.p01 += dt * b.p11 + qk * dt * dt / 2;
+    b.p11 += qk * dt;
+  }
+}
+
+void Discipline::bankUpdate(double offset, double rUse) {
   constexpr double LAMBDA = 1 - 1 / SCORE_HORIZON;
   int best = 0;
   for (int k = 0; k < BANK; ++k) {
     Shadow& b = bank[k];
-    double qk = MIN_WANDER * MIN_WANDER * std::ldexp(1.0, k);
-    b.x0 += (b.x1 + applied) * dt;
-    b.p00 += 2 * dt * b.p01 + dt * dt * b.p11 + qk * dt * dt * dt / 3;
-    b.p01 += dt * b.p11 + qk * dt * dt / 2;
-    b.p11 += qk * dt;
     double nu = offset - b.x0, s = b.p00 + rUse;
     // A single wild innovation (a glitch the main filter did not reject) counts as 5 sigma.
     b.score = LAMBDA * b.score - 0.5 * (std::log(s) + std::min(nu * nu / s, 25.0));

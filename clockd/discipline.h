@@ -12,6 +12,7 @@
 // model estimation). See bench/discipline.md for why this beat the alternatives measured.
 #pragma once
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -50,24 +51,29 @@ public:
   // Starts from a known frequency error (drift file) instead of an unknown one.
   void setInitialFrequency(double frequency, double sigma);
   // The correction already applied when we start (e.g. the kernel's, after a restart).
-  void setAppliedCorrection(double c) { applied = c; }
+  void setAppliedCorrection(double c) { applied = before = c; changes.clear(); }
   // Steps already made (persisted across restarts so the step window does not reopen).
   void setUpdatesDone(int n) { updates = n; }
 
   // One sample: at local time `t` (seconds, any epoch but monotonic with the samples), the
   // clock was `offset` seconds ahead of the reference, with a 1-sigma `error` claimed by the
-  // source. Returns the new command; `accepted` is false for a rejected outlier.
-  Command update(double t, double offset, double error, bool* accepted = nullptr);
+  // source. Returns the new command, which the caller applies at local time `now` (>= t; NaN:
+  // at t); `accepted` is false for a rejected outlier. A sample polled from SHM and passed over
+  // IPC is used up to a few hundred ms late, and the old correction is in force until then:
+  // while slewing at 500 ppm each 0.1 s of that is 50 us the filter must not take for noise.
+  Command update(double t, double offset, double error, bool* accepted = nullptr,
+                 double now = NAN);
 
-  // Holdover: the command without samples (keep the frequency, stop steering the phase).
-  Command coast();
+  // Holdover: the command without samples (keep the frequency, stop steering the phase),
+  // applied at local time `now` (NaN: at the last update).
+  Command coast(double now = NAN);
 
   // The predicted 1-sigma offset error `age` seconds after the last update.
   double predictedSigma(double age) const;
 
   Estimate estimate() const;
   // Phase removed by our corrections and steps since the start, up to local time t.
-  double phaseCorrection(double t) const { return integral + applied * (t - tLast); }
+  double phaseCorrection(double t) const { return integral + removed(x1, tLast, t); }
   bool started() const { return n > 0; }
   int updatesDone() const { return updates; }
   int stepsDone() const { return steps; }
@@ -82,7 +88,12 @@ private:
   double x0 = 0, x1 = 0;
   double p00 = 0, p01 = 0, p11 = 0;
   double f0 = 0, f0Sigma;         // initial frequency and its sigma
-  double applied = 0;             // correction in force since tLast
+  double applied = 0;             // the last correction commanded
+  // The corrections in force after tLast: `before` until the first change, each change from
+  // its local time on (a command takes effect when applied, not at its sample's time).
+  struct Change { double t, c; };
+  double before = 0;
+  std::vector<Change> changes;
   double tLast = 0;
   uint64_t n = 0;
   int updates = 0, steps = 0;
@@ -111,12 +122,21 @@ private:
   std::array<Shadow, BANK> bank{};
   double bankQ = 1e-18;
   void bankReset();
-  void bankUpdate(double dt, double offset, double rUse);
+  void bankPredict(double dt);
+  void bankUpdate(double offset, double rUse);
 
   void reset(double t, double offset, double error);
+  // Offset change from local time a to b (>= a) for a free-running frequency error f, with the
+  // corrections in force then; and the part of it our corrections made. Rates are per second of
+  // reference time, intervals are measured in local seconds: 1 + f + c of them per reference
+  // second (at 480 ppm, ignoring this is a 0.23 ppm bias in the frequency learnt while slewing).
+  double drift(double f, double a, double b) const;
+  double removed(double f, double a, double b) const;
+  void advanceTo(double t);
+  void commandAt(double now, double c);
   void learnNoise(double t, double phi);
   const Point& back(size_t age) const { return history[(head + HISTORY - 1 - age) % HISTORY]; }
-  Command control();
+  Command control(double now);
 };
 
 }  // namespace horloge::clockd
