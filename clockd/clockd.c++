@@ -47,7 +47,9 @@ Account accountOf(const Config& config, Role role) {
 
 void makeDir(const std::string& path, mode_t mode, Account owner) {
   if (mkdir(path.c_str(), mode) < 0 && errno != EEXIST) KJ_FAIL_SYSCALL("mkdir", errno, path);
-  if (geteuid() == 0) KJ_SYSCALL(chown(path.c_str(), owner.uid, owner.gid), path);
+  if (geteuid() == 0) {
+    KJ_SYSCALL(chown(path.c_str(), owner.uid, owner.gid), path);
+  }
 }
 
 // The discipline's settings and what the state directory remembers from a previous run.

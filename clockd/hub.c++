@@ -179,7 +179,7 @@ void Hub::onSample(ipc::RefSample::Reader s) {
   claimedError[id] = error;
 
   if (reselect(local, id) != id) return;
-  sync.setInterval(1);
+  sync.setSource("reference clock", 1, false);
   sync.onSample(filters[id].stats(), local);
   followed = -1;
   follow(local, offset, error);
@@ -207,31 +207,32 @@ int Hub::reselect(int64_t local, int trigger) {
   for (size_t k = 0; k < candidates.size(); ++k) {
     if (candidates[k].usable && (gps < 0 || candidates[k].error < candidates[gps].error)) gps = k;
   }
-  std::string alarm = gps >= 0 ? crossCheck(candidates[gps], peers) : std::string();
-  if (alarm.empty() != gpsAlarm.empty()) {
-    if (alarm.empty()) log::info("GPS agrees with its noselect peers again");
-    else log::error(kj::str(alarm.c_str()));
+  if (gpsAlarm.update(gps >= 0 ? crossCheck(candidates[gps], peers) : std::string(), local)) {
+    if (gpsAlarm.raised()) log::error(kj::str(gpsAlarm.text().c_str()));
+    else log::info("GPS agrees with its noselect peers again");
   }
-  gpsAlarm = alarm;
   // While alarmed, no refclock may be followed: stratum 1 is no longer claimed from them.
   std::vector<bool> wasUsable;
   for (auto& c: candidates) wasUsable.push_back(c.usable);
-  if (!gpsAlarm.empty()) for (auto& c: candidates) c.usable = false;
+  if (gpsAlarm.raised()) for (auto& c: candidates) c.usable = false;
   size_t refclocks = candidates.size();
   for (size_t k = 0; k < upstreams.size(); ++k) {
     auto& u = upstreams[k];
     if (!u.heard || u.noselect) continue;
     candidates.push_back(u.candidate(local));
+    candidates.back().prefer = u.prefer;
     ids.push_back(100 + static_cast<int>(k));
   }
+  for (size_t k = 0; k < candidates.size(); ++k) candidates[k].current = ids[k] == lastChosen;
   Selection sel = select(candidates);
   for (size_t k = 0; k < refclocks; ++k) {
-    marks[ids[k]] = !gpsAlarm.empty() && wasUsable[k] ? Mark::FALSETICKER : sel.marks[k];
+    marks[ids[k]] = gpsAlarm.raised() && wasUsable[k] ? Mark::FALSETICKER : sel.marks[k];
   }
   int chosen = sel.selected >= 0 ? ids[sel.selected] : -1;
   // A lone refclock, still acquiring (never while alarmed).
-  if (chosen < 0 && candidates.size() == 1 && refclocks == 1 && gpsAlarm.empty()) chosen = trigger;
+  if (chosen < 0 && candidates.size() == 1 && refclocks == 1 && !gpsAlarm.raised()) chosen = trigger;
   selected = chosen >= 0 && chosen < 100 ? chosen : -1;
+  lastChosen = chosen;
   upstreamMarks.assign(upstreams.size(), Mark::UNUSABLE);
   for (size_t k = refclocks; k < candidates.size(); ++k) upstreamMarks[ids[k] - 100] = sel.marks[k];
   // noselect peers: 'x' when they disagree with the GPS, '-' (never used) otherwise.
@@ -278,7 +279,7 @@ void Hub::onUpstream(ipc::UpstreamSample::Reader s) {
   // clock-filter choice it has not taken before.
   auto best = u.filter.best();
   if (!best) return;
-  sync.setInterval(std::ldexp(1.0, u.poll));
+  sync.setSource("upstream " + u.address, std::ldexp(1.0, u.poll), true);
   SourceStats st;
   st.count = u.filter.count();
   st.offset = best->offset;
@@ -293,7 +294,9 @@ void Hub::onUpstream(ipc::UpstreamSample::Reader s) {
 
 void Hub::follow(int64_t local, double offset, double error) {
   bool accepted = true;
-  Command c = discipline.update(local * 1e-9, offset, error, &accepted);
+  // Applied now, a fraction of a second after the sample (refclockd polls SHM every 200 ms):
+  // the discipline counts the previous correction as in force until then.
+  Command c = discipline.update(local * 1e-9, offset, error, &accepted, realtimeNs() * 1e-9);
   if (!accepted) return;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(c); })) {
     log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
@@ -318,7 +321,7 @@ Header Hub::header(int64_t nowNs) const {
     h.rootDelay = ntp::shortFromSeconds(r.rootDelay);
     h.rootDispersion = ntp::shortFromSeconds(ntp::secondsFromShort(h.rootDispersion) + r.rootDispersion);
     if (h.stratum >= 16) h.leap = 3;
-  } else if (!gpsAlarm.empty()) {
+  } else if (gpsAlarm.raised()) {
     // The GPS is suspected: no stratum 1 from it until the peers agree again.
     h.leap = 3;
     h.stratum = 16;
@@ -370,7 +373,8 @@ kj::Promise<void> Hub::run() {
     // Logged once per change, with its reason.
     log::info(kj::str("state ", syncName(sync.state()), ": ", sync.reason().c_str()));
     if (sync.state() == Sync::HOLDOVER) {
-      KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(discipline.coast()); })) {
+      auto coast = [&]() { clock->apply(discipline.coast(now * 1e-9)); };
+      KJ_IF_MAYBE(e, kj::runCatchingExceptions(coast)) {
         log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
       }
     }
@@ -420,8 +424,7 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   s.setReferenceTime(h.referenceTime);
   s.setRootDelay(h.rootDelay);
   s.setRootDispersion(h.rootDispersion);
-  char refid[5] = {char(h.refid >> 24), char(h.refid >> 16), char(h.refid >> 8), char(h.refid), 0};
-  c.setRefid(refid);
+  c.setRefid(refidText(h.refid, h.stratum));
   if (selected >= 0) {
     SourceStats st = filters[selected].stats();
     c.setSamples(filters[selected].total());
@@ -440,7 +443,7 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   if (!options.leapAlarm.empty()) c.setLeapAlarm(options.leapAlarm.c_str());
   else if (leap.expired) c.setLeapAlarm("leap file expired");
   c.setLeapPendingNs(leap.announce == LeapAction::NONE ? 0 : leap.at * 1'000'000'000);
-  c.setGpsAlarm(gpsAlarm.c_str());
+  c.setGpsAlarm(gpsAlarm.text().c_str());
   if (options.leap) c.setLeapExpiresNs(options.leap->expiresUnix * 1'000'000'000);
 
   size_t heard = 0;

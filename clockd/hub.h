@@ -88,7 +88,8 @@ private:
   // Issue 8: upstream servers, selection over every source, the GPS cross-check.
   std::array<UpstreamSource, 16> upstreams;
   int followed = -1;                       // upstream the discipline last took a sample of, or -1
-  std::string gpsAlarm;
+  int lastChosen = -1;                     // reselect()'s previous answer, for its stickiness
+  GpsAlarm gpsAlarm;
   std::vector<Mark> upstreamMarks;
   void onUpstream(ipc::UpstreamSample::Reader s);
   // Runs selection over refclocks and upstreams at `localNs`; returns the chosen refclock

@@ -43,3 +43,14 @@ TEST_CASE("selection: a single PPS is selected") {
   CHECK(s.selected == 0);
   CHECK(s.marks[0] == Mark::SELECTED);
 }
+
+TEST_CASE("selection: the current source stays until another is better by the reselect distance") {
+  Candidate a = ntp(0, 1.00e-3), b = ntp(10e-6, 1.05e-3);
+  b.current = true;
+  CHECK(select({a, b}).selected == 1);          // 50 µs better is not enough
+  a.error = 0.85e-3;
+  CHECK(select({a, b}).selected == 0);          // 200 µs better is
+  Candidate p = ntp(0, 2e-3);
+  p.prefer = true;
+  CHECK(select({a, b, p}).selected == 2);       // `prefer` first, among the survivors
+}

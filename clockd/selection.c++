@@ -1,6 +1,7 @@
 #include "selection.h"
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 namespace horloge::clockd {
 
@@ -40,8 +41,12 @@ Selection select(const std::vector<Candidate>& c) {
   }
   if (!majority) return out;
 
-  // Best survivor: PPS first, then the smallest error.
-  auto rank = [&](size_t i) { return std::make_pair(c[i].kind == SourceKind::PPS ? 0 : 1, c[i].error); };
+  // Best survivor: PPS first, then `prefer`, then the smallest error (the current one's
+  // less RESELECT_DISTANCE).
+  auto rank = [&](size_t i) {
+    return std::make_tuple(c[i].kind == SourceKind::PPS ? 0 : 1, c[i].prefer ? 0 : 1,
+                           c[i].error + (c[i].current ? 0 : RESELECT_DISTANCE));
+  };
   for (size_t i = 0; i < c.size(); ++i) {
     if (out.marks[i] != Mark::COMBINED) continue;
     if (out.selected < 0 || rank(i) < rank(out.selected)) out.selected = static_cast<int>(i);

@@ -16,7 +16,13 @@ struct Candidate {
   double offset = 0;              // s, local minus this source
   double error = 0;               // s, half-width of its error interval (root distance)
   double jitter = 0;              // s, for the combination weights
+  bool prefer = false;            // `server ... prefer`: chosen over the others that survive
+  bool current = false;           // the one selected last time (see RESELECT_DISTANCE)
 };
+
+// Added to the error of every source but the current one when choosing, so that two sources
+// of nearly equal quality do not take turns (chrony's `reselectdist`, same default).
+constexpr double RESELECT_DISTANCE = 100e-6;
 
 enum class Mark : char {
   SELECTED = '*', COMBINED = '+', OUTLIER = '-', FALSETICKER = 'x', UNUSABLE = '?'

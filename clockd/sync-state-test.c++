@@ -55,3 +55,26 @@ TEST_CASE("sync state: a gap breaks the run") {
   CHECK(m.consecutive() == 1);
   CHECK_FALSE(m.tick(T0 + 10 * S));
 }
+
+TEST_CASE("sync state: an upstream locks after its iburst, and its poll sets the holdover delay") {
+  SyncStateMachine m{SyncParams{}};
+  m.setSource("upstream 192.0.2.1", 64, true);
+  SourceStats st;
+  m.onSample(st, T0);
+  m.onSample(st, T0 + 2 * S);
+  CHECK(m.reason() == "upstream 192.0.2.1 acquiring (2 of 3 samples)");
+  m.onSample(st, T0 + 4 * S);
+  CHECK(m.tick(T0 + 4 * S));
+  CHECK(m.state() == Sync::LOCKED);
+  CHECK(m.reason() == "upstream 192.0.2.1 locked after 3 consecutive samples");
+  CHECK_FALSE(m.tick(T0 + 200 * S));                  // within 4 polls
+  CHECK(m.tick(T0 + 300 * S));
+  CHECK(m.reason() == "no sample from the upstream 192.0.2.1 for 296.0 s");
+}
+
+TEST_CASE("refid text: ASCII at stratum 1 and 16, an address above") {
+  CHECK(refidText(refidFromText("PPS\0"), 1) == "PPS");
+  CHECK(refidText(refidFromText("INIT"), 16) == "INIT");
+  CHECK(refidText(0xc6120803, 2) == "198.18.8.3");
+  CHECK(refidText(0x01ff0000, 16) == "??");
+}

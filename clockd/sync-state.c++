@@ -14,10 +14,32 @@ const char* syncName(Sync s) {
   return "?";
 }
 
-static std::string fmt(const char* f, double a, double b = 0) {
+std::string refidText(uint32_t refid, uint8_t stratum) {
+  char buf[16];
+  if (stratum >= 2 && stratum < 16) {
+    snprintf(buf, sizeof(buf), "%u.%u.%u.%u", refid >> 24, (refid >> 16) & 255,
+             (refid >> 8) & 255, refid & 255);
+    return buf;
+  }
+  std::string out;
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    char c = char(refid >> shift);
+    if (c == 0) break;
+    out += c >= 0x20 && c < 0x7f ? c : '?';   // a status is text: never raw bytes
+  }
+  return out;
+}
+
+static std::string fmt(const std::string& source, const char* f, double a, double b = 0) {
   char buf[128];
   snprintf(buf, sizeof(buf), f, a, b);
-  return buf;
+  return source + buf;
+}
+
+void SyncStateMachine::setSource(std::string name, double intervalS, bool isUpstream) {
+  source = std::move(name);
+  interval = intervalS;
+  upstream = isUpstream;
 }
 
 void SyncStateMachine::enter(Sync s, std::string reason) {
@@ -32,12 +54,14 @@ void SyncStateMachine::onSample(const SourceStats& stats, int64_t localNs) {
   run = contiguous ? run + 1 : 1;
   last = stats;
   lastSampleNs = localNs;
-  int needed = current == Sync::HOLDOVER ? params.relockSamples : params.lockSamples;
+  int needed = current == Sync::HOLDOVER ? params.relockSamples
+               : upstream                  ? params.upstreamLockSamples
+                                           : params.lockSamples;
   if (current != Sync::LOCKED) {
     if (run >= needed) {
-      enter(Sync::LOCKED, fmt("reference clock locked after %.0f consecutive samples", run));
+      enter(Sync::LOCKED, fmt(source, " locked after %.0f consecutive samples", run));
     } else if (current == Sync::UNSYNCHRONISED) {
-      why = fmt("reference clock acquiring (%.0f of %.0f samples)", run, needed);
+      why = fmt(source, " acquiring (%.0f of %.0f samples)", run, needed);
     }
   }
 }
@@ -45,9 +69,9 @@ void SyncStateMachine::onSample(const SourceStats& stats, int64_t localNs) {
 bool SyncStateMachine::tick(int64_t nowNs) {
   double silent = lastSampleNs ? (nowNs - lastSampleNs) * 1e-9 : 0;
   if (current == Sync::LOCKED && silent > std::max(params.holdoverAfter, 4 * interval + 1)) {
-    enter(Sync::HOLDOVER, fmt("no reference clock sample for %.1f s", silent));
+    enter(Sync::HOLDOVER, fmt("no sample from the " + source, " for %.1f s", silent));
   } else if (current == Sync::HOLDOVER && silent > params.maxHoldover) {
-    enter(Sync::UNSYNCHRONISED, fmt("holdover exceeded maxholdover (%.0f s)", params.maxHoldover));
+    enter(Sync::UNSYNCHRONISED, fmt("holdover", " exceeded maxholdover (%.0f s)", params.maxHoldover));
     run = 0;
   }
   bool c = changed;

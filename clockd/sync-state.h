@@ -26,9 +26,14 @@ constexpr uint32_t refidFromText(const char (&s)[5]) {
          (uint32_t(uint8_t(s[2])) << 8) | uint32_t(uint8_t(s[3]));
 }
 
+// The refid as operators read it: ASCII for stratum 0/1 (`PPS`, `GPS`, `INIT`), a dotted quad
+// above (an upstream's IPv4 address, or the hash of an IPv6 one), as ntpq and chronyc show it.
+std::string refidText(uint32_t refid, uint8_t stratum);
+
 struct SyncParams {
   int lockSamples = 6;             // consecutive samples before claiming stratum 1
   int relockSamples = 3;           // the same, coming back from holdover
+  int upstreamLockSamples = 3;     // an upstream server's: its iburst, not minutes of polls
   double sampleGap = 2.5;          // seconds: a larger gap breaks a run of samples
   double holdoverAfter = 5;        // seconds without a sample before LOCKED -> HOLDOVER
   double maxHoldover = 7200;       // seconds in HOLDOVER before UNSYNCHRONISED
@@ -44,9 +49,11 @@ public:
   // Time passes; returns true when the state changed (reason() says why).
   bool tick(int64_t nowNs);
 
-  // Issue 8: the interval between samples of the source followed (1 s for a refclock, the poll
-  // interval for an upstream server): gaps and the holdover delay scale with it.
-  void setInterval(double seconds) { interval = seconds; }
+  // Issue 8: the source followed, as the reasons name it ("reference clock", "upstream
+  // 192.0.2.1"), and the interval between its samples (1 s for a refclock, the poll interval
+  // for an upstream): gaps and the holdover delay scale with it, and an upstream locks after
+  // upstreamLockSamples.
+  void setSource(std::string name, double intervalS, bool upstream);
 
   Sync state() const { return current; }
   const std::string& reason() const { return why; }
@@ -62,6 +69,8 @@ private:
   int run = 0;
   bool changed = false;
   double interval = 1;
+  bool upstream = false;
+  std::string source = "reference clock";
 
   void enter(Sync s, std::string reason);
 };

@@ -67,3 +67,22 @@ TEST_CASE("GPS versus noselect peers: alarm on a majority beyond the combined bo
   unusable.usable = false;
   CHECK(crossCheck(gps, {unusable, peer(0.0)}).empty());
 }
+
+TEST_CASE("GPS alarm: raised after RAISE_S of disagreement, cleared after CLEAR_S of agreement") {
+  const int64_t S = 1'000'000'000;
+  GpsAlarm a;
+  std::string bad = "GPS disagrees";
+  CHECK_FALSE(a.update(bad, T0));
+  CHECK_FALSE(a.update("", T0 + 2 * S));                    // a blip: the clock restarts
+  CHECK_FALSE(a.update(bad, T0 + 3 * S));
+  CHECK_FALSE(a.update(bad, T0 + 10 * S));
+  CHECK_FALSE(a.raised());
+  CHECK(a.update(bad, T0 + 11 * S));                        // 8 s of disagreement
+  CHECK(a.raised());
+  CHECK(a.text() == bad);
+  CHECK_FALSE(a.update("", T0 + 20 * S));
+  CHECK_FALSE(a.update("", T0 + 79 * S));
+  CHECK(a.raised());                                        // agreeing for 59 s only
+  CHECK(a.update("", T0 + 80 * S));
+  CHECK_FALSE(a.raised());
+}

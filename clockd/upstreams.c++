@@ -95,4 +95,20 @@ std::string crossCheck(const Candidate& gps, const std::vector<Candidate>& peers
   return buf;
 }
 
+bool GpsAlarm::update(const std::string& verdict, int64_t nowNs) {
+  if (verdict.empty() != raised()) {
+    if (raised()) current = verdict;   // still disagreeing: the newest figures
+    pending = false;
+    return false;
+  }
+  if (!pending) {
+    pending = true;
+    sinceNs = nowNs;
+  }
+  if ((nowNs - sinceNs) * 1e-9 < (raised() ? CLEAR_S : RAISE_S)) return false;
+  current = verdict;
+  pending = false;
+  return true;
+}
+
 }  // namespace horloge::clockd

@@ -74,4 +74,21 @@ RelayHeader relayHeader(const UpstreamSource& s, int64_t nowNs);
 // nobody to ask.
 std::string crossCheck(const Candidate& gps, const std::vector<Candidate>& peers);
 
+// crossCheck()'s verdict with hysteresis: raised once the GPS has disagreed for RAISE_S, cleared
+// once it has agreed for CLEAR_S, so that a verdict near the bound does not flap the alarm (and
+// stratum 1 with it).
+class GpsAlarm {
+public:
+  static constexpr double RAISE_S = 8, CLEAR_S = 60;
+  // Takes the verdict at `nowNs`; true when the alarm was raised or cleared.
+  bool update(const std::string& verdict, int64_t nowNs);
+  bool raised() const { return !current.empty(); }
+  const std::string& text() const { return current; }   // the latest disagreeing verdict
+
+private:
+  std::string current;
+  bool pending = false;     // the verdict differs from the state since `sinceNs`
+  int64_t sinceNs = 0;
+};
+
 }  // namespace horloge::clockd

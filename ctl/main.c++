@@ -1,12 +1,14 @@
 // horlogectl: the operator's read-only view of a running horloge.
 //   horlogectl [-f CONFIG] [-s SOCKET] COMMAND [-j | -c]
-//   COMMAND: status sources sourcestats tracking serverstats clients gnss (views.h)
+//   COMMAND: status sources sourcestats tracking serverstats clients gnss (views.h), or
+//   firewall (firewall.h: from the configuration alone, clockd not asked)
 // Exit status: 0 all running; 1 clockd unreachable; 2 usage or configuration error;
 // 3 clockd answered but a peer is not connected to it: for `status` either peer (the status
 // is still printed); for serverstats/clients (netd) and gnss (refclockd) the one they show
 // (nothing printed but which one is down).
 #include "config.h"
 #include "daemon.h"
+#include "firewall.h"
 #include "ipc.h"
 #include "status-client.h"
 #include "status-text.h"
@@ -35,6 +37,7 @@ struct Options {
   if (problem) fprintf(stderr, "horlogectl: %s\n", problem);
   fprintf(stderr, "usage: horlogectl [-f CONFIG] [-s SOCKET] COMMAND [-j | -c]\n"
                   "commands: status sources sourcestats tracking serverstats clients gnss\n"
+                  "          firewall (nftables elements for the configured servers)\n"
                   "  -j JSON, -c CSV\n");
   exit(EXIT_USAGE);
 }
@@ -52,21 +55,31 @@ Options parseArgs(int argc, char** argv) {
     else usage(kj::str("unexpected argument \"", a, "\"").cStr());
   }
   if (o.command.empty()) usage("no command");
-  if (findCommand(o.command.c_str()) == nullptr) usage("unknown command");
+  if (o.command != "firewall" && findCommand(o.command.c_str()) == nullptr) {
+    usage("unknown command");
+  }
   return o;
 }
 
-std::string statusSocket(const Options& o) {
-  if (!o.socket.empty()) return o.socket;
+Config config(const Options& o) {
   try {
-    return ipc::socketPath(loadConfig(o.config), ipc::STATUS_SOCKET).cStr();
+    return loadConfig(o.config);
   } catch (const ConfigError& e) {
     fprintf(stderr, "horlogectl: %s\n", e.what());
     exit(EXIT_USAGE);
   }
 }
 
+std::string statusSocket(const Options& o) {
+  if (!o.socket.empty()) return o.socket;
+  return ipc::socketPath(config(o), ipc::STATUS_SOCKET).cStr();
+}
+
 int run(const Options& o) {
+  if (o.command == "firewall") {
+    fputs(firewallElements(config(o)).c_str(), stdout);
+    return 0;
+  }
   auto io = kj::setupAsyncIo();
   kj::Own<capnp::MallocMessageBuilder> message;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {

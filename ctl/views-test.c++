@@ -51,6 +51,10 @@ void fill(ipc::SystemStatus::Builder s) {
   src(0, 1, "pps", "*", -2.5e-7);
   src(1, 0, "refclock", "-", 0.0123);
   src(2, 7, "ntp", "\x1b", 0);   // not a known mark: shown as ?
+  sources[2].setName("192.0.2.7");
+  sources[2].setStratum(2);
+  sources[2].setPoll(6);
+  sources[2].setReach(0377);
 
   auto rc = s.initRefclockd();
   rc.setConnected(true);
@@ -186,19 +190,19 @@ netd,up,0,0,0000000000000000,no,off
 }
 
 TEST_CASE("horlogectl sources: golden text, CSV and JSON") {
-  CHECK(run("sources", Format::TEXT) == R"(M  Name               Kind      Offset      Error   Jitter  Last
-*  pps:/dev/pps0      pps       -250 ns     500 ns  200 ns  1.000 s ago
--  nmea:/dev/ttyAMA0  refclock  +12.300 ms  500 ns  200 ns  1.000 s ago
-?  ntp7               ntp       +0 ns       0 ns    200 ns  1.000 s ago
+  CHECK(run("sources", Format::TEXT) == R"(M  Name               Kind      St  Poll  Reach  Offset      Error   Jitter  Last
+*  pps:/dev/pps0      pps       0   0     -      -250 ns     500 ns  200 ns  1.000 s ago
+-  nmea:/dev/ttyAMA0  refclock  0   0     -      +12.300 ms  500 ns  200 ns  1.000 s ago
+?  192.0.2.7          ntp       2   6     377    +0 ns       0 ns    200 ns  1.000 s ago
 )");
-  CHECK(run("sources", Format::CSV) == R"(m,name,kind,offset,error,jitter,last
-*,pps:/dev/pps0,pps,-2.5e-07,5e-07,2e-07,1
--,nmea:/dev/ttyAMA0,refclock,0.0123,5e-07,2e-07,1
-?,ntp7,ntp,0,0,2e-07,1
+  CHECK(run("sources", Format::CSV) == R"(m,name,kind,st,poll,reach,offset,error,jitter,last
+*,pps:/dev/pps0,pps,0,0,-,-2.5e-07,5e-07,2e-07,1
+-,nmea:/dev/ttyAMA0,refclock,0,0,-,0.0123,5e-07,2e-07,1
+?,192.0.2.7,ntp,2,6,377,0,0,2e-07,1
 )");
-  CHECK(run("sources", Format::JSON) == R"([{"m":"*","name":"pps:/dev/pps0","kind":"pps","offset":-2.5e-07,"error":5e-07,"jitter":2e-07,"last":1},
- {"m":"-","name":"nmea:/dev/ttyAMA0","kind":"refclock","offset":0.0123,"error":5e-07,"jitter":2e-07,"last":1},
- {"m":"?","name":"ntp7","kind":"ntp","offset":0,"error":0,"jitter":2e-07,"last":1}]
+  CHECK(run("sources", Format::JSON) == R"([{"m":"*","name":"pps:/dev/pps0","kind":"pps","st":0,"poll":0,"reach":"-","offset":-2.5e-07,"error":5e-07,"jitter":2e-07,"last":1},
+ {"m":"-","name":"nmea:/dev/ttyAMA0","kind":"refclock","st":0,"poll":0,"reach":"-","offset":0.0123,"error":5e-07,"jitter":2e-07,"last":1},
+ {"m":"?","name":"192.0.2.7","kind":"ntp","st":2,"poll":6,"reach":"377","offset":0,"error":0,"jitter":2e-07,"last":1}]
 )");
 }
 
@@ -206,16 +210,16 @@ TEST_CASE("horlogectl sourcestats: golden text, CSV and JSON") {
   CHECK(run("sourcestats", Format::TEXT) == R"(Name               Kind      NP  Offset      Std Dev  Jitter
 pps:/dev/pps0      pps       64  -250 ns     500 ns   200 ns
 nmea:/dev/ttyAMA0  refclock  64  +12.300 ms  500 ns   200 ns
-ntp7               ntp       64  +0 ns       0 ns     200 ns
+192.0.2.7          ntp       64  +0 ns       0 ns     200 ns
 )");
   CHECK(run("sourcestats", Format::CSV) == R"(name,kind,np,offset,std_dev,jitter
 pps:/dev/pps0,pps,64,-2.5e-07,5e-07,2e-07
 nmea:/dev/ttyAMA0,refclock,64,0.0123,5e-07,2e-07
-ntp7,ntp,64,0,0,2e-07
+192.0.2.7,ntp,64,0,0,2e-07
 )");
   CHECK(run("sourcestats", Format::JSON) == R"([{"name":"pps:/dev/pps0","kind":"pps","np":64,"offset":-2.5e-07,"std_dev":5e-07,"jitter":2e-07},
  {"name":"nmea:/dev/ttyAMA0","kind":"refclock","np":64,"offset":0.0123,"std_dev":5e-07,"jitter":2e-07},
- {"name":"ntp7","kind":"ntp","np":64,"offset":0,"std_dev":0,"jitter":2e-07}]
+ {"name":"192.0.2.7","kind":"ntp","np":64,"offset":0,"std_dev":0,"jitter":2e-07}]
 )");
 }
 

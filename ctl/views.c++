@@ -25,14 +25,22 @@ kj::StringPtr stateName(ipc::SyncState state) {
   return "?";
 }
 
-// The name operators know a source by: its receiver's name when the source is a refclock.
+// The name operators know a source by: its receiver's name for a refclock, its address for an
+// upstream server.
 kj::String sourceName(ipc::SystemStatus::Reader status, ipc::SourceStatus::Reader s) {
+  if (s.getName().size() > 0) return kj::str(s.getName());
   for (auto rc: status.getRefclockd().getBody()) {
     if (rc.getSourceId() == s.getSourceId() && rc.getName().size() > 0) {
       return kj::str(rc.getName());
     }
   }
   return kj::str(s.getKind(), s.getSourceId());
+}
+
+kj::String octal(unsigned v) {
+  char buf[8];
+  snprintf(buf, sizeof(buf), "%o", v);
+  return kj::str(buf);
 }
 
 Cell markCell(kj::StringPtr mark) {
@@ -44,9 +52,13 @@ Cell markCell(kj::StringPtr mark) {
 }
 
 kj::Array<View> sources(ipc::SystemStatus::Reader status) {
-  auto v = view("sources", {"M", "Name", "Kind", "Offset", "Error", "Jitter", "Last"});
+  // Stratum, poll and reach as chronyc shows them; a refclock is stratum 0, sampled each second.
+  auto v = view("sources", {"M", "Name", "Kind", "St", "Poll", "Reach", "Offset", "Error",
+                            "Jitter", "Last"});
   for (auto s: status.getSources()) {
+    bool ntp = s.getKind() == "ntp";
     v.row(markCell(s.getMark()), text(sourceName(status, s)), text(s.getKind()),
+          count(s.getStratum()), integer(s.getPoll()), text(ntp ? octal(s.getReach()) : kj::str("-")),
           seconds(s.getOffset(), true), seconds(s.getError(), false),
           seconds(s.getJitter(), false), ago(s.getLastSampleNs(), status.getGeneratedNs()));
   }

@@ -107,6 +107,38 @@ TEST_CASE("poller: iburst sends the first 4 requests 2 s apart") {
   CHECK(p.nextDelay() == 64);
 }
 
+TEST_CASE("poller: unsynchronised replies keep the poll down; with iburst, a new burst at sync") {
+  Poller p(conf(6, 10, true));
+  uint8_t req[48], rep[48];
+  Exchange e;
+  for (int i = 0; i < 6; ++i) {           // the burst, then polls, answered unsynchronised
+    p.makeRequest(req, T0, 1 + i);
+    reply(req, rep, 16, 0x494e4954);
+    rep[0] |= 3 << 6;
+    CHECK(p.onReply(rep, 48, T0, e) == Verdict::SAMPLE);
+  }
+  CHECK(p.poll() == 6);                   // 6 replies, none good: no rise
+  CHECK(p.nextDelay() == 64);
+  p.makeRequest(req, T0, 20);
+  reply(req, rep);                        // synchronised now
+  CHECK(p.onReply(rep, 48, T0, e) == Verdict::SAMPLE);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(p.nextDelay() == 2);
+    p.makeRequest(req, T0, 30 + i);
+  }
+  CHECK(p.nextDelay() == 64);
+
+  Poller q(conf(6, 10, false));           // without iburst: no burst
+  q.makeRequest(req, T0, 1);
+  reply(req, rep, 16);
+  rep[0] |= 3 << 6;
+  q.onReply(rep, 48, T0, e);
+  q.makeRequest(req, T0, 2);
+  reply(req, rep);
+  q.onReply(rep, 48, T0, e);
+  CHECK(q.nextDelay() == 64);
+}
+
 TEST_CASE("poller: KoD RATE raises the poll, DENY and RSTR stop, only after the origin check") {
   Poller p(conf(4, 6));
   uint8_t req[48], rep[48];

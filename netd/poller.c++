@@ -12,7 +12,7 @@ constexpr uint32_t KISS_RATE_CODE = 0x52415445;
 
 Poller::Poller(const ServerConf& c)
     : minpoll(c.minpoll), maxpoll(c.maxpoll), floorPoll(c.minpoll), pollNow(c.minpoll),
-      burstLeft(c.iburst ? BURST : 0) {}
+      iburst(c.iburst), burstLeft(c.iburst ? BURST : 0) {}
 
 void Poller::makeRequest(uint8_t* out, int64_t t1Ns, uint64_t random) {
   if (random == 0) random = 1;   // 0 means "no request in flight"
@@ -70,7 +70,11 @@ Verdict Poller::onReply(const uint8_t* p, size_t length, int64_t t4Ns, Exchange&
   out.rootDelay = ntp::load32(p + 4);
   out.rootDispersion = ntp::load32(p + 8);
   out.refid = refid;
-  if (++goodRun >= 4 && pollNow < maxpoll) {
+  bool synced = out.leap != 3 && stratum < 16;
+  if (synced && unsynced && iburst) burstLeft = BURST - 1;   // this reply was the first
+  unsynced = !synced;
+  if (!synced) goodRun = 0;
+  else if (++goodRun >= 4 && pollNow < maxpoll) {
     ++pollNow;
     goodRun = 0;
   }

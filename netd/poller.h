@@ -7,6 +7,9 @@
 //   - the reach register shifts at each poll and gets bit 0 on an accepted reply;
 //   - poll adapts between minpoll and maxpoll: up after 4 good replies in a row, down after a
 //     lost one; `iburst` sends the first 4 requests 2 s apart (or faster when minpoll is);
+//   - an unsynchronised reply (LI=3 or stratum 16) is not a good one: the poll does not rise;
+//     with `iburst`, the first synchronised reply after it starts a new burst, so a relay
+//     booted with its Stratum-1s follows them seconds after they lock, not a poll later;
 //   - KoD RATE raises the poll (and the floor it may fall back to); DENY and RSTR stop polling.
 #pragma once
 #include "config.h"
@@ -56,8 +59,10 @@ public:
 
 private:
   int minpoll, maxpoll, floorPoll, pollNow;
+  bool iburst;
   int burstLeft;
   int goodRun = 0;
+  bool unsynced = false;       // the last reply said LI=3 or stratum 16
   uint8_t reachBits = 0;
   bool isStopped = false;
   uint64_t expected = 0;       // transmit of the request in flight, 0 when none
