@@ -1,5 +1,7 @@
 #include "config.h"
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 using namespace horloge;
 
@@ -225,4 +227,59 @@ TEST_CASE("config: monitor access control (issue 6)") {
                        horloge::ConfigError);
   CHECK_THROWS_WITH_AS(parseConfig("monitor history 0\n", "t.conf"),
                        doctest::Contains("history interval 0 out of range"), horloge::ConfigError);
+}
+
+TEST_CASE("config: server (issue 8)") {
+  Config c = parseConfig("server 192.0.2.1 iburst\n"
+                         "server 2001:db8::1 port 1123 minpoll 4 maxpoll 6 prefer noselect\n",
+                         "t.conf");
+  REQUIRE(c.servers.size() == 2);
+  CHECK(c.servers[0].address == "192.0.2.1");
+  CHECK(c.servers[0].iburst);
+  CHECK(c.servers[0].port == 123);
+  CHECK(c.servers[0].minpoll == 6);
+  CHECK(c.servers[0].maxpoll == 10);
+  CHECK(c.servers[1].port == 1123);
+  CHECK(c.servers[1].minpoll == 4);
+  CHECK(c.servers[1].maxpoll == 6);
+  CHECK((c.servers[1].prefer && c.servers[1].noselect && !c.servers[1].iburst));
+  CHECK(c.servers[1].line == 2);
+
+  CHECK(errorOf("server 192.0.2.1 burst\n") ==
+        "t.conf:1: unknown server option 'burst' (known: port, minpoll, maxpoll, iburst, prefer, "
+        "noselect)");
+  CHECK(errorOf("server 192.0.2.1 minpoll 8 maxpoll 6\n") == "t.conf:1: maxpoll is below minpoll");
+  CHECK(errorOf("server 192.0.2.1 maxpoll 18\n").find("t.conf:1: ") == 0);
+  CHECK(errorOf("server a/b\n") == "t.conf:1: server 'a/b' is neither an address nor a host name");
+  std::string many;
+  for (int i = 0; i < 17; ++i) many += "server 192.0.2." + std::to_string(i + 1) + "\n";
+  CHECK(errorOf(many) == "t.conf:17: more than 16 servers");
+}
+
+TEST_CASE("config: a server name must resolve when the file is loaded") {
+  char path[] = "/tmp/horloge-config-test-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  // A 70-character label: no resolver sends that, so this fails at once, network or not.
+  std::string text = "server localhost\n\nserver " + std::string(70, 'a') + "\n";
+  REQUIRE(write(fd, text.data(), text.size()) == ssize_t(text.size()));
+  close(fd);
+  std::string error;
+  try {
+    loadConfig(path);
+  } catch (const ConfigError& e) {
+    error = e.what();
+  }
+  CHECK(error.find(std::string(path) + ":3: server 'aaaa") == 0);
+  CHECK(error.find("does not resolve") != std::string::npos);
+
+  text = "server localhost iburst\n";
+  REQUIRE(truncate(path, 0) == 0);
+  fd = open(path, O_WRONLY);
+  REQUIRE(write(fd, text.data(), text.size()) == ssize_t(text.size()));
+  close(fd);
+  Config c = loadConfig(path);
+  unlink(path);
+  CHECK(c.servers[0].name == "localhost");
+  CHECK((c.servers[0].address == "127.0.0.1" || c.servers[0].address == "::1"));
 }

@@ -3,7 +3,10 @@
 #include <cmath>
 #include <fstream>
 #include <sstream>
+#include <algorithm>
+#include <cctype>
 #include <arpa/inet.h>
+#include <netdb.h>
 
 namespace horloge {
 
@@ -258,14 +261,50 @@ void parseUser(const Line& l, Config& c) {
   for (auto& u : c.users) u = name;
 }
 
+bool validHostName(const std::string& a) {
+  if (a.empty() || a.size() > 253 || a.front() == '-' || a.front() == '.') return false;
+  return std::all_of(a.begin(), a.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.';
+  });
+}
+
+void resolveServers(Config& c) {
+  for (auto& s: c.servers) {
+    if (s.name.empty()) continue;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_DGRAM;
+    addrinfo* res = nullptr;
+    int rc = getaddrinfo(s.name.c_str(), nullptr, &hints, &res);
+    char text[INET6_ADDRSTRLEN] = "";
+    if (rc == 0) {
+      const void* in = res->ai_family == AF_INET
+                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr)
+                           : &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr;
+      inet_ntop(res->ai_family, in, text, sizeof(text));
+      freeaddrinfo(res);
+    }
+    if (text[0] == 0) {
+      throw ConfigError(c.path + ":" + std::to_string(s.line) + ": server '" + s.name +
+                        "' does not resolve (" + (rc ? gai_strerror(rc) : "no address") +
+                        "); the VLAN has no DNS: write its address, or name it in /etc/hosts");
+    }
+    s.address = text;
+  }
+}
+
 void parseServer(const Line& l, Config& c) {
   ServerConf s;
   s.line = l.number;
   const std::string& a = l.word(1, "server address");
   unsigned char buf[16];
-  if (inet_pton(AF_INET, a.c_str(), buf) != 1 && inet_pton(AF_INET6, a.c_str(), buf) != 1)
-    l.fail("server '" + a + "' is not a numeric address (names are not resolved: no DNS)");
-  s.address = a;
+  if (inet_pton(AF_INET, a.c_str(), buf) == 1 || inet_pton(AF_INET6, a.c_str(), buf) == 1) {
+    s.address = a;
+  } else if (validHostName(a)) {
+    s.name = a;   // resolved by loadConfig()
+  } else {
+    l.fail("server '" + a + "' is neither an address nor a host name");
+  }
   auto whole = [&](size_t i, const char* what, double lo, double hi) {
     double v = l.number_(i, what, lo, hi);
     if (v != std::floor(v)) l.fail(std::string(what) + " must be a whole number");
@@ -393,7 +432,9 @@ Config loadConfig(const std::string& path) {
   std::ostringstream s;
   s << f.rdbuf();
   if (s.str().size() > 1 << 20) throw ConfigError(path + ": larger than 1 MiB");
-  return parseConfig(s.str(), path);
+  Config c = parseConfig(s.str(), path);
+  resolveServers(c);
+  return c;
 }
 
 }  // namespace horloge

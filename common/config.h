@@ -67,10 +67,11 @@ struct RateLimitConf {
 };
 
 // `server ADDRESS [port N] [minpoll N] [maxpoll N] [iburst] [prefer] [noselect]` (issue 8):
-// an upstream NTP server netd polls. Numeric addresses only: the appliance's VLAN has no DNS,
-// and a name resolved once at start would silently pin a stale address.
+// an upstream NTP server netd polls. The appliance's VLAN has no DNS: a host name is accepted
+// only if it resolves when the file is loaded (/etc/hosts), and is then pinned to that address.
 struct ServerConf {
-  std::string address;            // numeric IPv4 or IPv6
+  std::string address;            // numeric IPv4 or IPv6 (loadConfig resolves `name` into it)
+  std::string name;               // the host name written, if not an address
   uint16_t port = 123;
   int minpoll = 6;                // log2 s, 0..17
   int maxpoll = 10;               // log2 s, minpoll..17
@@ -118,6 +119,8 @@ struct Config {
 
 // Throws ConfigError("file:line: message") on the first bad line.
 Config parseConfig(const std::string& text, const std::string& path);
+// parseConfig() on the file, then each `server` host name resolved (getaddrinfo): one that
+// does not resolve is a `file:line:` error.
 Config loadConfig(const std::string& path);
 
 }  // namespace horloge
