@@ -119,18 +119,22 @@ TEST_CASE("status table, netd down") {
   capnp::MallocMessageBuilder m;
   auto s = m.initRoot<ipc::SystemStatus>();
   fillStatus(s, false);
+  s.getClock().setGpsAlarm("GPS disagrees with 2 of 2 noselect peers");
+  s.getClock().setLeapAlarm("the leap file has expired");
   auto down = downPeers(s.asReader());
   REQUIRE(down.size() == 1);
   CHECK(down[0] == "netd");
-  CHECK(std::string(renderStatus(s.asReader()).cStr()) == R"(clock      observe
-state      locked (PPS?[31m locked)
-stratum    1
-refid      PPS
-offset     -2.500 us
-jitter     180 ns
-frequency  +3.210 ppm
-samples    1234 (last 400.000 ms ago)
-rejected   2 peer messages
+  CHECK(std::string(renderStatus(s.asReader()).cStr()) == R"(clock       observe
+state       locked (PPS?[31m locked)
+stratum     1
+refid       PPS
+offset      -2.500 us
+jitter      180 ns
+frequency   +3.210 ppm
+samples     1234 (last 400.000 ms ago)
+rejected    2 peer messages
+GPS alarm   GPS disagrees with 2 of 2 noselect peers
+leap alarm  the leap file has expired
 
 daemon     state  pid   uid  CapEff            NoNewPrivs  Seccomp
 clockd     up     1200  101  0000000002000000  yes         filter

@@ -110,6 +110,8 @@ void renderClock(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
   t.row("samples", kj::str(clock.getSamples(), " (last ",
                            nsAgo(clock.getLastSampleNs(), status.getGeneratedNs()), ")"));
   t.row("rejected", kj::str(clock.getRejectedMessages(), " peer messages"));
+  if (clock.getGpsAlarm().size() > 0) t.row("GPS alarm", printable(clock.getGpsAlarm()));
+  if (clock.getLeapAlarm().size() > 0) t.row("leap alarm", printable(clock.getLeapAlarm()));
   t.renderTo(out);
 }
 

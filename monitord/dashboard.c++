@@ -98,12 +98,14 @@ function renderStatus(st) {
     ["root delay", secs((server.rootDelay || 0) / 65536)],
     ["root dispersion", secs((server.rootDispersion || 0) / 65536)],
     ["leap", ["none", "insert", "delete", "alarm"][server.leap || 0] + (clock.leapAlarm ? " (" + clock.leapAlarm + ")" : "")],
-    ["samples", (clock.samples || 0) + " (last " + ago(clock.lastSampleNs, st.generatedNs) + ")"]]);
+    ["samples", (clock.samples || 0) + " (last " + ago(clock.lastSampleNs, st.generatedNs) + ")"],
+    ["GPS alarm", clock.gpsAlarm || "none"]]);
+  if (clock.gpsAlarm) $("banner").className = "unsynchronised";
 
   const refclocks = (st.refclockd && st.refclockd.connected && st.refclockd.body) || [];
   const nameOf = (s) => {
     const rc = refclocks.find((r) => (r.sourceId || 0) === (s.sourceId || 0));
-    return rc && rc.name ? rc.name : (s.kind || "?") + (s.sourceId || 0);
+    return s.name || (rc && rc.name ? rc.name : (s.kind || "?") + (s.sourceId || 0));
   };
   fill($("sources").tBodies[0], (st.sources || []).map((s) => [el("td", s.mark || "?", "mark"),
     nameOf(s), s.kind || "-", el("td", secs(s.offset), "num"), el("td", secs(s.error), "num"),

@@ -98,6 +98,12 @@ TEST_CASE("health follows clock.state") {
   fillStatus(status, ipc::SyncState::UNSYNCHRONISED, "");
   CHECK(healthReply(status.asReader()).body == "unsynchronised\n");
 
+  fillStatus(status, ipc::SyncState::LOCKED, "upstream 192.0.2.1 locked");
+  status.getClock().setGpsAlarm("GPS disagrees with 2 of 2 noselect peers");
+  Reply alarm = healthReply(status.asReader());
+  CHECK(alarm.status == 503);
+  CHECK(alarm.body == "GPS alarm: GPS disagrees with 2 of 2 noselect peers\n");
+
   Reply gone = unreachableHealthReply("not connected");
   CHECK(gone.status == 503);
   CHECK(gone.body == "clockd unreachable: not connected\n");

@@ -85,6 +85,11 @@ Reply unreachableStatusReply(const capnp::JsonCodec& json, ipc::DaemonInfo::Read
 
 Reply healthReply(ipc::SystemStatus::Reader fromClockd) {
   auto clock = fromClockd.getClock();
+  // A GPS its peers say is wrong (fault or spoofing) needs an operator, whatever is served.
+  if (clock.getGpsAlarm().size() > 0) {
+    return {503, "Service Unavailable", TEXT_TYPE,
+            kj::str("GPS alarm: ", oneLine(clock.getGpsAlarm()), "\n")};
+  }
   if (clock.getState() == ipc::SyncState::LOCKED) {
     return {200, "OK", TEXT_TYPE,
             kj::str("ok: synchronised to ", oneLine(clock.getRefid()), ", stratum ",
