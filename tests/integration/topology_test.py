@@ -9,13 +9,16 @@ chronyd -Q. Checked, each bounded in time:
   - restarted with `noselect` peers, that Stratum-1 alarms (GPS suspected), stops claiming
     stratum 1, and the relay keeps following the two good ones;
   - killing one good Stratum-1 keeps the relay serving; killing all: holdover, then LI=3.
+The relay polls C over IPv6 (refid: the MD5 rule), A and B over IPv4.
 Every appliance runs behind the shipped firewall: the receive-only ruleset, and its relay
 variant (packaging/nftables/horloge-relay.nft with `horlogectl firewall`'s elements) where the
 config has `server` lines; the relay cannot send NTP to a host that is not one of its servers.
 """
+import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +31,15 @@ BIN = os.path.abspath(sys.argv[1])
 NFT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging", "nftables")
 S1 = {"a": "198.18.8.1", "b": "198.18.8.2", "c": "198.18.8.3"}
 RELAY, CLIENT = "198.18.8.4", "198.18.8.9"
+# The relay polls C over IPv6: its refid is then the first 4 bytes of the MD5 of the address.
+C6 = "fd7e:8::3"
+UPSTREAM = {"a": S1["a"], "b": S1["b"], "c": C6}
+
+
+def refid_of(address):
+    if ":" not in address:
+        return address
+    return ".".join(str(b) for b in hashlib.md5(socket.inet_pton(socket.AF_INET6, address)).digest()[:4])
 
 
 class Topology:
@@ -49,6 +61,8 @@ class Topology:
             self.x(self.hub, "ip", "link", "set", b, "up")
             self.x(ns, "ip", "link", "set", "lo", "up")
             self.x(ns, "ip", "addr", "add", f"{addrs[name]}/24", "dev", a)
+            six = addrs[name].replace("198.18.8.", "fd7e:8::")
+            self.x(ns, "ip", "-6", "addr", "add", f"{six}/64", "dev", a, "nodad")
             self.x(ns, "ip", "link", "set", a, "up")
         self.launchers = {}
 
@@ -105,7 +119,7 @@ class Topology:
 
 
 def stratum1(address, offset=0.0, peers=()):
-    lines = [f"listen {address}", f"refclock sim jitter 1e-6 offset {offset}",
+    lines = [f"listen {address}", f"listen {address.replace('198.18.8.', 'fd7e:8::')}", f"refclock sim jitter 1e-6 offset {offset}",
              "clock sim offset 0 frequency 1 seed 7"]
     lines += [f"server {p} minpoll 0 maxpoll 1 iburst noselect" for p in peers]
     return "\n".join(lines)
@@ -113,7 +127,7 @@ def stratum1(address, offset=0.0, peers=()):
 
 RELAY_CONF = "\n".join([f"listen {RELAY}", "clock sim offset 0 frequency 1 seed 9",
                         "maxholdover 8"] +
-                       [f"server {a} minpoll 0 maxpoll 1 iburst" for a in S1.values()])
+                       [f"server {a} minpoll 0 maxpoll 1 iburst" for a in UPSTREAM.values()])
 
 
 def ntpdig(topo):
@@ -186,9 +200,9 @@ def main():
         seen = []
         def relay_marks():
             src = sources(topo.status("relay"))
-            m = {a: (src.get(a, {}).get("mark"), src.get(a, {}).get("offset")) for a in S1.values()}
+            m = {a: (src.get(a, {}).get("mark"), src.get(a, {}).get("offset")) for a in UPSTREAM.values()}
             seen.append(m)
-            ok = m[S1["a"]][0] == "x" and m[S1["b"]][0] in "*+" and m[S1["c"]][0] in "*+"
+            ok = m[S1["a"]][0] == "x" and m[S1["b"]][0] in "*+" and m[C6][0] in "*+"
             return m if ok else None
         try:
             print("relay marks:", wait_for("A marked falseticker", relay_marks, 40))
@@ -206,7 +220,7 @@ def main():
         print("ntpdig offset", j["offset"], "status refid", refid)
         q = ntplib_query(topo)
         print("ntplib:", q)
-        assert q.get("stratum") == 2 and q.get("refid") in (S1["b"], S1["c"]), q
+        assert q.get("stratum") == 2 and q.get("refid") in (S1["b"], refid_of(C6)), q
         assert refid == q["refid"], (refid, q)
 
         r = topo.x(topo.ns["client"], "timeout", "20", "chronyd", "-Q", "-t", "15",
@@ -232,7 +246,7 @@ def main():
         time.sleep(4)
         def from_c():
             q = ntplib_query(topo)
-            return q if q.get("stratum") == 2 and q.get("refid") == S1["c"] else None
+            return q if q.get("stratum") == 2 and q.get("refid") == refid_of(C6) else None
         print("after killing B:", wait_for("relay serving from C", from_c, 30))
 
         topo.kill("c")
