@@ -1,4 +1,6 @@
 #include "status-text.h"
+#include "table.h"
+#include "views.h"
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -35,15 +37,6 @@ private:
   kj::Vector<kj::Array<kj::String>> rows;
 };
 
-kj::String printable(kj::StringPtr text) {
-  auto out = kj::heapString(text);
-  for (char& c: out) {
-    auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) c = '?';
-  }
-  return out;
-}
-
 kj::String orDash(kj::StringPtr text) { return text.size() ? printable(text) : kj::str("-"); }
 
 template <typename... Args>
@@ -66,15 +59,6 @@ kj::String seconds(double s, bool sign) {
 kj::String nsAgo(int64_t thenNs, int64_t nowNs) {
   if (thenNs == 0) return kj::str("never");
   return kj::str(seconds(double(nowNs - thenNs) * 1e-9, false), " ago");
-}
-
-kj::StringPtr stateName(ipc::SyncState state) {
-  switch (state) {
-    case ipc::SyncState::UNSYNCHRONISED: return "unsynchronised";
-    case ipc::SyncState::LOCKED: return "locked";
-    case ipc::SyncState::HOLDOVER: return "holdover";
-  }
-  return "?";
 }
 
 kj::StringPtr seccompName(uint8_t mode) {

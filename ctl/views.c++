@@ -6,6 +6,15 @@
 
 namespace horloge::ctl {
 
+kj::StringPtr stateName(ipc::SyncState state) {
+  switch (state) {
+    case ipc::SyncState::UNSYNCHRONISED: return "unsynchronised";
+    case ipc::SyncState::LOCKED: return "locked";
+    case ipc::SyncState::HOLDOVER: return "holdover";
+  }
+  return "?";
+}
+
 namespace {
 
 kj::Array<kj::String> headers(std::initializer_list<kj::StringPtr> names) {
@@ -14,15 +23,6 @@ kj::Array<kj::String> headers(std::initializer_list<kj::StringPtr> names) {
 
 View view(kj::StringPtr name, std::initializer_list<kj::StringPtr> columns) {
   return View{kj::str(name), headers(columns), {}};
-}
-
-kj::StringPtr stateName(ipc::SyncState state) {
-  switch (state) {
-    case ipc::SyncState::UNSYNCHRONISED: return "unsynchronised";
-    case ipc::SyncState::LOCKED: return "locked";
-    case ipc::SyncState::HOLDOVER: return "holdover";
-  }
-  return "?";
 }
 
 // The name operators know a source by: its receiver's name for a refclock, its address for an
