@@ -18,6 +18,15 @@ kj::String socketPath(const Config& config, kj::StringPtr name) {
   return kj::str(config.rundir.c_str(), "/", name);
 }
 
+kj::StringPtr syncStateName(SyncState state) {
+  switch (state) {
+    case SyncState::UNSYNCHRONISED: return "unsynchronised";
+    case SyncState::LOCKED: return "locked";
+    case SyncState::HOLDOVER: return "holdover";
+  }
+  return "unknown";
+}
+
 void fillDaemonInfo(DaemonInfo::Builder info, horloge::Role role, int64_t startedNs) {
   ProcStatus s = readProcStatus();
   info.setRole(static_cast<ipc::Role>(role));

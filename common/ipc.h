@@ -17,6 +17,9 @@ constexpr char STATUS_SOCKET[] = "status.sock";       // bootstrap StatusReader
 
 kj::String socketPath(const Config& config, kj::StringPtr name);
 
+// "unsynchronised", "locked", "holdover": the words the status, metrics and horlogectl use.
+kj::StringPtr syncStateName(SyncState state);
+
 // Fills `info` from this process's /proc/self/status: call it after lockdown.
 void fillDaemonInfo(DaemonInfo::Builder info, horloge::Role role, int64_t startedNs);
 

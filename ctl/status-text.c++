@@ -1,6 +1,6 @@
 #include "status-text.h"
+#include "ipc.h"
 #include "table.h"
-#include "views.h"
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -84,8 +84,8 @@ void renderClock(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
   Table t;
   t.row("clock", orDash(clock.getBackend()));
   auto reason = clock.getReason();
-  t.row("state", reason.size() ? kj::str(stateName(clock.getState()), " (", printable(reason), ")")
-                               : kj::str(stateName(clock.getState())));
+  t.row("state", reason.size() ? kj::str(ipc::syncStateName(clock.getState()), " (", printable(reason), ")")
+                               : kj::str(ipc::syncStateName(clock.getState())));
   t.row("stratum", clock.getServer().getStratum());
   t.row("refid", orDash(clock.getRefid()));
   t.row("offset", seconds(clock.getOffset(), true));

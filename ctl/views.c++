@@ -1,19 +1,11 @@
 #include "views.h"
+#include "ipc.h"
 #include "ntp-time.h"
 #include <cinttypes>
 #include <cstdio>
 #include <utility>
 
 namespace horloge::ctl {
-
-kj::StringPtr stateName(ipc::SyncState state) {
-  switch (state) {
-    case ipc::SyncState::UNSYNCHRONISED: return "unsynchronised";
-    case ipc::SyncState::LOCKED: return "locked";
-    case ipc::SyncState::HOLDOVER: return "holdover";
-  }
-  return "?";
-}
 
 namespace {
 
@@ -85,7 +77,7 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status) {
   auto c = status.getClock();
   auto server = c.getServer();
   auto v = view("tracking", {"Field", "Value"});
-  v.row(text("State"), text(stateName(c.getState())));
+  v.row(text("State"), text(ipc::syncStateName(c.getState())));
   v.row(text("Reason"), text(c.getReason()));
   v.row(text("Reference ID"), text(c.getRefid()));
   v.row(text("Stratum"), count(server.getStratum()));

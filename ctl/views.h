@@ -19,9 +19,6 @@ struct Command {
   kj::Array<View> (*views)(ipc::SystemStatus::Reader status);
 };
 
-// "unsynchronised", "locked", "holdover": the words every view uses.
-kj::StringPtr stateName(ipc::SyncState state);
-
 // Every table command, `status` first.
 kj::ArrayPtr<const Command> commands();
 kj::Maybe<const Command&> findCommand(kj::StringPtr name);

@@ -1,4 +1,5 @@
 #include "endpoints.h"
+#include "ipc.h"
 #include "metrics.h"
 #include <capnp/message.h>
 #include <cinttypes>
@@ -40,15 +41,6 @@ kj::String seconds(double s) {
   else if (a < 1) snprintf(buf, sizeof(buf), "%+.3f ms", s * 1e3);
   else snprintf(buf, sizeof(buf), "%+.3f s", s);
   return kj::heapString(buf);
-}
-
-kj::StringPtr stateName(ipc::SyncState state) {
-  switch (state) {
-    case ipc::SyncState::UNSYNCHRONISED: return "unsynchronised";
-    case ipc::SyncState::LOCKED: return "synchronised";
-    case ipc::SyncState::HOLDOVER: return "holdover";
-  }
-  return "unknown state";
 }
 
 // Keeps a reason from clockd on one line of a text/plain reply.
@@ -98,7 +90,7 @@ Reply healthReply(ipc::SystemStatus::Reader fromClockd) {
   }
   auto reason = clock.getReason();
   return {503, "Service Unavailable", TEXT_TYPE,
-          kj::str(stateName(clock.getState()),
+          kj::str(ipc::syncStateName(clock.getState()),
                   reason.size() > 0 ? kj::str(": ", oneLine(reason)) : kj::String(), "\n")};
 }
 

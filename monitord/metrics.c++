@@ -1,4 +1,5 @@
 #include "metrics.h"
+#include "ipc.h"
 #include "exposition.h"
 #include "ntp-time.h"
 #include <cmath>
@@ -19,15 +20,6 @@ struct Row {
 constexpr double NS = 1e-9;
 double nsToSeconds(int64_t ns) { return double(ns) * NS; }
 double timestampOrNan(int64_t ns) { return ns == 0 ? NAN : double(ns) * NS; }
-
-kj::StringPtr stateName(ipc::SyncState s) {
-  switch (s) {
-    case ipc::SyncState::UNSYNCHRONISED: return "unsynchronised";
-    case ipc::SyncState::LOCKED: return "locked";
-    case ipc::SyncState::HOLDOVER: return "holdover";
-  }
-  return "unknown";
-}
 
 using Clock = ipc::ClockStatus::Reader;
 const Row<Clock> CLOCK_ROWS[] = {
@@ -204,7 +196,7 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
   Exposition e;
   auto clock = status.getClock();
   e.family("ntp_system_info", "gauge", "Clock backend, sync state and refid, as labels");
-  e.sample(1, {{"backend", clock.getBackend()}, {"state", stateName(clock.getState())},
+  e.sample(1, {{"backend", clock.getBackend()}, {"state", ipc::syncStateName(clock.getState())},
                {"refid", clock.getRefid()}});
   e.family("ntp_system_state", "gauge", "Sync state (0 unsynchronised, 1 locked, 2 holdover)");
   e.sample(double(clock.getState()));
