@@ -12,9 +12,10 @@
 //   - gpsd stays connected to the socket object, not the path: had refclockd bound its own
 //     socket, a refclockd restart would leave gpsd sending into the old, dead one.
 // Hence a socket handed over (LISTEN_FDS "refclock-sock": horloge-launch binds one for every
-// `refclock sock` line; in production a .socket unit with ListenDatagram= that starts before
-// gpsd) is adopted when it is bound to PATH: it outlives refclockd's restarts. Without one,
-// the socket is bound here before lockdown, replacing a stale file, and left in place on exit.
+// `refclock sock` line; packaged, packaging/systemd/horloge-refclock-sock@.socket, which starts
+// before gpsd) is adopted when it is bound to PATH: it outlives refclockd's restarts. Without
+// one, the socket is bound here before lockdown, replacing a stale file, and left in place on
+// exit (under the packaged unit's sandbox /run is read-only: the .socket unit is needed).
 #include "driver.h"
 #include "ntp-time.h"
 #include <kj/io.h>
@@ -94,7 +95,8 @@ public:
     KJ_SYSCALL(fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     kj::AutoCloseFd owned(fd);
     unlink(conf.device.c_str());   // a stale socket from our previous run
-    KJ_SYSCALL(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), conf.device);
+    KJ_SYSCALL(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), conf.device,
+               "no socket handed over for it (packaged: horloge-refclock-sock@DEVICE.socket)");
     // gpsd may have dropped to an unprivileged user when it activates the device. Injected
     // datagrams still pass the integrity gate and clockd's filter.
     KJ_SYSCALL(chmod(conf.device.c_str(), 0666), conf.device);

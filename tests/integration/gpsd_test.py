@@ -33,9 +33,10 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import datetime
+
+sys.path.insert(0, os.path.dirname(__file__))
+from netns import Feeder  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 SHIM = os.path.join(os.path.dirname(BIN), "tests", "pps-shim.so")
@@ -63,42 +64,6 @@ def private_mounts(tmp):
         open(f"/dev/{name}", "w").close()
         sh("mount", "--bind", os.path.join(old, "null" if name == "pps0" else name), f"/dev/{name}")
     sh("ip", "link", "set", "lo", "up")
-
-
-def nmea(body):
-    c = 0
-    for ch in body:
-        c ^= ord(ch)
-    return f"${body}*{c:02X}\r\n"
-
-
-class Feeder(threading.Thread):
-    """A GPS on a FIFO: RMC, GGA, GSA, GSV, ZDA 100 ms after each second."""
-
-    def __init__(self, path):
-        super().__init__(daemon=True)
-        self.path = path
-        self.stop = False
-
-    def run(self):
-        # Opened after gpsd opened its end: gpsd refuses a device another process holds.
-        fd = os.open(self.path, os.O_WRONLY)
-        try:
-            while not self.stop:
-                time.sleep(1.1 - time.time() % 1)
-                t = datetime.datetime.fromtimestamp(int(time.time()), datetime.timezone.utc)
-                hms, dmy = t.strftime("%H%M%S") + ".00", t.strftime("%d%m%y")
-                out = (nmea(f"GPRMC,{hms},A,4807.038,N,01131.000,E,0.0,0.0,{dmy},,,A") +
-                       nmea(f"GPGGA,{hms},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,") +
-                       nmea("GPGSA,A,3,04,05,09,12,24,25,29,31,,,,,1.8,0.9,1.5") +
-                       nmea("GPGSV,2,1,08,04,40,083,46,05,17,308,41,09,07,344,39,12,77,275,47") +
-                       nmea("GPGSV,2,2,08,24,30,050,44,25,23,205,40,29,60,120,45,31,10,010,38") +
-                       nmea(f"GPZDA,{hms},{t.day:02d},{t.month:02d},{t.year},00,00"))
-                os.write(fd, out.encode())
-        except OSError:
-            pass   # gpsd went away
-        finally:
-            os.close(fd)
 
 
 class Gpsd:

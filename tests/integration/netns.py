@@ -1,13 +1,15 @@
-"""Test hosts in network namespaces made by the test itself, joined by veth, and the waits
-every integration test uses.
+"""Test hosts in network namespaces made by the test itself, joined by veth, the waits
+every integration test uses, and a GPS that feeds NMEA to gpsd through a FIFO.
 
 Addresses come from 198.18.0.0/15 (RFC 2544, benchmarking) and fd7e::/64: they exist only
 inside the namespaces created here, and every namespace is deleted on exit.
 """
+import datetime
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -55,8 +57,9 @@ def require_root():
         sys.exit(77)
 
 
-def wait_for(what, fn, timeout, interval=0.3):
-    """Calls fn until it returns something true, and returns that; fails after `timeout` s."""
+def wait_for(what, fn, timeout, interval=0.3, fail=True):
+    """Calls fn until it returns something true, and returns that. After `timeout` s: raises,
+    or with fail=False says so and returns None (for a test that counts its failures)."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -64,6 +67,9 @@ def wait_for(what, fn, timeout, interval=0.3):
         if last:
             return last
         time.sleep(interval)
+    if not fail:
+        print(f"timed out waiting for {what}; last: {last!r}", flush=True)
+        return None
     raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
 
 
@@ -118,3 +124,39 @@ seccomp kill
         self.log.seek(0)
         print(f"---- {self.conf} log ----")
         print(self.log.read()[-tail:])
+
+
+def nmea(body):
+    c = 0
+    for ch in body:
+        c ^= ord(ch)
+    return f"${body}*{c:02X}\r\n"
+
+
+class Feeder(threading.Thread):
+    """A GPS on a FIFO: RMC, GGA, GSA, GSV, ZDA 100 ms after each second."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.path = path
+        self.stop = False
+
+    def run(self):
+        # Opened after gpsd opened its end: gpsd refuses a device another process holds.
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            while not self.stop:
+                time.sleep(1.1 - time.time() % 1)
+                t = datetime.datetime.fromtimestamp(int(time.time()), datetime.timezone.utc)
+                hms, dmy = t.strftime("%H%M%S") + ".00", t.strftime("%d%m%y")
+                out = (nmea(f"GPRMC,{hms},A,4807.038,N,01131.000,E,0.0,0.0,{dmy},,,A") +
+                       nmea(f"GPGGA,{hms},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,") +
+                       nmea("GPGSA,A,3,04,05,09,12,24,25,29,31,,,,,1.8,0.9,1.5") +
+                       nmea("GPGSV,2,1,08,04,40,083,46,05,17,308,41,09,07,344,39,12,77,275,47") +
+                       nmea("GPGSV,2,2,08,24,30,050,44,25,23,205,40,29,60,120,45,31,10,010,38") +
+                       nmea(f"GPZDA,{hms},{t.day:02d},{t.month:02d},{t.year},00,00"))
+                os.write(fd, out.encode())
+        except OSError:
+            pass   # gpsd went away
+        finally:
+            os.close(fd)

@@ -16,7 +16,18 @@
    namespace: ntpdig gets an answer (stratum 1 once the simulated GPS locks) and curl gets
    /health over TLS; then `systemctl kill -s KILL` on each service in turn: it comes back
    while the others keep their PIDs and NTP keeps being answered.
+6. chrony's SOCK input (issue 4): horloge-refclock-sock@pps0.socket enabled with refclockd
+   stopped, its socket /run/chrony.pps0.sock there (0660 root:dialout, ordered before gpsd and
+   refclockd); a writer that is not in dialout is refused; one that is (a process of this test,
+   as gpsd would) connects once while refclockd is down, its datagrams start refclockd, which
+   adopts the handed socket and counts them, and they keep arriving over the same connection
+   after refclockd is killed and restarted. Then, when this machine's apt cache has gpsd's
+   .debs and PPS_SHIM is given, Debian's gpsd itself (NMEA from a FIFO fed from here, /dev/pps0
+   answered by the shim) is installed and started with refclockd running: its SOCK datagrams
+   reach refclockd. Last, `dpkg --purge horloge` leaves no SOCK socket or unit link.
 Exits 77 (skipped) when not root or without systemd-nspawn or debootstrap.
+
+    package_test.py SOURCE_DIR WORK_DIR [PPS_SHIM]
 """
 import glob
 import json
@@ -29,10 +40,12 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Pair, run  # noqa: E402
+import netns  # noqa: E402
+from netns import Feeder, Pair  # noqa: E402
 
 SRC = os.path.abspath(sys.argv[1])
 WORK = os.path.abspath(sys.argv[2])
+PPS_SHIM = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None
 SERVICES = ["clockd", "netd", "refclockd", "monitord"]
 SOCKETS = ["horloge-netd.socket", "horloge-monitord.socket", "horloge-clockd-refclock.socket",
            "horloge-clockd-netd.socket", "horloge-clockd-status.socket"]
@@ -52,6 +65,31 @@ CapabilityBoundingSet=
 AmbientCapabilities=
 """
 
+# chrony's SOCK protocol, as gpsd 3.22 speaks it for its /dev/pps0.
+SOCK_DEVICE = "pps0"
+SOCK_PATH = f"/run/chrony.{SOCK_DEVICE}.sock"
+SOCK_UNIT = f"horloge-refclock-sock@{SOCK_DEVICE}.socket"
+# A writer run from the host as USER:GROUPS, through the container's /run (its working
+# directory): connects once, then sends chrony's struct sock_sample (struct timeval tv; double
+# offset; int pulse, leap, _pad, magic) every second. Exits 3 when connect() is refused.
+SOCK_WRITER = r"""
+import socket, struct, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+try:
+    s.connect(sys.argv[1])
+except PermissionError as e:
+    print("refused:", e, flush=True)
+    sys.exit(3)
+print("connected", flush=True)
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    time.sleep(1.05 - time.time() % 1)
+    now = time.time()
+    s.send(struct.pack("qqdiiii", int(now), int(now % 1 * 1e6), 0.0, 0, 0, 0, 0x534f434b))
+"""
+# The gpsd .debs (and the libraries the Debian 12 root lacks) from this machine's apt cache.
+GPSD_DEBS = ["gpsd", "libgps28", "libbluetooth3", "libusb-1.0-0"]
+
 failures = []
 
 
@@ -63,15 +101,7 @@ def check(what, ok, detail=""):
 
 
 def wait_for(what, fn, timeout, interval=0.5):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(interval)
-    print(f"timed out waiting for {what}; last: {last!r}", flush=True)
-    return None
+    return netns.wait_for(what, fn, timeout, interval, fail=False)
 
 
 def skip(why):
@@ -202,6 +232,151 @@ class Container:
                 self.proc.wait()
 
 
+def gpsd_debs():
+    """gpsd's .debs from this machine's apt cache, or None."""
+    found = []
+    for name in GPSD_DEBS:
+        debs = sorted(glob.glob(f"/var/cache/apt/archives/{name}_*_amd64.deb"))
+        if not debs:
+            return None
+        found.append(debs[-1])
+    return found
+
+
+def refclockd_sock(box):
+    """(refclockd's PID, the samples it counted from SOCK_PATH), from `horlogectl status -j`."""
+    r = box.sh("horlogectl status -j", timeout=20)
+    try:
+        rc = json.loads(r.stdout).get("refclockd", {})
+    except ValueError:
+        return None
+    if not rc.get("connected"):
+        return None
+    for src in rc.get("body", []):
+        if src.get("name") == f"sock:{SOCK_PATH}":
+            return int(rc["info"]["pid"]), int(src.get("samples", 0))
+    return None
+
+
+def sock_samples(box, what, more_than=0, pid=None, not_pid=None, timeout=20):
+    """Waits until refclockd (PID `pid`, or any but `not_pid`, when given) counts at least
+    `more_than` + 3 SOCK samples; returns (pid, samples) or None."""
+    def grown():
+        r = refclockd_sock(box)
+        return r if r and pid in (None, r[0]) and r[0] != not_pid and r[1] >= more_than + 3 \
+            else None
+    return wait_for(what, grown, timeout)
+
+
+def sock_writer(box, uid, gid, seconds):
+    """SOCK_WRITER as uid:gid (no other group), connected through the container's /run."""
+    return subprocess.Popen(
+        [sys.executable, "-c", SOCK_WRITER, os.path.basename(SOCK_PATH), str(seconds)],
+        cwd=f"/proc/{box.leader}/root/run", user=uid, group=gid, extra_groups=[gid],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def check_sock(box, root):
+    """Step 6: `refclock sock` through horloge-refclock-sock@.socket, writer first."""
+    print("---- refclock sock", SOCK_PATH, flush=True)
+    dialout = int(next(l.split(":")[2] for l in open(os.path.join(root, "etc/group"))
+                       if l.startswith("dialout:")))
+    rules = box.sh("cat /lib/udev/rules.d/60-horloge.rules").stdout
+    check("udev rule gives /dev/pps* to dialout, 0660",
+          'SUBSYSTEM=="pps"' in rules and 'GROUP="dialout"' in rules and 'MODE="0660"' in rules,
+          rules)
+    pid = box.sh("systemctl show -P MainPID horloge-refclockd").stdout.strip()
+    groups = box.sh(f"grep ^Groups: /proc/{pid}/status").stdout.split()[1:]
+    check("refclockd runs with group dialout (serial, PPS)", str(dialout) in groups, groups)
+
+    box.sh("systemctl stop horloge-refclockd", check=True)
+    box.sh(f"echo 'refclock sock {SOCK_PATH}' >> /etc/horloge/horloge.conf", check=True)
+    r = box.sh(f"systemctl enable --now {SOCK_UNIT} 2>&1")
+    check(f"systemctl enable --now {SOCK_UNIT}", r.returncode == 0, r.stdout)
+    st = box.sh(f"stat -c '%F %a %U %G' {SOCK_PATH}").stdout.strip()
+    check(f"{SOCK_PATH}: socket 0660 root:dialout", st == "socket 660 root dialout", st)
+    state = box.sh("systemctl is-active horloge-refclockd").stdout.strip()
+    check("... while refclockd is not running", state == "inactive", state)
+    props = dict(l.split("=", 1) for l in box.sh(
+        f"systemctl show -p Before -p Triggers {SOCK_UNIT}").stdout.splitlines() if "=" in l)
+    check(f"{SOCK_UNIT} is ordered before gpsd and refclockd and triggers refclockd",
+          {"gpsd.service", "horloge-refclockd.service"} <= set(props.get("Before", "").split())
+          and "horloge-refclockd.service" in props.get("Triggers", ""), props)
+
+    w = sock_writer(box, 65534, 65534, 0)
+    out = w.communicate(timeout=20)[0]
+    check("a writer outside group dialout is refused", w.returncode == 3, out.strip())
+    # gpsd first: connected once, while refclockd is down (as gpsd at its device activation).
+    w = sock_writer(box, 64001, dialout, 60)
+    try:
+        line = w.stdout.readline().strip()
+        check("a writer in group dialout connects while refclockd is down", line == "connected",
+              line)
+        first = sock_samples(box, "refclockd started by the datagrams, counting them", 0)
+        check("its datagrams start refclockd (socket activation), which counts them", first,
+              first)
+        log = box.sh("journalctl -q --no-pager -u horloge-refclockd -g 'handed socket'").stdout
+        check("refclockd adopted the socket systemd handed it", SOCK_PATH in log, log.strip())
+        if first:
+            box.sh("systemctl kill -s KILL horloge-refclockd", check=True)
+            again = sock_samples(box, "SOCK samples after refclockd's restart",
+                                 not_pid=first[0], timeout=30)
+            check("after refclockd is killed and restarted the same connection still feeds it",
+                  again and w.poll() is None, f"{first} -> {again}")
+    finally:
+        w.kill()
+        w.wait()
+    check_gpsd(box, root)
+
+
+def check_gpsd(box, root):
+    """Debian's gpsd in the container, started while refclockd runs: its SOCK datagrams for
+    /dev/pps0 reach refclockd, also across a refclockd restart."""
+    if not os.path.isdir(os.path.join(root, "var/tmp/gpsd")):
+        print("SKIP (part): gpsd's .debs not in /var/cache/apt/archives or no PPS shim", flush=True)
+        return
+    r = box.sh("dpkg -i --force-depends /var/tmp/gpsd/*.deb 2>&1", timeout=120)
+    status = box.sh("dpkg-query -W -f '${Status}' gpsd").stdout
+    # --force-depends: gpsd's python3 dependency (its Python clients) is not in the root.
+    if not check("gpsd installed from the apt cache", status == "install ok installed",
+                 r.stdout[-2000:]):
+        return
+    # As a time server runs it: the devices on its command line, activated at start (-n), as
+    # root. NMEA from a FIFO fed from here; /dev/pps0 is /dev/null, answered by the shim.
+    with open(os.path.join(root, "etc/default/gpsd"), "w") as f:
+        f.write('DEVICES="/var/tmp/gps.fifo /dev/pps0"\nGPSD_OPTIONS="-n"\nUSBAUTO="false"\n')
+    dropin = os.path.join(root, "etc/systemd/system/gpsd.service.d")
+    os.makedirs(dropin, exist_ok=True)
+    with open(os.path.join(dropin, "pps-shim.conf"), "w") as f:
+        f.write("[Service]\nEnvironment=LD_PRELOAD=/var/tmp/gpsd/pps-shim.so "
+                "HORLOGE_FAKE_PPS_CHARDEV=1\n")
+    fifo = os.path.join(root, "var/tmp/gps.fifo")
+    if not os.path.exists(fifo):
+        os.mkfifo(fifo)
+    box.sh("touch /dev/pps0 && mount --bind /dev/null /dev/pps0 && systemctl daemon-reload",
+           check=True)
+    before = refclockd_sock(box)
+    r = box.sh("systemctl restart gpsd.service 2>&1")
+    check("gpsd.service started", r.returncode == 0, r.stdout)
+    feeder = Feeder(fifo)
+    feeder.start()
+    try:
+        got = before and sock_samples(box, "gpsd's SOCK samples", before[1], pid=before[0],
+                                            timeout=40)
+        check("gpsd (started after refclockd) feeds refclockd through the socket", got,
+              f"{before} -> {got}")
+        if got:
+            box.sh("systemctl kill -s KILL horloge-refclockd", check=True)
+            again = sock_samples(box, "gpsd's SOCK samples after refclockd's restart",
+                                 not_pid=got[0], timeout=30)
+            check("gpsd keeps feeding refclockd across its restart", again, f"{got} -> {again}")
+    finally:
+        if failures:
+            print(box.sh("journalctl -q --no-pager -u gpsd | tail -30").stdout)
+        box.sh("systemctl stop gpsd.service gpsd.socket")
+        feeder.stop = True
+
+
 def main():
     if os.geteuid() != 0:
         skip("needs root")
@@ -229,6 +404,11 @@ def main():
         f.write(OBSERVE_DROPIN)
     with open(os.path.join(root, "etc/hostname"), "w") as f:
         f.write("horloge-pkgtest\n")
+    debs = gpsd_debs()
+    if debs and PPS_SHIM and os.path.exists(PPS_SHIM):
+        os.makedirs(os.path.join(root, "var/tmp/gpsd"))
+        for f in debs + [PPS_SHIM]:
+            shutil.copy(f, os.path.join(root, "var/tmp/gpsd"))
     # No getty on the console, nothing to wait for on a network.
     for unit in ("console-getty.service", "getty@tty1.service", "systemd-networkd-wait-online.service"):
         link = os.path.join(root, "etc/systemd/system", unit)
@@ -347,6 +527,13 @@ def main():
         r = net.exec(net.client, "curl", "-sS", "-k", "--max-time", "5", "-o", "/dev/null",
                      "-w", "%{http_code}", f"https://{Pair.SERVER4}/health", check=False)
         check("curl /health after the restarts", r.stdout.strip() == "200", r.stdout + r.stderr)
+        check_sock(box, root)
+        # Removal stops the administrator's SOCK socket too; purge forgets it was enabled.
+        r = box.sh("dpkg --purge horloge 2>&1", timeout=120)
+        check("dpkg --purge horloge", r.returncode == 0, r.stdout[-2000:])
+        left = box.sh(f"ls -d {SOCK_PATH} /etc/systemd/system/*/horloge-* 2>/dev/null; "
+                      f"systemctl is-active {SOCK_UNIT}").stdout.split()
+        check(f"no {SOCK_PATH}, unit or symlink left after purge", left == ["inactive"], left)
         print(box.sh("journalctl --no-pager -q -u 'horloge-*' | tail -40").stdout)
     finally:
         if box is not None:
