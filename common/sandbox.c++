@@ -4,6 +4,7 @@
 #include "policy.h"
 #include "proc-status.h"
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <dirent.h>
 #include <fstream>
@@ -203,11 +204,21 @@ void lockdown(Role role, const LockdownOptions& options) {
     for (int cap: policy.capabilities) if (cap == CAP_SYS_TIME) kept.push_back(cap);
   }
 
+  // The kernel forgets the parent-death signal on a credential change; a daemon started by
+  // horloge-launch must still die with it (steps 1 and 2 re-arm it below).
+  int deathSignal = 0;
+  prctl(PR_GET_PDEATHSIG, &deathSignal, 0, 0, 0);
+  pid_t parent = getppid();
+
   // 1. Root becomes the role's user, keeping only `kept` across the change.
   if (geteuid() == 0) switchUser(options.user, kept);
 
   // 2. Exactly `kept` in permitted and effective, nothing inheritable or ambient.
   setCapabilities(kept);
+  if (deathSignal != 0) {
+    if (prctl(PR_SET_PDEATHSIG, deathSignal, 0, 0, 0) < 0) fail(STEP2, "PR_SET_PDEATHSIG", errno);
+    if (getppid() != parent) raise(deathSignal);   // it died during steps 1 and 2
+  }
   uint64_t keptMask = 0;
   CapPtr now = capGetProc();
   for (cap_value_t cap: kept) {

@@ -4,12 +4,18 @@
 - A bad line stops horloge-launch and every daemon with `file:line: message`, exit 1.
 - A daemon that keeps failing (monitord with a missing certificate) is restarted with back-off,
   then the launcher gives up, names it, stops the others and exits non-zero.
+- Killed outright (SIGKILL), the launcher takes its sandboxed daemons with it: the kernel
+  forgets the parent-death signal when they change user, so they set it again.
 """
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from netns import daemon_pids, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 DAEMONS = ["horloge-launch", "horloge-clockd", "horloge-netd", "horloge-refclockd",
@@ -58,11 +64,47 @@ seccomp kill
     assert left.strip() == "", left
 
 
+def check_dies_with_launcher(tmp):
+    conf = os.path.join(tmp, "k.conf")
+    with open(conf, "w") as f:
+        f.write(f"""listen 127.0.0.1 port 21124
+refclock sim
+clock observe
+rundir {tmp}/run-k
+statedir {tmp}/state-k
+user nobody
+seccomp kill
+""")
+    launcher = subprocess.Popen([f"{BIN}/horloge-launch", "-f", conf], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+    try:
+        def sandboxed():
+            pids = daemon_pids(launcher.pid)
+            if len(pids) < 3:
+                return None
+            for pid in pids.values():   # every one past its user change
+                with open(f"/proc/{pid}/status") as st:
+                    uid = next(line for line in st if line.startswith("Uid:")).split()[1]
+                if os.geteuid() == 0 and uid == "0":
+                    return None
+            return pids
+        pids = wait_for("three daemons in their sandbox", sandboxed, 20)
+        launcher.send_signal(signal.SIGKILL)
+        launcher.wait()
+        left = lambda: not subprocess.run(["pgrep", "-f", conf], capture_output=True).stdout
+        assert wait_for("the daemons gone", left, 10, fail=False), \
+            subprocess.run(["pgrep", "-af", conf], capture_output=True, text=True).stdout
+        print("launcher killed: daemons", sorted(pids), "gone with it")
+    finally:
+        subprocess.run(["pkill", "-KILL", "-f", conf])
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="horloge-launch-")
     os.chmod(tmp, 0o755)
     check_bad_config(tmp)
     check_gives_up(tmp)
+    check_dies_with_launcher(tmp)
     print("launch: PASS")
 
 
