@@ -138,6 +138,54 @@ TEST_CASE("responder answers over real UDP sockets with kernel RX timestamps") {
   if (fd6 >= 0) close(fd6);
 }
 
+TEST_CASE("responder: packet info only on a wildcard socket, DF on IPv4 replies, rcvbuf") {
+  auto intOption = [](int fd, int level, int name) {
+    int v = -1;
+    socklen_t l = sizeof(v);
+    REQUIRE(getsockopt(fd, level, name, &v, &l) == 0);
+    return v;
+  };
+  sockaddr_storage addr;
+  socklen_t len;
+  Fd bound(boundSocket(AF_INET, addr, len));   // 127.0.0.1
+  Fd any(socket(AF_INET, SOCK_DGRAM, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  REQUIRE(bind(any.fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  socklen_t alen = sizeof(a);
+  REQUIRE(getsockname(any.fd, reinterpret_cast<sockaddr*>(&a), &alen) == 0);
+
+  int rcvbufBefore = intOption(bound.fd, SOL_SOCKET, SO_RCVBUF);
+  int fds[2] = {bound.fd, any.fd};
+  StateCell cell;
+  Responder responder(kj::arrayPtr(fds, 2), cell, {1, 7200 * ntp::NS_PER_S});
+  CHECK(intOption(bound.fd, SOL_SOCKET, SO_RCVBUF) >= rcvbufBefore);   // raised up to rmem_max
+  CHECK(intOption(bound.fd, IPPROTO_IP, IP_PKTINFO) == 0);
+  CHECK(intOption(any.fd, IPPROTO_IP, IP_PKTINFO) == 1);
+  CHECK(intOption(bound.fd, IPPROTO_IP, IP_MTU_DISCOVER) == IP_PMTUDISC_PROBE);
+  CHECK(intOption(any.fd, IPPROTO_IP, IP_MTU_DISCOVER) == IP_PMTUDISC_PROBE);
+
+  uint8_t request[48], reply[512];
+  clientRequest(request);
+  REQUIRE(query(AF_INET, addr, len, request, 48, reply, 2000) == 48);
+
+  // Sent to 127.0.0.2, which routing alone would answer from 127.0.0.1: the wildcard socket
+  // answers from the address asked.
+  Fd client(socket(AF_INET, SOCK_DGRAM, 0));
+  sockaddr_in to = a;
+  to.sin_addr.s_addr = htonl(0x7f000002);
+  REQUIRE(sendto(client.fd, request, 48, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) == 48);
+  pollfd p{client.fd, POLLIN, 0};
+  REQUIRE(poll(&p, 1, 2000) == 1);
+  sockaddr_in from{};
+  socklen_t flen = sizeof(from);
+  REQUIRE(recvfrom(client.fd, reply, sizeof(reply), 0, reinterpret_cast<sockaddr*>(&from), &flen) == 48);
+  CHECK(ntohl(from.sin_addr.s_addr) == 0x7f000002u);
+  CHECK(from.sin_port == a.sin_port);
+  CHECK(responder.stats().answered == 2);
+}
+
 TEST_CASE("responder refuses a descriptor that is not a UDP socket") {
   int fds[2];
   REQUIRE(pipe(fds) == 0);

@@ -3,6 +3,8 @@
 #include "ntp-time.h"
 #include "tx-stamps.h"
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <kj/debug.h>
 #include <netinet/in.h>
@@ -18,6 +20,7 @@ constexpr unsigned BATCH = 32;
 constexpr size_t RX_BUFFER = 2048;     // NTS-sized requests fit; anything longer is truncated
 constexpr size_t CONTROL = 256;        // timestamp + packet info, with room to spare
 constexpr int RECEIVE_TIMEOUT_MS = 200;
+constexpr int RECEIVE_BUFFER = 4 << 20;   // SO_RCVBUF, bytes (see configureSocket)
 
 // The owner thread is the only writer of a counter: a relaxed load+store is enough and cheaper
 // than an atomic read-modify-write.
@@ -43,14 +46,60 @@ int socketFamily(int fd) {
   return domain;
 }
 
+bool unicastV4(uint32_t a) {   // host order
+  return a != 0 && (a >> 28) != 0xe && a != 0xffffffffu;
+}
+
+// True when the socket is bound to one unicast address rather than the wildcard: its replies
+// then leave from that address by themselves, and the per-request packet info (a control
+// message on every receive and on every send) would only repeat it.
+bool boundToOneAddress(int fd, int family) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  KJ_SYSCALL(getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len), fd);
+  if (family == AF_INET) {
+    return unicastV4(ntohl(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr));
+  }
+  const in6_addr& a = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
+  if (IN6_IS_ADDR_V4MAPPED(&a)) return unicastV4(ntp::load32(a.s6_addr + 12));
+  return !IN6_IS_ADDR_UNSPECIFIED(&a) && !IN6_IS_ADDR_MULTICAST(&a);
+}
+
 void configureSocket(int fd, int family) {
   int on = 1;
   KJ_SYSCALL(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)), fd);
   // The destination address of each request, to answer from it on a wildcard-bound socket.
-  if (family == AF_INET) {
-    KJ_SYSCALL(setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)), fd);
-  } else {
-    KJ_SYSCALL(setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)), fd);
+  if (!boundToOneAddress(fd, family)) {
+    if (family == AF_INET) {
+      KJ_SYSCALL(setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)), fd);
+    } else {
+      KJ_SYSCALL(setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)), fd);
+    }
+  }
+  // IPv4 replies (also IPv4-mapped ones on an IPv6 socket) go out with DF set, hence IP ID 0
+  // (RFC 6864: an atomic datagram needs no ID). A reply is 76 bytes and never needs
+  // fragmenting, and this spares the kernel its per-packet ID generator for unfragmentable
+  // datagrams (__ip_select_ident: a keyed hash and a shared counter per destination), one of
+  // the largest single costs of a reply. PROBE ignores the path MTU, so no cached PMTU can
+  // fail a send. Best effort: without it replies only cost a little more.
+  int pmtu = IP_PMTUDISC_PROBE;
+  if (setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu)) < 0) {
+    log::warn(kj::str("IP_MTU_DISCOVER on fd ", fd, ": ", strerror(errno)));
+  }
+  // A receive queue for bursts: the kernel charges each datagram's whole buffer (about 800
+  // bytes for a 48-byte request), so the default 208 KiB holds some 250 requests and 4 MiB
+  // (8 MiB as the kernel counts it) about 10,000, a fraction of a second of a full core's
+  // work. A burst, or a worker that is not scheduled for a moment, then costs queueing (inside
+  // T3-T2, so it does not bias the client's offset or delay) rather than requests that the
+  // kernel has already received, and paid for, being dropped. Never lowers a larger size set
+  // by whoever bound the socket (systemd's ReceiveBuffer=); without privileges the kernel caps
+  // it at net.core.rmem_max.
+  int rcvbuf = 0;
+  socklen_t rcvlen = sizeof(rcvbuf);
+  KJ_SYSCALL(getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rcvlen), fd);
+  if (rcvbuf < 2 * RECEIVE_BUFFER) {   // the kernel reports twice what was asked
+    int want = RECEIVE_BUFFER;
+    KJ_SYSCALL(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want)), fd);
   }
   timeval tv{0, RECEIVE_TIMEOUT_MS * 1000};
   KJ_SYSCALL(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), fd);

@@ -61,9 +61,10 @@ unsigned resolveWorkers(unsigned configured);
 
 class Responder {
 public:
-  // Configures the sockets (SO_TIMESTAMPNS, packet info, receive timeout, blocking mode) and
-  // starts the workers. Throws if a descriptor is not a UDP socket. Does not take ownership
-  // of the descriptors. Call before lockdown: it seeds the workers from getrandom().
+  // Configures the sockets (SO_TIMESTAMPNS; packet info unless bound to one address; DF on
+  // IPv4 replies; at least a 4 MiB receive buffer where allowed; receive timeout; blocking
+  // mode) and starts the workers. Throws if a descriptor is not a UDP socket. Does not take
+  // ownership of the descriptors. Call before lockdown: it seeds the workers from getrandom().
   Responder(kj::ArrayPtr<const int> fds, const StateCell& state, ResponderOptions options);
   ~Responder() noexcept(false);   // stops and joins the workers
   KJ_DISALLOW_COPY(Responder);

@@ -10,8 +10,18 @@ namespace horloge::netd {
 
 using ntp::load64;
 
+// Linux 6.12's uapi value; older headers lack it.
+#ifndef SOF_TIMESTAMPING_OPT_RX_FILTER
+#define SOF_TIMESTAMPING_OPT_RX_FILTER (1 << 17)
+#endif
+
 void enableTxTimestamps(int fd) {
-  int flags = SOF_TIMESTAMPING_SOFTWARE;
+  // Without OPT_RX_FILTER, SOFTWARE alone would also report every received datagram's stamp
+  // (already taken for SO_TIMESTAMPNS) a second time, as one more control message per request.
+  // Kernels older than 6.12 refuse the flag: they get that extra message.
+  int flags = SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_RX_FILTER;
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) == 0) return;
+  flags = SOF_TIMESTAMPING_SOFTWARE;
   KJ_SYSCALL(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)), fd);
 }
 

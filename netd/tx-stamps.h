@@ -13,8 +13,9 @@
 
 namespace horloge::netd {
 
-// Lets the socket report software timestamps (SOF_TIMESTAMPING_SOFTWARE), generating none by
-// itself. Throws on failure.
+// Lets the socket report software TX timestamps (SOF_TIMESTAMPING_SOFTWARE), generating none
+// by itself, and (OPT_RX_FILTER, where the kernel has it) no second copy of the RX stamp that
+// SO_TIMESTAMPNS already delivers. Throws on failure.
 void enableTxTimestamps(int fd);
 
 // Room a TX stamp request takes in a send's control buffer.
