@@ -33,7 +33,9 @@ int bindOne(const std::string& address, uint16_t port, int type) {
   int one = 1;
   KJ_SYSCALL(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
   // Each address family gets its own socket, so [::] must not also take IPv4.
-  if (ss.ss_family == AF_INET6) KJ_SYSCALL(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+  if (ss.ss_family == AF_INET6) {
+    KJ_SYSCALL(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+  }
   KJ_SYSCALL(bind(fd, reinterpret_cast<sockaddr*>(&ss), len), address.c_str(), port);
   return fd;
 }

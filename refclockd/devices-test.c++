@@ -219,11 +219,11 @@ TEST_CASE("devices: SHM segment written as gpsd does (unit 7), and SOCK datagram
     // The system clock read 2.5 ms after the second began: offset -2.5 ms.
     int64_t sys = lastSent * S + 2'500'000;
     shm->mode = 1;
-    shm->count++;
+    shm->count = shm->count + 1;   // the writer's odd/even protocol (volatile)
     shm->clockSec = lastSent; shm->clockUSec = 0; shm->clockNSec = 0;
     shm->recvSec = sys / S; shm->recvUSec = (sys % S) / 1000; shm->recvNSec = sys % S;
     shm->precision = -20;
-    shm->count++;
+    shm->count = shm->count + 1;
     shm->valid = 1;
     struct { timeval tv; double offset; int pulse, leap, pad, magic; } d{};
     d.tv = {static_cast<time_t>(sys / S), static_cast<suseconds_t>((sys % S) / 1000)};
