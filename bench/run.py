@@ -28,6 +28,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+from netns import wait_for  # noqa: E402
 SERVER4, CLIENT4 = "198.18.0.1", "198.18.0.2"
 SOURCES_NET = "198.19.0.0/16"
 NETD_PORT, CHRONY_PORT = 123, 11123
@@ -161,17 +163,6 @@ def children(pid):
         p, comm = line.split(None, 1)
         res[comm.strip()] = int(p)
     return res
-
-
-def wait_for(what, fn, timeout):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise RuntimeError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 class Bench:
