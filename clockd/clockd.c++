@@ -1,6 +1,7 @@
 // horloge-clockd: selection and discipline; the only process that may set the clock.
 // It holds no network socket at all: refclockd and netd push to it over Unix sockets, and
 // monitord/horlogectl read from it.
+#include "address.h"
 #include "clock.h"
 #include "daemon.h"
 #include "hub.h"
@@ -16,9 +17,7 @@
 #include <fstream>
 #include <sstream>
 #include <pwd.h>
-#include <arpa/inet.h>
 #include <ifaddrs.h>
-#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,14 +88,9 @@ std::vector<uint32_t> ownAddressRefids() {
   std::vector<uint32_t> out;
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) < 0) return out;
-  char text[INET6_ADDRSTRLEN];
   for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
-    if (i->ifa_addr == nullptr) continue;
-    int f = i->ifa_addr->sa_family;
-    const void* a = f == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr)
-                  : f == AF_INET6 ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr)
-                  : nullptr;
-    if (a != nullptr && inet_ntop(f, a, text, sizeof(text)) != nullptr) {
+    std::string text = numericAddress(i->ifa_addr);
+    if (!text.empty()) {
       out.push_back(clockd::refidOfAddress(text));
     }
   }

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "address.h"
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -276,15 +277,12 @@ void resolveServers(Config& c) {
     hints.ai_socktype = SOCK_DGRAM;
     addrinfo* res = nullptr;
     int rc = getaddrinfo(s.name.c_str(), nullptr, &hints, &res);
-    char text[INET6_ADDRSTRLEN] = "";
+    std::string text;
     if (rc == 0) {
-      const void* in = res->ai_family == AF_INET
-                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr)
-                           : &reinterpret_cast<sockaddr_in6*>(res->ai_addr)->sin6_addr;
-      inet_ntop(res->ai_family, in, text, sizeof(text));
+      text = numericAddress(res->ai_addr);
       freeaddrinfo(res);
     }
-    if (text[0] == 0) {
+    if (text.empty()) {
       throw ConfigError(c.path + ":" + std::to_string(s.line) + ": server '" + s.name +
                         "' does not resolve (" + (rc ? gai_strerror(rc) : "no address") +
                         "); the VLAN has no DNS: write its address, or name it in /etc/hosts");
