@@ -54,6 +54,19 @@ ssize_t query(int family, const sockaddr_storage& server, socklen_t len,
   return recv(client.fd, reply, 512, 0);
 }
 
+// The worker counts a reply after sendmmsg returns, so a client can hold the reply before the
+// count moves: wait (bounded) until the counters satisfy `done`, then return them.
+template <typename Done>
+ResponderStats statsWhen(const Responder& responder, Done done) {
+  int64_t deadline = monotonicNs() + 5 * ntp::NS_PER_S;
+  ResponderStats st = responder.stats();
+  while (!done(st) && monotonicNs() < deadline) {
+    usleep(1000);
+    st = responder.stats();
+  }
+  return st;
+}
+
 void clientRequest(uint8_t* p, unsigned mode = 3) {
   memset(p, 0, 48);
   p[0] = (4 << 3) | mode;
@@ -125,8 +138,10 @@ TEST_CASE("responder answers over real UDP sockets with kernel RX timestamps") {
   clientRequest(mac);
   CHECK(query(AF_INET, addr4, len4, mac, sizeof(mac), reply, 300) == 0);
 
-  ResponderStats st = responder.stats();
   unsigned expected = fd6 >= 0 ? 5 : 4;
+  ResponderStats st = statsWhen(responder, [&](const ResponderStats& s) {
+    return s.received == expected && s.answered == expected - 2 && s.droppedTotal() == 2;
+  });
   CHECK(st.received == expected);
   CHECK(st.answered == expected - 2);
   CHECK(st.dropped[static_cast<int>(Drop::MODE)] == 1);
@@ -183,7 +198,7 @@ TEST_CASE("responder: packet info only on a wildcard socket, DF on IPv4 replies,
   REQUIRE(recvfrom(client.fd, reply, sizeof(reply), 0, reinterpret_cast<sockaddr*>(&from), &flen) == 48);
   CHECK(ntohl(from.sin_addr.s_addr) == 0x7f000002u);
   CHECK(from.sin_port == a.sin_port);
-  CHECK(responder.stats().answered == 2);
+  CHECK(statsWhen(responder, [](const ResponderStats& s) { return s.answered == 2; }).answered == 2);
 }
 
 TEST_CASE("responder refuses a descriptor that is not a UDP socket") {
