@@ -88,6 +88,47 @@ TEST_CASE("config: errors name file and line") {
   CHECK(errorOf("workers 1.5\n") == "t.conf:1: workers must be a whole number");
 }
 
+TEST_CASE("config: a directive that may be given once, given twice") {
+  CHECK(errorOf("clock observe\n# later\nclock system\n") ==
+        "t.conf:3: 'clock' already given at line 1");
+  CHECK(errorOf("monitor listen 127.0.0.1 port 1\nmonitor listen ::1 port 2\n") ==
+        "t.conf:2: 'monitor listen' already given at line 1");
+  CHECK(errorOf("makestep 1 3\nmakestep 0.1 -1\n") == "t.conf:2: 'makestep' already given at line 1");
+  CHECK(errorOf("user netd a\nuser netd b\n") == "t.conf:2: 'user netd' already given at line 1");
+  CHECK(errorOf("maxclockerror 1\nmaxclockerror 2\n") ==
+        "t.conf:2: 'maxclockerror' already given at line 1");
+  // Repeatable: lists.
+  Config c = parseConfig("listen ::1\nlisten 127.0.0.1\nrefclock sim\nrefclock sim\nallow all\n"
+                         "deny 192.0.2.1\ndeny 192.0.2.2\nmonitor listen ::1 port 1\n"
+                         "monitor allow ::1\nmonitor allow 127.0.0.1\nserver 192.0.2.9\n"
+                         "server 192.0.2.8\n", "t.conf");
+  CHECK(c.listen.size() == 2);
+  CHECK(c.refclocks.size() == 2);
+  CHECK(c.servers.size() == 2);
+  CHECK(c.monitorAllow.size() == 2);
+  // A role's own user wins over `user NAME`, in either order.
+  Config u = parseConfig("user clockd root\nuser nobody\n", "t.conf");
+  CHECK(u.user(Role::CLOCKD) == "root");
+  CHECK(u.user(Role::NETD) == "nobody");
+}
+
+TEST_CASE("config: maxclockerror, maxslewrate, clock sim frequency-step") {
+  Config d = parseConfig("", "t.conf");
+  CHECK(d.maxClockError == doctest::Approx(1e-6));
+  CHECK(d.maxSlewRate == doctest::Approx(83333.333e-6));
+  Config c = parseConfig("maxclockerror 2.5\nmaxslewrate 500\n"
+                         "clock sim offset 3600 frequency-step 1 300 seed 4\n", "t.conf");
+  CHECK(c.maxClockError == doctest::Approx(2.5e-6));
+  CHECK(c.maxSlewRate == doctest::Approx(500e-6));
+  CHECK(c.simOffset == 3600);
+  CHECK(c.simFrequencyStep == doctest::Approx(1e-6));
+  CHECK(c.simFrequencyStepAt == 300);
+  CHECK(c.simSeed == 4);
+  CHECK(errorOf("maxslewrate 90000\n") == "t.conf:1: maxslewrate 90000 out of range [1, 83333.3]");
+  CHECK(errorOf("clock sim frequency-step 1\n") ==
+        "t.conf:1: missing frequency step time after '1'");
+}
+
 TEST_CASE("config: missing file") {
   CHECK_THROWS_WITH_AS(loadConfig("/nonexistent/h.conf"), "/nonexistent/h.conf: cannot open",
                        ConfigError);

@@ -259,7 +259,11 @@ void parseUser(const Line& l, Config& c) {
   const std::string& name = l.word(1, "user name");
   l.noMoreThan(2);
   if (!validUserName(name)) l.fail("bad user name '" + name + "'");
-  for (auto& u : c.users) u = name;
+  // A `user ROLE NAME` line wins over `user NAME` whatever their order.
+  Config defaults;
+  for (int r = 0; r < ROLE_COUNT; ++r) {
+    if (c.users[r] == defaults.users[r]) c.users[r] = name;
+  }
 }
 
 bool validHostName(const std::string& a) {
@@ -344,9 +348,14 @@ void parseLine(const Line& l, Config& c) {
         const std::string& k = l.words[i];
         if (k == "frequency") c.simFrequency = l.number_(i + 1, "frequency", -500, 500) * 1e-6;
         else if (k == "wander") c.simWander = l.number_(i + 1, "wander", 0, 1e-6);
-        else if (k == "offset") c.simOffset = l.number_(i + 1, "offset", -1, 1);
+        else if (k == "offset") c.simOffset = l.number_(i + 1, "offset", -86400, 86400);
         else if (k == "seed") c.simSeed = static_cast<uint64_t>(l.number_(i + 1, "seed", 0, 1e15));
-        else l.fail("unknown clock sim option '" + k + "' (known: frequency, wander, offset, seed)");
+        else if (k == "frequency-step") {
+          c.simFrequencyStep = l.number_(i + 1, "frequency step", -100, 100) * 1e-6;
+          c.simFrequencyStepAt = l.number_(i + 2, "frequency step time", 0, 1e7);
+          ++i;
+        } else l.fail("unknown clock sim option '" + k +
+                      "' (known: frequency, wander, offset, seed, frequency-step)");
       }
     } else {
       l.noMoreThan(2);
@@ -375,6 +384,12 @@ void parseLine(const Line& l, Config& c) {
   } else if (d == "leapfile") {
     c.leapfile = l.path_(1, "leapfile");
     l.noMoreThan(2);
+  } else if (d == "maxclockerror") {
+    c.maxClockError = l.number_(1, "maxclockerror", 0, 100) * 1e-6;
+    l.noMoreThan(2);
+  } else if (d == "maxslewrate") {
+    c.maxSlewRate = l.number_(1, "maxslewrate", 1, 83333.333) * 1e-6;
+    l.noMoreThan(2);
   } else if (d == "maxholdover") {
     c.maxHoldover = l.number_(1, "maxholdover", 1, 30 * 86400);
     l.noMoreThan(2);
@@ -401,6 +416,17 @@ void parseLine(const Line& l, Config& c) {
   }
 }
 
+// The directives that may be given once; a second one would silently win (`clock system`
+// after `clock observe` turns on the real clock), so it is an error. Repeatable: listen,
+// refclock, allow, deny, monitor allow, server. `user ROLE NAME` is its own directive per role.
+std::string onceKey(const Line& l) {
+  const std::string& d = l.words[0];
+  if (d == "listen" || d == "refclock" || d == "allow" || d == "deny" || d == "server") return "";
+  if (d == "monitor" && l.words.size() > 1) return l.words[1] == "allow" ? "" : "monitor " + l.words[1];
+  if (d == "user" && l.words.size() == 3) return "user " + l.words[1];
+  return d;
+}
+
 }  // namespace
 
 Config parseConfig(const std::string& text, const std::string& path) {
@@ -409,6 +435,7 @@ Config parseConfig(const std::string& text, const std::string& path) {
   std::istringstream in(text);
   std::string raw;
   int number = 0;
+  std::vector<std::pair<std::string, int>> given;   // once-only directives and their lines
   while (std::getline(in, raw)) {
     ++number;
     if (raw.find('\0') != std::string::npos)
@@ -417,7 +444,12 @@ Config parseConfig(const std::string& text, const std::string& path) {
     if (hash != std::string::npos) raw.resize(hash);
     Line l{path, number, split(raw)};
     if (l.words.empty()) continue;
+    std::string key = onceKey(l);
+    for (auto& [k, at]: given) {
+      if (!key.empty() && k == key) l.fail("'" + key + "' already given at line " + std::to_string(at));
+    }
     parseLine(l, c);
+    if (!key.empty()) given.emplace_back(key, number);
   }
   if (c.monitorEnabled != (c.monitorAddress.size() > 0))
     throw ConfigError(path + ": monitor is half configured");

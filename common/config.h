@@ -108,6 +108,16 @@ struct Config {
   double simWander = 1e-9;
   double simOffset = 10e-3;
   uint64_t simSeed = 1;
+  // `... frequency-step PPM AT`: the oscillator's frequency changes by PPM at AT seconds after
+  // start (a load or fan change; tests of holdover honesty).
+  double simFrequencyStep = 0;
+  double simFrequencyStepAt = 0;
+  // Growth of the advertised error for what the clock model cannot see (temperature, load):
+  // chrony's `maxclockerror`, s/s.
+  double maxClockError = 1e-6;
+  // The fastest correction of the clock's rate, s/s (chrony's `maxslewrate`): beyond the
+  // kernel's 500 ppm ADJ_FREQUENCY the system clock also changes its tick (ADJ_TICK).
+  double maxSlewRate = 83333.333e-6;
   SeccompAction seccomp = SeccompAction::KILL;
   unsigned workers = 0;           // 0: one per CPU, at most 4
   std::vector<AccessRule> access; // in file order; netd compiles them (most specific wins)
