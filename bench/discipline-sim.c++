@@ -35,8 +35,9 @@ constexpr double LOCK_THRESHOLD = 10e-6;   // |true offset| stays below this fro
 // `delay`: each command is applied a uniform random 0..delay s after its sample, as when
 // refclockd polls SHM (the daemon tells update() when; the kernel applies it then).
 Result run(const Cell& cell, uint64_t seed, double duration, double warmup,
-           const DisciplineParams& dp, double delay) {
+           const DisciplineParams& dp, double delay, double offset = 10e-3, bool trace = false) {
   SimClockParams sp;
+  sp.offset = offset;
   sp.jitter = cell.jitter;
   sp.wander = cell.wander;
   sp.seed = seed;
@@ -71,6 +72,11 @@ Result run(const Cell& cell, uint64_t seed, double duration, double warmup,
       Command c = d.update(t, offset, cell.jitter, nullptr, clock.localTime() - START);
       if (c.step != 0) clock.step(c.step);
       clock.setCorrection(c.correction);
+      if (trace) {
+        double now = clock.localTime() - START;
+        printf("%6.0f true %+.6e predicted %+.6e 3sigma %.3e correction %+.6e\n", s,
+               clock.offset(), d.predictedOffset(now), 3 * d.predictedSigma(0), c.correction);
+      }
     }
     clock.advance(1 - wait);
   }
@@ -85,7 +91,8 @@ Result run(const Cell& cell, uint64_t seed, double duration, double warmup,
 int main(int argc, char** argv) {
   int seeds = 4, firstSeed = 1;
   double duration = 20000, warmup = 2000, delay = 0;
-  bool check = false, oracle = false;
+  bool check = false, oracle = false, trace = false;
+  double offset = 10e-3;
   DisciplineParams dp;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--seeds") && i + 1 < argc) seeds = atoi(argv[++i]);
@@ -94,15 +101,21 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--slew") && i + 1 < argc) dp.slewTime = atof(argv[++i]);
     else if (!strcmp(argv[i], "--delay") && i + 1 < argc) delay = atof(argv[++i]);
     else if (!strcmp(argv[i], "--oracle")) oracle = true;   // the filter is told the true W
+    else if (!strcmp(argv[i], "--offset") && i + 1 < argc) offset = atof(argv[++i]);
+    else if (!strcmp(argv[i], "--trace")) trace = true;   // one seed of the first cell, per second
     else if (!strcmp(argv[i], "--makestep") && i + 1 < argc) {
       dp.stepThreshold = atof(argv[++i]);
       dp.stepLimit = 3;
     } else if (!strcmp(argv[i], "--check")) check = true;
     else {
       fprintf(stderr, "usage: %s [--seeds N] [--first-seed N] [--duration S] [--slew S] "
-                      "[--delay S] [--makestep S] [--check]\n", argv[0]);
+                      "[--delay S] [--makestep S] [--offset S] [--trace] [--check]\n", argv[0]);
       return 2;
     }
+  }
+  if (trace) {
+    run(GRID[0], firstSeed, duration, duration, dp, delay, offset, true);
+    return 0;
   }
   printf("%-8s %-7s %10s %10s %8s %12s %9s %9s\n", "J", "W", "rms", "max", "lock_s",
          "freq_rms", "chronyd", "ratio");
@@ -112,7 +125,7 @@ int main(int argc, char** argv) {
     double ms2 = 0;
     for (int k = 0; k < seeds; ++k) {
       if (oracle) dp.fixedWander = cell.wander;
-      Result r = run(cell, firstSeed + k, duration, warmup, dp, delay);
+      Result r = run(cell, firstSeed + k, duration, warmup, dp, delay, offset);
       ms2 += r.rms * r.rms;
       sum.max = std::max(sum.max, r.max);
       sum.lock = std::max(sum.lock, r.lock);

@@ -17,6 +17,7 @@ struct FakeKernel final: public Kernel {
   int adjtime(struct timex& tx) override {
     calls->add(tx);
     if (tx.modes & ADJ_FREQUENCY) state.freq = tx.freq;
+    if (tx.modes & ADJ_TICK) state.tick = tx.tick;
     if (tx.modes & ADJ_STATUS) state.status = tx.status;
     if (tx.modes & ADJ_OFFSET) state.offset = tx.offset;
     tx = state;
@@ -61,6 +62,42 @@ TEST_CASE("clock system: frequency, step and leap go through clock_adjtime") {
     FAIL("not detected");
   }
   CHECK((clock->foreignAdjustment() == nullptr));   // reported once
+}
+
+TEST_CASE("clock system: beyond 500 ppm the tick carries the slew (maxslewrate)") {
+  kj::Vector<struct timex> calls;
+  auto fake = kj::heap<FakeKernel>(&calls);
+  FakeKernel& k = *fake;
+  k.state.tick = 10000;
+  auto clock = makeClock(ClockBackend::SYSTEM, {}, kj::mv(fake));
+  CHECK(clock->initialCorrection() == doctest::Approx(0));
+
+  clock->apply({-400e-6, 0});          // within ADJ_FREQUENCY: the tick stays nominal
+  CHECK(k.state.tick == 10000);
+  CHECK(k.state.freq == -400 * 65536);
+
+  clock->apply({83333.333e-6, 0});     // chrony's maxslewrate: 833 us more per 10 ms tick
+  CHECK((calls.back().modes & ADJ_TICK) != 0);
+  CHECK(k.state.tick == 10833);
+  CHECK(std::abs(k.state.freq) <= 50 * 65536);
+  double total = (k.state.tick - 10000) / 10000.0 + k.state.freq / 65536e6;
+  CHECK(total == doctest::Approx(83333.333e-6).epsilon(1e-6));
+
+  clock->apply({-0.2, 0});             // beyond the kernel's +-10 %: clamped to the tick's range
+  CHECK(k.state.tick == 9000);
+  CHECK(k.state.freq == -500 * 65536);
+  CHECK((clock->foreignAdjustment() == nullptr));
+
+  // A restart reads tick and frequency back as one correction.
+  kj::Vector<struct timex> calls2;
+  auto fake2 = kj::heap<FakeKernel>(&calls2);
+  fake2->state.tick = 10833;
+  fake2->state.freq = 3 * 65536;
+  auto again = makeClock(ClockBackend::SYSTEM, {}, kj::mv(fake2));
+  CHECK(again->initialCorrection() == doctest::Approx(83303e-6).epsilon(1e-6));
+
+  k.state.tick = 10100;                // someone else changed the tick
+  CHECK((clock->foreignAdjustment() != nullptr));
 }
 
 TEST_CASE("clock observe never steers; sim adds its own error") {

@@ -3,6 +3,8 @@
 #include "ntp-time.h"
 #include <kj/debug.h>
 #include <cerrno>
+#include <deque>
+#include <algorithm>
 #include <cmath>
 #include <time.h>
 
@@ -11,6 +13,26 @@ namespace horloge::clockd {
 namespace {
 
 constexpr double FREQ_SCALE = 65536e6;   // timex.freq: ppm with a 16-bit fraction
+constexpr double MAX_FREQ = 500e-6;      // the kernel's ADJ_FREQUENCY limit
+// timex.tick: microseconds per USER_HZ (100) tick; the kernel takes 9000..11000 (+-10 %).
+constexpr long NOMINAL_TICK = 10000, MAX_TICK_DELTA = 1000;
+
+// A rate correction as tick + frequency, as chrony's sys_linux does beyond 500 ppm: the tick
+// carries whole 100 ppm units, the frequency the rest (within +-50 ppm). Up to 500 ppm the
+// tick stays nominal, so the usual case looks as it always did to other tools.
+struct TickFreq { long tick, freq; };
+TickFreq split(double correction) {
+  long delta = 0;
+  if (std::fabs(correction) > MAX_FREQ) {
+    delta = std::clamp<long>(std::lround(correction * NOMINAL_TICK), -MAX_TICK_DELTA, MAX_TICK_DELTA);
+  }
+  double rest = std::clamp(correction - double(delta) / NOMINAL_TICK, -MAX_FREQ, MAX_FREQ);
+  return {NOMINAL_TICK + delta, std::lround(rest * FREQ_SCALE)};
+}
+double joined(long tick, long freq) {
+  if (tick == 0) tick = NOMINAL_TICK;   // a kernel (or double) that does not report it
+  return double(tick - NOMINAL_TICK) / NOMINAL_TICK + freq / FREQ_SCALE;
+}
 
 class RealKernel final: public Kernel {
 public:
@@ -33,8 +55,9 @@ public:
     struct timex tx{};
     KJ_SYSCALL(kernel->adjtime(tx), "clock_adjtime read");
     lastFreq = tx.freq;
+    lastTick = tx.tick;
     lastStatus = tx.status;
-    return tx.freq / FREQ_SCALE;
+    return joined(tx.tick, tx.freq);
   }
 
   void apply(const Command& c) override {
@@ -50,12 +73,15 @@ public:
     }
     struct timex tx{};
     // Our own frequency loop: no kernel PLL/FLL, no pending offset; the clock is synchronised.
-    tx.modes = ADJ_FREQUENCY | ADJ_STATUS | ADJ_OFFSET;
-    tx.freq = std::lround(c.correction * FREQ_SCALE);
+    TickFreq r = split(c.correction);
+    tx.modes = ADJ_FREQUENCY | ADJ_TICK | ADJ_STATUS | ADJ_OFFSET;
+    tx.freq = r.freq;
+    tx.tick = r.tick;
     tx.offset = 0;
     tx.status = (lastStatus & (STA_INS | STA_DEL)) ;
     KJ_SYSCALL(kernel->adjtime(tx), "clock_adjtime frequency");
-    lastFreq = tx.freq;
+    lastFreq = r.freq;
+    lastTick = r.tick;
     lastStatus = tx.status;
   }
 
@@ -73,33 +99,44 @@ public:
     struct timex tx{};
     if (kernel->adjtime(tx) < 0) return kj::str("clock_adjtime read failed: ", strerror(errno));
     kj::Maybe<kj::String> what;
-    if (tx.freq != lastFreq) {
-      what = kj::str("frequency changed by another process (", lastFreq / 65536.0, " -> ",
-                     tx.freq / 65536.0, " ppm)");
+    if (tx.freq != lastFreq || (tx.tick != 0 && lastTick != 0 && tx.tick != lastTick)) {
+      what = kj::str("frequency changed by another process (", joined(lastTick, lastFreq) * 1e6,
+                     " -> ", joined(tx.tick, tx.freq) * 1e6, " ppm)");
     } else if (tx.status & (STA_PLL | STA_FLL)) {
       what = kj::str("another process enabled the kernel PLL/FLL");
     } else if (tx.offset != 0) {
       what = kj::str("another process started a slew (adjtime)");
     }
     lastFreq = tx.freq;
+    lastTick = tx.tick;
     lastStatus = tx.status;
     return what;
   }
 
 private:
   kj::Own<Kernel> kernel;
-  long lastFreq = 0;
+  long lastFreq = 0, lastTick = 0;
   int lastStatus = 0;
 };
 
 class SimBackend final: public Clock {
 public:
-  explicit SimBackend(SimClockParams p): sim(p, realtimeNs() * 1e-9) {}
+  explicit SimBackend(SimClockParams p): sim(p, realtimeNs() * 1e-9) { record(); }
   const char* name() const override { return "sim"; }
+  // A sample reaches us after its event (an NMEA sentence follows its edge by 0.2 s, and the
+  // virtual clock may have been advanced meanwhile): its bias is the offset at its own time,
+  // which at an 83,333 ppm slew differs from the offset now by 17 ms.
   double sampleBias(int64_t localNs) override {
-    double dt = localNs * 1e-9 - sim.trueTime();
-    if (dt > 0) sim.advance(dt);
-    return sim.offset();
+    double t = localNs * 1e-9;
+    if (t >= sim.trueTime()) {
+      sim.advance(t - sim.trueTime());
+      record();
+      return sim.offset();
+    }
+    for (size_t i = knots.size(); i-- > 0;) {
+      if (knots[i].t <= t || i == 0) return knots[i].theta + knots[i].rate * (t - knots[i].t);
+    }
+    KJ_UNREACHABLE;
   }
   ClockModel model(int64_t nowNs) override {
     double bias = sampleBias(nowNs);
@@ -109,11 +146,22 @@ public:
     sampleBias(realtimeNs());   // like the kernel's, a command takes effect when applied
     sim.step(c.step);
     sim.setCorrection(c.correction);
+    record();
   }
   void setLeap(LeapAction a) override { sim.setLeap(static_cast<int>(a)); }
 
 private:
   SimClock sim;
+  // The virtual clock's offset and rate from each moment it was advanced or commanded, over
+  // the last KEEP_S seconds: between two, the rate was constant (but for the wander's
+  // per-second kicks, far below the jitter).
+  struct Knot { double t, theta, rate; };
+  static constexpr double KEEP_S = 30;
+  std::deque<Knot> knots;
+  void record() {
+    knots.push_back({sim.trueTime(), sim.offset(), sim.frequencyError()});
+    while (knots.size() > 2 && knots[1].t < sim.trueTime() - KEEP_S) knots.pop_front();
+  }
 };
 
 }  // namespace

@@ -56,6 +56,8 @@ clockd::HubOptions hubOptions(const Config& config) {
   clockd::HubOptions o;
   o.sync.maxHoldover = config.maxHoldover;
   o.discipline.stepThreshold = config.makestepThreshold;
+  o.discipline.maxCorrection = config.maxSlewRate;
+  o.maxClockError = config.maxClockError;
   o.discipline.stepLimit = config.makestepLimit;
   o.driftfile = config.driftfile;
   if (!o.driftfile.empty()) o.drift = clockd::readDrift(o.driftfile);
@@ -130,7 +132,8 @@ int main(int argc, char** argv) {
     clockd::HubOptions options = hubOptions(config);
     options.ownRefids = ownRefids;
     auto clock = clockd::makeClock(
-        config.clock, {config.simFrequency, config.simWander, config.simOffset, 0, config.simSeed});
+        config.clock, {config.simFrequency, config.simWander, config.simOffset, 0, config.simSeed,
+                       config.simFrequencyStep, config.simFrequencyStepAt});
     log::info(kj::str("serving on ", config.rundir.c_str(), " with the ", clock->name(), " clock"));
     clockd::Hub hub(io.provider->getTimer(), kj::mv(clock), kj::mv(options), started);
 

@@ -82,6 +82,11 @@ Command Discipline::control(double now) {
     x0 += c.step;
     x = 0;
     for (auto& sh: bank) sh.x0 += c.step;   // the shadows see the same step
+    // Local time itself jumps: keep every stored instant on the clock's new timescale.
+    tLast += c.step;
+    now += c.step;
+    for (auto& ch: changes) ch.t += c.step;
+    for (auto& p: history) p.t += c.step;
     ++steps;
   }
   ++updates;

@@ -20,7 +20,9 @@
 namespace horloge::clockd {
 
 struct DisciplineParams {
-  double maxCorrection = 500e-6;  // |frequency correction|, s/s: the kernel's ADJ_FREQUENCY limit
+  // |frequency correction|, s/s: chrony's maxslewrate (the system clock goes past the kernel's
+  // 500 ppm ADJ_FREQUENCY limit with ADJ_TICK), so that a second is slewed in 12 s, not 2000.
+  double maxCorrection = 83333.333e-6;
   double slewTime = 2;            // seconds over which an estimated offset is slewed out
   double stepThreshold = 0;       // makestep: step when |offset| exceeds this (0: never)
   int stepLimit = 0;              // ... during the first this many updates (-1: always)
@@ -64,12 +66,17 @@ public:
   Command update(double t, double offset, double error, bool* accepted = nullptr,
                  double now = NAN);
 
+  // Times are the disciplined clock's own readings: after a step, the next sample's time is
+  // shifted by the step, and so is every instant kept here.
   // Holdover: the command without samples (keep the frequency, stop steering the phase),
   // applied at local time `now` (NaN: at the last update).
   Command coast(double now = NAN);
 
   // The predicted 1-sigma offset error `age` seconds after the last update.
   double predictedSigma(double age) const;
+  // The clock's predicted offset (local minus reference) at local time `now`: what is still to
+  // be slewed out, with the corrections in force since the last update.
+  double predictedOffset(double now) const { return x0 + drift(x1, tLast, std::max(now, tLast)); }
 
   Estimate estimate() const;
   // Phase removed by our corrections and steps since the start, up to local time t.

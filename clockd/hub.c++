@@ -68,7 +68,13 @@ public:
       // Tells refclockd whether our clock may number PPS edges that lack NMEA (within 0.4 s).
       auto hint = context.getResults().initHint();
       hint.setSynced(hub.sync.state() != Sync::UNSYNCHRONISED && hub.selected >= 0);
-      if (hub.selected >= 0) hint.setOffsetNs(hub.filters[hub.selected].stats().offset * 1e9);
+      if (hub.discipline.started()) {
+        // The system clock's offset now (under `clock sim` the virtual clock's own error is
+        // not the system clock's).
+        int64_t now = realtimeNs();
+        hint.setOffsetNs((hub.discipline.predictedOffset(hub.clockSeconds(now)) - hub.clock->sampleBias(now)) * 1e9);
+      }
+      hint.setSteps(hub.discipline.stepsDone());
     });
   }
 
@@ -177,12 +183,15 @@ void Hub::onSample(ipc::RefSample::Reader s) {
   uint8_t id = s.getSourceId();
   filters[id].add({local, offset, error});
   claimedError[id] = error;
+  kinds[id] = s.getKind() == ipc::SampleKind::NMEA ? SourceKind::REFCLOCK : SourceKind::PPS;
 
   if (reselect(local, id) != id) return;
-  sync.setSource("reference clock", 1, false);
-  sync.onSample(filters[id].stats(), local);
   followed = -1;
+  refclockKind = kinds[id];
+  sourceError = error;
   follow(local, offset, error);
+  sync.setSource("reference clock", 1, false);
+  sync.onSample(filters[id].stats(), local, unslewed(realtimeNs()));
 }
 
 int Hub::reselect(int64_t local, int trigger) {
@@ -194,9 +203,7 @@ int Hub::reselect(int64_t local, int trigger) {
     if (filters[i].total() == 0) continue;
     SourceStats st = filters[i].stats();
     bool fresh = (local - st.lastLocalNs) * 1e-9 < 8;
-    // A sample claiming more than a millisecond is not a PPS edge (NMEA alone).
-    SourceKind kind = claimedError[i] < 1e-3 ? SourceKind::PPS : SourceKind::REFCLOCK;
-    candidates.push_back({kind, fresh && st.count >= 3, st.offset,
+    candidates.push_back({kinds[i], fresh && st.count >= 3, st.offset,
                           std::max(3 * st.jitter, claimedError[i]) + 1e-6, st.jitter});
     ids.push_back(i);
   }
@@ -296,21 +303,38 @@ void Hub::follow(int64_t local, double offset, double error) {
   bool accepted = true;
   // Applied now, a fraction of a second after the sample (refclockd polls SHM every 200 ms):
   // the discipline counts the previous correction as in force until then.
-  Command c = discipline.update(local * 1e-9, offset, error, &accepted, realtimeNs() * 1e-9);
+  Command c = discipline.update(clockSeconds(local), offset, error, &accepted,
+                                clockSeconds(realtimeNs()));
   if (!accepted) return;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(c); })) {
     log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
   }
 }
 
-Header Hub::header(int64_t nowNs) const {
+double Hub::clockSeconds(int64_t systemNs) {
+  return systemNs * 1e-9 + clock->sampleBias(systemNs);
+}
+
+double Hub::ownError(int64_t nowNs) {
+  double t = clockSeconds(nowNs);
+  double age = std::max(0.0, t - discipline.lastUpdate());
+  return (followed < 0 ? sourceError : 0) + discipline.estimate().jitter +
+         std::fabs(discipline.predictedOffset(t)) + 3 * discipline.predictedSigma(age) +
+         options.maxClockError * age;
+}
+
+double Hub::unslewed(int64_t nowNs) {
+  double t = clockSeconds(nowNs);
+  double age = std::max(0.0, t - discipline.lastUpdate());
+  double left = std::fabs(discipline.predictedOffset(t));
+  return left <= std::max(options.sync.lockMaxOffset, 3 * discipline.predictedSigma(age)) ? 0 : left;
+}
+
+Header Hub::header(int64_t nowNs) {
   Header h = sync.header(nowNs);
   if (sync.state() == Sync::UNSYNCHRONISED || !discipline.started()) return h;
-  // Dispersion: the sample noise plus 3 sigma of the predicted offset error, which in holdover
-  // grows with the frequency's uncertainty and the measured wander.
-  Estimate e = discipline.estimate();
-  double age = std::max(0.0, nowNs * 1e-9 - discipline.lastUpdate());
-  h.rootDispersion = ntp::shortFromSeconds(e.jitter + 3 * discipline.predictedSigma(age));
+  h.refid = refidFromText(refclockKind == SourceKind::PPS ? "PPS\0" : "NMEA");
+  h.rootDispersion = ntp::shortFromSeconds(ownError(nowNs));
   if (leap.announce == LeapAction::INSERT) h.leap = 1;
   if (leap.announce == LeapAction::DELETE) h.leap = 2;
   if (followed >= 0) {
@@ -373,7 +397,7 @@ kj::Promise<void> Hub::run() {
     // Logged once per change, with its reason.
     log::info(kj::str("state ", syncName(sync.state()), ": ", sync.reason().c_str()));
     if (sync.state() == Sync::HOLDOVER) {
-      auto coast = [&]() { clock->apply(discipline.coast(now * 1e-9)); };
+      auto coast = [&]() { clock->apply(discipline.coast(clockSeconds(now))); };
       KJ_IF_MAYBE(e, kj::runCatchingExceptions(coast)) {
         log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
       }
@@ -456,7 +480,7 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
     SourceStats st = filters[i].stats();
     auto o = sources[k++];
     o.setSourceId(i);
-    o.setKind(claimedError[i] < 1e-3 ? "pps" : "refclock");
+    o.setKind(kinds[i] == SourceKind::PPS ? "pps" : "nmea");
     char mark[2] = {static_cast<char>(marks[i]), 0};
     o.setMark(mark);
     o.setOffset(st.offset);

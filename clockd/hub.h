@@ -33,6 +33,7 @@ struct HubOptions {
   std::optional<LeapTable> leap;
   std::string leapAlarm;                  // why there is no usable leap table, or ""
   std::vector<uint32_t> ownRefids;        // our addresses as refids: loop detection (issue 8)
+  double maxClockError = 1e-6;            // s/s the advertised error grows by, beyond the model
 };
 
 class Hub: private kj::TaskSet::ErrorHandler {
@@ -68,6 +69,9 @@ private:
   int64_t startedNs;
   std::array<SourceFilter, 8> filters;
   std::array<double, 8> claimedError{};
+  std::array<SourceKind, 8> kinds{};      // PPS edges or NMEA time, as each source's samples say
+  SourceKind refclockKind = SourceKind::PPS;   // of the refclock the discipline last followed
+  double sourceError = 0;                 // its claimed error (NMEA: a bound on its bias)
   std::vector<Mark> marks = std::vector<Mark>(8, Mark::UNUSABLE);
   int selected = -1;
   HubOptions options;
@@ -76,7 +80,16 @@ private:
   int64_t lastSaveNs = 0;
   LeapStatus leap;
 
-  Header header(int64_t nowNs) const;
+  Header header(int64_t nowNs);
+  // What the served clock may be off by at `nowNs`, apart from an upstream's root distance: the
+  // source's claim, the measured noise, the offset still to slew out, 3 sigma of the
+  // prediction, and maxclockerror since the last update for what the model cannot see.
+  double ownError(int64_t nowNs);
+  // The discipline's time: the disciplined clock's own reading at system time `systemNs` (the
+  // virtual clock under `clock sim`, whose seconds are not the system clock's while it slews).
+  double clockSeconds(int64_t systemNs);
+  // The offset still to slew out beyond what the noise explains; 0 once converged.
+  double unslewed(int64_t nowNs);
   void saveState(int64_t nowNs);
   uint64_t rejected = 0;
   Peer refclockd, netd;

@@ -1,10 +1,12 @@
 #include "sim-clock.h"
+#include <algorithm>
 #include <cmath>
 
 namespace horloge::clockd {
 
 SimClock::SimClock(SimClockParams p, double trueStart)
-    : p(p), rng(p.seed), t(trueStart), theta(p.offset), f(p.frequency) {}
+    : p(p), rng(p.seed), t(trueStart), theta(p.offset), f(p.frequency),
+      untilStep(p.frequencyStep != 0 ? p.frequencyStepAt : INFINITY) {}
 
 double SimClock::gauss() {
   // Marsaglia's polar method: the same numbers on every platform for a seed.
@@ -23,12 +25,17 @@ double SimClock::gauss() {
 
 void SimClock::advance(double dt) {
   while (dt > 0) {
-    double h = std::min(dt, untilWander);
+    double h = std::min({dt, untilWander, untilStep});
     double before = t + theta;
     t += h;
     theta += (f + correction) * h;
     dt -= h;
     untilWander -= h;
+    untilStep -= h;
+    if (untilStep <= 0) {
+      f += p.frequencyStep;
+      untilStep = INFINITY;
+    }
     if (untilWander <= 0) {
       f += p.wander * gauss();
       untilWander += 1;

@@ -2,6 +2,7 @@
 //   - its oscillator runs `frequency` fast (s/s), and that error random-walks: each second it
 //     changes by wander * N(0,1);
 //   - it starts `offset` seconds ahead of true time;
+//   - its frequency may step once, as a load or fan change makes a crystal do;
 //   - a reading of it against the reference carries Gaussian jitter J;
 //   - like the kernel, it applies a frequency correction, steps, and inserts or deletes a leap
 //     second at midnight UTC when told to.
@@ -18,6 +19,8 @@ struct SimClockParams {
   double offset = 10e-3;          // s
   double jitter = 1e-6;           // J, s
   uint64_t seed = 1;
+  double frequencyStep = 0;       // s/s added to the frequency error...
+  double frequencyStepAt = 0;     // ...this many seconds of true time after the start
 };
 
 class SimClock {
@@ -47,7 +50,7 @@ public:
 private:
   SimClockParams p;
   std::mt19937_64 rng;
-  double t, theta, f, correction = 0, untilWander = 1;
+  double t, theta, f, correction = 0, untilWander = 1, untilStep;
   int leap = 0, leaps = 0;
   bool waiting = false, spare = false;
   double spareValue = 0;

@@ -48,7 +48,7 @@ void SyncStateMachine::enter(Sync s, std::string reason) {
   why = std::move(reason);
 }
 
-void SyncStateMachine::onSample(const SourceStats& stats, int64_t localNs) {
+void SyncStateMachine::onSample(const SourceStats& stats, int64_t localNs, double unslewed) {
   bool contiguous = lastSampleNs != 0 && (localNs - lastSampleNs) * 1e-9 <=
                     std::max(params.sampleGap, 2.5 * interval);
   run = contiguous ? run + 1 : 1;
@@ -58,8 +58,10 @@ void SyncStateMachine::onSample(const SourceStats& stats, int64_t localNs) {
                : upstream                  ? params.upstreamLockSamples
                                            : params.lockSamples;
   if (current != Sync::LOCKED) {
-    if (run >= needed) {
+    if (run >= needed && unslewed == 0) {
       enter(Sync::LOCKED, fmt(source, " locked after %.0f consecutive samples", run));
+    } else if (run >= needed && current == Sync::UNSYNCHRONISED) {
+      why = fmt(source, " acquired, slewing the clock: %.6f s left", unslewed);
     } else if (current == Sync::UNSYNCHRONISED) {
       why = fmt(source, " acquiring (%.0f of %.0f samples)", run, needed);
     }

@@ -38,14 +38,18 @@ struct SyncParams {
   double holdoverAfter = 5;        // seconds without a sample before LOCKED -> HOLDOVER
   double maxHoldover = 7200;       // seconds in HOLDOVER before UNSYNCHRONISED
   double wander = 15e-6;           // dispersion growth rate, s/s (RFC 5905 PHI)
+  // Synchronised is claimed only once what is left to slew out is within the noise or this.
+  double lockMaxOffset = 1e-3;     // s
 };
 
 class SyncStateMachine {
 public:
   explicit SyncStateMachine(SyncParams p): params(p) {}
 
-  // A validated sample has been added to `stats`; `localNs` is when it was taken.
-  void onSample(const SourceStats& stats, int64_t localNs);
+  // A validated sample has been added to `stats`; `localNs` is when it was taken. `unslewed`:
+  // the offset the clock still has to slew out beyond what the noise explains (0: converged);
+  // the state does not become LOCKED before it is 0.
+  void onSample(const SourceStats& stats, int64_t localNs, double unslewed = 0);
   // Time passes; returns true when the state changed (reason() says why).
   bool tick(int64_t nowNs);
 

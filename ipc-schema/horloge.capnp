@@ -31,13 +31,19 @@ struct DaemonInfo {
 
 enum Leap { none @0; insert @1; delete @2; unknown @3; }
 
+enum SampleKind {
+  pps @0;                     # a PPS edge (paired with NMEA, or numbered from clockd's clock)
+  nmea @1;                    # the arrival of a time sentence: no edge, good to a fraction of a second
+}
+
 struct RefSample {
-  # One paired PPS edge: the system clock read at the edge, and the time the GPS says it was.
+  # One sample: the system clock read at the event, and the time the GPS says it was.
   sourceId @0 :UInt8;
   systemTimeNs @1 :Int64;
   referenceTimeNs @2 :Int64;
-  errorNs @3 :UInt32;         # 1-sigma estimate of the edge's timestamp error
+  errorNs @3 :UInt32;         # PPS: 1-sigma of the edge's timestamp; NMEA: a bound on its error
   leap @4 :Leap;
+  kind @5 :SampleKind;
 }
 
 struct RefclockStatus {
@@ -85,7 +91,8 @@ struct ClockHint {
   # clockd's answer to each status push: whether its clock is trustworthy to +-0.4 s, so that
   # refclockd may number PPS edges without NMEA (chrony's `lock`). Never a command.
   synced @0 :Bool;            # clockd LOCKED or in HOLDOVER
-  offsetNs @1 :Int64;         # clockd's estimate of system clock minus reference
+  offsetNs @1 :Int64;         # clockd's estimate of system clock minus reference, now
+  steps @2 :UInt32;           # clock steps clockd has made: a change explains a jump of the clock
 }
 
 struct ServerState {

@@ -55,6 +55,16 @@ TEST_CASE("snapshotFromWire refuses fields out of range") {
   s.setStratum(16);
   s.setLeap(3);
   CHECK_NOTHROW(snapshotFromWire(s.asReader(), 0));
+  // The sim clock's model: a day off and slewing at maxslewrate is fine, past that not.
+  fill(s);
+  s.setModelOffsetNs(86400'000'000'000);
+  s.setModelFrequency(0.0833);
+  CHECK_NOTHROW(snapshotFromWire(s.asReader(), 0));
+  s.setModelFrequency(0.2);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0), kj::Exception);
+  fill(s);
+  s.setModelOffsetNs(3 * 86400'000'000'000);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0), kj::Exception);
 }
 
 TEST_CASE("StateListener stores good pushes and refuses bad ones, keeping the last good one") {

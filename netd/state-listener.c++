@@ -2,6 +2,8 @@
 #include "log.h"
 #include "ntp-time.h"
 #include <kj/debug.h>
+#include <cmath>
+#include <cstdlib>
 
 namespace horloge::netd {
 
@@ -20,9 +22,12 @@ Snapshot snapshotFromWire(ipc::ServerState::Reader state, int64_t pushedMonoNs) 
   s.rootDelay = state.getRootDelay();
   s.rootDispersion = state.getRootDispersion();
   s.pushedMonoNs = pushedMonoNs;
-  // The clock model: a sim clock is within a second of the system clock, and 500 ppm.
-  KJ_REQUIRE(state.getModelOffsetNs() >= -10'000'000'000 && state.getModelOffsetNs() <= 10'000'000'000 &&
-             state.getModelFrequency() >= -1e-3 && state.getModelFrequency() <= 1e-3,
+  // The clock model: a sim clock starts at most a day off (`clock sim offset`), and slews at
+  // most at the kernel's +-10 % tick plus 500 ppm.
+  constexpr int64_t MAX_MODEL_OFFSET_NS = 2 * 86400 * ntp::NS_PER_S;
+  constexpr double MAX_MODEL_FREQUENCY = 0.1005;
+  KJ_REQUIRE(std::llabs(state.getModelOffsetNs()) <= MAX_MODEL_OFFSET_NS &&
+             std::fabs(state.getModelFrequency()) <= MAX_MODEL_FREQUENCY,
              "clock model out of range");
   s.modelOffsetNs = state.getModelOffsetNs();
   s.modelFrequency = state.getModelFrequency();

@@ -27,6 +27,10 @@ struct DriverContext {
   // `refclock pps` drivers listen here to number their edges.
   kj::Vector<kj::Function<void(int64_t, int64_t)>> nmeaTimes;
   int nmeaDrivers = 0;
+  // The NMEA sentence's delay after the PPS edge as the `refclock pps` drivers measured it
+  // (their running mean, over this many pairings): NMEA alone uses it when `offset` is not set.
+  int64_t measuredNmeaDelayNs = 0;
+  uint64_t measuredNmeaDelays = 0;
   // Datagram sockets handed over (LISTEN_FDS named "refclock-sock": horloge-launch, or a systemd
   // .socket unit with ListenDatagram=): a `refclock sock PATH` driver adopts the one bound to
   // PATH instead of binding its own. Entries it took are set to -1.

@@ -28,7 +28,13 @@ TEST_CASE("integrity: a consistent receiver passes and its last-good time is per
 
 TEST_CASE("integrity: week rollover, build date, last-good, steps, system clock") {
   ClockHint none;
-  SUBCASE("week rollover against the system clock") {
+  SUBCASE("week rollover against the system clock clockd vouches for") {
+    Integrity g(BUILD, nullptr);
+    ClockHint synced{true, 0, T0};
+    CHECK_FALSE(g.check(at(T0, T0 - Integrity::WEEK_ROLLOVER_NS), synced, T0));
+    CHECK(g.anomaly() == "week rollover (-1024 weeks)");
+  }
+  SUBCASE("an unvouched system clock is no reference: the build date catches the rollover") {
     Integrity g(BUILD, nullptr);
     CHECK_FALSE(g.check(at(T0, T0 - Integrity::WEEK_ROLLOVER_NS), none, T0));
     CHECK(g.anomaly() == "week rollover (-1024 weeks)");
@@ -67,4 +73,34 @@ TEST_CASE("integrity: week rollover, build date, last-good, steps, system clock"
     CHECK(g.anomaly() == "wrong second (1 s from the system clock)");
     CHECK(g.anomalies() == 1);
   }
+}
+
+TEST_CASE("integrity: a clock without RTC is not the receiver's judge") {
+  // A Pi boots an hour (or 19.6 years: 1024 weeks) off; the receiver is right.
+  for (int64_t off: {int64_t(3600) * S, -Integrity::WEEK_ROLLOVER_NS}) {
+    Integrity g(BUILD, nullptr);
+    ClockHint none;
+    for (int i = 0; i < 5; ++i) CHECK(g.check(at(T0 + off + i * S, T0 + i * S), none, T0 + off));
+    CHECK(g.anomaly().empty());
+    // Once clockd has learnt the offset it vouches for the clock, through its estimate.
+    ClockHint synced{true, off, T0 + off};
+    CHECK(g.check(at(T0 + off + 5 * S, T0 + 5 * S), synced, T0 + off + 5 * S));
+    CHECK(g.anomaly().empty());
+  }
+}
+
+TEST_CASE("integrity: clockd's own step is not the receiver's time step") {
+  Integrity g(BUILD, nullptr);
+  ClockHint hint{true, 30 * S, T0, 0};
+  CHECK(g.check(at(T0 + 30 * S, T0), hint, T0));
+  // clockd steps the clock back by 30 s (makestep) and says so in its next hint.
+  hint = {true, 0, T0 + S, 1};
+  CHECK(g.check(at(T0 + S, T0 + S), hint, T0 + S));
+  CHECK(g.anomaly().empty());
+  // Without the step count the same jump is an anomaly.
+  Integrity h(BUILD, nullptr);
+  ClockHint same{true, 0, T0};
+  CHECK(h.check(at(T0, T0), same, T0));
+  CHECK_FALSE(h.check(at(T0 + 31 * S, T0 + S), ClockHint{}, T0 + S));
+  CHECK(h.anomaly() == "time step (-30 s)");
 }

@@ -19,8 +19,11 @@ Integrity::Integrity(int64_t buildNs, LastGoodStore* store): buildNs(buildNs), s
 std::string Integrity::inconsistency(const Paired& p, const ClockHint& hint,
                                      int64_t nowNs) const {
   int64_t ref = p.referenceTimeNs, sys = p.systemTimeNs;
-  // 1024 weeks early against the system clock, the last-good time or the build date.
-  for (int64_t known: {sys, lastGood, buildNs}) {
+  // 1024 weeks early against the last-good time, the build date, or the system clock once
+  // clockd vouches for it: before that (a Pi without an RTC) the receiver may be right and the
+  // clock wrong.
+  int64_t vouched = hint.usable(nowNs) ? sys - hint.offsetNs : 0;
+  for (int64_t known: {vouched, lastGood, buildNs}) {
     if (known != 0 && std::llabs(ref + WEEK_ROLLOVER_NS - known) < 400 * DAY)
       return "week rollover (-1024 weeks)";
   }
@@ -42,6 +45,9 @@ std::string Integrity::inconsistency(const Paired& p, const ClockHint& hint,
 }
 
 bool Integrity::check(const Paired& p, const ClockHint& hint, int64_t nowNs) {
+  // clockd stepped the clock since the previous sample: the jump is its, not the receiver's.
+  if (hint.steps != stepsSeen) havePrev = false;
+  stepsSeen = hint.steps;
   std::string bad = inconsistency(p, hint, nowNs);
   havePrev = true;
   prevSys = p.systemTimeNs;

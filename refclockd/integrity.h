@@ -1,6 +1,6 @@
 // GNSS integrity: a receiver's time is believed only while it agrees with what we already
-// know: the build date, a persisted last-good time, the system clock, and its own previous
-// seconds. Catches the GPS week-number rollover (a date 1024 weeks early), one-second steps
+// know: the build date, a persisted last-good time, the system clock once clockd vouches for it,
+// and its own previous seconds. Catches the GPS week-number rollover (a date 1024 weeks early), one-second steps
 // (bad leap-second handling, firmware bugs) and anything before the software was built.
 // After an anomaly nothing goes to clockd until the receiver has been consistent for a while.
 #pragma once
@@ -43,6 +43,7 @@ private:
   int consistent = 0;
   bool havePrev = false;
   int64_t prevSys = 0, prevRef = 0;
+  uint32_t stepsSeen = 0;
 
   std::string inconsistency(const Paired& p, const ClockHint& hint, int64_t nowNs) const;
 };

@@ -1,7 +1,7 @@
 // `refclock nmea DEVICE [baud N] [offset S]`: a receiver's NMEA on a serial line (UART, USB,
-// pty). Alone it gives the time of each sentence's arrival, good to milliseconds once
-// `offset` matches the receiver's output delay; its seconds also number the edges of any
-// `refclock pps` in the same file. When the device goes away (a USB receiver unplugged) it is
+// pty). Alone it gives the time of each sentence's arrival, dated by the receiver's output
+// delay (`offset`, or as a `refclock pps` measured it: see nmeaTiming()); its seconds also
+// number the edges of any `refclock pps` in the same file. When the device goes away (a USB receiver unplugged) it is
 // reopened with back-off.
 #include "driver.h"
 #include "nmea-reader.h"
@@ -15,7 +15,6 @@ namespace horloge::refclock {
 namespace {
 
 constexpr int64_t S = ntp::NS_PER_S;
-constexpr int64_t NMEA_ERROR_NS = 10'000'000;   // sentence timing: a few ms of wander
 
 class NmeaDriver final: public Driver {
 public:
@@ -24,7 +23,7 @@ public:
   NmeaDriver(const RefclockConf& conf, uint8_t id, DriverContext& ctx)
       : conf(conf), id(id), ctx(ctx),
         receiver(static_cast<int64_t>(conf.offset * S), ctx.hint, ctx.buildNs, ctx.store,
-                 [this](const Paired& p) { (*sink)(this->id, p, NMEA_ERROR_NS); }),
+                 [this](const Paired& p) { (*sink)(this->id, p, timing.errorNs); }),
         stream([this](int64_t second, int64_t arrival) { onTime(second, arrival); }) {
     ++ctx.nmeaDrivers;
     // Opened now, while we may; a missing device is retried after lockdown.
@@ -58,6 +57,7 @@ private:
   int64_t backoffNs = MIN_BACKOFF_NS;
   int64_t lastSecond = 0, lastArrivalNs = 0;
   uint64_t reopens = 0;
+  NmeaTiming timing{0, NMEA_UNKNOWN_DELAY_ERROR_NS};
 
   void tryOpen() {
     KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
@@ -82,8 +82,9 @@ private:
     bool batched = arrivalNs - lastArrivalNs < S / 2;
     lastArrivalNs = arrivalNs;
     if (batched) return;
-    receiver.onSample(Paired{arrivalNs, second * S + static_cast<int64_t>(conf.offset * S), 0},
-                      arrivalNs);
+    timing = nmeaTiming(static_cast<int64_t>(conf.offset * S), ctx.measuredNmeaDelayNs,
+                        ctx.measuredNmeaDelays);
+    receiver.onSample(Paired{arrivalNs, second * S + timing.delayNs, 0, false, true}, arrivalNs);
   }
 
   kj::Promise<void> loop() {

@@ -12,6 +12,7 @@ struct Paired {
   int64_t referenceTimeNs;   // the UTC second the edge began, plus the configured offset
   int64_t nmeaDelayNs;       // sentence arrival after the edge; 0 for PPS alone
   bool ppsOnly = false;      // numbered from clockd's clock, no NMEA
+  bool nmeaOnly = false;     // no edge: the arrival of a time sentence (or gpsd's serial time)
 };
 
 // What clockd answered to the last status push (ipc::ClockHint), and when.
@@ -19,6 +20,7 @@ struct ClockHint {
   bool synced = false;
   int64_t offsetNs = 0;      // system clock minus reference, clockd's estimate
   int64_t receivedNs = 0;
+  uint32_t steps = 0;        // clock steps clockd has made so far
   static constexpr int64_t MAX_AGE_NS = 10'000'000'000;
   bool usable(int64_t nowNs) const { return synced && nowNs - receivedNs < MAX_AGE_NS; }
 };

@@ -37,7 +37,13 @@ public:
   PpsDriver(const RefclockConf& conf, uint8_t id, DriverContext& ctx)
       : conf(conf), id(id), ctx(ctx),
         receiver(static_cast<int64_t>(conf.offset * S), ctx.hint, ctx.buildNs, ctx.store,
-                 [this](const Paired& p) { (*sink)(this->id, p, PPS_ERROR_NS); }) {
+                 [this](const Paired& p) {
+                   if (p.nmeaDelayNs > 0) {
+                     this->ctx.measuredNmeaDelayNs = receiver.pairs().meanDelayNs();
+                     ++this->ctx.measuredNmeaDelays;
+                   }
+                   (*sink)(this->id, p, PPS_ERROR_NS);
+                 }) {
     ctx.nmeaTimes.add([this](int64_t second, int64_t arrival) { receiver.onTime(second, arrival); });
     int fd;
     KJ_SYSCALL(fd = open(conf.device.c_str(), O_RDWR | O_CLOEXEC), conf.device);

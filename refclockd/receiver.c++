@@ -4,6 +4,12 @@
 
 namespace horloge::refclock {
 
+NmeaTiming nmeaTiming(int64_t configuredNs, int64_t measuredNs, uint64_t measured) {
+  if (configuredNs != 0) return {configuredNs, NMEA_KNOWN_DELAY_ERROR_NS};
+  if (measured >= CALIBRATION_PAIRS) return {measuredNs, NMEA_KNOWN_DELAY_ERROR_NS};
+  return {0, NMEA_UNKNOWN_DELAY_ERROR_NS};
+}
+
 void Receiver::onEdge(int64_t edgeNs, int64_t nowNs) {
   lastEdgeNs = nowNs;
   if (auto p = pairing.onEdge(edgeNs, hint, nowNs)) onSample(*p, nowNs);

@@ -10,6 +10,22 @@
 
 namespace horloge::refclock {
 
+// An NMEA-time sample (no PPS edge) is the arrival of the second's first time sentence, which
+// follows its second by the receiver's output delay (u-blox: ~150 ms). The delay is known when
+// `offset` gives it or when PPS edges measured it in this run (at least CALIBRATION_PAIRS of
+// them); the sample then claims NMEA_KNOWN_DELAY_ERROR_NS. Unknown, it may be anything up to
+// the 0.9 s a sentence may follow its edge, and the sample claims that: never less than the truth.
+constexpr int64_t NMEA_KNOWN_DELAY_ERROR_NS = 100'000'000;
+constexpr int64_t NMEA_UNKNOWN_DELAY_ERROR_NS = Pairing::MAX_DELAY_NS;
+constexpr uint64_t CALIBRATION_PAIRS = 16;
+
+struct NmeaTiming {
+  int64_t delayNs;            // added to the named second: the reference time of the arrival
+  int64_t errorNs;            // what the sample claims
+};
+// `configuredNs`: the `offset` written (0: none); `measuredNs` over `measured` pairings.
+NmeaTiming nmeaTiming(int64_t configuredNs, int64_t measuredNs, uint64_t measured);
+
 class Receiver {
 public:
   using Sink = kj::Function<void(const Paired&)>;

@@ -70,6 +70,7 @@ private:
         s.setSystemTimeNs(p.systemTimeNs);
         s.setReferenceTimeNs(p.referenceTimeNs);
         s.setErrorNs(static_cast<uint32_t>(errorNs));
+        s.setKind(p.nmeaOnly ? ipc::SampleKind::NMEA : ipc::SampleKind::PPS);
         ++inFlight;
         tasks.add(req.send().ignoreResult().attach(kj::defer([this]() { --inFlight; })));
         return;
@@ -87,6 +88,7 @@ private:
       auto h = reply.getHint();
       hint.synced = h.getSynced();
       hint.offsetNs = h.getOffsetNs();
+      hint.steps = h.getSteps();
       hint.receivedNs = realtimeNs();
       return timer.afterDelay(1 * kj::SECONDS);
     })

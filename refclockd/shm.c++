@@ -117,7 +117,10 @@ private:
                         copy.receiveTimeStampNSec);
     int prec = std::clamp(copy.precision, -30, 0);
     errorNs = std::max<int64_t>(1, static_cast<int64_t>(std::ldexp(1.0, prec) * 1e9));
-    receiver.onSample(Paired{sys, ref + static_cast<int64_t>(conf.offset * S), 0}, realtimeNs());
+    // gpsd's serial time (unit 0) says precision -1; its PPS (unit 1) about -20.
+    bool edge = errorNs < 1'000'000;
+    receiver.onSample(Paired{sys, ref + static_cast<int64_t>(conf.offset * S), 0, false, !edge},
+                      realtimeNs());
   }
 };
 

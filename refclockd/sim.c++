@@ -83,9 +83,13 @@ public:
   SimDriver(const RefclockConf& conf, uint8_t id, DriverContext& ctx)
       : id(id), timer(ctx.io.provider->getTimer()), receiverModel(conf),
         receiver(static_cast<int64_t>(conf.offset * S), ctx.hint, ctx.buildNs, ctx.store,
-                 [this](const Paired& p) { (*sink)(this->id, p, errorNs(p)); }),
-        stream([this](int64_t second, int64_t arrival) { receiver.onTime(second, arrival); }),
-        jitterNs(static_cast<int64_t>(conf.jitter * S)), startNs(realtimeNs()) {
+                 [this](const Paired& p) {
+                   if (p.nmeaDelayNs > 0) ++paired;
+                   (*sink)(this->id, p, errorNs(p));
+                 }),
+        stream([this](int64_t second, int64_t arrival) { onTime(second, arrival); }),
+        jitterNs(static_cast<int64_t>(conf.jitter * S)), startNs(realtimeNs()),
+        offsetS(conf.offset) {
     KJ_SYSCALL(master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
     KJ_SYSCALL(grantpt(master));
     KJ_SYSCALL(unlockpt(master));
@@ -117,11 +121,32 @@ private:
   NmeaStream stream;
   int64_t jitterNs;
   int64_t startNs;
+  double offsetS;
   SampleSink* sink = nullptr;
   int master = -1;
   kj::Own<kj::AsyncInputStream> in;
 
-  int64_t errorNs(const Paired&) const { return std::max<int64_t>(1, jitterNs); }
+  // A receiver with its PPS line cut still sends NMEA: then, as `refclock nmea` alone, the
+  // arrival of the second's first time sentence, dated by the delay measured while PPS was there.
+  bool edgeThisSecond = false;
+  int64_t lastNamed = 0;
+  NmeaTiming timing{0, NMEA_UNKNOWN_DELAY_ERROR_NS};
+  uint64_t paired = 0;
+
+  int64_t errorNs(const Paired& p) const {
+    return p.nmeaOnly ? timing.errorNs : std::max<int64_t>(1, jitterNs);
+  }
+
+  void onTime(int64_t second, int64_t arrivalNs) {
+    receiver.onTime(second, arrivalNs);
+    if (second == lastNamed) return;
+    lastNamed = second;
+    if (edgeThisSecond) return;
+    timing = nmeaTiming(0, receiver.pairs().meanDelayNs(), paired);
+    int64_t offsetNs = static_cast<int64_t>(offsetS * S);
+    receiver.onSample(Paired{arrivalNs, second * S + offsetNs + timing.delayNs, 0, false, true},
+                      arrivalNs);
+  }
 
   kj::Promise<void> sleepUntil(int64_t realNs) {
     int64_t d = realNs - realtimeNs();
@@ -133,6 +158,7 @@ private:
     int64_t next = (realtimeNs() / S + 1) * S;
     return sleepUntil(next).then([this, next]() {
       auto plan = receiverModel.at(next / S, (next - startNs) / 1e9);
+      edgeThisSecond = plan.edgeNs.has_value();
       if (plan.edgeNs) receiver.onEdge(*plan.edgeNs, realtimeNs());
       if (plan.nmea.empty()) return kj::Promise<void>(kj::READY_NOW);
       return sleepUntil(plan.nmeaAtNs).then([this, text = kj::mv(plan.nmea)]() {

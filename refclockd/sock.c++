@@ -55,8 +55,12 @@ bool boundTo(int fd, const std::string& path) {
 }
 
 constexpr int SOCK_MAGIC = 0x534f434b;   // "SOCK"
-// gpsd sends its PPS stamps here (user-space PPS when the kernel has none: design.md).
-constexpr int64_t SOCK_ERROR_NS = 20'000;
+// gpsd sends its PPS stamps to /run/chrony.ppsN.sock (user-space PPS when the kernel has none:
+// design.md), and its serial (NMEA) time to /run/chrony.DEVICE.sock: the path tells which.
+constexpr int64_t SOCK_PPS_ERROR_NS = 20'000;
+bool carriesPps(const std::string& path) {
+  return path.substr(path.rfind('/') + 1).find("pps") != std::string::npos;
+}
 
 // chrony's `struct sock_sample`.
 struct SockSample {
@@ -73,7 +77,10 @@ public:
   SockDriver(const RefclockConf& conf, uint8_t id, DriverContext& ctx)
       : conf(conf), id(id), ctx(ctx),
         receiver(static_cast<int64_t>(conf.offset * S), ctx.hint, ctx.buildNs, ctx.store,
-                 [this](const Paired& p) { (*sink)(this->id, p, SOCK_ERROR_NS); }) {
+                 [this](const Paired& p) {
+                   (*sink)(this->id, p, p.nmeaOnly ? serialTime.errorNs : SOCK_PPS_ERROR_NS);
+                 }),
+        serialTime(nmeaTiming(static_cast<int64_t>(conf.offset * S), 0, 0)) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     KJ_REQUIRE(conf.device.size() < sizeof(addr.sun_path), "socket path too long",
@@ -128,6 +135,7 @@ private:
   kj::Own<kj::AsyncInputStream> in;
   SockSample buf;
   uint64_t bad = 0, pulses = 0;
+  NmeaTiming serialTime;   // for a serial-time socket: its error bound
 
   kj::Promise<void> readLoop() {
     return in->tryRead(&buf, 1, sizeof(buf)).then([this](size_t n) {
@@ -154,7 +162,9 @@ private:
       if (std::llabs(frac) >= 400'000'000) { ++pulses; return; }
       ref = t - frac;
     }
-    receiver.onSample(Paired{sys, ref + static_cast<int64_t>(conf.offset * S), 0}, realtimeNs());
+    bool edge = buf.pulse || carriesPps(conf.device);
+    receiver.onSample(Paired{sys, ref + static_cast<int64_t>(conf.offset * S), 0, false, !edge},
+                      realtimeNs());
   }
 };
 
