@@ -57,7 +57,7 @@ clockd::HubOptions hubOptions(const Config& config) {
   o.sync.maxHoldover = config.maxHoldover;
   o.discipline.stepThreshold = config.makestepThreshold;
   o.discipline.maxCorrection = config.maxSlewRate;
-  o.maxClockError = config.maxClockError;
+  o.discipline.maxClockError = config.maxClockError;
   o.discipline.stepLimit = config.makestepLimit;
   o.driftfile = config.driftfile;
   if (!o.driftfile.empty()) o.drift = clockd::readDrift(o.driftfile);

@@ -22,6 +22,7 @@ void Discipline::reset(double t, double offset, double error) {
   advanceTo(t);
   n = 1;
   consecutiveOutliers = 0;
+  unmodelled = disputed = 0;
   bankReset();
   learnNoise(t, offset - integral);
 }
@@ -42,6 +43,7 @@ Command Discipline::update(double t, double offset, double error, bool* accepted
   p11 += q * dt;
   bankPredict(dt);
   advanceTo(tLast + dt);
+  unmodelled += params.maxClockError * dt;
 
   // Measurement noise: measured once there is enough history, the source's claim before.
   double rUse = rWeight >= 16 ? r : std::max(r, error * error);
@@ -50,6 +52,7 @@ Command Discipline::update(double t, double offset, double error, bool* accepted
   // (another process stepped it): start again from the measurement.
   if (n > 8 && nu * nu > 36 * s) {
     ++outliers;
+    disputed = std::max(disputed, std::fabs(offset));
     if (accepted != nullptr) *accepted = false;
     if (++consecutiveOutliers < 5) return {applied, 0};
     reset(t, offset, error);
@@ -65,6 +68,8 @@ Command Discipline::update(double t, double offset, double error, bool* accepted
   x1 += k1 * nu;
   double q00 = (1 - k0) * p00, q01 = (1 - k0) * p01, q11 = p11 - k1 * p01;
   p00 = q00; p01 = q01; p11 = q11;
+  unmodelled = std::min(unmodelled, std::fabs(nu) + 3 * std::sqrt(rUse)) * (1 - k0);
+  disputed = 0;
   ++n;
   learnNoise(t, offset - integral);
   return control(now);
@@ -200,6 +205,11 @@ void Discipline::bankUpdate(double offset, double rUse) {
     if (b.score > bank[best].score) best = k;
   }
   bankQ = MIN_WANDER * MIN_WANDER * std::ldexp(1.0, best);
+}
+
+double Discipline::errorBound(double now) const {
+  double age = std::max(0.0, now - tLast);
+  return offsetLeft(now) + 3 * predictedSigma(age) + unmodelled + params.maxClockError * age;
 }
 
 double Discipline::predictedSigma(double age) const {

@@ -28,6 +28,9 @@ struct DisciplineParams {
   int stepLimit = 0;              // ... during the first this many updates (-1: always)
   double initialFrequencySigma = 100e-6;   // without a drift file
   double fixedWander = 0;         // W for the filter; 0: measured (tests and benchmarks only)
+  // What the model cannot see (temperature, load): the frequency may be this far off beyond
+  // its estimate, s/s (chrony's maxclockerror). Only widens errorBound(), never steers.
+  double maxClockError = 1e-6;
 };
 
 // What the clock backend should do after an update.
@@ -77,6 +80,12 @@ public:
   // The clock's predicted offset (local minus reference) at local time `now`: what is still to
   // be slewed out, with the corrections in force since the last update.
   double predictedOffset(double now) const { return x0 + drift(x1, tLast, std::max(now, tLast)); }
+  // What is left to slew at `now`, as far as we know: the prediction, or, while recent samples
+  // are being refused as outliers, the offset they measured (they may be right).
+  double offsetLeft(double now) const { return std::max(std::fabs(predictedOffset(now)), disputed); }
+  // A bound on the clock's |offset| at `now`: what is left, 3 sigma of the prediction, and the
+  // unmodelled part (maxClockError over the time since the samples last told us otherwise).
+  double errorBound(double now) const;
 
   Estimate estimate() const;
   // Phase removed by our corrections and steps since the start, up to local time t.
@@ -106,6 +115,11 @@ private:
   int updates = 0, steps = 0;
   int consecutiveOutliers = 0;
   uint64_t outliers = 0, resets = 0;
+  // maxClockError's share at tLast: grown over each prediction; after an accepted sample, at
+  // most what its innovation allows (the innovation observes the prior's error, up to the
+  // noise), shrunk by the part of it the update took in.
+  double unmodelled = 0;
+  double disputed = 0;            // |offset| of the samples refused since the last accepted one
 
   // Noise estimation on the free-running phase phi = offset - (integral of corrections).
   double integral = 0;            // integral of applied corrections and steps, s

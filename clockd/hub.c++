@@ -316,17 +316,14 @@ double Hub::clockSeconds(int64_t systemNs) {
 }
 
 double Hub::ownError(int64_t nowNs) {
-  double t = clockSeconds(nowNs);
-  double age = std::max(0.0, t - discipline.lastUpdate());
   return (followed < 0 ? sourceError : 0) + discipline.estimate().jitter +
-         std::fabs(discipline.predictedOffset(t)) + 3 * discipline.predictedSigma(age) +
-         options.maxClockError * age;
+         discipline.errorBound(clockSeconds(nowNs));
 }
 
 double Hub::unslewed(int64_t nowNs) {
   double t = clockSeconds(nowNs);
   double age = std::max(0.0, t - discipline.lastUpdate());
-  double left = std::fabs(discipline.predictedOffset(t));
+  double left = discipline.offsetLeft(t);
   return left <= std::max(options.sync.lockMaxOffset, 3 * discipline.predictedSigma(age)) ? 0 : left;
 }
 
@@ -449,6 +446,7 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   s.setRootDelay(h.rootDelay);
   s.setRootDispersion(h.rootDispersion);
   c.setRefid(refidText(h.refid, h.stratum));
+  if (h.leap != 3) c.setSourceKind(followed >= 0 ? "ntp" : refclockKind == SourceKind::PPS ? "pps" : "nmea");
   if (selected >= 0) {
     SourceStats st = filters[selected].stats();
     c.setSamples(filters[selected].total());

@@ -33,7 +33,6 @@ struct HubOptions {
   std::optional<LeapTable> leap;
   std::string leapAlarm;                  // why there is no usable leap table, or ""
   std::vector<uint32_t> ownRefids;        // our addresses as refids: loop detection (issue 8)
-  double maxClockError = 1e-6;            // s/s the advertised error grows by, beyond the model
 };
 
 class Hub: private kj::TaskSet::ErrorHandler {
@@ -82,8 +81,7 @@ private:
 
   Header header(int64_t nowNs);
   // What the served clock may be off by at `nowNs`, apart from an upstream's root distance: the
-  // source's claim, the measured noise, the offset still to slew out, 3 sigma of the
-  // prediction, and maxclockerror since the last update for what the model cannot see.
+  // source's claim, the measured noise, and the discipline's errorBound().
   double ownError(int64_t nowNs);
   // The discipline's time: the disciplined clock's own reading at system time `systemNs` (the
   // virtual clock under `clock sim`, whose seconds are not the system clock's while it slews).

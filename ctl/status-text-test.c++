@@ -27,8 +27,10 @@ void fillStatus(ipc::SystemStatus::Builder s, bool netdUp) {
   clock.setState(ipc::SyncState::LOCKED);
   clock.setReason("PPS\x1b[31m locked");   // an escape sequence must not reach the terminal
   clock.setRefid("PPS");
+  clock.setSourceKind("pps");
   auto server = clock.initServer();
   server.setStratum(1);
+  server.setRootDispersion(2);   // 30.5 us in NTP short format
   clock.setOffset(-2.5e-6);
   clock.setJitter(180e-9);
   clock.setFrequency(3.21);
@@ -91,6 +93,8 @@ TEST_CASE("status table, all daemons up") {
 state      locked (PPS?[31m locked)
 stratum    1
 refid      PPS
+source     pps
+max error  30.518 us (root delay/2 + root dispersion)
 offset     -2.500 us
 jitter     180 ns
 frequency  +3.210 ppm
@@ -128,6 +132,8 @@ TEST_CASE("status table, netd down") {
 state       locked (PPS?[31m locked)
 stratum     1
 refid       PPS
+source      pps
+max error   30.518 us (root delay/2 + root dispersion)
 offset      -2.500 us
 jitter      180 ns
 frequency   +3.210 ppm

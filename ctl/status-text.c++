@@ -1,5 +1,6 @@
 #include "status-text.h"
 #include "ipc.h"
+#include "ntp-time.h"
 #include "table.h"
 #include <cinttypes>
 #include <cmath>
@@ -88,6 +89,11 @@ void renderClock(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
                                : kj::str(ipc::syncStateName(clock.getState())));
   t.row("stratum", clock.getServer().getStratum());
   t.row("refid", orDash(clock.getRefid()));
+  t.row("source", orDash(clock.getSourceKind()));
+  auto server = clock.getServer();
+  t.row("max error", kj::str(seconds(ntp::secondsFromShort(server.getRootDelay()) / 2 +
+                                     ntp::secondsFromShort(server.getRootDispersion()), false),
+                             " (root delay/2 + root dispersion)"));
   t.row("offset", seconds(clock.getOffset(), true));
   t.row("jitter", seconds(clock.getJitter(), false));
   t.row("frequency", format("%+.3f ppm", clock.getFrequency()));

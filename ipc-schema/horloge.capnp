@@ -165,6 +165,7 @@ struct ClockStatus {
   # error bounds (GPS fault or spoofing suspected); empty when they agree or cannot tell.
   gpsAlarm @18 :Text;
   leapExpiresNs @19 :Int64;   # Unix time the leap second table expires, 0 without a table
+  sourceKind @20 :Text;       # what the served time comes from: pps | nmea | ntp; empty: none
 }
 
 struct SourceStatus {

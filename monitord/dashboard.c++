@@ -92,7 +92,8 @@ function renderStatus(st) {
   $("state").textContent = "horloge: " + state + (clock.refid ? " to " + clock.refid : "");
   $("reason").textContent = clock.reason || "";
   const server = clock.server || {};
-  kv("clock", [["backend", clock.backend || "-"], ["stratum", server.stratum || 0],
+  kv("clock", [["backend", clock.backend || "-"], ["source", clock.sourceKind || "-"],
+    ["stratum", server.stratum || 0],
     ["offset", secs(clock.offset)], ["jitter", secs(clock.jitter)],
     ["frequency", (Number(clock.frequency) || 0).toFixed(3) + " ppm"],
     ["root delay", secs((server.rootDelay || 0) / 65536)],

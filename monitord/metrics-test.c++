@@ -19,6 +19,7 @@ void fill(ipc::SystemStatus::Builder s) {
   clock.setBackend("observe");
   clock.setState(ipc::SyncState::LOCKED);
   clock.setRefid("PPS");
+  clock.setSourceKind("pps");
   clock.setOffset(-2.5e-7);
   clock.setJitter(1e-6);
   clock.setFrequency(12.5);
@@ -60,7 +61,7 @@ TEST_CASE("metrics: families, labels, escaping") {
   CHECK(has(text, "ntp_system_leap_file_expiry_timestamp_seconds 1798675200\n"));
   CHECK(has(text, "ntp_system_gps_alarm 1\n"));
   CHECK(has(text, "ntp_system_root_dispersion_seconds 0.5\n"));
-  CHECK(has(text, "ntp_system_info{backend=\"observe\",state=\"locked\",refid=\"PPS\"} 1\n"));
+  CHECK(has(text, "ntp_system_info{backend=\"observe\",state=\"locked\",refid=\"PPS\",source_kind=\"pps\"} 1\n"));
   CHECK(has(text, "ntp_source_selection{name=\"sim \\\"a\\\"\\nb\",kind=\"pps\",mark=\"*\"} 1\n"));
   CHECK(has(text, "# TYPE ntp_server_received_packets_total counter\nntp_server_received_packets_total 1000\n"));
   CHECK(has(text, "ntp_server_dropped_packets_total{reason=\"mode\"} 3\n"));

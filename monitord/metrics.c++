@@ -195,9 +195,10 @@ kj::String sourceName(ipc::SystemStatus::Reader status, Source s) {
 kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Reader self) {
   Exposition e;
   auto clock = status.getClock();
-  e.family("ntp_system_info", "gauge", "Clock backend, sync state and refid, as labels");
+  e.family("ntp_system_info", "gauge",
+           "Clock backend, sync state, refid and the served time's source kind, as labels");
   e.sample(1, {{"backend", clock.getBackend()}, {"state", ipc::syncStateName(clock.getState())},
-               {"refid", clock.getRefid()}});
+               {"refid", clock.getRefid()}, {"source_kind", clock.getSourceKind()}});
   e.family("ntp_system_state", "gauge", "Sync state (0 unsynchronised, 1 locked, 2 holdover)");
   e.sample(double(clock.getState()));
   for (auto& row: CLOCK_ROWS) {

@@ -51,6 +51,45 @@ class Pair:
             run("ip", "netns", "del", ns, check=False)
 
 
+class Lan:
+    """Namespaces `names` on one bridge (in a namespace of its own), host i at 198.18.9.(i+1)
+    and fd7e:9::(i+1). Every Lan is its own network: several can run at once."""
+
+    def __init__(self, tag, names):
+        suffix = f"{tag}{os.getpid()}"
+        self.bridge = f"lb{suffix}"[:15]
+        self.ns, self.addr, self.addr6 = {}, {}, {}
+        run("ip", "netns", "add", self.bridge)
+        try:
+            self.exec(self.bridge, "ip", "link", "add", "br0", "type", "bridge")
+            self.exec(self.bridge, "ip", "link", "set", "br0", "up")
+            for i, name in enumerate(names):
+                ns = f"l{name[:4]}{i}{suffix}"[:15]
+                run("ip", "netns", "add", ns)
+                self.ns[name] = ns
+                a, b = f"la{i}{suffix}"[:15], f"lb{i}{suffix}"[:15]
+                run("ip", "link", "add", a, "netns", ns, "type", "veth", "peer", "name", b,
+                    "netns", self.bridge)
+                self.exec(self.bridge, "ip", "link", "set", b, "master", "br0")
+                self.exec(self.bridge, "ip", "link", "set", b, "up")
+                self.addr[name], self.addr6[name] = f"198.18.9.{i + 1}", f"fd7e:9::{i + 1}"
+                self.exec(ns, "ip", "link", "set", "lo", "up")
+                self.exec(ns, "ip", "addr", "add", f"{self.addr[name]}/24", "dev", a)
+                self.exec(ns, "ip", "-6", "addr", "add", f"{self.addr6[name]}/64", "dev", a,
+                          "nodad")
+                self.exec(ns, "ip", "link", "set", a, "up")
+        except Exception:
+            self.close()
+            raise
+
+    exec = staticmethod(Pair.exec)
+    popen = Pair.popen
+
+    def close(self):
+        for ns in list(self.ns.values()) + [self.bridge]:
+            run("ip", "netns", "del", ns, check=False)
+
+
 def require_root():
     if os.geteuid() != 0:
         print("SKIP: needs root for network namespaces")
