@@ -1,6 +1,7 @@
 #include "clock.h"
 #include "log.h"
 #include "ntp-time.h"
+#include "persist.h"
 #include <kj/debug.h>
 #include <cerrno>
 #include <cmath>
@@ -94,7 +95,19 @@ private:
 
 class SimBackend final: public Clock {
 public:
-  explicit SimBackend(SimClockParams p): sim(p, realtimeNs() * 1e-9) {}
+  SimBackend(SimClockParams p, SimPersistence persist)
+      : params(p), persist(kj::mv(persist)), sim(p, realtimeNs() * 1e-9) {
+    if (this->persist.path.empty()) return;
+    if (auto saved = readSimState(this->persist.path, this->persist.bootId, p)) {
+      double now = realtimeNs() * 1e-9;
+      sim.restore(*saved);
+      sampleBias(realtimeNs());   // the time it ran without us, as a kernel clock does
+      log::info(kj::str("sim clock: continuing the virtual clock saved ", now - saved->trueTime,
+                        " s ago: offset ", sim.offset() * 1e6, " us, correction ",
+                        sim.state().correction * 1e6, " ppm"));
+    }
+    save();
+  }
   const char* name() const override { return "sim"; }
   double sampleBias(int64_t localNs) override {
     double dt = localNs * 1e-9 - sim.trueTime();
@@ -105,26 +118,48 @@ public:
     double bias = sampleBias(nowNs);
     return {static_cast<int64_t>(bias * 1e9), sim.frequencyError(), nowNs};
   }
+  double initialCorrection() override { return sim.state().correction; }
   void apply(const Command& c) override {
     sampleBias(realtimeNs());   // like the kernel's, a command takes effect when applied
     sim.step(c.step);
     sim.setCorrection(c.correction);
+    save();
   }
-  void setLeap(LeapAction a) override { sim.setLeap(static_cast<int>(a)); }
+  void setLeap(LeapAction a) override {
+    SimClockState before = sim.state();
+    sim.setLeap(static_cast<int>(a));
+    SimClockState after = sim.state();
+    if (after.leap != before.leap || after.waiting != before.waiting) save();
+  }
 
 private:
+  SimClockParams params;
+  SimPersistence persist;
   SimClock sim;
+  bool saveFailed = false;
+
+  void save() {
+    if (persist.path.empty()) return;
+    try {
+      writeSimState(persist.path, persist.bootId, params, sim.state());
+      saveFailed = false;
+    } catch (const std::exception& e) {
+      if (!saveFailed) log::warn(kj::str("sim clock: ", e.what()));   // once per outage
+      saveFailed = true;
+    }
+  }
 };
 
 }  // namespace
 
 kj::Own<Kernel> realKernel() { return kj::heap<RealKernel>(); }
 
-kj::Own<Clock> makeClock(horloge::ClockBackend kind, SimClockParams sim, kj::Own<Kernel> kernel) {
+kj::Own<Clock> makeClock(horloge::ClockBackend kind, SimClockParams sim, kj::Own<Kernel> kernel,
+                         SimPersistence persist) {
   switch (kind) {
     case horloge::ClockBackend::OBSERVE: return kj::heap<ObserveClock>();
     case horloge::ClockBackend::SYSTEM: return kj::heap<SystemClock>(kj::mv(kernel));
-    case horloge::ClockBackend::SIM: return kj::heap<SimBackend>(sim);
+    case horloge::ClockBackend::SIM: return kj::heap<SimBackend>(sim, kj::mv(persist));
   }
   KJ_UNREACHABLE;
 }

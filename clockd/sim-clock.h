@@ -20,6 +20,17 @@ struct SimClockParams {
   uint64_t seed = 1;
 };
 
+// Everything of a SimClock that evolves: what the kernel would keep across a clockd restart.
+struct SimClockState {
+  double trueTime = 0;            // s, the reference (host clock) time it is given at
+  double offset = 0;              // s, local minus true
+  double frequency = 0;           // s/s, the oscillator's error (without the correction)
+  double correction = 0;          // s/s, the correction in force
+  int leap = 0;                   // as setLeap() left it
+  bool waiting = false;
+  int leaps = 0;
+};
+
 class SimClock {
 public:
   explicit SimClock(SimClockParams p, double trueStart = 0);
@@ -43,6 +54,10 @@ public:
     if (!waiting) leap = l;
   }
   int leapsDone() const { return leaps; }
+
+  SimClockState state() const { return {t, theta, f, correction, leap, waiting, leaps}; }
+  // Continues from a saved state; the parameters and the random sequence stay this clock's.
+  void restore(const SimClockState& s);
 
 private:
   SimClockParams p;
