@@ -3,6 +3,8 @@
 #include "ntp-time.h"
 #include <doctest/doctest.h>
 #include <kj/vector.h>
+#include <string>
+#include <unistd.h>
 
 using namespace horloge;
 using namespace horloge::clockd;
@@ -106,4 +108,40 @@ TEST_CASE("clock observe never steers; sim adds its own error") {
   p.offset = 10e-3;
   auto sim = makeClock(ClockBackend::SIM, p);
   CHECK(sim->sampleBias(realtimeNs()) == doctest::Approx(10e-3).epsilon(0.01));
+}
+
+TEST_CASE("clock sim: a restarted clockd continues the same virtual clock, as a kernel would") {
+  char tmpl[] = "/tmp/horloge-simclock-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  std::string path = std::string(tmpl) + "/sim-clock.state";
+  SimClockParams p;
+  p.offset = 10e-3;
+  p.frequency = 20e-6;
+  p.wander = 0;
+  double offset = 0;
+  int64_t then = 0;
+  {
+    auto a = makeClock(ClockBackend::SIM, p, realKernel(), {path, "boot-1"});
+    CHECK(a->initialCorrection() == 0);
+    a->apply({-25e-6, -9.5e-3});            // slew 5 ppm back, and step most of the offset
+    then = realtimeNs();
+    offset = a->sampleBias(then);
+    CHECK(offset == doctest::Approx(0.5e-3).epsilon(0.01));
+  }
+  usleep(200'000);
+  // Same boot: the correction in force and the offset, run on for the time it was away.
+  auto b = makeClock(ClockBackend::SIM, p, realKernel(), {path, "boot-1"});
+  CHECK(b->initialCorrection() == -25e-6);
+  int64_t now = realtimeNs();
+  double expect = offset + (20e-6 - 25e-6) * (now - then) * 1e-9;
+  CHECK(b->sampleBias(now) == doctest::Approx(expect).epsilon(1e-6));
+  ClockModel m = b->model(now);
+  CHECK(m.frequency == doctest::Approx(-5e-6));
+  // Another boot: a new clock from the configured model.
+  auto c = makeClock(ClockBackend::SIM, p, realKernel(), {path, "boot-2"});
+  CHECK(c->initialCorrection() == 0);
+  CHECK(c->sampleBias(realtimeNs()) == doctest::Approx(10e-3).epsilon(0.01));
+  unlink(path.c_str());
+  unlink((path + ".tmp").c_str());
+  rmdir(tmpl);
 }

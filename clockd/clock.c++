@@ -1,6 +1,7 @@
 #include "clock.h"
 #include "log.h"
 #include "ntp-time.h"
+#include "persist.h"
 #include <kj/debug.h>
 #include <cerrno>
 #include <deque>
@@ -121,7 +122,22 @@ private:
 
 class SimBackend final: public Clock {
 public:
-  explicit SimBackend(SimClockParams p): sim(p, realtimeNs() * 1e-9) { record(); }
+  SimBackend(SimClockParams p, SimPersistence persist)
+      : params(p), persist(kj::mv(persist)), sim(p, realtimeNs() * 1e-9) {
+    if (!this->persist.path.empty()) {
+      if (auto saved = readSimState(this->persist.path, this->persist.bootId, p)) {
+        double now = realtimeNs() * 1e-9;
+        sim.restore(*saved);
+        record();
+        sampleBias(realtimeNs());   // the time it ran without us, as a kernel clock does
+        log::info(kj::str("sim clock: continuing the virtual clock saved ", now - saved->trueTime,
+                          " s ago: offset ", sim.offset() * 1e6, " us, correction ",
+                          sim.state().correction * 1e6, " ppm"));
+      }
+    }
+    if (knots.empty()) record();
+    save();
+  }
   const char* name() const override { return "sim"; }
   // A sample reaches us after its event (an NMEA sentence follows its edge by 0.2 s, and the
   // virtual clock may have been advanced meanwhile): its bias is the offset at its own time,
@@ -142,15 +158,24 @@ public:
     double bias = sampleBias(nowNs);
     return {static_cast<int64_t>(bias * 1e9), sim.frequencyError(), nowNs};
   }
+  double initialCorrection() override { return sim.state().correction; }
   void apply(const Command& c) override {
     sampleBias(realtimeNs());   // like the kernel's, a command takes effect when applied
     sim.step(c.step);
     sim.setCorrection(c.correction);
     record();
+    save();
   }
-  void setLeap(LeapAction a) override { sim.setLeap(static_cast<int>(a)); }
+  void setLeap(LeapAction a) override {
+    SimClockState before = sim.state();
+    sim.setLeap(static_cast<int>(a));
+    SimClockState after = sim.state();
+    if (after.leap != before.leap || after.waiting != before.waiting) save();
+  }
 
 private:
+  SimClockParams params;
+  SimPersistence persist;
   SimClock sim;
   // The virtual clock's offset and rate from each moment it was advanced or commanded, over
   // the last KEEP_S seconds: between two, the rate was constant (but for the wander's
@@ -162,17 +187,30 @@ private:
     knots.push_back({sim.trueTime(), sim.offset(), sim.frequencyError()});
     while (knots.size() > 2 && knots[1].t < sim.trueTime() - KEEP_S) knots.pop_front();
   }
+  bool saveFailed = false;
+
+  void save() {
+    if (persist.path.empty()) return;
+    try {
+      writeSimState(persist.path, persist.bootId, params, sim.state());
+      saveFailed = false;
+    } catch (const std::exception& e) {
+      if (!saveFailed) log::warn(kj::str("sim clock: ", e.what()));   // once per outage
+      saveFailed = true;
+    }
+  }
 };
 
 }  // namespace
 
 kj::Own<Kernel> realKernel() { return kj::heap<RealKernel>(); }
 
-kj::Own<Clock> makeClock(horloge::ClockBackend kind, SimClockParams sim, kj::Own<Kernel> kernel) {
+kj::Own<Clock> makeClock(horloge::ClockBackend kind, SimClockParams sim, kj::Own<Kernel> kernel,
+                         SimPersistence persist) {
   switch (kind) {
     case horloge::ClockBackend::OBSERVE: return kj::heap<ObserveClock>();
     case horloge::ClockBackend::SYSTEM: return kj::heap<SystemClock>(kj::mv(kernel));
-    case horloge::ClockBackend::SIM: return kj::heap<SimBackend>(sim);
+    case horloge::ClockBackend::SIM: return kj::heap<SimBackend>(sim, kj::mv(persist));
   }
   KJ_UNREACHABLE;
 }

@@ -3,7 +3,9 @@
 //            the host clock): frequency, steps with ADJ_SETOFFSET, STA_INS/STA_DEL;
 //   observe  computes everything, adjusts nothing (demo, tests on a shared machine);
 //   sim      a virtual clock (sim-clock.h) riding on the system clock: its own frequency error,
-//            wander and offset are added to every sample, and it obeys the commands.
+//            wander and offset are added to every sample, and it obeys the commands. Saved
+//            after each command and continued by the next clockd of the same boot, as the
+//            kernel keeps a real clock's offset and frequency across a clockd restart.
 #pragma once
 #include "config.h"
 #include "discipline.h"
@@ -11,6 +13,7 @@
 #include "sim-clock.h"
 #include <kj/memory.h>
 #include <kj/string.h>
+#include <string>
 #include <sys/timex.h>
 
 namespace horloge::clockd {
@@ -48,7 +51,13 @@ public:
   virtual kj::Maybe<kj::String> foreignAdjustment() { return nullptr; }
 };
 
+// Where `sim` keeps its virtual clock across clockd restarts (persist.h); path "": nowhere.
+struct SimPersistence {
+  std::string path;
+  std::string bootId;
+};
+
 kj::Own<Clock> makeClock(horloge::ClockBackend kind, SimClockParams sim = {},
-                         kj::Own<Kernel> kernel = realKernel());
+                         kj::Own<Kernel> kernel = realKernel(), SimPersistence persist = {});
 
 }  // namespace horloge::clockd

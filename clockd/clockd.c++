@@ -14,8 +14,6 @@
 #include <kj/debug.h>
 #include <kj/main.h>
 #include <cerrno>
-#include <fstream>
-#include <sstream>
 #include <pwd.h>
 #include <ifaddrs.h>
 #include <sys/stat.h>
@@ -68,18 +66,17 @@ clockd::HubOptions hubOptions(const Config& config) {
     log::info(kj::str("restarted in the same boot after ", o.updatesDone,
                       " clock updates: the makestep window stays as it was"));
   }
-  if (config.leapfile.empty()) {
-    o.leapAlarm = "no leap file";
-  } else {
-    std::ifstream f(config.leapfile);
-    std::stringstream text;
-    text << f.rdbuf();
-    try {
-      if (!f) throw std::runtime_error("cannot read " + config.leapfile);
-      o.leap = clockd::parseLeapFile(text.str());
-    } catch (const std::exception& e) {
-      o.leapAlarm = e.what();
-    }
+  // An explicit `leapfile` is authoritative; without one, the later-expiring shipped copy.
+  auto leap = clockd::chooseLeapFile(
+      config.leapfile.empty()
+          ? std::vector<std::string>{clockd::SHIPPED_LEAPFILE, clockd::TZDATA_LEAPFILE}
+          : std::vector<std::string>{config.leapfile});
+  o.leap = leap.table;
+  o.leapPath = leap.path;
+  o.leapAlarm = leap.alarm;
+  if (o.leap) {
+    log::info(kj::str("leap seconds: ", o.leapPath.c_str(), ", expires ",
+                      clockd::utcDate(o.leap->expiresUnix).c_str()));
   }
   return o;
 }
@@ -133,7 +130,8 @@ int main(int argc, char** argv) {
     options.ownRefids = ownRefids;
     auto clock = clockd::makeClock(
         config.clock, {config.simFrequency, config.simWander, config.simOffset, 0, config.simSeed,
-                       config.simFrequencyStep, config.simFrequencyStepAt});
+                       config.simFrequencyStep, config.simFrequencyStepAt},
+        clockd::realKernel(), {config.statedir + "/sim-clock.state", options.bootId});
     log::info(kj::str("serving on ", config.rundir.c_str(), " with the ", clock->name(), " clock"));
     clockd::Hub hub(io.provider->getTimer(), kj::mv(clock), kj::mv(options), started);
 

@@ -29,10 +29,11 @@ void copyPeer(Hub::Peer& p, PeerBuilder out, GetBody&& body) {
 
 class RefclockFeedImpl final: public ipc::RefclockFeed::Server {
 public:
-  RefclockFeedImpl(Hub& hub): hub(hub), generation(++hub.refclockd.generation) {}
+  RefclockFeedImpl(Hub& hub): hub(hub) {}
   ~RefclockFeedImpl() noexcept(false) {
-    if (hub.refclockd.generation == generation) {
+    if (current()) {
       hub.refclockd.connected = false;
+      hub.refclockd.generation = 0;
       log::warn("refclockd disconnected");
     }
   }
@@ -41,6 +42,7 @@ public:
     return hub.checked("refclockd", [&]() {
       auto info = context.getParams().getInfo();
       validateDaemonInfo(info, ipc::Role::REFCLOCKD);
+      generation = hub.refclockd.generation = ++hub.refclockd.issued;
       hub.refclockd.info = copyOf<ipc::DaemonInfo>(info);
       hub.refclockd.connected = true;
       touch();
@@ -49,7 +51,7 @@ public:
   }
   kj::Promise<void> pushSample(PushSampleContext context) override {
     return hub.checked("refclockd", [&]() {
-      KJ_REQUIRE(hub.refclockd.info.get() != nullptr, "hello first");
+      KJ_REQUIRE(generation != 0, "hello first");
       auto s = context.getParams().getSample();
       validateSample(s);
       touch();
@@ -58,13 +60,15 @@ public:
   }
   kj::Promise<void> pushStatus(PushStatusContext context) override {
     return hub.checked("refclockd", [&]() {
-      KJ_REQUIRE(hub.refclockd.info.get() != nullptr, "hello first");
+      KJ_REQUIRE(generation != 0, "hello first");
       auto list = context.getParams().getStatus();
       validateRefclockStatus(list);
-      auto m = kj::heap<capnp::MallocMessageBuilder>();
-      m->initRoot<ipc::SystemStatus>().getRefclockd().setBody(list);
-      hub.refclockd.body = kj::mv(m);
-      touch();
+      if (current()) {
+        auto m = kj::heap<capnp::MallocMessageBuilder>();
+        m->initRoot<ipc::SystemStatus>().getRefclockd().setBody(list);
+        hub.refclockd.body = kj::mv(m);
+        touch();
+      }
       // Tells refclockd whether our clock may number PPS edges that lack NMEA (within 0.4 s).
       auto hint = context.getResults().initHint();
       hint.setSynced(hub.sync.state() != Sync::UNSYNCHRONISED && hub.selected >= 0);
@@ -80,36 +84,36 @@ public:
 
 private:
   Hub& hub;
-  uint64_t generation;
-  void touch() { if (hub.refclockd.generation == generation) hub.refclockd.lastSeenNs = realtimeNs(); }
+  uint64_t generation = 0;   // 0 until hello
+  bool current() const { return generation != 0 && hub.refclockd.generation == generation; }
+  void touch() { if (current()) hub.refclockd.lastSeenNs = realtimeNs(); }
 };
 
 class NetdFeedImpl final: public ipc::NetdFeed::Server {
 public:
-  NetdFeedImpl(Hub& hub): hub(hub), generation(++hub.netd.generation) {}
+  NetdFeedImpl(Hub& hub): hub(hub) {}
   ~NetdFeedImpl() noexcept(false) {
-    if (hub.netd.generation == generation) {
-      hub.netd.connected = false;
-      hub.netdListener = nullptr;
-      log::warn("netd disconnected");
-    }
+    if (generation != 0) hub.netdDetached(generation);
   }
 
   kj::Promise<void> attach(AttachContext context) override {
     return hub.checked("netd", [&]() {
       auto params = context.getParams();
       validateDaemonInfo(params.getInfo(), ipc::Role::NETD);
+      // Attached again on this connection: its new listener replaces the old one.
+      std::erase_if(hub.netdListeners, [this](auto& l) { return l.generation == generation; });
+      generation = hub.netd.generation = ++hub.netd.issued;
       hub.netd.info = copyOf<ipc::DaemonInfo>(params.getInfo());
       hub.netd.connected = true;
       hub.netd.lastSeenNs = realtimeNs();
-      hub.netdListener = params.getListener();
+      hub.netdListeners.push_back({generation, params.getListener()});
       log::info(kj::str("netd attached (pid ", params.getInfo().getPid(), ")"));
       hub.pushState();
     });
   }
   kj::Promise<void> pushUpstream(PushUpstreamContext context) override {
     return hub.checked("netd", [&]() {
-      KJ_REQUIRE(hub.netd.info.get() != nullptr, "attach first");
+      KJ_REQUIRE(generation != 0, "attach first");
       auto s = context.getParams().getSample();
       validateUpstreamSample(s);
       hub.onUpstream(s);
@@ -117,9 +121,10 @@ public:
   }
   kj::Promise<void> pushStats(PushStatsContext context) override {
     return hub.checked("netd", [&]() {
-      KJ_REQUIRE(hub.netd.info.get() != nullptr, "attach first");
+      KJ_REQUIRE(generation != 0, "attach first");
       auto stats = context.getParams().getStats();
       validateNetdStats(stats);
+      if (hub.netd.generation != generation) return;   // another netd is the one reported
       auto m = kj::heap<capnp::MallocMessageBuilder>();
       m->initRoot<ipc::SystemStatus>().getNetd().setBody(stats);
       hub.netd.body = kj::mv(m);
@@ -129,7 +134,7 @@ public:
 
 private:
   Hub& hub;
-  uint64_t generation;
+  uint64_t generation = 0;   // 0 until attach
 };
 
 class StatusReaderImpl final: public ipc::StatusReader::Server {
@@ -156,14 +161,41 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
     p.stepThreshold = 0;
     discipline = Discipline(p);
   }
+  double inForce = 0;
   KJ_IF_MAYBE(unused, kj::runCatchingExceptions([&]() {
-    discipline.setAppliedCorrection(clock->initialCorrection());
+    inForce = clock->initialCorrection();
+    discipline.setAppliedCorrection(inForce);
   })) {
     log::warn(kj::str("cannot read the clock's frequency: ", unused->getDescription()));
   }
   if (options.drift) discipline.setInitialFrequency(options.drift->frequency, options.drift->sigma);
+  if (inForce != 0 && clock->steers()) {
+    // A correction in force was left by a previous clockd (the kernel keeps it across our
+    // restart; so does the persisted sim clock): start from it, as chrony does, or the first
+    // update would change the clock's rate before the samples say anything. Its uncertainty:
+    // the default, or the drift file's widened by their disagreement.
+    double sigma = options.discipline.initialFrequencySigma;
+    if (options.drift) {
+      sigma = std::max(options.drift->sigma, std::fabs(-inForce - options.drift->frequency));
+    }
+    discipline.setInitialFrequency(-inForce, sigma);
+    log::info(kj::str("starting from the frequency correction in force, ", inForce * 1e6, " ppm"));
+  }
   discipline.setUpdatesDone(options.updatesDone);
   if (!options.leapAlarm.empty()) log::warn(kj::str("leap seconds: ", options.leapAlarm.c_str()));
+}
+
+void Hub::netdDetached(uint64_t generation) {
+  std::erase_if(netdListeners, [generation](auto& l) { return l.generation == generation; });
+  if (netd.generation != generation) return;
+  if (netdListeners.empty()) {
+    netd.generation = 0;
+    netd.connected = false;
+    log::warn("netd disconnected");
+  } else {
+    // The newest connection still attached becomes the one reported.
+    netd.generation = netdListeners.back().generation;
+  }
 }
 
 ipc::RefclockFeed::Client Hub::newRefclockFeed() { return kj::heap<RefclockFeedImpl>(*this); }
@@ -350,6 +382,11 @@ Header Hub::header(int64_t nowNs) {
   return h;
 }
 
+kj::String Hub::leapExpired() const {
+  return kj::str("leap file expired on ", utcDate(options.leap->expiresUnix).c_str(), " (",
+                 options.leapPath.c_str(), "): a leap second after that date cannot be announced");
+}
+
 void Hub::saveState(int64_t nowNs) {
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
     Estimate est = discipline.estimate();
@@ -365,9 +402,14 @@ void Hub::saveState(int64_t nowNs) {
 }
 
 void Hub::pushState() {
-  KJ_IF_MAYBE(listener, netdListener) {
-    Header h = header(realtimeNs());
-    auto req = listener->updateRequest();
+  if (sync.state() != Sync::UNSYNCHRONISED) hadOwnState = true;
+  if (netdListeners.empty()) return;
+  Header h = header(realtimeNs());
+  ClockModel m = clock->model(realtimeNs());
+  // Nothing of our own to say yet (a restart): netd may keep a previous clockd's good state.
+  bool starting = !hadOwnState && h.leap == 3 && !gpsAlarm.raised();
+  for (auto& attached: netdListeners) {
+    auto req = attached.listener.updateRequest();
     auto st = req.initState();
     st.setLeap(h.leap);
     st.setStratum(h.stratum);
@@ -376,10 +418,10 @@ void Hub::pushState() {
     st.setReferenceTime(h.referenceTime);
     st.setRootDelay(h.rootDelay);
     st.setRootDispersion(h.rootDispersion);
-    ClockModel m = clock->model(realtimeNs());
     st.setModelOffsetNs(m.offsetNs);
     st.setModelFrequency(m.frequency);
     st.setModelAtNs(m.atNs);
+    st.setStarting(starting);
     tasks.add(req.send().ignoreResult());
   }
 }
@@ -408,7 +450,7 @@ kj::Promise<void> Hub::run() {
     KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->setLeap(kernel); })) {
       log::error(kj::str("cannot set the leap flag: ", e->getDescription()));
     }
-    if (leap.expired && !before.expired) log::warn("leap seconds: the leap file has expired");
+    if (leap.expired && !before.expired) log::warn(kj::str("leap seconds: ", leapExpired()));
     if (leap.announce != before.announce) {
       log::info(kj::str("leap second ", leap.announce == LeapAction::NONE ? "no longer " : "",
                         "announced for ", leap.at));
@@ -423,7 +465,7 @@ kj::Promise<void> Hub::run() {
 }
 
 void Hub::taskFailed(kj::Exception&& e) {
-  // A push to a netd that just went away; its feed's destructor clears the listener.
+  // A push to a netd that just went away; its feed's destructor removes the listener.
   log::warn(kj::str("push to netd failed: ", e.getDescription()));
 }
 
@@ -463,7 +505,7 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   c.setForeignAdjustments(foreign);
   c.setRejectedMessages(rejected);
   if (!options.leapAlarm.empty()) c.setLeapAlarm(options.leapAlarm.c_str());
-  else if (leap.expired) c.setLeapAlarm("leap file expired");
+  else if (leap.expired) c.setLeapAlarm(leapExpired());
   c.setLeapPendingNs(leap.announce == LeapAction::NONE ? 0 : leap.at * 1'000'000'000);
   c.setGpsAlarm(gpsAlarm.text().c_str());
   if (options.leap) c.setLeapExpiresNs(options.leap->expiresUnix * 1'000'000'000);

@@ -31,6 +31,7 @@ struct HubOptions {
   std::string bootId;
   int updatesDone = 0;                    // makestep updates already made in this boot
   std::optional<LeapTable> leap;
+  std::string leapPath;                   // the file `leap` came from
   std::string leapAlarm;                  // why there is no usable leap table, or ""
   std::vector<uint32_t> ownRefids;        // our addresses as refids: loop detection (issue 8)
 };
@@ -50,8 +51,12 @@ public:
 
   void fillStatus(ipc::SystemStatus::Builder out);
 
+  // A peer role's record. Connections are numbered when they attach (netd) or say hello
+  // (refclockd), never when accepted: one that never did changes nothing when it closes, and
+  // only the current one (the last to attach) can take the peer down.
   struct Peer {
-    uint64_t generation = 0;       // which connection is the current one
+    uint64_t issued = 0;           // numbers given out so far
+    uint64_t generation = 0;       // the current connection's number; 0: none
     bool connected = false;
     int64_t lastSeenNs = 0;
     kj::Own<capnp::MallocMessageBuilder> info;   // root: DaemonInfo
@@ -88,10 +93,19 @@ private:
   double clockSeconds(int64_t systemNs);
   // The offset still to slew out beyond what the noise explains; 0 once converged.
   double unslewed(int64_t nowNs);
+  kj::String leapExpired() const;          // the alarm once options.leap has expired
   void saveState(int64_t nowNs);
   uint64_t rejected = 0;
   Peer refclockd, netd;
-  kj::Maybe<ipc::StateListener::Client> netdListener;
+  // Every netd connection that attached and is still open gets the state: a second attach (a
+  // netd restarting while the old one exits, or a stray client) never starves the other.
+  struct NetdListener {
+    uint64_t generation;
+    ipc::StateListener::Client listener;
+  };
+  std::vector<NetdListener> netdListeners;
+  void netdDetached(uint64_t generation);
+  bool hadOwnState = false;                // synchronised at least once since we started
   kj::TaskSet tasks;
   log::RateLimited rejectLog{10};
 

@@ -2,6 +2,8 @@
 #include <openssl/sha.h>
 #include <cinttypes>
 #include <cstdio>
+#include <ctime>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -92,6 +94,43 @@ LeapStatus leapStatus(const LeapTable& table, int64_t now) {
     break;
   }
   return s;
+}
+
+LeapFileChoice chooseLeapFile(const std::vector<std::string>& paths) {
+  LeapFileChoice choice;
+  std::string reasons;
+  for (const std::string& path: paths) {
+    std::string why;
+    try {
+      std::ifstream f(path);
+      std::stringstream text;
+      text << f.rdbuf();
+      if (!f) throw std::runtime_error("cannot read " + path);
+      LeapTable t = parseLeapFile(text.str());
+      if (!choice.table || t.expiresUnix > choice.table->expiresUnix) {
+        choice.table = std::move(t);
+        choice.path = path;
+      }
+      continue;
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    // The parser's messages do not name the file: say which one when there are several.
+    if (why.find(path) == std::string::npos && paths.size() > 1) why = path + ": " + why;
+    reasons += (reasons.empty() ? "" : "; ") + why;
+  }
+  if (!choice.table) choice.alarm = paths.size() > 1 ? "no usable leap file: " + reasons : reasons;
+  if (paths.empty()) choice.alarm = "no leap file";
+  return choice;
+}
+
+std::string utcDate(int64_t unixTime) {
+  time_t t = unixTime;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  strftime(buf, sizeof(buf), "%Y-%m-%d", &tm);
+  return buf;
 }
 
 }  // namespace horloge::clockd

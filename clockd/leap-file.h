@@ -36,4 +36,23 @@ struct LeapStatus {
 
 LeapStatus leapStatus(const LeapTable& table, int64_t nowUnix);
 
+// Without a `leapfile` line clockd reads both of these and uses the valid one that expires
+// later: the copy the package ships (packaging/leap-seconds.list, as fresh as IERS when the
+// package was built) and tzdata's (fresher whenever tzdata is updated after us).
+constexpr char SHIPPED_LEAPFILE[] = "/usr/share/horloge/leap-seconds.list";
+constexpr char TZDATA_LEAPFILE[] = "/usr/share/zoneinfo/leap-seconds.list";
+
+struct LeapFileChoice {
+  std::optional<LeapTable> table;
+  std::string path;               // where `table` came from
+  std::string alarm;              // why there is no table (every candidate's reason), or ""
+};
+
+// Reads and checks each of `paths`; the valid table that expires last wins (the first listed
+// on a tie). An explicit `leapfile` is passed alone: it is then the only one considered.
+LeapFileChoice chooseLeapFile(const std::vector<std::string>& paths);
+
+// "2027-06-28": a Unix time's UTC date, as the alarms give an expiry.
+std::string utcDate(int64_t unixTime);
+
 }  // namespace horloge::clockd

@@ -67,3 +67,33 @@ TEST_CASE("persist: a drift file makes the discipline start on frequency") {
   Command c = d.update(0, 0, 1e-6);
   CHECK(c.correction == doctest::Approx(-20e-6).epsilon(1e-3));
 }
+
+TEST_CASE("persist: the sim clock's state, only for the same boot and the same model") {
+  std::string dir = tempDir(), path = dir + "/sim-clock.state";
+  SimClockParams p;
+  p.frequency = 100e-6;
+  p.offset = 1;
+  SimClockState s{1.8e9 + 0.25, -0.0123456789012345, 100.5e-6, -99.75e-6, 1, true, 2};
+  CHECK_FALSE(readSimState(path, "boot-a", p));
+  writeSimState(path, "boot-a", p, s);
+  auto back = readSimState(path, "boot-a", p);
+  REQUIRE(back);
+  CHECK(back->trueTime == s.trueTime);       // 17 digits: exact
+  CHECK(back->offset == s.offset);
+  CHECK(back->frequency == s.frequency);
+  CHECK(back->correction == s.correction);
+  CHECK(back->leap == 1);
+  CHECK(back->waiting);
+  CHECK(back->leaps == 2);
+  CHECK_FALSE(readSimState(path, "boot-b", p));   // rebooted: the kernel would have forgotten
+  CHECK_FALSE(readSimState(path, "", p));
+  SimClockParams other = p;
+  other.seed = 2;
+  CHECK_FALSE(readSimState(path, "boot-a", other));   // another model configured
+  std::ofstream(path) << "horloge-sim-clock-1 boot-a nan 0 0 0 0 0 0 1e-4 1e-9 1 1e-6 1\n";
+  CHECK_FALSE(readSimState(path, "boot-a", p));
+  std::ofstream(path) << "garbage\n";
+  CHECK_FALSE(readSimState(path, "boot-a", p));
+  unlink(path.c_str());
+  rmdir(dir.c_str());
+}

@@ -10,11 +10,11 @@ namespace horloge::clockd {
 
 namespace {
 
-void writeAtomically(const std::string& path, const std::string& text) {
+void writeAtomically(const std::string& path, const std::string& text, bool durable = true) {
   std::string tmp = path + ".tmp";
   FILE* f = fopen(tmp.c_str(), "w");
   if (f == nullptr) throw std::runtime_error("cannot write " + tmp);
-  bool ok = fputs(text.c_str(), f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+  bool ok = fputs(text.c_str(), f) >= 0 && fflush(f) == 0 && (!durable || fsync(fileno(f)) == 0);
   ok = fclose(f) == 0 && ok;
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
     unlink(tmp.c_str());
@@ -62,6 +62,53 @@ std::optional<StepState> readStepState(const std::string& path) {
 void writeStepState(const std::string& path, const StepState& s) {
   writeAtomically(path, s.bootId + " " + std::to_string(s.updates) + " " +
                             std::to_string(s.lastGoodNs) + "\n");
+}
+
+namespace {
+
+constexpr char SIM_MAGIC[] = "horloge-sim-clock-1";
+
+}  // namespace
+
+void writeSimState(const std::string& path, const std::string& bootId, const SimClockParams& p,
+                   const SimClockState& s) {
+  char buf[512];
+  snprintf(buf, sizeof(buf),
+           "%s %s %.17g %.17g %.17g %.17g %d %d %d %.17g %.17g %.17g %.17g %llu %.17g %.17g %.17g\n",
+           SIM_MAGIC, bootId.c_str(), s.trueTime, s.offset, s.frequency, s.correction, s.leap,
+           s.waiting ? 1 : 0, s.leaps, p.frequency, p.wander, p.offset, p.jitter,
+           static_cast<unsigned long long>(p.seed), s.untilStep, p.frequencyStep, p.frequencyStepAt);
+  writeAtomically(path, buf, false);
+}
+
+std::optional<SimClockState> readSimState(const std::string& path, const std::string& bootId,
+                                          const SimClockParams& p) {
+  auto text = readAll(path);
+  if (!text || bootId.empty()) return std::nullopt;
+  std::istringstream in(*text);
+  std::string magic, boot;
+  SimClockState s;
+  int waiting = 0;
+  SimClockParams saved;
+  unsigned long long seed = 0;
+  if (!(in >> magic >> boot >> s.trueTime >> s.offset >> s.frequency >> s.correction >> s.leap >>
+        waiting >> s.leaps >> saved.frequency >> saved.wander >> saved.offset >> saved.jitter >>
+        seed >> s.untilStep >> saved.frequencyStep >> saved.frequencyStepAt)) {
+    return std::nullopt;
+  }
+  s.waiting = waiting != 0;
+  bool finite = std::isfinite(s.trueTime) && std::isfinite(s.offset) &&
+                std::isfinite(s.frequency) && std::isfinite(s.correction);
+  // Printed with 17 digits: the same model reads back exactly.
+  bool sameModel = saved.frequency == p.frequency && saved.wander == p.wander &&
+                   saved.offset == p.offset && saved.jitter == p.jitter && seed == p.seed &&
+                   saved.frequencyStep == p.frequencyStep &&
+                   saved.frequencyStepAt == p.frequencyStepAt;
+  if (magic != SIM_MAGIC || boot != bootId || !finite || !sameModel || s.trueTime <= 0 ||
+      s.leap < -1 || s.leap > 1) {
+    return std::nullopt;
+  }
+  return s;
 }
 
 std::string currentBootId() {

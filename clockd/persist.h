@@ -4,7 +4,11 @@
 //   statedir/clockd.state   the boot it belongs to, the clock updates done (the makestep window)
 //               and the last time the clock was known good. A clockd restart in the same boot
 //               keeps the window closed; a reboot (the clock may be anywhere) reopens it.
+//   statedir/sim-clock.state   under `clock sim`, the virtual clock's state after each command,
+//               with the boot and the model it belongs to: a restarted clockd continues the same
+//               clock, as a real kernel clock survives a clockd restart (but not a reboot).
 #pragma once
+#include "sim-clock.h"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -26,6 +30,14 @@ std::optional<Drift> readDrift(const std::string& path);       // nullopt: absen
 void writeDrift(const std::string& path, const Drift& d);      // throws on I/O errors
 std::optional<StepState> readStepState(const std::string& path);
 void writeStepState(const std::string& path, const StepState& s);
+
+// Written every second, so without fsync: a clockd restart finds it in the page cache, and
+// after a host crash the boot, hence the state, is a new one anyway.
+void writeSimState(const std::string& path, const std::string& bootId, const SimClockParams& p,
+                   const SimClockState& s);
+// The saved state if it is from boot `bootId` (not "") and the same model `p`; else nullopt.
+std::optional<SimClockState> readSimState(const std::string& path, const std::string& bootId,
+                                          const SimClockParams& p);
 
 // /proc/sys/kernel/random/boot_id, or "" when unreadable.
 std::string currentBootId();

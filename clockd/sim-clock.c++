@@ -23,6 +23,18 @@ double SimClock::gauss() {
   return u * m;
 }
 
+void SimClock::restore(const SimClockState& s) {
+  t = s.trueTime;
+  theta = s.offset;
+  f = s.frequency;
+  correction = s.correction;
+  leap = s.leap;
+  waiting = s.waiting;
+  leaps = s.leaps;
+  untilWander = 1;
+  untilStep = s.untilStep < 0 ? INFINITY : s.untilStep;
+}
+
 void SimClock::advance(double dt) {
   while (dt > 0) {
     double h = std::min({dt, untilWander, untilStep});

@@ -8,6 +8,7 @@
 //     second at midnight UTC when told to.
 // Deterministic for a given seed (own Gaussian generator over mt19937_64).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <random>
 
@@ -21,6 +22,18 @@ struct SimClockParams {
   uint64_t seed = 1;
   double frequencyStep = 0;       // s/s added to the frequency error...
   double frequencyStepAt = 0;     // ...this many seconds of true time after the start
+};
+
+// Everything of a SimClock that evolves: what the kernel would keep across a clockd restart.
+struct SimClockState {
+  double trueTime = 0;            // s, the reference (host clock) time it is given at
+  double offset = 0;              // s, local minus true
+  double frequency = 0;           // s/s, the oscillator's error (without the correction)
+  double correction = 0;          // s/s, the correction in force
+  int leap = 0;                   // as setLeap() left it
+  bool waiting = false;
+  int leaps = 0;
+  double untilStep = -1;          // s of true time before the frequency step; -1: none pending
 };
 
 class SimClock {
@@ -46,6 +59,12 @@ public:
     if (!waiting) leap = l;
   }
   int leapsDone() const { return leaps; }
+
+  SimClockState state() const {
+    return {t, theta, f, correction, leap, waiting, leaps, std::isinf(untilStep) ? -1 : untilStep};
+  }
+  // Continues from a saved state; the parameters and the random sequence stay this clock's.
+  void restore(const SimClockState& s);
 
 private:
   SimClockParams p;

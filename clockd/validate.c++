@@ -34,6 +34,7 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
   KJ_REQUIRE(s.getAnswered() <= s.getReceived(), "answered more than received");
   KJ_REQUIRE(s.getDropped() <= s.getReceived(), "dropped more than received");
   KJ_REQUIRE(s.getStateAgeNs() >= -1, "negative state age");
+  KJ_REQUIRE(s.getServedLeap() <= 3 && s.getServedStratum() <= 16, "served header out of range");
   // Each count is of received requests. netd sums its workers' counters one after another
   // without a snapshot, so only bounds that hold for every single counter are checked.
   uint64_t received = s.getReceived();

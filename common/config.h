@@ -103,7 +103,7 @@ struct Config {
   double makestepThreshold = 0;   // `makestep THRESHOLD LIMIT`: step beyond THRESHOLD seconds...
   int makestepLimit = 0;          // ...in the first LIMIT clock updates (-1: always); 0 0: never
   std::string driftfile;          // empty: none
-  std::string leapfile = "/usr/share/zoneinfo/leap-seconds.list";   // "": none
+  std::string leapfile;           // "": the shipped copy or tzdata's, whichever expires later
   double simFrequency = 20e-6;    // `clock sim [frequency PPM] [wander W] [offset S] [seed N]`
   double simWander = 1e-9;
   double simOffset = 10e-3;

@@ -110,6 +110,11 @@ struct ServerState {
   modelOffsetNs @7 :Int64;
   modelFrequency @8 :Float64; # s/s
   modelAtNs @9 :Int64;        # Unix ns (system clock) the offset is given at
+  # clockd has had no state of its own since it started (not yet synchronised, nothing against
+  # it): a netd holding a previous clockd's synchronised state keeps serving that, aged as if
+  # clockd were away, until a push without this flag or maxholdover (netd/state-listener.h).
+  # Only the fields above the model are kept: the model is the clock's, always taken.
+  starting @10 :Bool;
 }
 
 struct NetdStats {
@@ -138,6 +143,11 @@ struct NetdStats {
   interleaved @21 :UInt64;      # replies in interleaved mode (RFC 9769)
   kernelTxStamps @22 :UInt64;   # kernel TX timestamps handed to interleaved clients
   topClients @23 :List(ClientStats);  # busiest clients first, at most 16 (`horlogectl clients`)
+  # What a reply carries when netd pushes (its state aged, past maxholdover LI=3/16): what the
+  # clients are told, whatever clockd thinks (monitord's /health compares the two).
+  servedLeap @24 :UInt8 = 3;
+  servedStratum @25 :UInt8 = 16;
+  servedRootDispersion @26 :UInt32;   # NTP short format
 }
 
 enum SyncState { unsynchronised @0; locked @1; holdover @2; }

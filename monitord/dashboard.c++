@@ -18,6 +18,7 @@ body { font: 14px/1.4 system-ui, sans-serif; margin: 0; background: #f4f5f7; col
 header { padding: 12px 20px; color: #fff; background: #5b6270; }
 header.locked { background: #1f7a3a; } header.holdover { background: #b7791f; }
 header.unsynchronised, header.down { background: #b02a2a; }
+header.locked.warning { background: #b7791f; }
 header h1 { margin: 0; font-size: 20px; } header p { margin: 2px 0 0; }
 main { padding: 12px 20px; display: grid; gap: 14px; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); }
 section { background: #fff; border-radius: 6px; padding: 10px 14px; box-shadow: 0 1px 2px #0002; }
@@ -88,9 +89,12 @@ function kv(id, pairs) {
 function renderStatus(st) {
   const clock = st.clock || {};
   const state = clock.state || "unsynchronised";
-  $("banner").className = state;
+  // Amber when locked but an operator must act before the time goes wrong (as /health's
+  // "warning:" lines): an expired or unusable leap second table.
+  $("banner").className = state + (clock.leapAlarm ? " warning" : "");
   $("state").textContent = "horloge: " + state + (clock.refid ? " to " + clock.refid : "");
-  $("reason").textContent = clock.reason || "";
+  $("reason").textContent = (clock.reason || "") +
+    (clock.leapAlarm ? " — warning: leap seconds: " + clock.leapAlarm : "");
   const server = clock.server || {};
   kv("clock", [["backend", clock.backend || "-"], ["source", clock.sourceKind || "-"],
     ["stratum", server.stratum || 0],

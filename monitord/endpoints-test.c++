@@ -16,7 +16,13 @@ void fillStatus(ipc::SystemStatus::Builder status, ipc::SyncState state, kj::Str
   clock.getServer().setStratum(1);
   clock.setOffset(-2.5e-6);
   status.initRefclockd().setConnected(true);
-  status.initNetd().setConnected(true);
+  // netd serving what clockd says: attached, reported 1 s ago, a 1 s old state, LI=0.
+  auto netd = status.initNetd();
+  netd.setConnected(true);
+  netd.setLastSeenNs(status.getGeneratedNs() - 1'000'000'000);
+  netd.getBody().setStateAgeNs(1'000'000'000);
+  netd.getBody().setServedLeap(0);
+  netd.getBody().setServedStratum(1);
 }
 
 TEST_CASE("route matches exact paths and ignores the query") {
@@ -104,9 +110,62 @@ TEST_CASE("health follows clock.state") {
   CHECK(alarm.status == 503);
   CHECK(alarm.body == "GPS alarm: GPS disagrees with 2 of 2 noselect peers\n");
 
+  fillStatus(status, ipc::SyncState::LOCKED, "PPS locked");
+  status.getClock().setLeapAlarm("leap file expired on 2026-06-28 (/x)");
+  Reply warned = healthReply(status.asReader());
+  CHECK(warned.status == 200);
+  CHECK(warned.body == "ok: synchronised to PPS, stratum 1, offset -2.500 us\n"
+                       "warning: leap seconds: leap file expired on 2026-06-28 (/x)\n");
+  fillStatus(status, ipc::SyncState::UNSYNCHRONISED, "waiting");
+  status.getClock().setLeapAlarm("no usable leap file");
+  CHECK(healthReply(status.asReader()).body ==
+        "unsynchronised: waiting\nwarning: leap seconds: no usable leap file\n");
+
   Reply gone = unreachableHealthReply("not connected");
   CHECK(gone.status == 503);
   CHECK(gone.body == "clockd unreachable: not connected\n");
+}
+
+TEST_CASE("health is 503 while clockd is locked but netd's clients do not get it") {
+  capnp::MallocMessageBuilder m;
+  auto status = m.initRoot<ipc::SystemStatus>();
+  auto check = [&](kj::StringPtr why) {
+    Reply r = healthReply(status.asReader());
+    CHECK(r.status == 503);
+    CHECK(r.body == kj::str("not serving: ", why, " while clockd is synchronised to PPS\n"));
+  };
+
+  fillStatus(status, ipc::SyncState::LOCKED, "PPS locked");
+  status.getNetd().setConnected(false);
+  check("netd is not attached to clockd");
+
+  fillStatus(status, ipc::SyncState::LOCKED, "PPS locked");
+  status.getNetd().setLastSeenNs(status.getGeneratedNs() - 7'000'000'000);
+  check("netd has not reported for 7 s");
+
+  fillStatus(status, ipc::SyncState::LOCKED, "PPS locked");
+  status.getNetd().getBody().setStateAgeNs(-1);
+  check("netd has no state from clockd");
+
+  fillStatus(status, ipc::SyncState::LOCKED, "PPS locked");
+  status.getNetd().getBody().setStateAgeNs(12'000'000'000);
+  check("netd's state is 12 s old: clockd's pushes do not reach it");
+
+  fillStatus(status, ipc::SyncState::LOCKED, "PPS locked");
+  status.getNetd().getBody().setServedLeap(3);
+  status.getNetd().getBody().setServedStratum(16);
+  check("netd serves LI=3, stratum 16 (unsynchronised)");
+
+  // A netd that never reported: its served fields keep their defaults (LI=3, stratum 16).
+  fillStatus(status, ipc::SyncState::LOCKED, "PPS locked");
+  status.getNetd().initBody().setStateAgeNs(0);
+  check("netd serves LI=3, stratum 16 (unsynchronised)");
+
+  // Within the limits: fine.
+  fillStatus(status, ipc::SyncState::LOCKED, "PPS locked");
+  status.getNetd().setLastSeenNs(status.getGeneratedNs() - NETD_STALE_NS);
+  status.getNetd().getBody().setStateAgeNs(NETD_STALE_NS);
+  CHECK(healthReply(status.asReader()).status == 200);
 }
 
 }  // namespace

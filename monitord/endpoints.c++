@@ -75,23 +75,64 @@ Reply unreachableStatusReply(const capnp::JsonCodec& json, ipc::DaemonInfo::Read
   return {503, "Service Unavailable", JSON_TYPE, encode(json, status.asReader())};
 }
 
+namespace {
+
+// Why netd's clients are not getting what clockd says, or "" when they are.
+kj::String servedProblem(ipc::SystemStatus::Reader status) {
+  auto netd = status.getNetd();
+  if (!netd.getConnected()) return kj::str("netd is not attached to clockd");
+  int64_t silent = status.getGeneratedNs() - netd.getLastSeenNs();
+  if (silent > NETD_STALE_NS) {
+    return kj::str("netd has not reported for ", silent / 1'000'000'000, " s");
+  }
+  auto body = netd.getBody();
+  if (body.getStateAgeNs() < 0) return kj::str("netd has no state from clockd");
+  if (body.getStateAgeNs() > NETD_STALE_NS) {
+    return kj::str("netd's state is ", body.getStateAgeNs() / 1'000'000'000,
+                   " s old: clockd's pushes do not reach it");
+  }
+  if (body.getServedLeap() == 3 || body.getServedStratum() == 0 ||
+      body.getServedStratum() >= 16) {
+    return kj::str("netd serves LI=", body.getServedLeap(), ", stratum ",
+                   body.getServedStratum(), " (unsynchronised)");
+  }
+  return kj::String();
+}
+
+// Lines a monitor can alert on without failing the check: the time served is right, but
+// something needs an operator before it is not.
+kj::String warnings(ipc::SystemStatus::Reader status) {
+  auto leap = status.getClock().getLeapAlarm();
+  if (leap.size() == 0) return kj::str();
+  return kj::str("warning: leap seconds: ", oneLine(leap), "\n");
+}
+
+}  // namespace
+
 Reply healthReply(ipc::SystemStatus::Reader fromClockd) {
   auto clock = fromClockd.getClock();
   // A GPS its peers say is wrong (fault or spoofing) needs an operator, whatever is served.
   if (clock.getGpsAlarm().size() > 0) {
     return {503, "Service Unavailable", TEXT_TYPE,
-            kj::str("GPS alarm: ", oneLine(clock.getGpsAlarm()), "\n")};
+            kj::str("GPS alarm: ", oneLine(clock.getGpsAlarm()), "\n", warnings(fromClockd))};
   }
   if (clock.getState() == ipc::SyncState::LOCKED) {
+    auto problem = servedProblem(fromClockd);
+    if (problem.size() > 0) {
+      return {503, "Service Unavailable", TEXT_TYPE,
+              kj::str("not serving: ", problem, " while clockd is synchronised to ",
+                      oneLine(clock.getRefid()), "\n", warnings(fromClockd))};
+    }
     return {200, "OK", TEXT_TYPE,
             kj::str("ok: synchronised to ", oneLine(clock.getRefid()), ", stratum ",
                     clock.getServer().getStratum(), ", offset ", seconds(clock.getOffset()),
-                    "\n")};
+                    "\n", warnings(fromClockd))};
   }
   auto reason = clock.getReason();
   return {503, "Service Unavailable", TEXT_TYPE,
           kj::str(ipc::syncStateName(clock.getState()),
-                  reason.size() > 0 ? kj::str(": ", oneLine(reason)) : kj::String(), "\n")};
+                  reason.size() > 0 ? kj::str(": ", oneLine(reason)) : kj::String(), "\n",
+                  warnings(fromClockd))};
 }
 
 Reply unreachableHealthReply(kj::StringPtr why) {

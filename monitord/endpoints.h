@@ -34,7 +34,19 @@ Reply statusReply(const capnp::JsonCodec& json, ipc::SystemStatus::Reader fromCl
 Reply unreachableStatusReply(const capnp::JsonCodec& json, ipc::DaemonInfo::Reader self,
                              kj::StringPtr why, int64_t nowNs);
 
-// 200 "ok: synchronised ..." when clock.state is locked, else 503 with the state and reason.
+// How long netd may go without reporting, or without a push from clockd, before /health says
+// its clients are not getting clockd's time (both happen every second).
+constexpr int64_t NETD_STALE_NS = 5'000'000'000;
+
+// /health, the rule for load balancers and monitors (docs/monitoring.md):
+//   200 "ok: synchronised ..." when clock.state is locked AND netd serves it: attached to
+//       clockd, reported within NETD_STALE_NS, its state from clockd no older than that, and
+//       its replies not LI=3 / stratum 16;
+//   503 "not serving: <why> while clockd is synchronised to ..." when clockd is locked but
+//       netd's clients do not get it; 503 with the state and reason when clockd is not locked;
+//       503 "GPS alarm: ..." whatever the state.
+// Then, on any of them, one "warning: ..." line per condition that needs an operator but does
+// not (yet) make the time served wrong: an expired or unusable leap second table.
 Reply healthReply(ipc::SystemStatus::Reader fromClockd);
 Reply unreachableHealthReply(kj::StringPtr why);
 

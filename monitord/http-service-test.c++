@@ -24,6 +24,10 @@ public:
     clock.setReason(state == ipc::SyncState::LOCKED ? "PPS" : "no source");
     clock.setRefid("PPS");
     clock.getServer().setStratum(1);
+    auto netd = status.initNetd();   // serving it
+    netd.setConnected(true);
+    netd.getBody().setServedLeap(0);
+    netd.getBody().setServedStratum(1);
     return kj::READY_NOW;
   }
 };

@@ -17,6 +17,7 @@ struct FakeClockd {
   kj::Vector<kj::Own<capnp::MallocMessageBuilder>> stats;
   int attaches = 0;
   uint32_t pid = 0;
+  bool starting = false;      // push what a freshly started clockd pushes
   kj::Maybe<ipc::StateListener::Client> listener;
 };
 
@@ -33,6 +34,15 @@ protected:
     fake.listener = listener;
     auto update = listener.updateRequest();
     auto s = update.initState();
+    if (fake.starting) {
+      // A clockd that has just started: nothing of its own yet, but its clock model.
+      s.setLeap(3);
+      s.setStratum(16);
+      s.setRefid(0x494e4954);
+      s.setModelOffsetNs(1234);
+      s.setStarting(true);
+      return update.send().ignoreResult();
+    }
     s.setLeap(0);
     s.setStratum(1);
     s.setPrecision(-22);
@@ -64,7 +74,7 @@ bool waitFor(kj::AsyncIoContext& io, kj::Function<bool()> done, kj::Duration tim
 
 }  // namespace
 
-TEST_CASE("netd attaches to clockd, takes its state, pushes stats, survives its restart") {
+TEST_CASE("netd attaches to clockd, takes its state, pushes stats, keeps it across a clockd restart") {
   auto io = kj::setupAsyncIo();
   char dir[] = "/tmp/netd-feed-test.XXXXXX";
   REQUIRE(mkdtemp(dir) != nullptr);
@@ -80,7 +90,7 @@ TEST_CASE("netd attaches to clockd, takes its state, pushes stats, survives its 
   counters.dropped[static_cast<int>(Drop::MODE)] = 2;
   counters.kernelRxStamps = 10;
   ClockdFeed feed(io.provider->getTimer(), cell, [&]() { return counters; }, info.asReader(),
-                  50 * kj::MILLISECONDS);
+                  7200 * ntp::NS_PER_S, 50 * kj::MILLISECONDS);
 
   FakeClockd fake;
   auto startServer = [&]() {
@@ -111,17 +121,32 @@ TEST_CASE("netd attaches to clockd, takes its state, pushes stats, survives its 
   CHECK(st.getKernelRxStamps() == 10);
   CHECK(st.getStateAgeNs() >= 0);
   CHECK(st.getStateAgeNs() < 2 * ntp::NS_PER_S);
+  CHECK(st.getServedLeap() == 0);
+  CHECK(st.getServedStratum() == 1);
+  CHECK(st.getServedRootDispersion() >= 7);
 
-  // clockd goes away: the state stays; clockd comes back: netd attaches again.
+  // clockd goes away: the state stays; a new clockd comes back, still acquiring: netd attaches
+  // again and keeps serving the previous state (with the new clock model), and says so.
   server = nullptr;
   fake.listener = nullptr;
   io.provider->getTimer().afterDelay(200 * kj::MILLISECONDS).wait(io.waitScope);
   CHECK(cell.load().stratum == 1);
+  int64_t pushed = cell.load().pushedMonoNs;
   size_t before = fake.stats.size();
+  fake.starting = true;
   server = startServer();
   REQUIRE(waitFor(io, [&]() { return fake.attaches == 2 && fake.stats.size() > before; },
                   5 * kj::SECONDS));
-  CHECK(cell.load().pushed);
+  s = cell.load();
+  CHECK(s.pushed);
+  CHECK(s.leap == 0);
+  CHECK(s.stratum == 1);
+  CHECK(s.pushedMonoNs == pushed);
+  CHECK(s.modelOffsetNs == 1234);
+  st = fake.stats.back()->getRoot<ipc::NetdStats>();
+  CHECK(st.getServedLeap() == 0);
+  CHECK(st.getServedStratum() == 1);
+  CHECK(st.getStateAgeNs() >= 200'000'000);   // aged from the previous clockd's push
 
   unlink(path.cStr());
   rmdir(dir);
@@ -149,7 +174,7 @@ TEST_CASE("netd pushes its top clients, busiest first, at most 16") {
     TopClients::limited(*e, i == 0);
   }
   ClockdFeed feed(io.provider->getTimer(), cell, [&]() { return counters; }, info.asReader(),
-                  50 * kj::MILLISECONDS);
+                  7200 * ntp::NS_PER_S, 50 * kj::MILLISECONDS);
   feed.setTopClients(top.get());
 
   FakeClockd fake;

@@ -5,14 +5,15 @@
 namespace horloge::netd {
 
 ClockdFeed::ClockdFeed(kj::Timer& timer, StateCell& cell, kj::Function<ResponderStats()> stats,
-                       ipc::DaemonInfo::Reader info, kj::Duration interval)
-    : timer(timer), cell(cell), stats(kj::mv(stats)), info(info), interval(interval) {}
+                       ipc::DaemonInfo::Reader info, int64_t maxHoldoverNs, kj::Duration interval)
+    : timer(timer), cell(cell), stats(kj::mv(stats)), info(info), maxHoldoverNs(maxHoldoverNs),
+      interval(interval) {}
 
 kj::Promise<void> ClockdFeed::session(capnp::Capability::Client bootstrap) {
   auto feed = bootstrap.castAs<ipc::NetdFeed>();
   auto request = feed.attachRequest();
   request.setInfo(info);
-  request.setListener(kj::heap<StateListenerImpl>(cell));
+  request.setListener(kj::heap<StateListenerImpl>(cell, maxHoldoverNs));
   return request.send().then([this, feed](auto&&) mutable { return pushStats(kj::mv(feed)); });
 }
 
@@ -26,7 +27,12 @@ kj::Promise<void> ClockdFeed::pushStats(ipc::NetdFeed::Client feed) {
   out.setDropped(s.droppedTotal() + s.sendErrors);
   out.setKernelRxStamps(s.kernelRxStamps);
   out.setUserRxStamps(s.userRxStamps);
-  out.setStateAgeNs(state.pushed ? monotonicNs() - state.pushedMonoNs : -1);   // -1: never
+  int64_t now = monotonicNs();
+  out.setStateAgeNs(state.pushed ? now - state.pushedMonoNs : -1);   // -1: never
+  Header served = makeHeader(state, now, maxHoldoverNs);
+  out.setServedLeap(served.leap);
+  out.setServedStratum(served.stratum);
+  out.setServedRootDispersion(served.rootDispersion);
   out.setDroppedLength(s.dropped[static_cast<int>(Drop::LENGTH)]);
   out.setDroppedVersion(s.dropped[static_cast<int>(Drop::VERSION)]);
   out.setDroppedMode(s.dropped[static_cast<int>(Drop::MODE)]);
@@ -47,7 +53,6 @@ kj::Promise<void> ClockdFeed::pushStats(ipc::NetdFeed::Client feed) {
   if (top != nullptr) {
     TopClients::Client busiest[TopClients::REPORTED];
     size_t n = top->top(busiest, TopClients::REPORTED);
-    int64_t now = monotonicNs();
     auto list = out.initTopClients(n);
     for (size_t i = 0; i < n; ++i) {
       auto c = list[i];

@@ -14,8 +14,10 @@ namespace horloge::netd {
 class ClockdFeed {
 public:
   // `info` must outlive this object; `stats` is called on the IPC thread at every push.
+  // `maxHoldoverNs` as the responder's: how long a state serves without clockd.
   ClockdFeed(kj::Timer& timer, StateCell& cell, kj::Function<ResponderStats()> stats,
-             ipc::DaemonInfo::Reader info, kj::Duration interval = 1 * kj::SECONDS);
+             ipc::DaemonInfo::Reader info, int64_t maxHoldoverNs,
+             kj::Duration interval = 1 * kj::SECONDS);
   KJ_DISALLOW_COPY(ClockdFeed);
 
   // The table whose busiest clients go into NetdStats.topClients (none: an empty list). Not
@@ -30,6 +32,7 @@ private:
   StateCell& cell;
   kj::Function<ResponderStats()> stats;
   ipc::DaemonInfo::Reader info;
+  int64_t maxHoldoverNs;
   kj::Duration interval;
   const TopClients* top = nullptr;
 

@@ -1,6 +1,7 @@
 // horloge-netd: answers NTP on the UDP sockets it is handed (socket activation, "ntp"), with
 // the server state clockd pushes over netd.sock. While clockd is away it keeps answering with
-// the last state, its root dispersion growing, and past maxholdover it says LI=3, stratum 16.
+// the last state, its root dispersion growing, and past maxholdover it says LI=3, stratum 16;
+// a restarted clockd that has no state of its own yet does not change that (state-listener.h).
 #include "clockd-feed.h"
 #include "daemon.h"
 #include "ipc.h"
@@ -97,7 +98,7 @@ int run(int argc, char** argv) {
   ipc::fillDaemonInfo(info, Role::NETD, startedNs);
 
   ClockdFeed feed(io.provider->getTimer(), cell, [&responder]() { return responder.stats(); },
-                  info.asReader());
+                  info.asReader(), options.maxHoldoverNs);
   feed.setTopClients(topClients.get());
   // Relay mode: the upstream servers' samples go to clockd over the same connection.
   Upstream upstream(io.provider->getTimer(), io.unixEventPort, config.servers);

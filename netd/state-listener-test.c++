@@ -1,4 +1,5 @@
 #include "state-listener.h"
+#include "ntp-time.h"
 #include <capnp/message.h>
 #include <doctest/doctest.h>
 #include <kj/async.h>
@@ -71,7 +72,7 @@ TEST_CASE("StateListener stores good pushes and refuses bad ones, keeping the la
   kj::EventLoop loop;
   kj::WaitScope ws(loop);
   StateCell cell;
-  ipc::StateListener::Client client = kj::heap<StateListenerImpl>(cell);
+  ipc::StateListener::Client client = kj::heap<StateListenerImpl>(cell, 7200 * ntp::NS_PER_S);
 
   auto good = client.updateRequest();
   fill(good.initState());
@@ -84,4 +85,108 @@ TEST_CASE("StateListener stores good pushes and refuses bad ones, keeping the la
   bad.getState().setStratum(200);
   CHECK_THROWS_AS(bad.send().wait(ws), kj::Exception);
   CHECK(cell.load().stratum == 1);
+}
+
+namespace {
+
+Snapshot synced(int64_t pushedMonoNs) {
+  Snapshot s;
+  s.pushed = true;
+  s.leap = 0;
+  s.stratum = 1;
+  s.refid = 0x50505300;
+  s.rootDispersion = 3;
+  s.pushedMonoNs = pushedMonoNs;
+  s.modelOffsetNs = 1000;
+  s.modelFrequency = 2e-5;
+  s.modelAtNs = 10;
+  return s;
+}
+
+Snapshot unsynced(int64_t pushedMonoNs) {
+  Snapshot s;
+  s.pushed = true;
+  s.refid = 0x494e4954;
+  s.pushedMonoNs = pushedMonoNs;
+  s.modelOffsetNs = 1500;
+  s.modelFrequency = 1e-6;
+  s.modelAtNs = 20;
+  return s;
+}
+
+constexpr int64_t HOLD = 60 * ntp::NS_PER_S;
+
+}  // namespace
+
+TEST_CASE("a starting clockd's unsynchronised push keeps the previous synchronised header") {
+  Snapshot kept = nextSnapshot(synced(100), unsynced(5 * ntp::NS_PER_S), true, HOLD);
+  CHECK(kept.leap == 0);
+  CHECK(kept.stratum == 1);
+  CHECK(kept.refid == 0x50505300);
+  CHECK(kept.rootDispersion == 3);
+  CHECK(kept.pushedMonoNs == 100);         // aged from the push it came with
+  CHECK(kept.modelOffsetNs == 1500);       // the clock model is always the new one
+  CHECK(kept.modelFrequency == 1e-6);
+  CHECK(kept.modelAtNs == 20);
+  // It ages as when clockd is away, and past maxholdover the header says so on its own.
+  Header h = makeHeader(kept, 100 + 10 * ntp::NS_PER_S, HOLD);
+  CHECK(h.leap == 0);
+  CHECK(h.rootDispersion > 3);
+  CHECK(makeHeader(kept, 100 + HOLD + 1, HOLD).leap == 3);
+}
+
+TEST_CASE("only a starting clockd's push is overridden, and only within maxholdover") {
+  // clockd decided (a GPS alarm, holdover ended): LI=3 at once.
+  CHECK(nextSnapshot(synced(100), unsynced(200), false, HOLD).leap == 3);
+  // Nothing good to keep.
+  CHECK(nextSnapshot(unsynced(100), unsynced(200), true, HOLD).pushedMonoNs == 200);
+  CHECK(nextSnapshot(Snapshot(), unsynced(200), true, HOLD).pushedMonoNs == 200);
+  // The previous state is too old to serve.
+  CHECK(nextSnapshot(synced(100), unsynced(100 + HOLD + 1), true, HOLD).leap == 3);
+  // The new clockd is synchronised: its state.
+  Snapshot mine = synced(300);
+  mine.stratum = 2;
+  CHECK(nextSnapshot(synced(100), mine, true, HOLD).stratum == 2);
+  CHECK(nextSnapshot(synced(100), mine, false, HOLD).pushedMonoNs == 300);
+}
+
+TEST_CASE("StateListener keeps serving the previous clockd's state until the new one locks") {
+  kj::EventLoop loop;
+  kj::WaitScope ws(loop);
+  StateCell cell;
+  ipc::StateListener::Client before = kj::heap<StateListenerImpl>(cell, HOLD);
+  auto good = before.updateRequest();
+  fill(good.initState());
+  good.send().wait(ws);
+  int64_t pushed = cell.load().pushedMonoNs;
+
+  // A new clockd (a new connection, a new listener) says "unsynchronised, starting".
+  ipc::StateListener::Client after = kj::heap<StateListenerImpl>(cell, HOLD);
+  for (int i = 0; i < 3; ++i) {
+    auto starting = after.updateRequest();
+    auto st = starting.initState();
+    st.setLeap(3);
+    st.setStratum(16);
+    st.setRefid(0x494e4954);
+    st.setModelOffsetNs(77);
+    st.setStarting(true);
+    starting.send().wait(ws);
+    CHECK(cell.load().stratum == 1);
+    CHECK(cell.load().pushedMonoNs == pushed);
+    CHECK(cell.load().modelOffsetNs == 77);
+  }
+  // Locked: its own state from now on.
+  auto locked = after.updateRequest();
+  fill(locked.initState());
+  locked.getState().setRootDispersion(9);
+  locked.send().wait(ws);
+  CHECK(cell.load().rootDispersion == 9);
+  CHECK(cell.load().pushedMonoNs > pushed);
+  // And a later "unsynchronised" from it is obeyed (it is no longer starting).
+  auto lost = after.updateRequest();
+  fill(lost.initState());
+  lost.getState().setLeap(3);
+  lost.getState().setStratum(16);
+  lost.send().wait(ws);
+  CHECK(cell.load().leap == 3);
 }

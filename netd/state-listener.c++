@@ -35,14 +35,45 @@ Snapshot snapshotFromWire(ipc::ServerState::Reader state, int64_t pushedMonoNs) 
   return s;
 }
 
+namespace {
+
+bool synchronised(const Snapshot& s) {
+  return s.pushed && s.leap != 3 && s.stratum > 0 && s.stratum < 16;
+}
+
+}  // namespace
+
+Snapshot nextSnapshot(const Snapshot& previous, const Snapshot& next, bool starting,
+                      int64_t maxHoldoverNs) {
+  if (!starting || synchronised(next) || !synchronised(previous) ||
+      next.pushedMonoNs - previous.pushedMonoNs > maxHoldoverNs) {
+    return next;
+  }
+  Snapshot kept = previous;
+  kept.modelOffsetNs = next.modelOffsetNs;
+  kept.modelFrequency = next.modelFrequency;
+  kept.modelAtNs = next.modelAtNs;
+  return kept;
+}
+
 kj::Promise<void> StateListenerImpl::update(UpdateContext context) {
-  Snapshot next = snapshotFromWire(context.getParams().getState(), monotonicNs());
+  auto wire = context.getParams().getState();
+  Snapshot pushed = snapshotFromWire(wire, monotonicNs());
   Snapshot previous = cell.load();
+  Snapshot next = nextSnapshot(previous, pushed, wire.getStarting(), maxHoldoverNs);
   cell.store(next);
-  bool wasSynced = previous.pushed && previous.leap != 3 && previous.stratum > 0 && previous.stratum < 16;
-  bool synced = next.leap != 3 && next.stratum > 0 && next.stratum < 16;
-  if (!previous.pushed || wasSynced != synced || previous.stratum != next.stratum ||
-      previous.refid != next.refid) {
+  bool kept = next.pushedMonoNs != pushed.pushedMonoNs;
+  if (kept && !keeping) {
+    log::info(kj::str("clockd has no state of its own yet: serving the previous one (LI ",
+                      next.leap, ", stratum ", next.stratum, ") until it has, or for at most ",
+                      (maxHoldoverNs - (pushed.pushedMonoNs - next.pushedMonoNs)) / ntp::NS_PER_S,
+                      " s"));
+  }
+  keeping = kept;
+  bool wasSynced = synchronised(previous);
+  bool synced = synchronised(next);
+  if (!kept && (!previous.pushed || wasSynced != synced || previous.stratum != next.stratum ||
+                previous.refid != next.refid)) {
     log::info(kj::str("server state: LI ", next.leap, ", stratum ", next.stratum, ", refid ",
                       kj::hex(next.refid)));
   }

@@ -11,17 +11,29 @@ namespace horloge::netd {
 // a snapshot stamped with the CLOCK_MONOTONIC time of the push.
 Snapshot snapshotFromWire(ipc::ServerState::Reader state, int64_t pushedMonoNs);
 
+// What netd stores for a push `next` when it holds `previous`. Normally `next`. But a clockd
+// that has just started (ServerState.starting: it has no state of its own yet) must not turn a
+// synchronised server into LI=3 while it acquires: then netd keeps `previous`'s header, and its
+// age (the dispersion keeps growing at 15 ppm of the time since that push, as when clockd is
+// away), until a push without `starting` or maxholdover after that push. The clock model is
+// always `next`'s: it describes the clock (the sim clock is continued across the restart).
+Snapshot nextSnapshot(const Snapshot& previous, const Snapshot& next, bool starting,
+                      int64_t maxHoldoverNs);
+
 // The StateListener netd hands clockd in NetdFeed.attach(). Runs on the IPC thread, the one
 // writer of `cell`.
 class StateListenerImpl final: public ipc::StateListener::Server {
 public:
-  explicit StateListenerImpl(StateCell& cell): cell(cell) {}
+  StateListenerImpl(StateCell& cell, int64_t maxHoldoverNs)
+      : cell(cell), maxHoldoverNs(maxHoldoverNs) {}
 
 protected:
   kj::Promise<void> update(UpdateContext context) override;
 
 private:
   StateCell& cell;
+  int64_t maxHoldoverNs;
+  bool keeping = false;        // the last push kept the previous state (logged once)
 };
 
 }  // namespace horloge::netd

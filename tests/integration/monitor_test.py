@@ -4,6 +4,8 @@
 The appliance runs in namespace A (horloge-launch as root, real sandbox, seccomp kill, the
 simulated GPS losing PPS for good a while after start). From namespace B over veth:
   - /health is 503 "unsynchronised" before lock, 200 once locked, 503 "holdover" after PPS goes;
+    the leap file has expired: every /health answer carries a "warning: leap seconds" line and
+    the dashboard's banner is amber (`locked warning`) while locked;
   - TLS 1.2 and 1.3 are served, 1.0 and 1.1 refused (openssl s_client and curl);
   - POST is 405, an oversized header is refused, `monitor allow` closes a host outside it;
   - /metrics passes `promtool check metrics`;
@@ -22,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Appliance, Pair, wait_for  # noqa: E402
+from netns import Appliance, Pair, leap_file, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 ARTIFACTS = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else tempfile.mkdtemp()
@@ -73,17 +75,21 @@ monitor allow fd7e::2
 monitor history 2
 refclock sim jitter 1e-6 dropout pps {PPS_LOST_AFTER} 0
 clock observe
+leapfile {leap_file(os.path.join(tmp, "expired.list"), int(time.time()) - 86400)}
 """)
+        warning = "warning: leap seconds: leap file expired on "
 
         # Before lock: 503 with the state in one line.
         code, body = wait_for("a first /health", lambda: (lambda h: h if h[0] else None)(health(net)), 15)
         print("health before lock:", code, body)
         assert code == 503 and body.startswith("unsynchronised"), (code, body)
-        assert "\n" not in body
+        # The state in one line, then the warnings.
+        assert body.split("\n")[1].startswith(warning), body
 
         code, body = wait_for("locked /health", lambda: (lambda h: h if h[0] == 200 else None)(health(net)), 40)
         print("health locked:", code, body)
         assert body.startswith("ok: synchronised to PPS"), body
+        assert body.split("\n")[1].startswith(warning), body
 
         # TLS versions.
         for version, ok in (("-tls1_2", True), ("-tls1_3", True), ("-tls1_1", False), ("-tls1", False)):
@@ -150,7 +156,8 @@ clock observe
             m = re.search(rf'<svg id="chart-{chart}"[^>]*data-points="(\d+)"', dom)
             assert m and int(m.group(1)) >= 2 if chart != "rate" else m, (chart, m)
             assert re.search(rf'<svg id="chart-{chart}"[^>]*>.*?<path d="M', dom, re.S), chart
-        assert 'id="banner" class="locked"' in dom, "state banner"
+        assert 'id="banner" class="locked warning"' in dom, "state banner: amber (leap file)"
+        assert "warning: leap seconds: leap file expired" in dom
         assert "<td>GP</td>" in dom or "<td>GL</td>" in dom or "<td>GA</td>" in dom, "satellites"
         net.exec(net.client, *common, f"--screenshot={shot}", f"{URL}/", check=False, timeout=60)
         assert os.path.getsize(shot) > 10000, "screenshot"
