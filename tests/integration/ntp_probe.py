@@ -7,6 +7,7 @@ Each line: t (host time of T4), leap, stratum, refid, root_delay, root_dispersio
 which is the true time, so `offset` is the server's true error give or take delay/2.
 """
 import json
+import random
 import socket
 import struct
 import sys
@@ -37,12 +38,13 @@ def short(v):
 
 
 def probe(sock, addr, timeout):
-    t1 = time.time_ns()
-    xmt = to_ntp(t1) ^ 0x5a5a   # low bits scrambled: the origin check is exact
+    # Everything but the send before T1, so that T1 is not early (a bias of tens of µs).
+    xmt = to_ntp(time.time_ns()) ^ random.getrandbits(32)   # the origin check is exact
     req = bytearray(48)
     req[0] = (4 << 3) | 3
     struct.pack_into("!Q", req, 40, xmt)
     sock.settimeout(timeout)
+    t1 = time.time_ns()
     sock.sendto(req, addr)
     while True:
         try:
