@@ -13,7 +13,9 @@ Scenarios start where real servers start (a Pi without an RTC, seconds or an hou
 10 ms and 20 ppm off) and then lose the GPS, lose PPS, get faulty receivers, restarted daemons
 and stray IPC connections. They run concurrently; the table gives, per scenario, the answers
 checked, the violations, the worst excess (negative: the smallest margin), the time to the first
-synchronised answer and the offset after convergence. Zero violations everywhere is required.
+synchronised answer and the offset after convergence (the median over the last minute's answers
+of near-minimum delay: the probe's own noise grows with its delay on a loaded machine). Zero
+violations everywhere is required.
 
     honesty_test.py BINDIR [--only NAME,...] [--json FILE]
 """
@@ -109,7 +111,11 @@ class Scenario:
     def figures(self):
         synced = self.synced()
         excesses = [self.excess(a) for a in synced]
-        tail = [a["offset"] for a in synced if a["since"] >= self.duration - 60]
+        # The probe's own noise grows with its delay (a loaded machine): the offset after
+        # convergence is the median over the last minute's answers of near-minimum delay.
+        last = [a for a in synced if a["since"] >= self.duration - 60]
+        floor = min((a["delay"] for a in last), default=0)
+        tail = [a["offset"] for a in last if a["delay"] <= 2 * floor + 20e-6]
         return {
             "scenario": self.name,
             "answers": len([a for a in self.answers if not a.get("timeout")]),
