@@ -169,7 +169,9 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
     log::warn(kj::str("cannot read the clock's frequency: ", unused->getDescription()));
   }
   if (options.drift) discipline.setInitialFrequency(options.drift->frequency, options.drift->sigma);
-  if (inForce != 0 && clock->steers()) {
+  // Beyond 500 ppm no crystal is that far off: the previous clockd died slewing, and the
+  // correction says nothing about the oscillator.
+  if (inForce != 0 && std::fabs(inForce) <= 500e-6 && clock->steers()) {
     // A correction in force was left by a previous clockd (the kernel keeps it across our
     // restart; so does the persisted sim clock): start from it, as chrony does, or the first
     // update would change the clock's rate before the samples say anything. Its uncertainty:
