@@ -73,7 +73,7 @@ bool skipWithoutFilters() {
   if (filterLoads()) return false;
   const char* emulator = getenv("HORLOGE_USER_EMULATOR");
   REQUIRE_MESSAGE(emulator != nullptr, "no seccomp filter can be loaded on this kernel");
-  MESSAGE("SKIP: no seccomp filter can be loaded under " << emulator
+  MESSAGE("SKIP: no seccomp filter can be loaded under " << std::string(emulator)
           << " (qemu-user emulates neither seccomp(2) nor PR_SET_SECCOMP); "
              "the booted ARM package test runs the filters on a real ARM kernel");
   return true;
@@ -161,6 +161,9 @@ void checkCommonRefusals(Report& r) {
   r.refused(syscall(SYS_clone3, nullptr, 0), "clone3");
   r.refused(syscall(SYS_socket, AF_INET6, SOCK_DGRAM, 0), "socket(AF_INET6)");
   r.refused(syscall(SYS_clock_settime, CLOCK_REALTIME, nullptr), "clock_settime");
+#ifdef SYS_clock_settime64   // 32-bit architectures: the 64-bit time variant too
+  r.refused(syscall(SYS_clock_settime64, CLOCK_REALTIME, nullptr), "clock_settime64");
+#endif
   r.refused(syscall(SYS_settimeofday, reinterpret_cast<void*>(8), nullptr), "settimeofday");
   r.refused(syscall(SYS_prctl, PR_SET_DUMPABLE, 1, 0, 0, 0), "prctl(PR_SET_DUMPABLE)");
   r.refused(syscall(SYS_ioctl, -1, TIOCSTI, nullptr), "ioctl(TIOCSTI)");
@@ -229,6 +232,7 @@ std::string lockedDownChecks(Role role, uid_t nobody) {
   if (fd >= 0) close(fd);
   timespec now;
   r.allowed(syscall(SYS_clock_gettime, CLOCK_REALTIME, &now), "clock_gettime");
+  r.allowed(clock_gettime(CLOCK_REALTIME, &now), "clock_gettime (libc: vDSO or its syscall)");
 
   checkCommonRefusals(r);
 
@@ -237,8 +241,14 @@ std::string lockedDownChecks(Role role, uid_t nobody) {
       // modes = 0 only reads the kernel's clock state; it adjusts nothing.
       timex query = {};
       r.allowed(syscall(SYS_clock_adjtime, CLOCK_REALTIME, &query), "clock_adjtime(read)");
+      query = {};   // as clockd calls it: clock_adjtime64 on 32-bit architectures
+      r.allowed(clock_adjtime(CLOCK_REALTIME, &query), "clock_adjtime (libc, read)");
       r.refused(syscall(SYS_clock_adjtime, CLOCK_MONOTONIC, nullptr),
                 "clock_adjtime(CLOCK_MONOTONIC)");
+#ifdef SYS_clock_adjtime64
+      r.refused(syscall(SYS_clock_adjtime64, CLOCK_MONOTONIC, nullptr),
+                "clock_adjtime64(CLOCK_MONOTONIC)");
+#endif
       r.refused(syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0), "socket(AF_INET)");
       r.refused(syscall(SYS_accept, -1, nullptr, nullptr), "accept (only accept4)");
       break;
@@ -250,8 +260,11 @@ std::string lockedDownChecks(Role role, uid_t nobody) {
       if (ro >= 0) close(ro);
       r.refused(open("/dev/null", O_WRONLY | O_CLOEXEC), "open(O_WRONLY)");
       r.refused(syscall(SYS_clock_adjtime, CLOCK_REALTIME, nullptr), "clock_adjtime");
+#ifdef SYS_clock_adjtime64
+      r.refused(syscall(SYS_clock_adjtime64, CLOCK_REALTIME, nullptr), "clock_adjtime64");
+#endif
       r.refused(syscall(SYS_adjtimex, nullptr), "adjtimex");
-      r.refused(syscall(SYS_rename, nullptr, nullptr), "rename");
+      r.refused(syscall(SYS_renameat, AT_FDCWD, nullptr, AT_FDCWD, nullptr), "renameat");
       break;
     }
     case Role::REFCLOCKD: {
@@ -268,6 +281,9 @@ std::string lockedDownChecks(Role role, uid_t nobody) {
       r.refused(open("/dev/null", O_WRONLY | O_CREAT | O_CLOEXEC, 0600), "open(O_CREAT)");
       r.refused(syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0), "socket(AF_INET)");
       r.refused(syscall(SYS_clock_adjtime, CLOCK_REALTIME, nullptr), "clock_adjtime");
+#ifdef SYS_clock_adjtime64
+      r.refused(syscall(SYS_clock_adjtime64, CLOCK_REALTIME, nullptr), "clock_adjtime64");
+#endif
       r.refused(syscall(SYS_accept4, -1, nullptr, nullptr, 0), "accept4");
       break;
     }

@@ -51,7 +51,14 @@ echo "cross-unit: $(file -b "$tree/tests/common-test" | cut -d, -f1-2), run by $
 # log; the lines that matter are shown, the whole log when something failed.
 log=$tree/ctest-unit.log
 status=0
-ctest -L unit -V -j 2 >"$log" 2>&1 || status=$?
+ctest -L unit -E '^netd-test$' -V -j 2 >"$log" 2>&1 || status=$?
+# qemu-user 7.2 answers setsockopt(SO_TIMESTAMPNS) with ENOPROTOOPT: the responder cases that
+# open UDP sockets with kernel receive stamps are left out here. They, and the seccomp tests,
+# run on an ARM kernel in the booted guest (arm_package_test.py).
+gaps='responder answers over real UDP sockets*,responder: packet info only on a wildcard socket*'
+gaps="$gaps,responder: interleaved replies carry the kernel TX stamp*"
+echo "netd-test: SKIP (qemu-user has no SO_TIMESTAMPNS): $gaps" >>"$log"
+"/usr/bin/$qemu" "$tree/tests/netd-test" -tce="$gaps" >>"$log" 2>&1 || status=$?
 grep -E '(platform|SKIP|skipped|test cases:)|tests passed|tests failed|\*\*\*' "$log" || true
 if [ "$status" -ne 0 ]; then
   tail -n 300 "$log"
