@@ -241,8 +241,8 @@ class Guest:
             "-append", f"root=LABEL={LABEL} rw console=ttyAMA0 panic=-1 quiet",
             "-drive", f"file={image.root},format=raw,if=none,id=disk,snapshot=on",
             "-device", "virtio-blk-pci,drive=disk",
-            "-netdev", f"user,id=net,restrict=on,{fwd}",
-            "-device", "virtio-net-pci,netdev=net",
+            "-netdev", f"user,id=net,{fwd}",
+            "-device", "virtio-net-pci,netdev=net,romfile=",   # no PXE: the kernel is given
             "-device", "virtio-rng-pci",
             "-chardev", f"file,id=console,path={self.console}",
             "-serial", "chardev:console",
