@@ -51,7 +51,9 @@ echo "cross-unit: $(file -b "$tree/tests/common-test" | cut -d, -f1-2), run by $
 # log; the lines that matter are shown, the whole log when something failed.
 log=$tree/ctest-unit.log
 status=0
-ctest -L unit -E '^netd-test$' -V -j 2 >"$log" 2>&1 || status=$?
+# A test with a real-time window (refclockd-devices-test's 4 s of PPS and NMEA) can miss it
+# once when the emulator shares a loaded host: one more try, and the log says so.
+ctest -L unit -E '^netd-test$' -V -j 2 --repeat until-pass:2 >"$log" 2>&1 || status=$?
 # qemu-user 7.2 answers setsockopt(SO_TIMESTAMPNS) with ENOPROTOOPT: the responder cases that
 # open UDP sockets with kernel receive stamps are left out here. They, and the seccomp tests,
 # run on an ARM kernel in the booted guest (arm_package_test.py).
