@@ -31,6 +31,9 @@ if [ -n "$missing" ]; then
 fi
 
 echo "cross-unit: $arch tree $tree"
+# ccache across clones of the tree (CI builds a fresh one each run): paths relative to it, the
+# build directory left out of the hash (only the debug info's directory differs).
+export CCACHE_BASEDIR="$src" CCACHE_NOHASHDIR=true
 cmake -S "$src" -B "$tree" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DHORLOGE_SANITIZE=OFF -DHORLOGE_FUZZ=OFF \
   -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=$processor \
