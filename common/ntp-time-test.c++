@@ -46,3 +46,23 @@ TEST_CASE("ntp time: big-endian helpers") {
   CHECK(b[7] == 8);
   CHECK(load64(b) == 0x0102030405060708ULL);
 }
+
+TEST_CASE("ntp time: past 2038, in era 1") {
+  // 2040-01-01: past the end of a 32-bit time_t (2038-01-19) and in NTP era 1 (2036-02-07 on).
+  const int64_t t = 2'208'988'800;
+  timespec ts = toTimespec(t * NS_PER_S + 5);
+  CHECK(int64_t(ts.tv_sec) == t);
+  CHECK(ts.tv_nsec == 5);
+  CHECK(toNs(ts) == t * NS_PER_S + 5);
+  Timestamp stamp = fromUnixNs(t * NS_PER_S);
+  CHECK((stamp >> 32) == uint64_t(t + UNIX_TO_NTP - (int64_t(1) << 32)));
+  CHECK(toUnixNs(stamp, t * NS_PER_S) == t * NS_PER_S);
+  // A pivot in era 0 (today) still puts it in era 1: within 68 years.
+  CHECK(toUnixNs(stamp, int64_t(1'750'000'000) * NS_PER_S) == t * NS_PER_S);
+  CHECK(diffSeconds(fromUnixNs((t + 1) * NS_PER_S), fromUnixNs((t - 1) * NS_PER_S)) ==
+        doctest::Approx(2.0));
+  // 2106-02-07, where an unsigned 32-bit Unix time ends.
+  const int64_t u32 = int64_t(1) << 32;
+  CHECK(toUnixNs(fromUnixNs(u32 * NS_PER_S + 250'000'000), u32 * NS_PER_S) ==
+        u32 * NS_PER_S + 250'000'000);
+}

@@ -182,27 +182,76 @@ TEST_CASE("devices: PPS ioctls (shim) paired with serial NMEA; measured NMEA del
   rmdir(dir.c_str());
 }
 
-TEST_CASE("devices: SHM segment written as gpsd does (unit 7), and SOCK datagrams") {
+namespace {
+
+// ntpd's SHM layout and chrony's SOCK sample as a writer lays them out with its time_t:
+// Seconds is int64_t (amd64, arm64) or int32_t (gpsd on a 32-bit system: Debian 12 armhf).
+template <typename Seconds>
+struct ShmTimeOf {
+  int32_t mode; volatile int32_t count; Seconds clockSec; int32_t clockUSec; Seconds recvSec;
+  int32_t recvUSec; int32_t leap, precision, nsamples; volatile int32_t valid;
+  uint32_t clockNSec, recvNSec; int32_t dummy[8];
+};
+template <typename Seconds>
+struct SockSampleOf { Seconds sec, usec; double offset; int32_t pulse, leap, pad, magic; };
+
+// One second as gpsd writes it, with the mode-1 count protocol (volatile).
+template <typename Seconds>
+void writeShm(void* segment, int64_t ref, int64_t sys) {
+  auto* shm = static_cast<ShmTimeOf<Seconds>*>(segment);
+  shm->mode = 1;
+  shm->count = shm->count + 1;
+  shm->clockSec = Seconds(ref / S); shm->clockUSec = 0; shm->clockNSec = 0;
+  shm->recvSec = Seconds(sys / S); shm->recvUSec = int32_t((sys % S) / 1000);
+  shm->recvNSec = uint32_t(sys % S);
+  shm->precision = -20;
+  shm->count = shm->count + 1;
+  shm->valid = 1;
+}
+
+template <typename Seconds>
+void sendSock(int fd, int64_t sys, double offset) {
+  SockSampleOf<Seconds> d{};
+  d.sec = Seconds(sys / S);
+  d.usec = Seconds((sys % S) / 1000);
+  d.offset = offset;
+  d.magic = 0x534f434b;
+  REQUIRE(send(fd, &d, sizeof(d), 0) == ssize_t(sizeof(d)));
+}
+
+// SHM unit `unit` and a SOCK socket, written for 3 s by a writer with a 32- or 64-bit time_t.
+// With `writerFirst`, the writer makes the SHM segment before refclockd opens it, as gpsd
+// started first does; else refclockd makes it, in its C library's own layout.
+void shmAndSock(int unit, bool narrow, bool writerFirst) {
   auto io = kj::setupAsyncIo();
   ClockHint hint;
   DriverContext ctx{io, hint, 0, nullptr};
   std::string dir = tempDir();
   std::string sockPath = dir + "/chrony.test.sock";
+  key_t key = 0x4e545030 + unit;
+  int stale = shmget(key, 0, 0);   // left by an interrupted run
+  if (stale >= 0) shmctl(stale, IPC_RMID, nullptr);
+  if (writerFirst) {
+    size_t size = narrow ? sizeof(ShmTimeOf<int32_t>) : sizeof(ShmTimeOf<int64_t>);
+    REQUIRE(shmget(key, size, IPC_CREAT | IPC_EXCL | 0600) >= 0);
+  }
   auto shmConf = conf("shm");
-  shmConf.unit = 7;
+  shmConf.unit = unit;
   kj::Vector<kj::Own<Driver>> drivers;
   drivers.add(openDriver(shmConf, 0, ctx));
   drivers.add(openDriver(conf("sock", sockPath), 1, ctx));
 
-  // ntpd's layout, written with the mode-1 count protocol.
-  struct ShmTime {
-    int mode; volatile int count; time_t clockSec; int clockUSec; time_t recvSec; int recvUSec;
-    int leap; int precision; int nsamples; volatile int valid; unsigned clockNSec, recvNSec;
-    int dummy[8];
-  };
-  int id = shmget(0x4e545030 + 7, sizeof(ShmTime), 0);
+  int id = shmget(key, 0, 0);
   REQUIRE(id >= 0);
-  auto* shm = static_cast<ShmTime*>(shmat(id, nullptr, 0));
+  shmid_ds ds;
+  REQUIRE(shmctl(id, IPC_STAT, &ds) == 0);
+  // The segment refclockd made has the C library's layout: 32-bit time_t only where that is
+  // the system's own (armhf), whatever refclockd's time_t.
+  bool shmNarrow = ds.shm_segsz == sizeof(ShmTimeOf<int32_t>);
+  if (writerFirst) CHECK(shmNarrow == narrow);
+  else CHECK(ds.shm_segsz == (sizeof(long) == 4 ? 80u : 96u));
+  void* shm = shmat(id, nullptr, 0);
+  REQUIRE(shm != reinterpret_cast<void*>(-1));
   int out = socket(AF_UNIX, SOCK_DGRAM, 0);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
@@ -218,19 +267,13 @@ TEST_CASE("devices: SHM segment written as gpsd does (unit 7), and SOCK datagram
     lastSent = now / S;
     // The system clock read 2.5 ms after the second began: offset -2.5 ms.
     int64_t sys = lastSent * S + 2'500'000;
-    shm->mode = 1;
-    shm->count = shm->count + 1;   // the writer's odd/even protocol (volatile)
-    shm->clockSec = lastSent; shm->clockUSec = 0; shm->clockNSec = 0;
-    shm->recvSec = sys / S; shm->recvUSec = (sys % S) / 1000; shm->recvNSec = sys % S;
-    shm->precision = -20;
-    shm->count = shm->count + 1;
-    shm->valid = 1;
-    struct { timeval tv; double offset; int pulse, leap, pad, magic; } d{};
-    d.tv = {static_cast<time_t>(sys / S), static_cast<suseconds_t>((sys % S) / 1000)};
-    d.offset = -0.0025;
-    d.magic = 0x534f434b;
-    REQUIRE(send(out, &d, sizeof(d), 0) == ssize_t(sizeof(d)));
+    if (shmNarrow) writeShm<int32_t>(shm, lastSent * S, sys);
+    else writeShm<int64_t>(shm, lastSent * S, sys);
+    if (narrow) sendSock<int32_t>(out, sys, -0.0025);
+    else sendSock<int64_t>(out, sys, -0.0025);
     REQUIRE(send(out, "junk", 4, 0) == 4);
+    char longer[41] = {};   // neither layout: refused
+    REQUIRE(send(out, longer, sizeof(longer), 0) == ssize_t(sizeof(longer)));
   });
   int shmSamples = 0, sockSamples = 0;
   for (auto& g: got) {
@@ -243,11 +286,25 @@ TEST_CASE("devices: SHM segment written as gpsd does (unit 7), and SOCK datagram
   capnp::MallocMessageBuilder m;
   auto st = m.initRoot<ipc::RefclockStatus>();
   drivers[1]->status(st);
-  CHECK(st.getNmeaBad() >= 2);                    // the junk datagrams
+  CHECK(st.getNmeaBad() >= 4);                    // the junk and the 41-byte datagrams
   shmdt(shm);
   shmctl(id, IPC_RMID, nullptr);
   close(out);
   drivers.clear();
   unlink(sockPath.c_str());
   rmdir(dir.c_str());
+}
+
+}  // namespace
+
+TEST_CASE("devices: SHM segment written as gpsd does (unit 7), and SOCK datagrams") {
+  shmAndSock(7, false, false);
+}
+
+TEST_CASE("devices: gpsd with a 32-bit time_t (Debian 12 armhf) made its SHM segment first") {
+  shmAndSock(6, true, true);
+}
+
+TEST_CASE("devices: gpsd with a 64-bit time_t made its SHM segment first") {
+  shmAndSock(5, false, true);
 }

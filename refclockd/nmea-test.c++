@@ -41,6 +41,21 @@ TEST_CASE("nmea: RMC, ZDA and GGA") {
   CHECK(parse(withChecksum("$GPVTG,,T,,M,0.0,N,0.0,K,A"), s) == Error::UNSUPPORTED);
 }
 
+TEST_CASE("nmea: dates past 2036 and 2038") {
+  // NTP era 1 begins 2036-02-07 and a 32-bit time_t ends 2038-01-19: neither is a limit here.
+  Sentence s;
+  REQUIRE(parse(withChecksum("$GNRMC,000000.00,A,4851.0,N,00221.0,E,0.0,0.0,010140,,,A"), s) ==
+          Error::NONE);
+  REQUIRE(s.time);
+  CHECK(s.time->unixSeconds() == 2208988800);   // 2040-01-01 00:00:00 UTC
+  REQUIRE(parse(withChecksum("$GPZDA,031408.00,19,01,2038,00,00"), s) == Error::NONE);
+  REQUIRE(s.time);
+  CHECK(s.time->unixSeconds() == int64_t(1) << 31);
+  REQUIRE(parse(withChecksum("$GPZDA,062816.00,07,02,2036,00,00"), s) == Error::NONE);
+  REQUIRE(s.time);
+  CHECK(s.time->unixSeconds() + 2208988800 == int64_t(1) << 32);   // NTP second 2^32
+}
+
 TEST_CASE("nmea: bad sentences are refused, not trusted") {
   Sentence s;
   std::string good = withChecksum("$GPZDA,120000.00,21,11,2026,00,00");

@@ -22,28 +22,43 @@ namespace {
 
 constexpr int64_t S = ntp::NS_PER_S;
 
-// ntpd's `struct shmTime`; gpsd writes the same layout with the host's time_t.
-struct ShmTime {
-  int mode;                 // 1: writer bumps `count` around each update (gpsd does)
-  volatile int count;
-  time_t clockTimeStampSec; // the reference (GNSS) time
-  int clockTimeStampUSec;
-  time_t receiveTimeStampSec;  // the system time it was taken
-  int receiveTimeStampUSec;
-  int leap;
-  int precision;            // log2 seconds
-  int nsamples;
-  volatile int valid;
-  unsigned clockTimeStampNSec;
-  unsigned receiveTimeStampNSec;
-  int dummy[8];
+// ntpd's `struct shmTime`, laid out with its writer's time_t: 64-bit on amd64 and arm64
+// (96 bytes); 32-bit from a gpsd built for a 32-bit system such as Debian 12 armhf (80 bytes),
+// while refclockd itself always has a 64-bit time_t (CMakeLists.txt). The segment's size tells
+// which layout its writer uses.
+template <typename Seconds>
+struct ShmTimeOf {
+  int32_t mode;                // 1: writer bumps `count` around each update (gpsd does)
+  volatile int32_t count;
+  Seconds clockTimeStampSec;   // the reference (GNSS) time
+  int32_t clockTimeStampUSec;
+  Seconds receiveTimeStampSec; // the system time it was taken
+  int32_t receiveTimeStampUSec;
+  int32_t leap;
+  int32_t precision;           // log2 seconds
+  int32_t nsamples;
+  volatile int32_t valid;
+  uint32_t clockTimeStampNSec;
+  uint32_t receiveTimeStampNSec;
+  int32_t dummy[8];
 };
+using ShmTime64 = ShmTimeOf<int64_t>;
+using ShmTime32 = ShmTimeOf<int32_t>;
+static_assert(sizeof(ShmTime64) == 96 && sizeof(ShmTime32) == 80, "ntpd's shmTime layouts");
+
+// A segment refclockd creates (gpsd not started yet) has the C library's own time_t layout:
+// the one gpsd on the same system was built with.
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+constexpr size_t NATIVE_SHM_SIZE = sizeof(ShmTime32);
+#else
+constexpr size_t NATIVE_SHM_SIZE = sizeof(ShmTime64);
+#endif
 
 constexpr key_t SHM_KEY_BASE = 0x4e545030;   // "NTP0"
 
 // Nanoseconds when they agree with the microseconds (a writer that knows only usec leaves
 // nsec stale), as ntpd does.
-int64_t stamp(time_t sec, int usec, unsigned nsec) {
+int64_t stamp(int64_t sec, int32_t usec, uint32_t nsec) {
   int64_t ns = (nsec >= unsigned(usec) * 1000u && nsec < unsigned(usec) * 1000u + 1000u)
                    ? nsec : int64_t(usec) * 1000;
   return int64_t(sec) * S + ns;
@@ -57,12 +72,20 @@ public:
       : conf(conf), id(id), timer(ctx.io.provider->getTimer()),
         receiver(static_cast<int64_t>(conf.offset * S), ctx.hint, ctx.buildNs, ctx.store,
                  [this](const Paired& p) { (*sink)(this->id, p, errorNs); }) {
-    int shmid;
-    KJ_SYSCALL(shmid = shmget(SHM_KEY_BASE + conf.unit, sizeof(ShmTime), IPC_CREAT | 0600),
-               "NTP SHM unit", conf.unit);
+    // gpsd's segment, whatever its size, else a new one.
+    int shmid = shmget(SHM_KEY_BASE + conf.unit, 0, 0);
+    if (shmid < 0) {
+      KJ_SYSCALL(shmid = shmget(SHM_KEY_BASE + conf.unit, NATIVE_SHM_SIZE, IPC_CREAT | 0600),
+                 "NTP SHM unit", conf.unit);
+    }
+    shmid_ds ds;
+    KJ_SYSCALL(shmctl(shmid, IPC_STAT, &ds), "NTP SHM unit", conf.unit);
+    KJ_REQUIRE(ds.shm_segsz >= sizeof(ShmTime32), "NTP SHM segment too small for ntpd's layout",
+               conf.unit, ds.shm_segsz);
+    wide = ds.shm_segsz >= sizeof(ShmTime64);
     void* p = shmat(shmid, nullptr, 0);
     if (p == reinterpret_cast<void*>(-1)) KJ_FAIL_SYSCALL("shmat", errno, conf.unit);
-    shm = static_cast<ShmTime*>(p);
+    shm = p;
   }
   ~ShmDriver() noexcept(false) { shmdt(shm); }
 
@@ -86,7 +109,8 @@ private:
   kj::Timer& timer;
   Receiver receiver;
   SampleSink* sink = nullptr;
-  ShmTime* shm = nullptr;
+  void* shm = nullptr;
+  bool wide = true;        // ShmTime64, else ShmTime32
   int64_t errorNs = 1000;
   uint64_t torn = 0;
 
@@ -96,6 +120,12 @@ private:
   }
 
   void readOnce() {
+    if (wide) readOnce(static_cast<ShmTime64*>(shm));
+    else readOnce(static_cast<ShmTime32*>(shm));
+  }
+
+  template <typename ShmTime>
+  void readOnce(ShmTime* shm) {
     if (!shm->valid) return;
     int before = shm->count;
     std::atomic_thread_fence(std::memory_order_acquire);

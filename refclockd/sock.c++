@@ -24,6 +24,7 @@
 #include <kj/debug.h>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <string>
@@ -62,15 +63,40 @@ bool carriesPps(const std::string& path) {
   return path.substr(path.rfind('/') + 1).find("pps") != std::string::npos;
 }
 
-// chrony's `struct sock_sample`.
-struct SockSample {
-  timeval tv;        // system time of the measurement
-  double offset;     // true time minus system time, seconds
-  int pulse;         // non-zero: only the fraction of the second is known
-  int leap;
-  int pad;
-  int magic;
+// chrony's `struct sock_sample`, laid out with its writer's time_t (struct timeval): 64-bit
+// on amd64 and arm64 (40 bytes); 32-bit from a gpsd built for a 32-bit system such as Debian 12
+// armhf (32 bytes), while refclockd itself always has a 64-bit time_t. The datagram's size
+// tells which.
+template <typename Seconds>
+struct SockSampleOf {
+  Seconds sec, usec;   // struct timeval: system time of the measurement
+  double offset;       // true time minus system time, seconds
+  int32_t pulse;       // non-zero: only the fraction of the second is known
+  int32_t leap;
+  int32_t pad;
+  int32_t magic;
 };
+using SockSample64 = SockSampleOf<int64_t>;
+using SockSample32 = SockSampleOf<int32_t>;
+static_assert(sizeof(SockSample64) == 40 && sizeof(SockSample32) == 32, "chrony's layouts");
+
+struct SockSample {
+  int64_t sec = 0, usec = 0;
+  double offset = 0;
+  int32_t pulse = 0, magic = 0;
+};
+
+// The sample in a datagram of either layout; false for any other size.
+bool decode(const uint8_t* bytes, size_t n, SockSample& out) {
+  auto take = [&](auto wire) {
+    memcpy(&wire, bytes, sizeof(wire));
+    out = {wire.sec, wire.usec, wire.offset, wire.pulse, wire.magic};
+  };
+  if (n == sizeof(SockSample64)) take(SockSample64{});
+  else if (n == sizeof(SockSample32)) take(SockSample32{});
+  else return false;
+  return true;
+}
 
 class SockDriver final: public Driver {
 public:
@@ -133,26 +159,28 @@ private:
   Receiver receiver;
   SampleSink* sink = nullptr;
   kj::Own<kj::AsyncInputStream> in;
-  SockSample buf;
+  uint8_t buf[sizeof(SockSample64) + 1];   // one byte more: a longer datagram is refused
   uint64_t bad = 0, pulses = 0;
   NmeaTiming serialTime;   // for a serial-time socket: its error bound
 
   kj::Promise<void> readLoop() {
-    return in->tryRead(&buf, 1, sizeof(buf)).then([this](size_t n) {
+    return in->tryRead(buf, 1, sizeof(buf)).then([this](size_t n) {
       onDatagram(n);
       return readLoop();
     });
   }
 
   void onDatagram(size_t n) {
-    if (n != sizeof(buf) || buf.magic != SOCK_MAGIC || !std::isfinite(buf.offset) ||
-        std::fabs(buf.offset) > 1e9 || buf.tv.tv_usec < 0 || buf.tv.tv_usec >= 1'000'000) {
+    SockSample d;
+    if (!decode(buf, n, d) || d.magic != SOCK_MAGIC || !std::isfinite(d.offset) ||
+        std::fabs(d.offset) > 1e9 || d.usec < 0 || d.usec >= 1'000'000 || d.sec < 0 ||
+        d.sec > INT64_MAX / S - 2) {   // nanoseconds in an int64 (2262)
       ++bad;
       return;
     }
-    int64_t sys = int64_t(buf.tv.tv_sec) * S + int64_t(buf.tv.tv_usec) * 1000;
-    int64_t ref = sys + static_cast<int64_t>(std::llround(buf.offset * 1e9));
-    if (buf.pulse) {
+    int64_t sys = d.sec * S + d.usec * 1000;
+    int64_t ref = sys + static_cast<int64_t>(std::llround(d.offset * 1e9));
+    if (d.pulse) {
       // Only the phase is known: number it from clockd's clock, as PPS alone.
       int64_t now = realtimeNs();
       if (!ctx.hint.usable(now)) { ++pulses; return; }

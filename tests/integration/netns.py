@@ -230,3 +230,59 @@ class Feeder(threading.Thread):
             pass   # gpsd went away
         finally:
             os.close(fd)
+
+
+def ublox_second(t):
+    """What a u-blox M8 sends by default after second `t` (an aware datetime): RMC, VTG, GGA,
+    GSA (GPS and GLONASS), GSV, GLL; talker GN for the combined solution, no ZDA."""
+    hms, dmy = t.strftime("%H%M%S") + ".00", t.strftime("%d%m%y")
+    lat, lon = "4807.03810,N", "01131.00020,E"
+    return (nmea(f"GNRMC,{hms},A,{lat},{lon},0.012,,{dmy},,,A") +
+            nmea("GNVTG,,T,,M,0.012,N,0.022,K,A") +
+            nmea(f"GNGGA,{hms},{lat},{lon},1,12,0.79,545.4,M,46.9,M,,") +
+            nmea("GNGSA,A,3,04,05,09,12,24,25,29,31,,,,,1.41,0.79,1.17") +
+            nmea("GNGSA,A,3,65,66,75,76,,,,,,,,,1.41,0.79,1.17") +
+            nmea("GPGSV,2,1,08,04,40,083,46,05,17,308,41,09,07,344,39,12,77,275,47") +
+            nmea("GPGSV,2,2,08,24,30,050,44,25,23,205,40,29,60,120,45,31,10,010,38") +
+            nmea("GLGSV,1,1,04,65,35,140,40,66,70,300,42,75,20,030,37,76,45,090,41") +
+            nmea(f"GNGLL,{lat},{lon},{hms},A,A"))
+
+
+class SerialFeeder(threading.Thread):
+    """A u-blox receiver on a serial line that is a Unix stream socket (a QEMU chardev wired to
+    the guest's serial port): ublox_second() 100 ms after each second. Like a UART with nobody
+    reading, it drops a second the other end has not taken (bytes still queued), so that a
+    reader opening the port later gets the current second, not a backlog."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.path = path
+        self.stop = False
+        self.sent = self.dropped = 0
+
+    def run(self):
+        import fcntl
+        import socket
+        import termios
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        s.connect(self.path)
+        s.setblocking(False)
+        queued = bytearray(4)
+        try:
+            while not self.stop:
+                time.sleep(1.1 - time.time() % 1)
+                fcntl.ioctl(s, termios.TIOCOUTQ, queued)
+                if int.from_bytes(queued, sys.byteorder) > 0:
+                    self.dropped += 1
+                    continue
+                t = datetime.datetime.fromtimestamp(int(time.time()), datetime.timezone.utc)
+                try:
+                    s.send(ublox_second(t).encode())
+                    self.sent += 1
+                except BlockingIOError:
+                    self.dropped += 1
+        except OSError:
+            pass   # QEMU went away
+        finally:
+            s.close()

@@ -42,13 +42,11 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import netns  # noqa: E402
 from netns import Feeder, Pair  # noqa: E402
+from debian import SERVICES, SOCKETS, mirror  # noqa: E402
 
 SRC = os.path.abspath(sys.argv[1])
 WORK = os.path.abspath(sys.argv[2])
 PPS_SHIM = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None
-SERVICES = ["clockd", "netd", "refclockd", "monitord"]
-SOCKETS = ["horloge-netd.socket", "horloge-monitord.socket", "horloge-clockd-refclock.socket",
-           "horloge-clockd-netd.socket", "horloge-clockd-status.socket"]
 # Everything the package needs from the archive, so that apt installs it without a network.
 INCLUDE = ["systemd", "systemd-sysv", "dbus", "iproute2", "procps", "openssl", "udev",
            "libcapnp-0.9.2", "libseccomp2", "libcap2", "libssl3", "libsystemd0"]
@@ -107,25 +105,6 @@ def wait_for(what, fn, timeout, interval=0.5):
 def skip(why):
     print("SKIP:", why)
     sys.exit(77)
-
-
-def mirror():
-    """The Debian mirror this machine's apt uses for bookworm."""
-    texts = []
-    for path in ["/etc/apt/sources.list"] + sorted(glob.glob("/etc/apt/sources.list.d/*")):
-        if path.endswith((".list", ".sources")) and os.path.isfile(path):
-            texts.append(open(path).read())
-    for t in texts:
-        for m in re.finditer(r"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+bookworm\s", t, re.M):
-            if "security" not in m.group(1):
-                return m.group(1)
-        for stanza in t.split("\n\n"):
-            if re.search(r"^Suites:.*\bbookworm\b", stanza, re.M) and \
-                    not re.search(r"^Enabled:\s*no", stanza, re.M):
-                m = re.search(r"^URIs:\s*(\S+)", stanza, re.M)
-                if m and "security" not in m.group(1):
-                    return m.group(1)
-    return "http://deb.debian.org/debian"
 
 
 def base_tarball():
