@@ -190,7 +190,7 @@ private:
       if (std::llabs(frac) >= 400'000'000) { ++pulses; return; }
       ref = t - frac;
     }
-    bool edge = buf.pulse || carriesPps(conf.device);
+    bool edge = d.pulse || carriesPps(conf.device);
     receiver.onSample(Paired{sys, ref + static_cast<int64_t>(conf.offset * S), 0, false, !edge},
                       realtimeNs());
   }
