@@ -3,14 +3,17 @@
 #include "ntp-time.h"
 #include <kj/debug.h>
 #include <cerrno>
+#include <algorithm>
 #include <cmath>
 #include <time.h>
+#include <unistd.h>
 
 namespace horloge::clockd {
 
 namespace {
 
 constexpr double FREQ_SCALE = 65536e6;   // timex.freq: ppm with a 16-bit fraction
+constexpr double FREQ_LIMIT = 500e-6;     // |timex.freq| the kernel takes
 
 class RealKernel final: public Kernel {
 public:
@@ -26,7 +29,8 @@ public:
 
 class SystemClock final: public Clock {
 public:
-  explicit SystemClock(kj::Own<Kernel> k): kernel(kj::mv(k)) {}
+  explicit SystemClock(kj::Own<Kernel> k)
+      : kernel(kj::mv(k)), nominalTick(1'000'000 / sysconf(_SC_CLK_TCK)), lastTick(nominalTick) {}
   const char* name() const override { return "system"; }
 
   double initialCorrection() override {
@@ -34,7 +38,8 @@ public:
     KJ_SYSCALL(kernel->adjtime(tx), "clock_adjtime read");
     lastFreq = tx.freq;
     lastStatus = tx.status;
-    return tx.freq / FREQ_SCALE;
+    lastTick = tx.tick;
+    return tx.freq / FREQ_SCALE + double(tx.tick - nominalTick) / double(nominalTick);
   }
 
   void apply(const Command& c) override {
@@ -50,13 +55,24 @@ public:
     }
     struct timex tx{};
     // Our own frequency loop: no kernel PLL/FLL, no pending offset; the clock is synchronised.
-    tx.modes = ADJ_FREQUENCY | ADJ_STATUS | ADJ_OFFSET;
-    tx.freq = std::lround(c.correction * FREQ_SCALE);
+    // Beyond ADJ_FREQUENCY's 500 ppm (a fast slew) the tick length takes the bulk, in steps
+    // of 1/nominalTick (100 ppm at USER_HZ 100), up to 10 %.
+    long tickDelta = 0;
+    if (std::fabs(c.correction) > FREQ_LIMIT) {
+      tickDelta = std::clamp(std::lround(c.correction * double(nominalTick)), -nominalTick / 10,
+                             nominalTick / 10);
+    }
+    double rest = std::clamp(c.correction - double(tickDelta) / double(nominalTick), -FREQ_LIMIT,
+                             FREQ_LIMIT);
+    tx.modes = ADJ_FREQUENCY | ADJ_STATUS | ADJ_OFFSET | ADJ_TICK;
+    tx.freq = std::lround(rest * FREQ_SCALE);
+    tx.tick = nominalTick + tickDelta;
     tx.offset = 0;
     tx.status = (lastStatus & (STA_INS | STA_DEL)) ;
     KJ_SYSCALL(kernel->adjtime(tx), "clock_adjtime frequency");
     lastFreq = tx.freq;
     lastStatus = tx.status;
+    lastTick = tx.tick;
   }
 
   void setLeap(LeapAction a) override {
@@ -76,6 +92,8 @@ public:
     if (tx.freq != lastFreq) {
       what = kj::str("frequency changed by another process (", lastFreq / 65536.0, " -> ",
                      tx.freq / 65536.0, " ppm)");
+    } else if (tx.tick != lastTick) {
+      what = kj::str("tick length changed by another process (", lastTick, " -> ", tx.tick, " us)");
     } else if (tx.status & (STA_PLL | STA_FLL)) {
       what = kj::str("another process enabled the kernel PLL/FLL");
     } else if (tx.offset != 0) {
@@ -83,12 +101,15 @@ public:
     }
     lastFreq = tx.freq;
     lastStatus = tx.status;
+    lastTick = tx.tick;
     return what;
   }
 
 private:
   kj::Own<Kernel> kernel;
+  long nominalTick;             // us per kernel tick at USER_HZ: 10000
   long lastFreq = 0;
+  long lastTick;
   int lastStatus = 0;
 };
 
@@ -100,6 +121,10 @@ public:
     double dt = localNs * 1e-9 - sim.trueTime();
     if (dt > 0) sim.advance(dt);
     return sim.offset();
+  }
+  double reading(int64_t systemNs) const override {
+    double t = systemNs * 1e-9;   // extrapolated from where the sim was last advanced to
+    return t + sim.offset() + sim.frequencyError() * (t - sim.trueTime());
   }
   ClockModel model(int64_t nowNs) override {
     double bias = sampleBias(nowNs);

@@ -55,6 +55,12 @@ TEST_CASE("snapshotFromWire refuses fields out of range") {
   s.setStratum(16);
   s.setLeap(3);
   CHECK_NOTHROW(snapshotFromWire(s.asReader(), 0));
+  // The sim clock's model: a fast slew runs at up to 8.3 % (the kernel's tick allows 10 %).
+  fill(s);
+  s.setModelFrequency(-0.0839);
+  CHECK_NOTHROW(snapshotFromWire(s.asReader(), 0));
+  s.setModelFrequency(0.2);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0), kj::Exception);
 }
 
 TEST_CASE("StateListener stores good pushes and refuses bad ones, keeping the last good one") {

@@ -20,9 +20,11 @@ Snapshot snapshotFromWire(ipc::ServerState::Reader state, int64_t pushedMonoNs) 
   s.rootDelay = state.getRootDelay();
   s.rootDispersion = state.getRootDispersion();
   s.pushedMonoNs = pushedMonoNs;
-  // The clock model: a sim clock is within a second of the system clock, and 500 ppm.
+  // The clock model: a sim clock is within seconds of the system clock, and runs at its
+  // frequency error plus our correction: up to 500 ppm, and 10 % more while a large offset is
+  // slewed out fast (the kernel's tick length allows as much).
   KJ_REQUIRE(state.getModelOffsetNs() >= -10'000'000'000 && state.getModelOffsetNs() <= 10'000'000'000 &&
-             state.getModelFrequency() >= -1e-3 && state.getModelFrequency() <= 1e-3,
+             state.getModelFrequency() >= -0.11 && state.getModelFrequency() <= 0.11,
              "clock model out of range");
   s.modelOffsetNs = state.getModelOffsetNs();
   s.modelFrequency = state.getModelFrequency();
