@@ -59,7 +59,9 @@ TEST_CASE("upstream source: the noise the delays do not explain, and the path's 
   u.add(T0, 0, 0.0003, 0);
   CHECK(u.sigma(u.filter.newest()) == doctest::Approx(0.00015 / std::sqrt(3.0)));
   // Then 30 us of noise on every sample, whatever its delay (which varies by 2 us): the base.
-  for (int i = 1; i < 200; ++i) u.add(T0 + i * S, i % 2 ? 30e-6 : -30e-6, 0.0003 + (i % 3) * 1e-6, 0);
+  for (int i = 1; i < 200; ++i) {
+    u.add(T0 + i * S, i % 2 ? 30e-6 : -30e-6, 0.0003 + (i % 3) * 1e-6, 0);
+  }
   CHECK(std::sqrt(u.model.base) == doctest::Approx(30e-6).epsilon(0.1));
   CHECK(std::fabs(u.model.asymmetry) < 0.05);
   CHECK(u.stats.jitter == doctest::Approx(31e-6).epsilon(0.1));

@@ -141,7 +141,8 @@ ClockFilter::Asymmetry ClockFilter::solveAsymmetry(const NoiseModel& model) cons
   }
   double chi2 = 0;
   for (size_t i = 0; i < n; ++i) {
-    double r = at(i).phase - (a0 + a1 * (at(i).localNs - at(0).localNs) * 1e-9 + beta * excess(at(i)));
+    double t = (at(i).localNs - at(0).localNs) * 1e-9;
+    double r = at(i).phase - (a0 + a1 * t + beta * excess(at(i)));
     chi2 += r * r / variance(at(i), m);
   }
   // Never more certain than the model's weights say (a smaller scale, from residuals that the

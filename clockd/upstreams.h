@@ -109,7 +109,9 @@ struct UpstreamSource {
   // Its offset at `nowNs`, corrected for our corrections up to then (`phaseNow`, as above).
   double offsetAt(int64_t nowNs, double phaseNow) const;
   // Its sample `s` for the discipline: the offset less the asymmetry's part, and its 1-sigma.
-  double offsetOf(const NtpSample& s) const { return s.offset - model.asymmetry * filter.excess(s); }
+  double offsetOf(const NtpSample& s) const {
+    return s.offset - model.asymmetry * filter.excess(s);
+  }
   double sigma(const NtpSample& s) const { return std::sqrt(filter.variance(s, model)); }
 
   // Half-width of its error interval now: the fastest delay/2 + the server's root distance +
