@@ -87,11 +87,25 @@ double ClockFilter::solveBase(const NoiseModel& model, double floor) const {
       v[i] = variance(at(i), delayOnly);
       top = std::max(top, res2[i] * double(n));
     }
-    // sum(res2 / (b + v)) falls with b: bisect for n - 2 (in the logarithm: b spans decades).
+    // The base is what the faster half of the window says: where the delay's part is small.
+    // (The slower half's residuals measure how well the delay's part is modelled; counted in,
+    // they let a model that overstates it there drive the base to the floor, and the fastest
+    // replies were then trusted far beyond their error at 10 ms of queueing.)
+    double sorted[SIZE];
+    std::copy(v, v + n, sorted);
+    std::sort(sorted, sorted + n);
+    double cut = sorted[n / 2];
+    size_t used = 0;
+    for (size_t i = 0; i < n; ++i) used += v[i] <= cut;
+    // sum(res2 / (b + v)) over them falls with b: bisect (in the logarithm: b spans decades)
+    // for their share of the n - 2 degrees of freedom.
+    double target = double(used) * double(n - 2) / double(n);
     auto excessChi2 = [&](double x) {
       double sum = 0;
-      for (size_t i = 0; i < n; ++i) sum += res2[i] / (x + v[i]);
-      return sum - double(n - 2);
+      for (size_t i = 0; i < n; ++i) {
+        if (v[i] <= cut) sum += res2[i] / (x + v[i]);
+      }
+      return sum - target;
     };
     if (excessChi2(floor) <= 0) return floor;
     double lo = floor, hi = top;

@@ -65,7 +65,8 @@ public:
   // The line through the corrected phases, weighted by the model; with one sample, that sample.
   Fit fit(const NoiseModel& m) const;
   // The base variance (at least `floor`) that makes the residuals of the fit consistent with
-  // the model: sum(residual^2 / variance) = count - 2. `floor` below four samples.
+  // the model: sum(residual^2 / variance) over the faster half of the window = its share of
+  // count - 2. `floor` below four samples.
   double solveBase(const NoiseModel& m, double floor) const;
   // The asymmetry that fits the window best (a plane through time and excess delay), and the
   // variance of that estimate. 0 below four samples or without a spread of delays.
