@@ -173,6 +173,17 @@ class Scenario:
             return dict(rms=None, raw_max=None)
         return dict(rms=(sum(o * o for o in quick) / len(quick)) ** 0.5, raw_max=max(abs(o) for o in quick))
 
+    def chrony_check(self):
+        """chronyd -Q against the relay (kernel timestamps: a better measure than ntplib's): the
+        host clock's offset from the relay, or None."""
+        r = subprocess.run(["ip", "netns", "exec", self.ns["client"], "timeout", "20", "chronyd",
+                            "-Q", "-t", "15", f"server {self.addr['relay']} iburst maxsamples 6"],
+                           capture_output=True, text=True)
+        for line in (r.stdout + r.stderr).splitlines():
+            if "System clock wrong by" in line:
+                return float(line.split("wrong by")[1].split()[0])
+        return None
+
     def close(self):
         if self.client is not None:
             self.client.kill()
@@ -214,12 +225,21 @@ def main():
             s.start()
         while not all(s.done() for s in scenarios):
             time.sleep(1)
+        # chronyd -Q's view of each relay, all at once (each takes a few seconds).
+        checks = {}
+        threads = [threading.Thread(target=lambda s=s: checks.__setitem__(s.name, s.chrony_check()))
+                   for s in scenarios]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
         print("max off: the largest |offset| - delay/2 of any synchronised answer; after: since"
               " convergence;\nrms, max raw: the offsets measured since convergence with a round"
-              " trip under 1 ms")
+              " trip under 1 ms (python3-ntplib: user-space stamps);\nchronyd -Q: the host clock"
+              " against the relay at the end (kernel stamps), i.e. minus the relay's error")
         print(f"{'scenario':12} {'answers':>7} {'synced':>6} {'viol.':>5} {'worst excess':>12} "
               f"{'1st sync':>8} {'<100us at':>9} {'held':>5} {'max off':>10} {'after':>9} "
-              f"{'rms':>7} {'max raw':>8} {'max delay':>9}")
+              f"{'rms':>7} {'max raw':>8} {'max delay':>9} {'chronyd -Q':>10}")
         for s in scenarios:
             r = s.report()
             m = s.marks()
@@ -231,7 +251,8 @@ def main():
                   f"{fmt(r['after'] and r['after'] * 1e6, '%7.1fus')} "
                   f"{fmt(r['rms'] and r['rms'] * 1e6, '%5.1fus')} "
                   f"{fmt(r['raw_max'] and r['raw_max'] * 1e6, '%6.1fus')} "
-                  f"{fmt(r['worst_delay'] and r['worst_delay'] * 1e6, '%7.0fus')}   marks {m}")
+                  f"{fmt(r['worst_delay'] and r['worst_delay'] * 1e6, '%7.0fus')} "
+                  f"{fmt(checks.get(s.name) and checks[s.name] * 1e6, '%+8.1fus')}   marks {m}")
             problems = []
             if r["violations"]:
                 problems.append(f"{r['violations']} dishonest answers, e.g. {r['bad']}")
@@ -239,6 +260,9 @@ def main():
                 problems.append(f"not within {CONVERGED * 1e6:.0f} us for {HOLD} s by {DEADLINE} s")
             if r["worst_served"] is None or r["worst_served"] > SERVED:
                 problems.append(f"served {r['worst_served']} s off")
+            q = checks.get(s.name)
+            if q is None or abs(q) > SERVED:
+                problems.append(f"chronyd -Q: {q}")
             if m.get(s.addr["s1a"]) != "x":
                 problems.append(f"the falseticker is not marked x: {m}")
             for p in problems:
