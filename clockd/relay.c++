@@ -6,7 +6,6 @@ namespace horloge::clockd {
 
 Intake takeReport(UpstreamSource& u, const UpstreamReport& r, double bias, double phaseNow,
                   const std::vector<uint32_t>& own) {
-  if (!u.heard) u.firstNs = r.t4Ns != 0 ? r.t4Ns : 0;
   u.heard = true;
   u.address = r.address;
   u.noselect = r.noselect;
@@ -62,10 +61,10 @@ UpstreamChoice selectUpstreams(const std::vector<UpstreamSource>& servers, int64
   return out;
 }
 
-bool relayBounded(const UpstreamSource& u, const Discipline& d, int64_t nowNs, double now) {
+bool relayBounded(const UpstreamSource& u, const Discipline& d, int64_t nowNs, double reading) {
   if (!d.started()) return false;
-  double sigma = d.predictedSigma(std::max(0.0, now - d.lastUpdate()));
-  return std::fabs(d.predictedOffset(now)) + 3 * sigma <= u.error(nowNs);
+  double sigma = d.predictedSigma(std::max(0.0, reading - d.lastUpdate()));
+  return std::fabs(d.predictedOffset(reading)) + 3 * sigma <= u.error(nowNs);
 }
 
 }  // namespace horloge::clockd

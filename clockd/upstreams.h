@@ -6,7 +6,6 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,7 +43,6 @@ class ClockFilter {
 public:
   static constexpr size_t SIZE = 16;
   void add(const NtpSample& s);
-  void clear() { n = 0; }
   size_t count() const { return n; }
   const NtpSample& newest() const { return at(0); }   // count() > 0
   double minDelay() const { return n > 0 ? fastest : 0; }
