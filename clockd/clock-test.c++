@@ -5,6 +5,7 @@
 #include <kj/vector.h>
 #include <string>
 #include <unistd.h>
+#include <cmath>
 
 using namespace horloge;
 using namespace horloge::clockd;
@@ -15,7 +16,7 @@ namespace {
 struct FakeKernel final: public Kernel {
   struct timex state{};
   kj::Vector<struct timex>* calls;
-  explicit FakeKernel(kj::Vector<struct timex>* c): calls(c) {}
+  explicit FakeKernel(kj::Vector<struct timex>* c): calls(c) { state.tick = 10000; }
   int adjtime(struct timex& tx) override {
     calls->add(tx);
     if (tx.modes & ADJ_FREQUENCY) state.freq = tx.freq;
@@ -40,7 +41,16 @@ TEST_CASE("clock system: frequency, step and leap go through clock_adjtime") {
   clock->apply({-20e-6, 0});
   CHECK((calls.back().modes & ADJ_FREQUENCY) != 0);
   CHECK(calls.back().freq == -20 * 65536);
+  CHECK(calls.back().tick == 10000);
   CHECK((clock->foreignAdjustment() == nullptr));
+
+  // A fast slew: the tick length takes what ADJ_FREQUENCY cannot (100 ppm a microsecond).
+  clock->apply({-83333e-6, 0});
+  CHECK(calls.back().tick == 10000 - 833);
+  CHECK(calls.back().freq == std::lround(-33e-6 * 65536e6));
+  CHECK((clock->foreignAdjustment() == nullptr));
+  clock->apply({-20e-6, 0});
+  CHECK(calls.back().tick == 10000);
 
   size_t before = calls.size();
   clock->apply({0, -0.25});

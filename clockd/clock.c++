@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <time.h>
+#include <unistd.h>
 
 namespace horloge::clockd {
 
@@ -49,7 +50,8 @@ public:
 
 class SystemClock final: public Clock {
 public:
-  explicit SystemClock(kj::Own<Kernel> k): kernel(kj::mv(k)) {}
+  explicit SystemClock(kj::Own<Kernel> k)
+      : kernel(kj::mv(k)) {}
   const char* name() const override { return "system"; }
 
   double initialCorrection() override {
@@ -84,6 +86,7 @@ public:
     lastFreq = r.freq;
     lastTick = r.tick;
     lastStatus = tx.status;
+    lastTick = tx.tick;
   }
 
   void setLeap(LeapAction a) override {
@@ -111,6 +114,7 @@ public:
     lastFreq = tx.freq;
     lastTick = tx.tick;
     lastStatus = tx.status;
+    lastTick = tx.tick;
     return what;
   }
 
@@ -154,6 +158,7 @@ public:
     }
     KJ_UNREACHABLE;
   }
+  double reading(int64_t systemNs) override { return systemNs * 1e-9 + sampleBias(systemNs); }
   ClockModel model(int64_t nowNs) override {
     double bias = sampleBias(nowNs);
     return {static_cast<int64_t>(bias * 1e9), sim.frequencyError(), nowNs};

@@ -43,6 +43,11 @@ public:
   virtual void setLeap(LeapAction a) {}
   // Added to a measured offset (local minus reference) taken at system time `localNs`.
   virtual double sampleBias(int64_t localNs) { return 0; }
+  // What the steered clock reads at system time `systemNs`, in seconds: the discipline's time
+  // axis. The system clock itself but for `sim`, whose virtual clock runs at its own rate
+  // (timed on the system clock, a slew at 8 % would teach the discipline a frequency 0.7 %
+  // off: its intervals are counted in the steered clock's seconds).
+  virtual double reading(int64_t systemNs) { return systemNs * 1e-9; }
   // The served clock relative to the system clock at `nowNs`: the identity but for `sim`.
   virtual ClockModel model(int64_t nowNs) { return {}; }
   // The correction in force at start (the kernel keeps it across a clockd restart).

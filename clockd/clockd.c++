@@ -54,7 +54,7 @@ clockd::HubOptions hubOptions(const Config& config) {
   clockd::HubOptions o;
   o.sync.maxHoldover = config.maxHoldover;
   o.discipline.stepThreshold = config.makestepThreshold;
-  o.discipline.maxCorrection = config.maxSlewRate;
+  o.discipline.maxSlewRate = config.maxSlewRate;
   o.discipline.maxClockError = config.maxClockError;
   o.discipline.stepLimit = config.makestepLimit;
   o.driftfile = config.driftfile;

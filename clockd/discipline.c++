@@ -12,11 +12,11 @@ void Discipline::setInitialFrequency(double frequency, double sigma) {
   f0Sigma = std::max(sigma, 1e-9);
 }
 
-void Discipline::reset(double t, double offset, double error) {
+void Discipline::reset(double t, double offset, double error, bool learnR) {
   if (n > 0) ++resets;
   x0 = offset;
   x1 = n > 0 ? x1 : f0;
-  p00 = std::max(error * error, r);
+  p00 = learnR ? std::max(error * error, r) : error * error;
   p01 = 0;
   p11 = n > 0 ? std::max(p11, 1e-12) : f0Sigma * f0Sigma;
   advanceTo(t);
@@ -24,14 +24,25 @@ void Discipline::reset(double t, double offset, double error) {
   consecutiveOutliers = 0;
   unmodelled = disputed = 0;
   bankReset();
-  learnNoise(t, offset - integral);
+  learnNoise(t, offset - integral, learnR);
 }
 
 Command Discipline::update(double t, double offset, double error, bool* accepted, double now) {
+  return measure(t, offset, error, NAN, accepted, now);
+}
+
+Command Discipline::updateKnownNoise(double t, double offset, double sigma, bool* accepted,
+                                     double now) {
+  return measure(t, offset, sigma, sigma * sigma, accepted, now);
+}
+
+Command Discipline::measure(double t, double offset, double error, double rGiven,
+                            bool* accepted, double now) {
+  bool learnR = std::isnan(rGiven);
   if (accepted != nullptr) *accepted = true;
   if (std::isnan(now)) now = t;
   if (n == 0) {
-    reset(t, offset, error);
+    reset(t, offset, error, learnR);
     return control(now);
   }
   // Predict to t with the corrections that were in force since the last update.
@@ -45,8 +56,9 @@ Command Discipline::update(double t, double offset, double error, bool* accepted
   advanceTo(tLast + dt);
   unmodelled += params.maxClockError * dt;
 
-  // Measurement noise: measured once there is enough history, the source's claim before.
-  double rUse = rWeight >= 16 ? r : std::max(r, error * error);
+  // Measurement noise: the sample's own when known; else measured once there is enough
+  // history, the source's claim before.
+  double rUse = !learnR ? rGiven : rWeight >= 16 ? r : std::max(r, error * error);
   double nu = offset - x0, s = p00 + rUse;
   // An innovation beyond 6 sigma is an outlier; several in a row mean the clock really moved
   // (another process stepped it): start again from the measurement.
@@ -55,7 +67,7 @@ Command Discipline::update(double t, double offset, double error, bool* accepted
     disputed = std::max(disputed, std::fabs(offset));
     if (accepted != nullptr) *accepted = false;
     if (++consecutiveOutliers < 5) return {applied, 0};
-    reset(t, offset, error);
+    reset(t, offset, error, learnR);
     return control(now);
   }
   consecutiveOutliers = 0;
@@ -71,7 +83,7 @@ Command Discipline::update(double t, double offset, double error, bool* accepted
   unmodelled = std::min(unmodelled, std::fabs(nu) + 3 * std::sqrt(rUse)) * (1 - k0);
   disputed = 0;
   ++n;
-  learnNoise(t, offset - integral);
+  learnNoise(t, offset - integral, learnR);
   return control(now);
 }
 
@@ -91,14 +103,30 @@ Command Discipline::control(double now) {
     tLast += c.step;
     now += c.step;
     for (auto& ch: changes) ch.t += c.step;
+    if (!std::isnan(slewEndAt)) slewEndAt += c.step;
     for (auto& p: history) p.t += c.step;
     ++steps;
   }
   ++updates;
   // Remove the frequency error now and the phase over slewTime.
-  double u = -x1 - x / params.slewTime;
-  c.correction = std::clamp(u, -params.maxCorrection, params.maxCorrection);
+  double frequencyOnly = std::clamp(-x1, -params.maxCorrection, params.maxCorrection);
+  if (std::fabs(x) > params.fastSlewFrom) {
+    c.correction = frequencyOnly + std::clamp(-x / params.slewTime, -params.maxSlewRate,
+                                              params.maxSlewRate);
+  } else {
+    c.correction = std::clamp(-x1 - x / params.slewTime, -params.maxCorrection,
+                              params.maxCorrection);
+  }
   commandAt(now, c.correction);
+  // The phase is out when x + (x1 + c) * d / (1 + x1 + c) = 0 (d local seconds); from then on
+  // the frequency correction alone. Planned as a change, so that predictions count on it.
+  double rate = x1 + c.correction;
+  if (c.correction != frequencyOnly && rate * x < 0) {
+    c.slewFor = -x * (1 + rate) / rate;
+    slewEndAt = now + c.slewFor;
+    afterSlew = frequencyOnly;
+    changes.push_back({slewEndAt, afterSlew});
+  }
   return c;
 }
 
@@ -108,9 +136,20 @@ Command Discipline::coast(double now) {
   return {applied, 0};
 }
 
+std::optional<Command> Discipline::endSlew(double now) {
+  if (std::isnan(slewEndAt)) return std::nullopt;
+  commandAt(now, afterSlew);
+  return Command{applied, 0};
+}
+
 // A command takes effect at `now`, not at its sample's time: until then the previous one is in
-// force (changes after tLast are kept until a sample passes them; a handful at most).
+// force (changes after tLast are kept until a sample passes them; a handful at most). A new
+// command replaces the planned end of the previous one's slew.
 void Discipline::commandAt(double now, double c) {
+  if (!std::isnan(slewEndAt)) {
+    changes.pop_back();   // the plan is always the last change
+    slewEndAt = NAN;
+  }
   applied = c;
   now = std::max(now, changes.empty() ? tLast : changes.back().t);
   if (now <= tLast) before = c, changes.clear();
@@ -119,10 +158,20 @@ void Discipline::commandAt(double now, double c) {
   if (changes.size() > 32) before = changes.front().c, changes.erase(changes.begin());
 }
 
+double Discipline::phaseCorrection(double t) const {
+  if (t >= tLast) return integral + removed(x1, tLast, t);
+  return integral - before * (tLast - t) / (1 + x1 + before);
+}
+
+double Discipline::predictedOffset(double now) const {
+  return x0 + drift(x1, tLast, std::max(now, tLast));
+}
+
 void Discipline::advanceTo(double t) {
   size_t k = 0;
   while (k < changes.size() && changes[k].t <= t) before = changes[k++].c;
   changes.erase(changes.begin(), changes.begin() + k);
+  if (slewEndAt <= t) slewEndAt = NAN;   // passed: the command of this update replaces it
   tLast = t;
 }
 
@@ -146,7 +195,13 @@ double Discipline::removed(double f, double a, double b) const {
   return b > a ? sum + c * (b - a) / (1 + f + c) : sum;
 }
 
-void Discipline::learnNoise(double t, double phi) {
+void Discipline::learnNoise(double t, double phi, bool learnR) {
+  if (!learnR) {
+    // Known noise: no history of regular samples to learn r from; the wander as below.
+    if (params.fixedWander > 0) q = params.fixedWander * params.fixedWander;
+    else if (n > 2 * BANK_WARMUP) q = bankQ;
+    return;
+  }
   history[head] = {t, phi};
   head = (head + 1) % HISTORY;
   size_t have = std::min<uint64_t>(n + 0, HISTORY);   // n counts this point already (or reset)

@@ -15,15 +15,22 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace horloge::clockd {
 
 struct DisciplineParams {
-  // |frequency correction|, s/s: chrony's maxslewrate (the system clock goes past the kernel's
-  // 500 ppm ADJ_FREQUENCY limit with ADJ_TICK), so that a second is slewed in 12 s, not 2000.
-  double maxCorrection = 83333.333e-6;
+  double maxCorrection = 500e-6;  // |frequency correction|, s/s: the kernel's ADJ_FREQUENCY limit
   double slewTime = 2;            // seconds over which an estimated offset is slewed out
+  // An offset larger than `fastSlewFrom` is slewed out at up to `maxSlewRate` on top of the
+  // frequency correction (chrony's `maxslewrate`, same default: the kernel's tick length gives
+  // up to 10 %): at 500 ppm a board booted 1 s off needs 33 minutes, at this rate 12 s.
+  // Smaller ones keep within maxCorrection in all: the 40 s a 20 ms offset takes at 500 ppm
+  // are what the frequency estimate needs anyway (slewed faster, a PPS lock at 8 us of
+  // jitter took 32 s instead of 27).
+  double fastSlewFrom = 20e-3;
+  double maxSlewRate = 83333.333e-6;   // the `maxslewrate` directive
   double stepThreshold = 0;       // makestep: step when |offset| exceeds this (0: never)
   int stepLimit = 0;              // ... during the first this many updates (-1: always)
   double initialFrequencySigma = 100e-6;   // without a drift file
@@ -37,6 +44,12 @@ struct DisciplineParams {
 struct Command {
   double correction = 0;          // total frequency correction to apply now, s/s
   double step = 0;                // seconds to add to the clock now (0: none)
+  // The phase part of `correction` is done `slewFor` seconds after the command is applied; the
+  // caller then calls endSlew(), which returns the frequency-only command. 0: no slew. With
+  // one sample a second and slewTime 2 s the next sample always comes first; at a relay's
+  // poll intervals (2 to 1024 s) a correction kept until the next sample would overshoot the
+  // offset it was computed for many times over.
+  double slewFor = 0;
 };
 
 // Statistics of the estimate, for the status and the advertised dispersion.
@@ -69,6 +82,19 @@ public:
   Command update(double t, double offset, double error, bool* accepted = nullptr,
                  double now = NAN);
 
+  // The same for a sample whose noise is known from how it was taken (an NTP exchange: its
+  // delay bounds its error) rather than learnt from its neighbours: `sigma` is its 1-sigma
+  // error, and the noise of regular samples (sqrt r) is neither used nor changed.
+  Command updateKnownNoise(double t, double offset, double sigma, bool* accepted = nullptr,
+                           double now = NAN);
+
+  // The slew of the last command is over: the command to apply at local time `now`, the
+  // frequency correction alone. Empty when no slew is in progress (a later sample or coast()
+  // replaced it).
+  std::optional<Command> endSlew(double now);
+  // Local time the current slew ends (NaN: none), for the caller's timer.
+  double slewEnd() const { return slewEndAt; }
+
   // Times are the disciplined clock's own readings: after a step, the next sample's time is
   // shifted by the step, and so is every instant kept here.
   // Holdover: the command without samples (keep the frequency, stop steering the phase),
@@ -77,9 +103,9 @@ public:
 
   // The predicted 1-sigma offset error `age` seconds after the last update.
   double predictedSigma(double age) const;
-  // The clock's predicted offset (local minus reference) at local time `now`: what is still to
-  // be slewed out, with the corrections in force since the last update.
-  double predictedOffset(double now) const { return x0 + drift(x1, tLast, std::max(now, tLast)); }
+  // The offset predicted at local time `now` (>= the last update) with the corrections in
+  // force and planned: what is still to be slewed out.
+  double predictedOffset(double now) const;
   // What is left to slew at `now`, as far as we know: the prediction, or, while recent samples
   // are being refused as outliers, the offset they measured (they may be right).
   double offsetLeft(double now) const { return std::max(std::fabs(predictedOffset(now)), disputed); }
@@ -88,8 +114,9 @@ public:
   double errorBound(double now) const;
 
   Estimate estimate() const;
-  // Phase removed by our corrections and steps since the start, up to local time t.
-  double phaseCorrection(double t) const { return integral + removed(x1, tLast, t); }
+  // Phase removed by our corrections and steps since the start, up to local time t (before
+  // the last update: extrapolated back with the correction in force then).
+  double phaseCorrection(double t) const;
   bool started() const { return n > 0; }
   int updatesDone() const { return updates; }
   int stepsDone() const { return steps; }
@@ -110,6 +137,8 @@ private:
   struct Change { double t, c; };
   double before = 0;
   std::vector<Change> changes;
+  double slewEndAt = NAN;         // the planned end of the current slew (one of `changes`)
+  double afterSlew = 0;           // the correction from then on
   double tLast = 0;
   uint64_t n = 0;
   int updates = 0, steps = 0;
@@ -146,7 +175,9 @@ private:
   void bankPredict(double dt);
   void bankUpdate(double offset, double rUse);
 
-  void reset(double t, double offset, double error);
+  void reset(double t, double offset, double error, bool learnR);
+  Command measure(double t, double offset, double error, double rGiven, bool* accepted,
+                  double now);
   // Offset change from local time a to b (>= a) for a free-running frequency error f, with the
   // corrections in force then; and the part of it our corrections made. Rates are per second of
   // reference time, intervals are measured in local seconds: 1 + f + c of them per reference
@@ -155,7 +186,7 @@ private:
   double removed(double f, double a, double b) const;
   void advanceTo(double t);
   void commandAt(double now, double c);
-  void learnNoise(double t, double phi);
+  void learnNoise(double t, double phi, bool learnR);
   const Point& back(size_t age) const { return history[(head + HISTORY - 1 - age) % HISTORY]; }
   Command control(double now);
 };

@@ -76,7 +76,7 @@ public:
         // The system clock's offset now (under `clock sim` the virtual clock's own error is
         // not the system clock's).
         int64_t now = realtimeNs();
-        hint.setOffsetNs((hub.discipline.predictedOffset(hub.clockSeconds(now)) - hub.clock->sampleBias(now)) * 1e9);
+        hint.setOffsetNs((hub.discipline.predictedOffset(hub.clock->reading(now)) - hub.clock->sampleBias(now)) * 1e9);
       }
       hint.setSteps(hub.discipline.stepsDone());
     });
@@ -158,6 +158,7 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
   if (!clock->steers()) {
     DisciplineParams p = options.discipline;
     p.maxCorrection = 0;
+    p.maxSlewRate = 0;
     p.stepThreshold = 0;
     discipline = Discipline(p);
   }
@@ -223,7 +224,7 @@ void Hub::onSample(ipc::RefSample::Reader s) {
   followed = -1;
   refclockKind = kinds[id];
   sourceError = error;
-  follow(local, offset, error);
+  follow(local, offset, error, false);
   sync.setSource("reference clock", 1, false);
   sync.onSample(filters[id].stats(), local, unslewed(realtimeNs()));
 }
@@ -242,8 +243,10 @@ int Hub::reselect(int64_t local, int trigger) {
     ids.push_back(i);
   }
   // The GPS cross-check: the best refclock against the noselect peers.
+  // Upstream offsets as of `local`, corrected for everything our clock was made to do.
+  double phaseNow = discipline.phaseCorrection(clock->reading(local));
   std::vector<Candidate> peers;
-  for (auto& u: upstreams) if (u.heard && u.noselect) peers.push_back(u.candidate(local));
+  for (auto& u: upstreams) if (u.heard && u.noselect) peers.push_back(u.candidate(local, phaseNow));
   int gps = -1;
   for (size_t k = 0; k < candidates.size(); ++k) {
     if (candidates[k].usable && (gps < 0 || candidates[k].error < candidates[gps].error)) gps = k;
@@ -257,11 +260,13 @@ int Hub::reselect(int64_t local, int trigger) {
   for (auto& c: candidates) wasUsable.push_back(c.usable);
   if (gpsAlarm.raised()) for (auto& c: candidates) c.usable = false;
   size_t refclocks = candidates.size();
+  bool quorum = upstreamQuorum(upstreams, local);
   for (size_t k = 0; k < upstreams.size(); ++k) {
     auto& u = upstreams[k];
     if (!u.heard || u.noselect) continue;
-    candidates.push_back(u.candidate(local));
+    candidates.push_back(u.candidate(local, phaseNow));
     candidates.back().prefer = u.prefer;
+    candidates.back().usable = candidates.back().usable && quorum;
     ids.push_back(100 + static_cast<int>(k));
   }
   for (size_t k = 0; k < candidates.size(); ++k) candidates[k].current = ids[k] == lastChosen;
@@ -280,7 +285,7 @@ int Hub::reselect(int64_t local, int trigger) {
   for (size_t k = 0; k < upstreams.size(); ++k) {
     auto& u = upstreams[k];
     if (!u.heard || !u.noselect || !u.usable(local)) continue;
-    Candidate c = u.candidate(local);
+    Candidate c = u.candidate(local, phaseNow);
     bool off = gps >= 0 && std::fabs(candidates[gps].offset - c.offset) > candidates[gps].error + c.error;
     upstreamMarks[k] = off ? Mark::FALSETICKER : Mark::OUTLIER;
   }
@@ -288,74 +293,92 @@ int Hub::reselect(int64_t local, int trigger) {
 }
 
 void Hub::onUpstream(ipc::UpstreamSample::Reader s) {
-  auto& u = upstreams[s.getServer()];
-  u.heard = true;
-  u.address = s.getAddress().cStr();
-  u.noselect = s.getNoselect();
-  u.prefer = s.getPrefer();
-  u.poll = s.getPoll();
-  u.reach = s.getReach();
-  u.stopped = s.getStopped();
-  if (!s.getValid()) return;
-  int64_t t1 = s.getT1Ns(), t2 = s.getT2Ns(), t3 = s.getT3Ns(), t4 = s.getT4Ns();
-  // Local minus server; the sim backend adds its virtual clock's error, as for refclocks.
-  double offset = ((t1 - t2) + (t4 - t3)) * 0.5e-9 + clock->sampleBias(t4);
-  double delay = std::max(0.0, ((t4 - t1) - (t3 - t2)) * 1e-9);
-  u.stratum = s.getStratum();
-  u.leap = s.getLeap();
-  u.refid = s.getRefid();
-  u.rootDelay = ntp::secondsFromShort(s.getRootDelay());
-  u.rootDispersion = ntp::secondsFromShort(s.getRootDispersion());
-  bool wasLoop = u.loop;
-  u.loop = isLoop(u.refid, options.ownRefids);
-  if (u.loop && !wasLoop) log::warn(kj::str("upstream ", u.address.c_str(), " follows us: a loop"));
-  u.filter.add({t4, offset, delay});
-  ++u.total;
-  u.lastNs = t4;
-
   int k = s.getServer();
-  if (reselect(t4, -1) != 100 + k) return;
-  // The clock filter's choice, once: an older minimum-delay sample is not used again.
-  // Every reply of the followed server keeps the sync run going; the discipline takes only a
-  // clock-filter choice it has not taken before.
-  auto best = u.filter.best();
-  if (!best) return;
-  sync.setSource("upstream " + u.address, std::ldexp(1.0, u.poll), true);
+  auto& u = upstreams[k];
+  UpstreamReport r;
+  r.address = s.getAddress().cStr();
+  r.noselect = s.getNoselect();
+  r.prefer = s.getPrefer();
+  r.poll = s.getPoll();
+  r.reach = s.getReach();
+  r.stopped = s.getStopped();
+  r.valid = s.getValid();
+  int64_t t4 = s.getT4Ns();
+  if (r.valid) {
+    r.t1Ns = s.getT1Ns();
+    r.t2Ns = s.getT2Ns();
+    r.t3Ns = s.getT3Ns();
+    r.t4Ns = t4;
+    r.stratum = s.getStratum();
+    r.leap = s.getLeap();
+    r.refid = s.getRefid();
+    r.rootDelay = ntp::secondsFromShort(s.getRootDelay());
+    r.rootDispersion = ntp::secondsFromShort(s.getRootDispersion());
+  }
+  // The sim backend adds its virtual clock's error, as for refclocks.
+  double bias = r.valid ? clock->sampleBias(t4) : 0;
+  Intake got = takeReport(u, r, bias, discipline.phaseCorrection(clock->reading(t4)), options.ownRefids);
+  if (got == Intake::SAMPLE_NEW_LOOP) log::warn(kj::str("upstream ", u.address.c_str(), " follows us: a loop"));
+  if (got == Intake::NO_SAMPLE) return;
+
+  int chosen = reselect(t4, -1);
+  if (chosen < 100) return;   // a refclock, or nobody to trust
+  // Each new sample of a server selected or combined steers the clock, once.
+  if (steers(upstreamMarks[k])) {
+    const NtpSample& sample = u.filter.newest();
+    follow(sample.localNs, u.offsetOf(sample), u.sigma(sample), true);
+  }
+  followed = chosen - 100;
+  auto& f = upstreams[followed];
+  sync.setSource("upstream " + f.address, std::ldexp(1.0, f.poll), true);
+  // The followed server's replies keep the sync run going while our error is bounded.
+  if (k != followed || !relayBounded(f, discipline, t4, clock->reading(t4))) return;
   SourceStats st;
-  st.count = u.filter.count();
-  st.offset = best->offset;
-  st.jitter = u.filter.jitter();
+  st.count = f.filter.count();
+  st.offset = f.offsetAt(t4, discipline.phaseCorrection(clock->reading(t4)));
+  st.jitter = f.stats.jitter;
   st.lastLocalNs = t4;
   sync.onSample(st, t4);
-  followed = k;
-  if (best->localNs <= u.usedNs) return;
-  u.usedNs = best->localNs;
-  follow(best->localNs, best->offset, u.error(t4));
 }
 
-void Hub::follow(int64_t local, double offset, double error) {
+void Hub::follow(int64_t local, double offset, double error, bool knownNoise) {
+  double now = clock->reading(realtimeNs());
+  // A slew that should have ended by now ends first (its timer has not fired yet).
+  if (discipline.slewEnd() <= now) endSlew();
   bool accepted = true;
   // Applied now, a fraction of a second after the sample (refclockd polls SHM every 200 ms):
   // the discipline counts the previous correction as in force until then.
-  Command c = discipline.update(clockSeconds(local), offset, error, &accepted,
-                                clockSeconds(realtimeNs()));
+  double t = clock->reading(local);
+  Command c = knownNoise ? discipline.updateKnownNoise(t, offset, error, &accepted, now)
+                         : discipline.update(t, offset, error, &accepted, now);
   if (!accepted) return;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(c); })) {
     log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
   }
+  slewTimer = nullptr;
+  if (c.slewFor > 0) {
+    auto delay = static_cast<int64_t>(std::ceil(c.slewFor * 1e9)) * kj::NANOSECONDS;
+    slewTimer = timer.afterDelay(delay).then([this]() { endSlew(); }).eagerlyEvaluate(nullptr);
+  }
+  pushState();   // the sim clock's model changed
 }
 
-double Hub::clockSeconds(int64_t systemNs) {
-  return systemNs * 1e-9 + clock->sampleBias(systemNs);
+void Hub::endSlew() {
+  if (auto c = discipline.endSlew(clock->reading(realtimeNs()))) {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(*c); })) {
+      log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
+    }
+    pushState();
+  }
 }
 
 double Hub::ownError(int64_t nowNs) {
   return (followed < 0 ? sourceError : 0) + discipline.estimate().jitter +
-         discipline.errorBound(clockSeconds(nowNs));
+         discipline.errorBound(clock->reading(nowNs));
 }
 
 double Hub::unslewed(int64_t nowNs) {
-  double t = clockSeconds(nowNs);
+  double t = clock->reading(nowNs);
   double age = std::max(0.0, t - discipline.lastUpdate());
   double left = discipline.offsetLeft(t);
   return left <= std::max(options.sync.lockMaxOffset, 3 * discipline.predictedSigma(age)) ? 0 : left;
@@ -438,7 +461,7 @@ kj::Promise<void> Hub::run() {
     // Logged once per change, with its reason.
     log::info(kj::str("state ", syncName(sync.state()), ": ", sync.reason().c_str()));
     if (sync.state() == Sync::HOLDOVER) {
-      auto coast = [&]() { clock->apply(discipline.coast(clockSeconds(now))); };
+      auto coast = [&]() { clock->apply(discipline.coast(clock->reading(now))); };
       KJ_IF_MAYBE(e, kj::runCatchingExceptions(coast)) {
         log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
       }
@@ -539,17 +562,16 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
     o.setKind("ntp");
     char mark[2] = {static_cast<char>(i < upstreamMarks.size() ? upstreamMarks[i] : Mark::UNUSABLE), 0};
     o.setMark(mark);
-    auto b = u.filter.best();
-    o.setOffset(b ? b->offset : 0);
+    o.setOffset(u.offsetAt(now, discipline.phaseCorrection(clock->reading(now))));
     o.setError(u.error(now));
-    o.setJitter(u.filter.jitter());
+    o.setJitter(u.stats.jitter);
     o.setSamples(u.total);
     o.setLastSampleNs(u.lastNs);
     o.setName(u.address.c_str());
     o.setStratum(u.stratum);
     o.setPoll(u.poll);
     o.setReach(u.reach);
-    o.setDelay(b ? b->delay : 0);
+    o.setDelay(u.filter.minDelay());
     o.setNoselect(u.noselect);
   }
 

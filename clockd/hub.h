@@ -7,6 +7,7 @@
 #include "leap-file.h"
 #include "log.h"
 #include "persist.h"
+#include "relay.h"
 #include "selection.h"
 #include "source-filter.h"
 #include "sync-state.h"
@@ -88,9 +89,6 @@ private:
   // What the served clock may be off by at `nowNs`, apart from an upstream's root distance: the
   // source's claim, the measured noise, and the discipline's errorBound().
   double ownError(int64_t nowNs);
-  // The discipline's time: the disciplined clock's own reading at system time `systemNs` (the
-  // virtual clock under `clock sim`, whose seconds are not the system clock's while it slews).
-  double clockSeconds(int64_t systemNs);
   // The offset still to slew out beyond what the noise explains; 0 once converged.
   double unslewed(int64_t nowNs);
   kj::String leapExpired() const;          // the alarm once options.leap has expired
@@ -112,7 +110,7 @@ private:
   void onSample(ipc::RefSample::Reader s);
   // Issue 8: upstream servers, selection over every source, the GPS cross-check.
   std::array<UpstreamSource, 16> upstreams;
-  int followed = -1;                       // upstream the discipline last took a sample of, or -1
+  int followed = -1;                       // upstream selected last (stratum, refid), or -1
   int lastChosen = -1;                     // reselect()'s previous answer, for its stickiness
   GpsAlarm gpsAlarm;
   std::vector<Mark> upstreamMarks;
@@ -120,7 +118,11 @@ private:
   // Runs selection over refclocks and upstreams at `localNs`; returns the chosen refclock
   // (0..7), 100 + k for upstream k, or -1.
   int reselect(int64_t localNs, int trigger);
-  void follow(int64_t localNs, double offset, double error);
+  // Gives the discipline a sample (`knownNoise`: `error` is its own noise, an upstream's) and
+  // applies the command; a phase slew ends by timer (endSlew).
+  void follow(int64_t localNs, double offset, double error, bool knownNoise);
+  void endSlew();
+  kj::Maybe<kj::Promise<void>> slewTimer;
   void pushState();
   void reject(const kj::Exception& e, kj::StringPtr from);
 

@@ -1,5 +1,6 @@
 #include "upstreams.h"
 #include <doctest/doctest.h>
+#include <cmath>
 
 using namespace horloge::clockd;
 
@@ -7,17 +8,79 @@ namespace {
 constexpr int64_t T0 = 1'750'000'000LL * 1'000'000'000;
 }
 
-TEST_CASE("clock filter: the minimum-delay sample of the last 8") {
-  ClockFilter f;
-  CHECK(!f.best());
-  f.add({T0, 0.010, 0.030});
-  f.add({T0 + 1, 0.001, 0.002});
-  f.add({T0 + 2, 0.020, 0.050});
-  CHECK(f.best()->offset == doctest::Approx(0.001));
-  for (int i = 0; i < 8; ++i) f.add({T0 + 10 + i, 0.005, 0.004});
-  // The 2 ms sample has left the window of 8.
-  CHECK(f.best()->delay == doctest::Approx(0.004));
-  CHECK(f.count() == 8);
+TEST_CASE("clock filter: samples kept as free-running phases stay true across our corrections") {
+  // A clock 10 ms ahead and 20 ppm fast, slewed at -500 ppm from the start and stepped by
+  // -2 ms at 6 s; a sample every 2 s. The raw offsets span milliseconds; corrected by what was
+  // done since, they lie on the free-running clock's line.
+  const int64_t S = 1'000'000'000;
+  auto removed = [](double t) { return -500e-6 * t - (t >= 6 ? 0.002 : 0); };   // C(t)
+  auto freeRunning = [](double t) { return 0.010 + 20e-6 * t; };
+  UpstreamSource u;
+  for (int i = 0; i < 8; ++i) {
+    double t = 2.0 * i;
+    u.add(T0 + i * 2 * S, freeRunning(t) + removed(t), 0.0002, removed(t));
+  }
+  CHECK(u.filter.count() == 8);
+  CHECK(u.stats.frequency == doctest::Approx(20e-6).epsilon(1e-6));
+  CHECK(u.stats.jitter < 1e-6);
+  // The offset now, 3 s after the last sample, with what our corrections removed by then.
+  double now = 17;
+  CHECK(u.offsetAt(T0 + 17 * S, removed(now)) ==
+        doctest::Approx(freeRunning(now) + removed(now)).epsilon(1e-9));
+  // The window keeps the last 16.
+  for (int i = 8; i < 40; ++i) u.add(T0 + i * 2 * S, freeRunning(2.0 * i), 0.0002, 0);
+  CHECK(u.filter.count() == ClockFilter::SIZE);
+}
+
+TEST_CASE("clock filter: jitter on corrected offsets, delayed samples weigh less") {
+  const int64_t S = 1'000'000'000;
+  UpstreamSource u;
+  // +-10 us of noise around a clock being slewed at 500 ppm: 10 us of jitter, not milliseconds.
+  for (int i = 0; i < 16; ++i) {
+    double t = 2.0 * i, noise = i % 2 ? 10e-6 : -10e-6;
+    u.add(T0 + i * 2 * S, 0.005 - 500e-6 * t + noise, 0.0002, -500e-6 * t);
+  }
+  CHECK(u.stats.jitter == doctest::Approx(10.3e-6).epsilon(0.05));
+  CHECK(u.stats.jitter >= std::sqrt(u.model.base));
+  // A reply queued 20 ms longer than the fastest is up to 10 ms wrong: it barely moves the line.
+  UpstreamSource v;
+  for (int i = 0; i < 8; ++i) v.add(T0 + i * S, 0.001, 0.0001, 0);
+  v.add(T0 + 8 * S, 0.011, 0.0201, 0);
+  CHECK(v.filter.minDelay() == doctest::Approx(0.0001));
+  CHECK(std::fabs(v.offsetAt(T0 + 8 * S, 0) - 0.001) < 1e-6);
+  CHECK(v.sigma(v.filter.newest()) > 5e-3);
+  CHECK(v.sigma(v.filter.newest()) < 10e-3);
+}
+
+TEST_CASE("upstream source: the noise the delays do not explain, and the path's asymmetry") {
+  const int64_t S = 1'000'000'000;
+  // The first samples: the fastest reply may have queued for all of its 300 us.
+  UpstreamSource u;
+  u.add(T0, 0, 0.0003, 0);
+  CHECK(u.sigma(u.filter.newest()) == doctest::Approx(0.00015 / std::sqrt(3.0)));
+  // Then 30 us of noise on every sample, whatever its delay (which varies by 2 us): the base.
+  for (int i = 1; i < 200; ++i) {
+    u.add(T0 + i * S, i % 2 ? 30e-6 : -30e-6, 0.0003 + (i % 3) * 1e-6, 0);
+  }
+  CHECK(std::sqrt(u.model.base) == doctest::Approx(30e-6).epsilon(0.1));
+  CHECK(std::fabs(u.model.asymmetry) < 0.05);
+  CHECK(u.stats.jitter == doctest::Approx(31e-6).epsilon(0.1));
+
+  // Queueing on the way out only: each sample is late by half its excess delay. The asymmetry
+  // is learnt (shrunk towards 0 by its own uncertainty) and corrected: the offset is nearer
+  // the fastest samples' 1 ms than the average's 1.5 ms.
+  UpstreamSource a;
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < 300; ++i) {
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;   // xorshift: a queue of 0..2 ms
+    double queue = (x % 2000) * 1e-6;
+    a.add(T0 + i * 16 * S, 0.001 + queue / 2, 0.0002 + queue, 0);
+  }
+  CHECK(a.model.asymmetry > 0.25);
+  CHECK(a.model.asymmetry <= 0.5);
+  CHECK(std::fabs(a.offsetAt(a.stats.atNs, 0) - 0.001) < 20e-6);
+  // The corrected sample the discipline takes.
+  CHECK(std::fabs(a.offsetOf(a.filter.newest()) - 0.001) < 0.0003);
 }
 
 TEST_CASE("refid of an upstream: IPv4 address, MD5 of IPv6; loops") {
@@ -38,8 +101,8 @@ TEST_CASE("relay header: stratum + 1, refid the upstream's address, distances ad
   u.leap = 0;
   u.rootDelay = 0.001;
   u.rootDispersion = 0.0005;
-  u.filter.add({T0, 0.0001, 0.0004});
-  u.filter.add({T0 + 1'000'000'000, 0.0002, 0.0003});
+  u.add(T0, 0.0001, 0.0004, 0);
+  u.add(T0 + 1'000'000'000, 0.0002, 0.0003, 0);
   u.lastNs = T0 + 1'000'000'000;
   RelayHeader h = relayHeader(u, T0 + 1'000'000'000);
   CHECK(h.stratum == 2);

@@ -2,8 +2,9 @@
 """Issue 8's topology (seed 000 plus one to vote), every appliance in its own namespace.
 
 Three Stratum-1s (refclock sim, clock sim: netd serves the sim clock) and a relay with `server`
-lines for the three, on one bridge; a client namespace queries the relay with ntpdig and
-chronyd -Q. Checked, each bounded in time:
+lines for the three, on one bridge; the relay starts on the default sim model (10 ms and 20 ppm
+off, as a relay does). A client namespace queries the relay with ntpdig, python3-ntplib (each
+answer checked for honesty) and chronyd -Q. Checked, each bounded in time:
   - the relay serves stratum 2 with the refid of a Stratum-1 and a small offset;
   - the Stratum-1 whose GPS is off by 50 ms is marked a falseticker (x) by the relay;
   - restarted with `noselect` peers, that Stratum-1 alarms (GPS suspected), stops claiming
@@ -125,7 +126,7 @@ def stratum1(address, offset=0.0, peers=()):
     return "\n".join(lines)
 
 
-RELAY_CONF = "\n".join([f"listen {RELAY}", "clock sim offset 0 frequency 1 seed 9",
+RELAY_CONF = "\n".join([f"listen {RELAY}", "clock sim seed 9",
                         "maxholdover 8"] +
                        [f"server {a} minpoll 0 maxpoll 1 iburst" for a in UPSTREAM.values()])
 
@@ -140,17 +141,25 @@ def ntpdig(topo):
 
 
 NTPLIB = ("import json, ntplib, sys; r = ntplib.NTPClient().request(sys.argv[1], version=4, timeout=1); "
-          "print(json.dumps(dict(stratum=r.stratum, leap=r.leap, offset=r.offset, "
+          "print(json.dumps(dict(stratum=r.stratum, leap=r.leap, offset=r.offset, delay=r.delay, "
+          "root_delay=r.root_delay, root_dispersion=r.root_dispersion, "
           "refid=ntplib.ref_id_to_text(r.ref_id, r.stratum))))")
 
 
 def ntplib_query(topo):
-    """python3-ntplib, for what ntpdig's JSON leaves out: the refid."""
+    """python3-ntplib, for what ntpdig's JSON leaves out: the refid, root delay and dispersion.
+    Every synchronised answer must be honest: the relay's sim clock is off the host clock (which
+    the client shares) by no more than it claims, give or take the client's own half round trip
+    and the 2^-16 s of the NTP short format."""
     r = topo.x(topo.ns["client"], "/usr/bin/python3", "-c", NTPLIB, RELAY, check=False)
     try:
-        return json.loads(r.stdout)
+        q = json.loads(r.stdout)
     except ValueError:
         return {"error": r.stderr.strip()[-200:]}
+    if q["leap"] != 3:
+        bound = q["root_delay"] / 2 + q["root_dispersion"] + q["delay"] / 2 + 2 ** -16
+        assert abs(q["offset"]) <= bound, f"dishonest answer: {q}"
+    return q
 
 
 # A UDP echo on port 123 in the client namespace, and a probe from another namespace.

@@ -1,0 +1,70 @@
+#include "relay.h"
+#include <algorithm>
+#include <cmath>
+
+namespace horloge::clockd {
+
+Intake takeReport(UpstreamSource& u, const UpstreamReport& r, double bias, double phaseNow,
+                  const std::vector<uint32_t>& own) {
+  u.heard = true;
+  u.address = r.address;
+  u.noselect = r.noselect;
+  u.prefer = r.prefer;
+  u.poll = r.poll;
+  u.reach = r.reach;
+  u.stopped = r.stopped;
+  if (!r.valid) return Intake::NO_SAMPLE;
+  // Local minus server.
+  double offset = ((r.t1Ns - r.t2Ns) + (r.t4Ns - r.t3Ns)) * 0.5e-9 + bias;
+  double delay = std::max(0.0, ((r.t4Ns - r.t1Ns) - (r.t3Ns - r.t2Ns)) * 1e-9);
+  u.stratum = r.stratum;
+  u.leap = r.leap;
+  u.refid = r.refid;
+  u.rootDelay = r.rootDelay;
+  u.rootDispersion = r.rootDispersion;
+  bool wasLoop = u.loop;
+  u.loop = isLoop(u.refid, own);
+  if (u.firstNs == 0) u.firstNs = r.t4Ns;
+  u.add(r.t4Ns, offset, delay, phaseNow);
+  ++u.total;
+  u.lastNs = r.t4Ns;
+  u.beenUsable = u.beenUsable || u.usable(r.t4Ns);
+  return u.loop && !wasLoop ? Intake::SAMPLE_NEW_LOOP : Intake::SAMPLE;
+}
+
+bool startingUp(const UpstreamSource& u, int64_t nowNs) {
+  double interval = std::ldexp(1.0, u.poll);
+  return u.heard && !u.noselect && !u.loop && !u.stopped && !u.beenUsable && u.firstNs != 0 &&
+         (nowNs - u.lastNs) * 1e-9 < std::max(8.0, 3 * interval) &&
+         (nowNs - u.firstNs) * 1e-9 < STARTUP_WAIT;
+}
+
+UpstreamChoice selectUpstreams(const std::vector<UpstreamSource>& servers, int64_t nowNs,
+                               double phaseNow, int current) {
+  bool quorum = upstreamQuorum(servers, nowNs);
+  std::vector<Candidate> candidates;
+  std::vector<int> ids;
+  for (size_t k = 0; k < servers.size(); ++k) {
+    auto& u = servers[k];
+    if (!u.heard || u.noselect) continue;
+    candidates.push_back(u.candidate(nowNs, phaseNow));
+    candidates.back().prefer = u.prefer;
+    candidates.back().current = int(k) == current;
+    candidates.back().usable = candidates.back().usable && quorum;
+    ids.push_back(int(k));
+  }
+  Selection sel = select(candidates);
+  UpstreamChoice out;
+  out.marks.assign(servers.size(), Mark::UNUSABLE);
+  for (size_t i = 0; i < ids.size(); ++i) out.marks[ids[i]] = sel.marks[i];
+  if (sel.selected >= 0) out.chosen = ids[sel.selected];
+  return out;
+}
+
+bool relayBounded(const UpstreamSource& u, const Discipline& d, int64_t nowNs, double reading) {
+  if (!d.started()) return false;
+  double sigma = d.predictedSigma(std::max(0.0, reading - d.lastUpdate()));
+  return std::fabs(d.predictedOffset(reading)) + 3 * sigma <= u.error(nowNs);
+}
+
+}  // namespace horloge::clockd
