@@ -23,6 +23,8 @@ void Discipline::reset(double t, double offset, double error, bool learnR) {
   n = 1;
   consecutiveOutliers = 0;
   unmodelled = disputed = 0;
+  temp.breakPhase();
+  tempMark = temp.mark();
   bankReset();
   learnNoise(t, offset - integral, learnR);
 }
@@ -45,16 +47,7 @@ Command Discipline::measure(double t, double offset, double error, double rGiven
     reset(t, offset, error, learnR);
     return control(now);
   }
-  // Predict to t with the corrections that were in force since the last update.
-  double dt = std::max(t - tLast, 0.0);
-  integral += removed(x1, tLast, tLast + dt);
-  x0 += drift(x1, tLast, tLast + dt);
-  p00 += 2 * dt * p01 + dt * dt * p11 + q * dt * dt * dt / 3;
-  p01 += dt * p11 + q * dt * dt / 2;
-  p11 += q * dt;
-  bankPredict(dt);
-  advanceTo(tLast + dt);
-  unmodelled += params.maxClockError * dt;
+  predictTo(t);
 
   // Measurement noise: the sample's own when known; else measured once there is enough
   // history, the source's claim before.
@@ -84,7 +77,26 @@ Command Discipline::measure(double t, double offset, double error, double rGiven
   disputed = 0;
   ++n;
   learnNoise(t, offset - integral, learnR);
+  temp.phase(t, offset - integral);
   return control(now);
+}
+
+// Predicts to t with the corrections that were in force since the last update, and the
+// temperature's share of the frequency as the learnt relation says it moved.
+void Discipline::predictTo(double t) {
+  double dt = std::max(t - tLast, 0.0);
+  integral += removed(x1, tLast, tLast + dt);
+  x0 += drift(x1, tLast, tLast + dt);
+  p00 += 2 * dt * p01 + dt * dt * p11 + q * dt * dt * dt / 3;
+  p01 += dt * p11 + q * dt * dt / 2;
+  p11 += q * dt;
+  bankPredict(dt);
+  advanceTo(tLast + dt);
+  unmodelled += params.maxClockError * dt;
+  double warmer = temp.changeSince(tempMark);
+  tempMark = temp.mark();
+  x1 += warmer;
+  for (auto& sh: bank) sh.x1 += warmer;
 }
 
 Command Discipline::control(double now) {
@@ -131,6 +143,9 @@ Command Discipline::control(double now) {
 }
 
 Command Discipline::coast(double now) {
+  // With a temperature relation, holdover follows it: the state is predicted to now (called
+  // again as the temperature moves), its frequency moved with the temperature.
+  if (temp.active() && !std::isnan(now) && now > tLast) predictTo(now);
   commandAt(std::isnan(now) ? tLast : now,
             std::clamp(-x1, -params.maxCorrection, params.maxCorrection));
   return {applied, 0};

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <optional>
 #include <vector>
+#include "temperature.h"
 
 namespace horloge::clockd {
 
@@ -97,8 +98,15 @@ public:
 
   // Times are the disciplined clock's own readings: after a step, the next sample's time is
   // shifted by the step, and so is every instant kept here.
+  // A temperature reading at local time `t` (°C): the crystal's frequency against it is learnt
+  // while samples come (temperature.h) and, once the relation is clear, its changes are fed
+  // forward into the prediction: between samples and through holdover.
+  void temperature(double t, double celsius) { temp.reading(t, celsius); }
+  const TemperatureModel& temperatureModel() const { return temp; }
+  TemperatureModel& temperatureModel() { return temp; }
+
   // Holdover: the command without samples (keep the frequency, stop steering the phase),
-  // applied at local time `now` (NaN: at the last update).
+  // applied at local time `now` (NaN: at the last update); again as the temperature moves.
   Command coast(double now = NAN);
 
   // The predicted 1-sigma offset error `age` seconds after the last update.
@@ -149,6 +157,9 @@ private:
   // noise), shrunk by the part of it the update took in.
   double unmodelled = 0;
   double disputed = 0;            // |offset| of the samples refused since the last accepted one
+  TemperatureModel temp;
+  TemperatureModel::Mark tempMark;   // the lagged temperatures the state was last predicted at
+  void predictTo(double t);
 
   // Noise estimation on the free-running phase phi = offset - (integral of corrections).
   double integral = 0;            // integral of applied corrections and steps, s

@@ -21,8 +21,8 @@ TEST_CASE("persist: drift file round trip; garbage ignored") {
   writeDrift(path, {-17.25e-6, 0.05e-6});
   auto d = readDrift(path);
   REQUIRE(d);
-  CHECK(d->frequency == doctest::Approx(-17.25e-6));
-  CHECK(d->sigma == doctest::Approx(0.05e-6));
+  CHECK(d->frequency == doctest::Approx(-17.25e-6).scale(0));
+  CHECK(d->sigma == doctest::Approx(0.05e-6).scale(0));
   std::ofstream(path) << "nan 3\n";
   CHECK_FALSE(readDrift(path));
   std::ofstream(path) << "9000 1\n";   // beyond the kernel's range
@@ -65,7 +65,7 @@ TEST_CASE("persist: a drift file makes the discipline start on frequency") {
   Discipline d(p);
   d.setInitialFrequency(20e-6, 0.01e-6);
   Command c = d.update(0, 0, 1e-6);
-  CHECK(c.correction == doctest::Approx(-20e-6).epsilon(1e-3));
+  CHECK(c.correction == doctest::Approx(-20e-6).epsilon(1e-3).scale(0));
 }
 
 TEST_CASE("persist: the sim clock's state, only for the same boot and the same model") {

@@ -72,12 +72,16 @@ constexpr char SIM_MAGIC[] = "horloge-sim-clock-1";
 
 void writeSimState(const std::string& path, const std::string& bootId, const SimClockParams& p,
                    const SimClockState& s) {
-  char buf[512];
+  char buf[1024];
+  const SimThermalParams& h = p.thermal;
   snprintf(buf, sizeof(buf),
-           "%s %s %.17g %.17g %.17g %.17g %d %d %d %.17g %.17g %.17g %.17g %llu %.17g %.17g %.17g\n",
+           "%s %s %.17g %.17g %.17g %.17g %d %d %d %.17g %.17g %.17g %.17g %llu %.17g %.17g %.17g "
+           "%.17g %.17g %d %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n",
            SIM_MAGIC, bootId.c_str(), s.trueTime, s.offset, s.frequency, s.correction, s.leap,
            s.waiting ? 1 : 0, s.leaps, p.frequency, p.wander, p.offset, p.jitter,
-           static_cast<unsigned long long>(p.seed), s.untilStep, p.frequencyStep, p.frequencyStepAt);
+           static_cast<unsigned long long>(p.seed), s.untilStep, p.frequencyStep, p.frequencyStepAt,
+           s.elapsed, s.crystal, h.enabled ? 1 : 0, h.base, h.diurnal, h.dayPhase, h.load, h.loadPeriod, h.lag,
+           h.noise, h.resolution, h.linear, h.quadratic);
   writeAtomically(path, buf, false);
 }
 
@@ -91,11 +95,17 @@ std::optional<SimClockState> readSimState(const std::string& path, const std::st
   int waiting = 0;
   SimClockParams saved;
   unsigned long long seed = 0;
+  int thermal = 0;
+  SimThermalParams& h = saved.thermal;
   if (!(in >> magic >> boot >> s.trueTime >> s.offset >> s.frequency >> s.correction >> s.leap >>
         waiting >> s.leaps >> saved.frequency >> saved.wander >> saved.offset >> saved.jitter >>
-        seed >> s.untilStep >> saved.frequencyStep >> saved.frequencyStepAt)) {
+        seed >> s.untilStep >> saved.frequencyStep >> saved.frequencyStepAt >> s.elapsed >>
+        s.crystal >> thermal >> h.base >> h.diurnal >> h.dayPhase >> h.load >> h.loadPeriod >> h.lag >>
+        h.noise >> h.resolution >> h.linear >> h.quadratic)) {
     return std::nullopt;
   }
+  h.enabled = thermal != 0;
+  const SimThermalParams& q = p.thermal;
   s.waiting = waiting != 0;
   bool finite = std::isfinite(s.trueTime) && std::isfinite(s.offset) &&
                 std::isfinite(s.frequency) && std::isfinite(s.correction);
@@ -103,7 +113,12 @@ std::optional<SimClockState> readSimState(const std::string& path, const std::st
   bool sameModel = saved.frequency == p.frequency && saved.wander == p.wander &&
                    saved.offset == p.offset && saved.jitter == p.jitter && seed == p.seed &&
                    saved.frequencyStep == p.frequencyStep &&
-                   saved.frequencyStepAt == p.frequencyStepAt;
+                   saved.frequencyStepAt == p.frequencyStepAt && h.enabled == q.enabled &&
+                   h.base == q.base && h.diurnal == q.diurnal && h.dayPhase == q.dayPhase &&
+                   h.load == q.load &&
+                   h.loadPeriod == q.loadPeriod && h.lag == q.lag && h.noise == q.noise &&
+                   h.resolution == q.resolution && h.linear == q.linear &&
+                   h.quadratic == q.quadratic;
   if (magic != SIM_MAGIC || boot != bootId || !finite || !sameModel || s.trueTime <= 0 ||
       s.leap < -1 || s.leap > 1) {
     return std::nullopt;

@@ -5,8 +5,10 @@
 namespace horloge::clockd {
 
 SimClock::SimClock(SimClockParams p, double trueStart)
-    : p(p), rng(p.seed), t(trueStart), theta(p.offset), f(p.frequency),
-      untilStep(p.frequencyStep != 0 ? p.frequencyStepAt : INFINITY) {}
+    : p(p), rng(p.seed), t(trueStart), start(trueStart), theta(p.offset), f(p.frequency),
+      untilStep(p.frequencyStep != 0 ? p.frequencyStepAt : INFINITY) {
+  if (p.thermal.enabled) thermal.emplace(p.thermal, p.seed);
+}
 
 double SimClock::gauss() {
   // Marsaglia's polar method: the same numbers on every platform for a seed.
@@ -33,14 +35,18 @@ void SimClock::restore(const SimClockState& s) {
   leaps = s.leaps;
   untilWander = 1;
   untilStep = s.untilStep < 0 ? INFINITY : s.untilStep;
+  start = t - s.elapsed;
+  if (thermal) thermal->setCrystal(s.crystal);
 }
 
 void SimClock::advance(double dt) {
   while (dt > 0) {
     double h = std::min({dt, untilWander, untilStep});
     double before = t + theta;
+    double warm = thermalFrequency();
+    if (thermal) thermal->advance(t - start, h);
     t += h;
-    theta += (f + correction) * h;
+    theta += (f + (warm + thermalFrequency()) / 2 + correction) * h;
     dt -= h;
     untilWander -= h;
     untilStep -= h;

@@ -3,6 +3,7 @@
 //     changes by wander * N(0,1);
 //   - it starts `offset` seconds ahead of true time;
 //   - its frequency may step once, as a load or fan change makes a crystal do;
+//   - it may have a temperature (sim-temperature.h) that its frequency follows;
 //   - a reading of it against the reference carries Gaussian jitter J;
 //   - like the kernel, it applies a frequency correction, steps, and inserts or deletes a leap
 //     second at midnight UTC when told to.
@@ -10,7 +11,9 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <random>
+#include "sim-temperature.h"
 
 namespace horloge::clockd {
 
@@ -22,6 +25,7 @@ struct SimClockParams {
   uint64_t seed = 1;
   double frequencyStep = 0;       // s/s added to the frequency error...
   double frequencyStepAt = 0;     // ...this many seconds of true time after the start
+  SimThermalParams thermal;
 };
 
 // Everything of a SimClock that evolves: what the kernel would keep across a clockd restart.
@@ -34,6 +38,8 @@ struct SimClockState {
   bool waiting = false;
   int leaps = 0;
   double untilStep = -1;          // s of true time before the frequency step; -1: none pending
+  double elapsed = 0;             // s of true time since the start (the temperature's clock)
+  double crystal = 0;             // °C, the crystal's temperature
 };
 
 class SimClock {
@@ -46,7 +52,13 @@ public:
   double trueTime() const { return t; }
   double localTime() const { return t + theta; }
   double offset() const { return theta; }            // local minus true, s
-  double frequencyError() const { return f + correction; }   // the clock's rate error now
+  // The clock's rate error now: the oscillator's (with its temperature's share) and ours.
+  double frequencyError() const { return f + thermalFrequency() + correction; }
+  // What the temperature sensor reads now (the SoC's); NaN without a temperature model.
+  double temperatureReading() { return thermal ? thermal->reading(t - start) : NAN; }
+  // The crystal's temperature and its share of the frequency error.
+  double crystalTemperature() const { return thermal ? thermal->crystal() : NAN; }
+  double thermalFrequency() const { return thermal ? thermal->frequency() : 0; }
   double jitteredOffset() { return theta + p.jitter * gauss(); }
   double gauss();
 
@@ -61,7 +73,8 @@ public:
   int leapsDone() const { return leaps; }
 
   SimClockState state() const {
-    return {t, theta, f, correction, leap, waiting, leaps, std::isinf(untilStep) ? -1 : untilStep};
+    return {t,     theta, f, correction, leap, waiting, leaps, std::isinf(untilStep) ? -1 : untilStep,
+            t - start, thermal ? thermal->crystal() : 0};
   }
   // Continues from a saved state; the parameters and the random sequence stay this clock's.
   void restore(const SimClockState& s);
@@ -69,7 +82,8 @@ public:
 private:
   SimClockParams p;
   std::mt19937_64 rng;
-  double t, theta, f, correction = 0, untilWander = 1, untilStep;
+  double t, start, theta, f, correction = 0, untilWander = 1, untilStep;
+  std::optional<SimThermal> thermal;
   int leap = 0, leaps = 0;
   bool waiting = false, spare = false;
   double spareValue = 0;

@@ -21,7 +21,7 @@ TEST_CASE("clock filter: samples kept as free-running phases stay true across ou
     u.add(T0 + i * 2 * S, freeRunning(t) + removed(t), 0.0002, removed(t));
   }
   CHECK(u.filter.count() == 8);
-  CHECK(u.stats.frequency == doctest::Approx(20e-6).epsilon(1e-6));
+  CHECK(u.stats.frequency == doctest::Approx(20e-6).epsilon(1e-6).scale(0));
   CHECK(u.stats.jitter < 1e-6);
   // The offset now, 3 s after the last sample, with what our corrections removed by then.
   double now = 17;
@@ -40,7 +40,8 @@ TEST_CASE("clock filter: jitter on corrected offsets, delayed samples weigh less
     double t = 2.0 * i, noise = i % 2 ? 10e-6 : -10e-6;
     u.add(T0 + i * 2 * S, 0.005 - 500e-6 * t + noise, 0.0002, -500e-6 * t);
   }
-  CHECK(u.stats.jitter == doctest::Approx(10.3e-6).epsilon(0.05));
+  CHECK(u.stats.jitter > 10e-6);    // the noise, with the line's two degrees of freedom
+  CHECK(u.stats.jitter < 11.5e-6);
   CHECK(u.stats.jitter >= std::sqrt(u.model.base));
   // A reply queued 20 ms longer than the fastest is up to 10 ms wrong: it barely moves the line.
   UpstreamSource v;
@@ -62,9 +63,9 @@ TEST_CASE("upstream source: the noise the delays do not explain, and the path's 
   for (int i = 1; i < 200; ++i) {
     u.add(T0 + i * S, i % 2 ? 30e-6 : -30e-6, 0.0003 + (i % 3) * 1e-6, 0);
   }
-  CHECK(std::sqrt(u.model.base) == doctest::Approx(30e-6).epsilon(0.1));
+  CHECK(std::sqrt(u.model.base) == doctest::Approx(30e-6).epsilon(0.1).scale(0));
   CHECK(std::fabs(u.model.asymmetry) < 0.05);
-  CHECK(u.stats.jitter == doctest::Approx(31e-6).epsilon(0.1));
+  CHECK(u.stats.jitter == doctest::Approx(31e-6).epsilon(0.1).scale(0));
 
   // Queueing on the way out only: each sample is late by half its excess delay. The asymmetry
   // is learnt (shrunk towards 0 by its own uncertainty) and corrected: the offset is nearer

@@ -36,7 +36,7 @@ TEST_CASE("config: every directive") {
   CHECK(c.listen[0].port == 11123);
   CHECK(c.listen[1].port == 123);
   REQUIRE(c.refclocks.size() == 1);
-  CHECK(c.refclocks[0].jitter == doctest::Approx(1e-6));
+  CHECK(c.refclocks[0].jitter == doctest::Approx(1e-6).scale(0));
   CHECK(c.refclocks[0].nmeaDelay == doctest::Approx(0.3));
   CHECK(c.clock == ClockBackend::OBSERVE);
   CHECK(c.rundir == "/tmp/r");
@@ -114,19 +114,41 @@ TEST_CASE("config: a directive that may be given once, given twice") {
 
 TEST_CASE("config: maxclockerror, maxslewrate, clock sim frequency-step") {
   Config d = parseConfig("", "t.conf");
-  CHECK(d.maxClockError == doctest::Approx(1e-6));
-  CHECK(d.maxSlewRate == doctest::Approx(83333.333e-6));
+  CHECK(d.maxClockError * 1e6 == doctest::Approx(1));
+  CHECK(d.maxSlewRate * 1e6 == doctest::Approx(83333.333));
   Config c = parseConfig("maxclockerror 2.5\nmaxslewrate 500\n"
                          "clock sim offset 3600 frequency-step 1 300 seed 4\n", "t.conf");
-  CHECK(c.maxClockError == doctest::Approx(2.5e-6));
-  CHECK(c.maxSlewRate == doctest::Approx(500e-6));
+  CHECK(c.maxClockError * 1e6 == doctest::Approx(2.5));
+  CHECK(c.maxSlewRate * 1e6 == doctest::Approx(500));
   CHECK(c.simOffset == 3600);
-  CHECK(c.simFrequencyStep == doctest::Approx(1e-6));
+  CHECK(c.simFrequencyStep * 1e6 == doctest::Approx(1));
   CHECK(c.simFrequencyStepAt == 300);
   CHECK(c.simSeed == 4);
   CHECK(errorOf("maxslewrate 90000\n") == "t.conf:1: maxslewrate 90000 out of range [1, 83333.3]");
   CHECK(errorOf("clock sim frequency-step 1\n") ==
         "t.conf:1: missing frequency step time after '1'");
+}
+
+TEST_CASE("config: tempsensor and the sim clock's temperature") {
+  Config d = parseConfig("", "t.conf");
+  CHECK(d.tempSensor.empty());
+  CHECK(d.tempInterval == 10);
+  CHECK_FALSE(d.simThermal);
+  Config c = parseConfig("tempsensor /sys/class/thermal/thermal_zone1/temp interval 30\n"
+                         "clock sim temperature-diurnal 5 temperature-load 5 3600 "
+                         "temperature-lag 600 temperature-coefficients 0.3 -0.01\n", "t.conf");
+  CHECK(c.tempSensor == "/sys/class/thermal/thermal_zone1/temp");
+  CHECK(c.tempInterval == 30);
+  CHECK(c.simThermal);
+  CHECK(c.simDiurnal == 5);
+  CHECK(c.simLoad == 5);
+  CHECK(c.simLoadPeriod == 3600);
+  CHECK(c.simLag == 600);
+  CHECK(c.simLinear * 1e6 == doctest::Approx(0.3));
+  CHECK(c.simQuadratic * 1e6 == doctest::Approx(-0.01));
+  CHECK(parseConfig("tempsensor none\n", "t.conf").tempSensor == "none");
+  CHECK(errorOf("tempsensor thermal\n") == "t.conf:1: tempsensor must be an absolute path");
+  CHECK(errorOf("tempsensor none every 3\n") == "t.conf:1: expected 'interval', got 'every'");
 }
 
 TEST_CASE("config: missing file") {
@@ -231,7 +253,7 @@ TEST_CASE("config: discipline directives (issue 5)") {
   CHECK(c.driftfile == "/var/lib/horloge/drift");
   CHECK(c.leapfile == "/etc/leap.list");
   CHECK(c.clock == horloge::ClockBackend::SIM);
-  CHECK(c.simFrequency == doctest::Approx(-12e-6));
+  CHECK(c.simFrequency == doctest::Approx(-12e-6).scale(0));
   CHECK(c.simWander == 1e-10);
   CHECK(c.simOffset == 0.002);
   CHECK(c.simSeed == 9);

@@ -354,8 +354,26 @@ void parseLine(const Line& l, Config& c) {
           c.simFrequencyStep = l.number_(i + 1, "frequency step", -100, 100) * 1e-6;
           c.simFrequencyStepAt = l.number_(i + 2, "frequency step time", 0, 1e7);
           ++i;
+        } else if (k == "temperature-diurnal") {
+          c.simThermal = true;
+          c.simDiurnal = l.number_(i + 1, "temperature-diurnal", 0, 30);
+        } else if (k == "temperature-load") {
+          c.simThermal = true;
+          c.simLoad = l.number_(i + 1, "temperature-load", -30, 30);
+          c.simLoadPeriod = l.number_(i + 2, "temperature-load period", 60, 86400);
+          ++i;
+        } else if (k == "temperature-lag") {
+          c.simThermal = true;
+          c.simLag = l.number_(i + 1, "temperature-lag", 1, 7200);
+        } else if (k == "temperature-coefficients") {
+          c.simThermal = true;
+          c.simLinear = l.number_(i + 1, "temperature coefficient", -10, 10) * 1e-6;
+          c.simQuadratic = l.number_(i + 2, "temperature quadratic coefficient", -1, 1) * 1e-6;
+          ++i;
         } else l.fail("unknown clock sim option '" + k +
-                      "' (known: frequency, wander, offset, seed, frequency-step)");
+                      "' (known: frequency, wander, offset, seed, frequency-step, "
+                      "temperature-diurnal, temperature-load, temperature-lag, "
+                      "temperature-coefficients)");
       }
     } else {
       l.noMoreThan(2);
@@ -384,6 +402,14 @@ void parseLine(const Line& l, Config& c) {
   } else if (d == "leapfile") {
     c.leapfile = l.path_(1, "leapfile");
     l.noMoreThan(2);
+  } else if (d == "tempsensor") {
+    const std::string& what = l.word(1, "temperature file or 'none'");
+    c.tempSensor = what == "none" ? what : l.path_(1, "tempsensor");
+    if (l.words.size() > 2) {
+      if (l.words[2] != "interval") l.fail("expected 'interval', got '" + l.words[2] + "'");
+      c.tempInterval = l.number_(3, "tempsensor interval", 1, 600);
+      l.noMoreThan(4);
+    }
   } else if (d == "maxclockerror") {
     c.maxClockError = l.number_(1, "maxclockerror", 0, 100) * 1e-6;
     l.noMoreThan(2);

@@ -112,6 +112,16 @@ struct Config {
   // start (a load or fan change; tests of holdover honesty).
   double simFrequencyStep = 0;
   double simFrequencyStepAt = 0;
+  // `... temperature-diurnal C`, `temperature-load C PERIOD`, `temperature-lag S`,
+  // `temperature-coefficients PPM PPM2`: the virtual crystal's temperature (any of them turns
+  // it on), read by clockd as its temperature sensor.
+  bool simThermal = false;
+  double simDiurnal = 0, simLoad = 0, simLoadPeriod = 3600, simLag = 300;
+  double simLinear = 0.25e-6, simQuadratic = 0.005e-6;
+  // `tempsensor PATH|none [interval S]`: a file holding the temperature in millidegrees (sysfs
+  // thermal zones). Empty: the Pi SoC's thermal_zone0 when present.
+  std::string tempSensor;
+  double tempInterval = 10;
   // Growth of the advertised error for what the clock model cannot see (temperature, load):
   // chrony's `maxclockerror`, s/s.
   double maxClockError = 1e-6;
