@@ -318,8 +318,10 @@ void Hub::onUpstream(ipc::UpstreamSample::Reader s) {
   // The sim backend adds its virtual clock's error, as for refclocks.
   double bias = r.valid ? clock->sampleBias(t4) : 0;
   Intake got = takeReport(u, r, bias, discipline.phaseCorrection(clock->reading(t4)), options.ownRefids);
-  if (got == Intake::SAMPLE_NEW_LOOP) log::warn(kj::str("upstream ", u.address.c_str(), " follows us: a loop"));
-  if (got == Intake::NO_SAMPLE) return;
+  if (got == Intake::SAMPLE_NEW_LOOP || got == Intake::NO_SAMPLE_NEW_LOOP) {
+    log::warn(kj::str("upstream ", u.address.c_str(), " follows us: a loop"));
+  }
+  if (got == Intake::NO_SAMPLE || got == Intake::NO_SAMPLE_NEW_LOOP) return;
 
   int chosen = reselect(t4, -1);
   if (chosen < 100) return;   // a refclock, or nobody to trust

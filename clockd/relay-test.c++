@@ -173,3 +173,24 @@ TEST_CASE("relay: queueing of milliseconds, polls of 16 s: converged and honest"
   CHECK(r.dishonest == 0);
   CHECK(r.bounded > 0);
 }
+
+TEST_CASE("relay: an unsynchronised server's replies are no samples") {
+  UpstreamSource u;
+  UpstreamReport r;
+  r.address = "192.0.2.1";
+  r.valid = true;
+  r.t1Ns = 1'800'000'000'000'000'000;
+  r.t2Ns = r.t1Ns + 100'000;
+  r.t3Ns = r.t1Ns + 110'000;
+  r.t4Ns = r.t1Ns + 200'000;
+  r.leap = 3;
+  r.stratum = 16;   // a Stratum-1 still slewing its start-up offset
+  CHECK(takeReport(u, r, 0, 0, {}) == Intake::NO_SAMPLE);
+  CHECK(u.filter.count() == 0);
+  CHECK(u.heard);
+  r.leap = 0;
+  r.stratum = 1;
+  r.t1Ns += 2'000'000'000, r.t2Ns += 2'000'000'000, r.t3Ns += 2'000'000'000, r.t4Ns += 2'000'000'000;
+  CHECK(takeReport(u, r, 0, 0, {}) == Intake::SAMPLE);
+  CHECK(u.filter.count() == 1);
+}

@@ -25,9 +25,14 @@ Intake takeReport(UpstreamSource& u, const UpstreamReport& r, double bias, doubl
   bool wasLoop = u.loop;
   u.loop = isLoop(u.refid, own);
   if (u.firstNs == 0) u.firstNs = r.t4Ns;
+  u.lastNs = r.t4Ns;
+  // An unsynchronised server's time is no sample (RFC 5905's peer tests, chrony's): a
+  // Stratum-1 answers LI=3 while it slews its own start-up offset.
+  if (r.leap == 3 || r.stratum == 0 || r.stratum >= 16) {
+    return u.loop && !wasLoop ? Intake::NO_SAMPLE_NEW_LOOP : Intake::NO_SAMPLE;
+  }
   u.add(r.t4Ns, offset, delay, phaseNow);
   ++u.total;
-  u.lastNs = r.t4Ns;
   u.beenUsable = u.beenUsable || u.usable(r.t4Ns);
   return u.loop && !wasLoop ? Intake::SAMPLE_NEW_LOOP : Intake::SAMPLE;
 }

@@ -31,7 +31,7 @@ struct UpstreamReport {
   double rootDelay = 0, rootDispersion = 0;   // s
 };
 
-enum class Intake : uint8_t { NO_SAMPLE, SAMPLE, SAMPLE_NEW_LOOP };
+enum class Intake : uint8_t { NO_SAMPLE, NO_SAMPLE_NEW_LOOP, SAMPLE, SAMPLE_NEW_LOOP };
 
 // Takes a report into `u`. A reply becomes a sample: `bias` is added to its offset (the sim
 // clock's own error), `phaseNow` is Discipline::phaseCorrection at its T4. `own`: our

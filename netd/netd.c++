@@ -101,7 +101,7 @@ int run(int argc, char** argv) {
                   info.asReader(), options.maxHoldoverNs);
   feed.setTopClients(topClients.get());
   // Relay mode: the upstream servers' samples go to clockd over the same connection.
-  Upstream upstream(io.provider->getTimer(), io.unixEventPort, config.servers);
+  Upstream upstream(io.provider->getTimer(), io.unixEventPort, config.servers, cell);
   auto connected = ipc::keepConnected(
       io, ipc::socketPath(config, ipc::NETD_SOCKET), kj::str("clockd"),
       [&feed, &upstream](capnp::Capability::Client bootstrap) {

@@ -160,3 +160,20 @@ TEST_CASE("poller: KoD RATE raises the poll, DENY and RSTR stop, only after the 
   CHECK(p.onReply(rep, 48, T0, e) == Verdict::KOD_STOP);
   CHECK(p.stopped());
 }
+
+TEST_CASE("poller: the poll rises only while we serve synchronised time") {
+  Poller p(conf(6, 10, false));
+  Exchange e;
+  uint8_t req[48], rep[48];
+  auto good = [&](uint64_t r) {
+    p.makeRequest(req, T0, r);
+    reply(req, rep);
+    return p.onReply(rep, 48, T0 + 1000, e);
+  };
+  p.ownSync(false);   // a relay still converging on these very samples
+  for (uint64_t r = 1; r <= 8; ++r) CHECK(good(r) == Verdict::SAMPLE);
+  CHECK(p.poll() == 6);
+  p.ownSync(true);
+  for (uint64_t r = 9; r <= 12; ++r) CHECK(good(r) == Verdict::SAMPLE);
+  CHECK(p.poll() == 7);
+}

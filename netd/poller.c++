@@ -73,7 +73,7 @@ Verdict Poller::onReply(const uint8_t* p, size_t length, int64_t t4Ns, Exchange&
   bool synced = out.leap != 3 && stratum < 16;
   if (synced && unsynced && iburst) burstLeft = BURST - 1;   // this reply was the first
   unsynced = !synced;
-  if (!synced) goodRun = 0;
+  if (!synced || !settled) goodRun = 0;
   else if (++goodRun >= 4 && pollNow < maxpoll) {
     ++pollNow;
     goodRun = 0;

@@ -8,6 +8,8 @@
 //   - poll adapts between minpoll and maxpoll: up after 4 good replies in a row, down after a
 //     lost one; `iburst` sends the first 4 requests 2 s apart (or faster when minpoll is);
 //   - an unsynchronised reply (LI=3 or stratum 16) is not a good one: the poll does not rise;
+//     nor does it while we do not serve synchronised time ourselves (a relay converges on its
+//     samples: at minpoll, not at 1024 s);
 //     with `iburst`, the first synchronised reply after it starts a new burst, so a relay
 //     booted with its Stratum-1s follows them seconds after they lock, not a poll later;
 //   - KoD RATE raises the poll (and the floor it may fall back to); DENY and RSTR stop polling.
@@ -52,6 +54,9 @@ public:
   // Seconds until the next request.
   double nextDelay() const;
 
+  // Whether we serve synchronised time now (netd's state from clockd): the poll rises only then.
+  void ownSync(bool synchronised) { settled = synchronised; }
+
   int poll() const { return pollNow; }
   uint8_t reach() const { return reachBits; }
   bool stopped() const { return isStopped; }
@@ -59,6 +64,7 @@ public:
 
 private:
   int minpoll, maxpoll, floorPoll, pollNow;
+  bool settled = true;
   bool iburst;
   int burstLeft;
   int goodRun = 0;

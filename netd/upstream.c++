@@ -49,8 +49,8 @@ bool readOne(int fd, uint8_t* buf, size_t size, size_t& length, int64_t& rxNs) {
 }  // namespace
 
 Upstream::Upstream(kj::Timer& timer, kj::UnixEventPort& events,
-                   const std::vector<ServerConf>& confs)
-    : timer(timer), events(events), pushes(*this) {
+                   const std::vector<ServerConf>& confs, const StateCell& served)
+    : timer(timer), events(events), served(served), pushes(*this) {
   servers.reserve(confs.size());
   for (auto& c: confs) {
     Server s{c, Poller(c)};
@@ -137,6 +137,8 @@ kj::Promise<bool> Upstream::awaitReply(Server& s, int fd, kj::UnixEventPort::FdO
   // Edge-triggered: read everything there is before waiting again.
   while (readOne(fd, buf, sizeof(buf), length, t4)) {
     Exchange e;
+    Snapshot now = served.load();
+    s.poller.ownSync(now.pushed && now.leap != 3 && now.stratum > 0 && now.stratum < 16);
     switch (s.poller.onReply(buf, length, t4, e)) {
       case Verdict::SAMPLE:
         push(s, &e);

@@ -8,6 +8,7 @@
 // opened before lockdown would keep its ports for ever, which is what RFC 9109 warns against.
 #pragma once
 #include "poller.h"
+#include "state-cell.h"
 #include <horloge.capnp.h>
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
@@ -18,7 +19,9 @@ namespace horloge::netd {
 
 class Upstream: private kj::TaskSet::ErrorHandler {
 public:
-  Upstream(kj::Timer& timer, kj::UnixEventPort& events, const std::vector<ServerConf>& servers);
+  // `served`: what netd answers with (clockd's state); the poll rises only while synchronised.
+  Upstream(kj::Timer& timer, kj::UnixEventPort& events, const std::vector<ServerConf>& servers,
+           const StateCell& served);
   KJ_DISALLOW_COPY(Upstream);
 
   // The feed of the current clockd connection, or null while there is none.
@@ -39,6 +42,7 @@ private:
   };
   kj::Timer& timer;
   kj::UnixEventPort& events;
+  const StateCell& served;
   std::vector<Server> servers;
   kj::Maybe<ipc::NetdFeed::Client> feed;
   kj::TaskSet pushes;
