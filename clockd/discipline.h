@@ -26,11 +26,10 @@ struct DisciplineParams {
   double slewTime = 2;            // seconds over which an estimated offset is slewed out
   // An offset larger than `fastSlewFrom` is slewed out at up to `maxSlewRate` on top of the
   // frequency correction (chrony's `maxslewrate`, same default: the kernel's tick length gives
-  // up to 10 %): at 500 ppm a board booted 1 s off needs 33 minutes, at this rate 12 s.
-  // Smaller ones keep within maxCorrection in all: the 40 s a 20 ms offset takes at 500 ppm
-  // are what the frequency estimate needs anyway (slewed faster, a PPS lock at 8 us of
-  // jitter took 32 s instead of 27).
-  double fastSlewFrom = 20e-3;
+  // up to 10 %): at 500 ppm a board booted 1 s off needs 33 minutes, at this rate 12 s; and the
+  // server claims nothing until the slew is done. The last millisecond keeps within
+  // maxCorrection in all: the frequency estimate settles meanwhile.
+  double fastSlewFrom = 1e-3;
   double maxSlewRate = 83333.333e-6;   // the `maxslewrate` directive
   double stepThreshold = 0;       // makestep: step when |offset| exceeds this (0: never)
   int stepLimit = 0;              // ... during the first this many updates (-1: always)

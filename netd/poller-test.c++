@@ -173,7 +173,9 @@ TEST_CASE("poller: the poll rises only while we serve synchronised time") {
   p.ownSync(false);   // a relay still converging on these very samples
   for (uint64_t r = 1; r <= 8; ++r) CHECK(good(r) == Verdict::SAMPLE);
   CHECK(p.poll() == 6);
+  CHECK(p.nextDelay() == 16);   // and polls every 16 s meanwhile
   p.ownSync(true);
+  CHECK(p.nextDelay() == 64);
   for (uint64_t r = 9; r <= 12; ++r) CHECK(good(r) == Verdict::SAMPLE);
   CHECK(p.poll() == 7);
 }

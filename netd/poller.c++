@@ -88,7 +88,8 @@ void Poller::onTimeout() {
 }
 
 double Poller::nextDelay() const {
-  double interval = double(int64_t(1) << pollNow);
+  constexpr int UNSYNCHRONISED_POLL = 4;
+  double interval = double(int64_t(1) << (settled ? pollNow : std::min(pollNow, UNSYNCHRONISED_POLL)));
   return burstLeft > 0 ? std::min(2.0, interval) : interval;
 }
 

@@ -8,8 +8,9 @@
 //   - poll adapts between minpoll and maxpoll: up after 4 good replies in a row, down after a
 //     lost one; `iburst` sends the first 4 requests 2 s apart (or faster when minpoll is);
 //   - an unsynchronised reply (LI=3 or stratum 16) is not a good one: the poll does not rise;
-//     nor does it while we do not serve synchronised time ourselves (a relay converges on its
-//     samples: at minpoll, not at 1024 s);
+//     nor does it while we do not serve synchronised time ourselves, and meanwhile a server is
+//     polled at least every 16 s (ntpd's smallest minpoll): a relay converges on its samples,
+//     and can claim nothing until a few of them agree with its clock;
 //     with `iburst`, the first synchronised reply after it starts a new burst, so a relay
 //     booted with its Stratum-1s follows them seconds after they lock, not a poll later;
 //   - KoD RATE raises the poll (and the floor it may fall back to); DENY and RSTR stop polling.

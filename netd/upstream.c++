@@ -77,9 +77,15 @@ kj::Promise<void> Upstream::run() {
   return kj::joinPromises(all.finish()).then([]() { return kj::Promise<void>(kj::NEVER_DONE); });
 }
 
+bool Upstream::synchronised() const {
+  Snapshot now = served.load();
+  return now.pushed && now.leap != 3 && now.stratum > 0 && now.stratum < 16;
+}
+
 kj::Promise<void> Upstream::loop(Server& s) {
   if (s.poller.stopped()) return kj::NEVER_DONE;
   return exchange(s).then([this, &s]() {
+    s.poller.ownSync(synchronised());
     auto delay = static_cast<int64_t>(s.poller.nextDelay() * 1e9) * kj::NANOSECONDS;
     return timer.afterDelay(delay).then([this, &s]() { return loop(s); });
   });
@@ -137,8 +143,7 @@ kj::Promise<bool> Upstream::awaitReply(Server& s, int fd, kj::UnixEventPort::FdO
   // Edge-triggered: read everything there is before waiting again.
   while (readOne(fd, buf, sizeof(buf), length, t4)) {
     Exchange e;
-    Snapshot now = served.load();
-    s.poller.ownSync(now.pushed && now.leap != 3 && now.stratum > 0 && now.stratum < 16);
+    s.poller.ownSync(synchronised());
     switch (s.poller.onReply(buf, length, t4, e)) {
       case Verdict::SAMPLE:
         push(s, &e);

@@ -47,6 +47,7 @@ private:
   kj::Maybe<ipc::NetdFeed::Client> feed;
   kj::TaskSet pushes;
 
+  bool synchronised() const;   // what we serve now
   kj::Promise<void> loop(Server& s);
   kj::Promise<void> exchange(Server& s);
   kj::Promise<bool> awaitReply(Server& s, int fd, kj::UnixEventPort::FdObserver& observer);
