@@ -96,7 +96,7 @@ public:
         marks(confs.size(), Mark::UNUSABLE) {
     for (auto& c: confs) servers.push_back({c, netd::Poller(c)});
     clock = makeClock(ClockBackend::SYSTEM);
-    discipline.setAppliedCorrection(clock->initialCorrection());
+    discipline.setAppliedCorrection(clock->initialCorrection(), clock->reading(realtimeNs()));
   }
 
   [[noreturn]] void run() {
@@ -314,7 +314,7 @@ int main(int argc, char** argv) {
 
   kj::Own<Clock> clock = makeClock(ClockBackend::SYSTEM);
   Discipline d(dp);
-  d.setAppliedCorrection(clock->initialCorrection());
+  d.setAppliedCorrection(clock->initialCorrection(), clock->reading(realtimeNs()));
   setvbuf(stdout, nullptr, _IOLBF, 0);
   uint64_t samples = 0;
   for (;;) {

@@ -68,8 +68,13 @@ public:
 
   // Starts from a known frequency error (drift file) instead of an unknown one.
   void setInitialFrequency(double frequency, double sigma);
-  // The correction already applied when we start (e.g. the kernel's, after a restart).
-  void setAppliedCorrection(double c) { applied = before = c; changes.clear(); }
+  // The correction already applied when we start at local time `t` (e.g. the kernel's, after a
+  // restart): phaseCorrection() counts what it removes from `t`, not from the epoch.
+  void setAppliedCorrection(double c, double t) {
+    applied = before = c;
+    changes.clear();
+    tLast = t;
+  }
   // Steps already made (persisted across restarts so the step window does not reopen).
   void setUpdatesDone(int n) { updates = n; }
 

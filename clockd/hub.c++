@@ -165,7 +165,7 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
   double inForce = 0;
   KJ_IF_MAYBE(unused, kj::runCatchingExceptions([&]() {
     inForce = clock->initialCorrection();
-    discipline.setAppliedCorrection(inForce);
+    discipline.setAppliedCorrection(inForce, clock->reading(realtimeNs()));
   })) {
     log::warn(kj::str("cannot read the clock's frequency: ", unused->getDescription()));
   }
@@ -216,6 +216,13 @@ void Hub::onSample(ipc::RefSample::Reader s) {
   double offset = (local - s.getReferenceTimeNs()) * 1e-9 + clock->sampleBias(local);
   double error = s.getErrorNs() * 1e-9;
   uint8_t id = s.getSourceId();
+  // NMEA alone once the PPS is gone: while the clock the PPS disciplined, in holdover, is still
+  // better than NMEA's claim, it keeps its own time; NMEA takes over when it is not (or once
+  // holdover has ended).
+  if (s.getKind() == ipc::SampleKind::NMEA && refclockKind == SourceKind::PPS && followed < 0 &&
+      sync.state() != Sync::UNSYNCHRONISED && ownError(realtimeNs()) < error) {
+    return;
+  }
   filters[id].add({local, offset, error});
   claimedError[id] = error;
   kinds[id] = s.getKind() == ipc::SampleKind::NMEA ? SourceKind::REFCLOCK : SourceKind::PPS;

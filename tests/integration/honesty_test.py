@@ -164,6 +164,17 @@ def stays_synced(s):
             f"from {lost[0]['since']:.0f} s"] if lost else []
 
 
+def ends_on(refid):
+    """The last answers are synchronised and name `refid` (b"PPS\\0", b"NMEA")."""
+    want = int.from_bytes(refid.ljust(4, b"\0"), "big")
+
+    def check(s):
+        last = [a for a in s.answers if not a.get("timeout")][-5:]
+        ok = last and all(a["leap"] != 3 and a["refid"] == want for a in last)
+        return [] if ok else [f"the last answers do not name {refid!r} synchronised"]
+    return check
+
+
 def all_of(*checks):
     return lambda s: [p for c in checks for p in c(s)]
 
@@ -212,7 +223,12 @@ def scenarios():
           {"s1": s1(gps_out.format(a=120, d=300), clock="frequency-step 1 120")}, "s1",
           what="the oscillator moves by 1 ppm when the GPS goes (120 s, for 300 s)"),
         S("pps-lost-nmea-kept", 240, {"s1": s1("dropout pps 90 0")}, "s1",
-          what="PPS gone at 90 s: NMEA alone, its delay measured while PPS was there"),
+          expect=all_of(stays_synced, ends_on(b"PPS")),
+          what="PPS gone at 90 s, NMEA kept: holdover, better than NMEA's 100 ms"),
+        S("pps-lost-past-maxholdover", 300,
+          {"s1": s1("dropout pps 90 0", extra="maxholdover 60")}, "s1",
+          expect=ends_on(b"NMEA"),
+          what="PPS gone at 90 s, maxholdover 60: NMEA alone takes over, delay measured"),
         S("nmea-only", 150, {"s1": s1("dropout pps 0 0")}, "s1",
           expect=synced_within(90), what="no PPS ever: NMEA alone, delay unknown"),
         S("wrong-second", 240, {"s1": s1("fault wrong-second 90 60")}, "s1",
