@@ -67,13 +67,16 @@ int run(const Config& config) {
   ClientAccess access(config.monitorAllow);
   if (!access.restricted()) log::info("no `monitor allow`: any address may connect");
 
+  // Who may serve status.sock is looked up now: no user database after lockdown.
+  auto clockdSocket = ipc::clockdEndpoint(config, ipc::STATUS_SOCKET);
+
   lockdown(Role::MONITORD, {config.user(Role::MONITORD), false, config.seccomp});
 
   capnp::MallocMessageBuilder selfMessage;
   auto self = selfMessage.initRoot<ipc::DaemonInfo>();
   ipc::fillDaemonInfo(self, Role::MONITORD, startedNs);
 
-  ClockdLink clockd(io, ipc::socketPath(config, ipc::STATUS_SOCKET));
+  ClockdLink clockd(io, kj::mv(clockdSocket));
   auto link = clockd.run();
 
   kj::HttpHeaderTable::Builder headers;
