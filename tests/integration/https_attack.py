@@ -3,6 +3,7 @@
 made, against the appliance it started; bounded by DURATION):
 
     https_attack.py idle|slowtls HOST PORT CONNECTIONS DURATION [--sources FIRST COUNT]
+                    [--rate R]
 
   idle     CONNECTIONS TCP connections that never send a byte; each one the server closes is
            opened again at once.
@@ -10,6 +11,7 @@ made, against the appliance it started; bounded by DURATION):
            when closed.
   --sources  spread the connections over COUNT source addresses from FIRST up (IPv4; they must
            be local: the test routes them to lo in the attacker's namespace).
+  --rate   open at most R connections a second (default: as fast as they are closed).
 
 Prints one JSON line at the end: connections opened, closed by the server, refused at connect,
 and the most held open at once.
@@ -33,10 +35,12 @@ def main():
         i = sys.argv.index("--sources")
         first, n = ipaddress.ip_address(sys.argv[i + 1]), int(sys.argv[i + 2])
         sources = [str(first + k) for k in range(n)]
+    rate = float(sys.argv[sys.argv.index("--rate") + 1]) if "--rate" in sys.argv else 0
     sel = selectors.DefaultSelector()
     stats = {"mode": mode, "opened": 0, "closed_by_server": 0, "refused": 0, "max_open": 0}
     conns = {}   # socket -> [next byte index, time of next byte]
-    end = time.monotonic() + duration
+    start = time.monotonic()
+    end = start + duration
     k = 0
 
     def open_one():
@@ -68,7 +72,8 @@ def main():
             stats["closed_by_server"] += 1
 
     while time.monotonic() < end:
-        while len(conns) < count:
+        while len(conns) < count and (rate <= 0 or
+                                       stats["opened"] < rate * (time.monotonic() - start) + count):
             open_one()
         stats["max_open"] = max(stats["max_open"], len(conns))
         now = time.monotonic()
