@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """horloge-launch and the daemons' refusal of bad configuration, on loopback only.
 
-- A bad line stops horloge-launch and every daemon with `file:line: message`, exit 1.
+- A bad line stops horloge-launch and every daemon with `file:line: message`, exit 1 (also a
+  `rundir` too long for its sockets' paths); a `driftfile` that is a device stops clockd with
+  an error naming it (it used to read /dev/zero until std::bad_alloc).
 - A daemon that keeps failing (monitord with a missing certificate) is restarted with back-off,
   then the launcher gives up on it alone, names it and the daemons still running, and those go
   on serving (NTP answered) until the launcher is stopped.
@@ -51,6 +53,33 @@ def ntp_answered(port):
         return False
     finally:
         s.close()
+
+
+def check_bad_files(tmp):
+    long_rundir = "/" + "r" * 94
+    conf = os.path.join(tmp, "long.conf")
+    with open(conf, "w") as f:
+        f.write(f"clock observe\nrundir {long_rundir}\n")
+    want = f"{conf}:2: rundir is 95 characters long"
+    for name in DAEMONS:
+        r = subprocess.run([f"{BIN}/{name}", "-f", conf], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 1 and want in r.stderr, (name, r.stderr)
+    print("rundir too long:", r.stderr.strip())
+
+    conf = os.path.join(tmp, "drift.conf")
+    with open(conf, "w") as f:
+        f.write(f"""clock observe
+rundir {tmp}/run-drift
+statedir {tmp}/state-drift
+driftfile /dev/zero
+user nobody
+""")
+    r = subprocess.run([f"{BIN}/horloge-clockd", "-f", conf], capture_output=True, text=True,
+                       timeout=20)
+    print("driftfile /dev/zero:", r.returncode, r.stderr.strip().splitlines()[-1:])
+    assert r.returncode == 1, r
+    assert "driftfile /dev/zero: not a regular file" in r.stderr, r.stderr
+    assert "bad_alloc" not in r.stderr, r.stderr
 
 
 def check_gives_up(tmp):
@@ -138,6 +167,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="horloge-launch-")
     os.chmod(tmp, 0o755)
     check_bad_config(tmp)
+    check_bad_files(tmp)
     check_gives_up(tmp)
     check_dies_with_launcher(tmp)
     print("launch: PASS")
