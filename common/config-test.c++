@@ -156,6 +156,26 @@ TEST_CASE("config: missing file") {
                        ConfigError);
 }
 
+TEST_CASE("config: a file that is not a small regular file is refused by name, unread") {
+  CHECK_THROWS_WITH_AS(loadConfig("/dev/zero"), "/dev/zero: not a regular file", ConfigError);
+  CHECK_THROWS_WITH_AS(loadConfig("/tmp"), "/tmp: not a regular file", ConfigError);
+}
+
+TEST_CASE("config: socket paths that a Unix socket cannot have are file:line errors") {
+  std::string fits(MAX_UNIX_SOCKET_PATH - 1 - LONGEST_IPC_SOCKET_NAME, 'r');
+  fits[0] = '/';
+  CHECK(errorOf("rundir " + fits + "\n") == "");
+  CHECK(errorOf("\nrundir " + fits + "x\n") ==
+        "t.conf:2: rundir is 94 characters long; its sockets' paths (up to " + fits +
+        "x/refclock.sock) would pass the 107 characters a Unix socket path may have (at most 93 "
+        "for rundir)");
+  std::string sock(MAX_UNIX_SOCKET_PATH, 's');
+  sock[0] = '/';
+  CHECK(errorOf("refclock sock " + sock + "\n") == "");
+  CHECK(errorOf("refclock sock " + sock + "s\n") ==
+        "t.conf:1: socket path is 108 characters long; a Unix socket path may have at most 107");
+}
+
 TEST_CASE("config: allow and deny") {
   Config c = parseConfig(
       "deny all\n"

@@ -1,8 +1,8 @@
 #include "config.h"
 #include "address.h"
+#include "read-file.h"
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 #include <algorithm>
 #include <cctype>
@@ -88,6 +88,9 @@ void parseRefclock(const Line& l, Config& c) {
     i = 3;
   } else if (r.driver == "sock") {
     r.device = l.path_(2, "socket path");
+    if (r.device.size() > MAX_UNIX_SOCKET_PATH)
+      l.fail("socket path is " + std::to_string(r.device.size()) + " characters long; a Unix "
+             "socket path may have at most " + std::to_string(MAX_UNIX_SOCKET_PATH));
     i = 3;
   } else if (r.driver == "shm") {
     double unit = l.number_(2, "unit", 0, 7);
@@ -385,6 +388,13 @@ void parseLine(const Line& l, Config& c) {
   } else if (d == "rundir") {
     c.rundir = l.path_(1, "rundir");
     l.noMoreThan(2);
+    // Found here rather than when clockd binds, with the socket path's limit in words.
+    if (c.rundir.size() + 1 + LONGEST_IPC_SOCKET_NAME > MAX_UNIX_SOCKET_PATH)
+      l.fail("rundir is " + std::to_string(c.rundir.size()) + " characters long; its sockets' "
+             "paths (up to " + c.rundir + "/refclock.sock) would pass the " +
+             std::to_string(MAX_UNIX_SOCKET_PATH) + " characters a Unix socket path may have (" +
+             "at most " + std::to_string(MAX_UNIX_SOCKET_PATH - 1 - LONGEST_IPC_SOCKET_NAME) +
+             " for rundir)");
   } else if (d == "statedir") {
     c.statedir = l.path_(1, "statedir");
     l.noMoreThan(2);
@@ -483,14 +493,14 @@ Config parseConfig(const std::string& text, const std::string& path) {
 }
 
 Config loadConfig(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw ConfigError(path + ": cannot open");
-  std::ostringstream s;
-  s << f.rdbuf();
-  if (s.str().size() > 1 << 20) throw ConfigError(path + ": larger than 1 MiB");
-  Config c = parseConfig(s.str(), path);
-  resolveServers(c);
-  return c;
+  kj::String why;
+  KJ_IF_MAYBE(text, tryReadSmallFile(path.c_str(), MAX_CONFIG_BYTES, why)) {
+    Config c = parseConfig(std::string(text->begin(), text->size()), path);
+    resolveServers(c);
+    return c;
+  }
+  // "PATH: why", as readSmallFile says it.
+  throw ConfigError(why.size() > 0 ? std::string(why.cStr()) : path + ": cannot open");
 }
 
 }  // namespace horloge

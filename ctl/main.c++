@@ -70,9 +70,17 @@ Config config(const Options& o) {
   }
 }
 
-std::string statusSocket(const Options& o) {
-  if (!o.socket.empty()) return o.socket;
-  return ipc::socketPath(config(o), ipc::STATUS_SOCKET).cStr();
+ipc::Endpoint statusEndpoint(const Options& o) {
+  if (o.socket.empty()) return ipc::clockdEndpoint(config(o), ipc::STATUS_SOCKET);
+  // -s: that socket; clockd's user from the configuration when there is one to read.
+  Config c;
+  try {
+    c = loadConfig(o.config);
+  } catch (const ConfigError&) {
+  }
+  auto endpoint = ipc::clockdEndpoint(c, ipc::STATUS_SOCKET);
+  endpoint.path = kj::str(o.socket);
+  return endpoint;
 }
 
 int run(const Options& o) {
@@ -83,7 +91,7 @@ int run(const Options& o) {
   auto io = kj::setupAsyncIo();
   kj::Own<capnp::MallocMessageBuilder> message;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-    message = fetchStatus(io, statusSocket(o).c_str(), STATUS_TIMEOUT);
+    message = fetchStatus(io, statusEndpoint(o), STATUS_TIMEOUT);
   })) {
     fprintf(stderr, "horlogectl: clockd is not running (%s)\n", e->getDescription().cStr());
     return EXIT_UNREACHABLE;

@@ -139,12 +139,13 @@ Reply unreachableHealthReply(kj::StringPtr why) {
   return {503, "Service Unavailable", TEXT_TYPE, kj::str("clockd unreachable: ", oneLine(why), "\n")};
 }
 
-Reply metricsReply(ipc::SystemStatus::Reader fromClockd, ipc::DaemonInfo::Reader self) {
-  return {200, "OK", PROMETHEUS_TYPE, renderMetrics(fromClockd, self)};
+Reply metricsReply(ipc::SystemStatus::Reader fromClockd, ipc::DaemonInfo::Reader self,
+                   const ConnectionStats* connections) {
+  return {200, "OK", PROMETHEUS_TYPE, renderMetrics(fromClockd, self, connections)};
 }
 
-Reply unreachableMetricsReply(ipc::DaemonInfo::Reader self) {
-  return {200, "OK", PROMETHEUS_TYPE, renderUnreachableMetrics(self)};
+Reply unreachableMetricsReply(ipc::DaemonInfo::Reader self, const ConnectionStats* connections) {
+  return {200, "OK", PROMETHEUS_TYPE, renderUnreachableMetrics(self, connections)};
 }
 
 }  // namespace horloge::monitord

@@ -86,5 +86,23 @@ TEST_CASE("metrics: clockd unreachable still scrapes") {
   CHECK(!has(text, "ntp_daemon_uid{daemon=\"clockd\"}"));
 }
 
+TEST_CASE("metrics: monitord's own connections, refusals and cuts by reason") {
+  capnp::MallocMessageBuilder m;
+  auto self = m.initRoot<ipc::DaemonInfo>();
+  ConnectionStats stats;
+  stats.open = 3;
+  stats.accepted = 10;
+  stats.refused[size_t(Refusal::SOURCE_SHARE)] = 96;
+  stats.cut[size_t(Cut::HANDSHAKE_DEADLINE)] = 7;
+  auto text = renderUnreachableMetrics(self.asReader(), &stats);
+  CHECK(has(text, "# TYPE ntp_monitor_connections gauge\nntp_monitor_connections 3\n"));
+  CHECK(has(text, "ntp_monitor_connections_accepted_total 10\n"));
+  CHECK(has(text, "ntp_monitor_connections_refused_total{reason=\"source_share\"} 96\n"));
+  CHECK(has(text, "ntp_monitor_connections_refused_total{reason=\"not_allowed\"} 0\n"));
+  CHECK(has(text, "ntp_monitor_connections_cut_total{reason=\"handshake_deadline\"} 7\n"));
+  CHECK(has(text, "ntp_monitor_connections_cut_total{reason=\"evicted\"} 0\n"));
+  CHECK(!has(renderUnreachableMetrics(self.asReader()), "ntp_monitor_"));
+}
+
 }  // namespace
 }  // namespace horloge::monitord

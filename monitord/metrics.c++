@@ -180,6 +180,24 @@ void daemons(Exposition& e, kj::ArrayPtr<const Daemon> list) {
   }
 }
 
+void connectionFamilies(Exposition& e, const ConnectionStats* c) {
+  if (c == nullptr) return;
+  e.family("ntp_monitor_connections", "gauge", "HTTPS connections open now");
+  e.sample(double(c->open));
+  e.family("ntp_monitor_connections_accepted_total", "counter", "HTTPS connections given a slot");
+  e.sample(double(c->accepted));
+  e.family("ntp_monitor_connections_refused_total", "counter",
+           "HTTPS connections closed at accept, before any byte was read, by reason");
+  for (size_t i = 0; i < REFUSAL_KINDS; ++i) {
+    e.sample(double(c->refused[i]), {{"reason", refusalName(static_cast<Refusal>(i))}});
+  }
+  e.family("ntp_monitor_connections_cut_total", "counter",
+           "HTTPS connections monitord closed before the client did, by reason");
+  for (size_t i = 0; i < CUT_KINDS; ++i) {
+    e.sample(double(c->cut[i]), {{"reason", cutName(static_cast<Cut>(i))}});
+  }
+}
+
 // The name operators know a source by: its receiver's name when the source is a refclock.
 kj::String sourceName(ipc::SystemStatus::Reader status, Source s) {
   for (auto rc: status.getRefclockd().getBody()) {
@@ -192,7 +210,8 @@ kj::String sourceName(ipc::SystemStatus::Reader status, Source s) {
 
 }  // namespace
 
-kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Reader self) {
+kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Reader self,
+                         const ConnectionStats* connections) {
   Exposition e;
   auto clock = status.getClock();
   e.family("ntp_system_info", "gauge",
@@ -265,16 +284,19 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
     {"monitord", true, self},
   };
   daemons(e, list);
+  connectionFamilies(e, connections);
   return e.finish();
 }
 
-kj::String renderUnreachableMetrics(ipc::DaemonInfo::Reader self) {
+kj::String renderUnreachableMetrics(ipc::DaemonInfo::Reader self,
+                                    const ConnectionStats* connections) {
   Exposition e;
   const Daemon list[] = {
     {"clockd", false, self}, {"refclockd", false, self}, {"netd", false, self},
     {"monitord", true, self},
   };
   daemons(e, list);
+  connectionFamilies(e, connections);
   return e.finish();
 }
 

@@ -86,6 +86,8 @@ int run(int argc, char** argv) {
   options.topClients = topClients.get();
   Responder responder(fds.asPtr(), cell, options);
 
+  // Who may serve netd.sock is looked up now: no user database after lockdown.
+  auto clockd = ipc::clockdEndpoint(config, ipc::NETD_SOCKET);
   try {
     lockdown(Role::NETD, {config.user(Role::NETD), false, config.seccomp, !config.servers.empty()});
   } catch (const std::exception& e) {
@@ -103,7 +105,7 @@ int run(int argc, char** argv) {
   // Relay mode: the upstream servers' samples go to clockd over the same connection.
   Upstream upstream(io.provider->getTimer(), io.unixEventPort, config.servers, cell);
   auto connected = ipc::keepConnected(
-      io, ipc::socketPath(config, ipc::NETD_SOCKET), kj::str("clockd"),
+      io, kj::mv(clockd), kj::str("clockd"),
       [&feed, &upstream](capnp::Capability::Client bootstrap) {
         upstream.setFeed(bootstrap.castAs<ipc::NetdFeed>());
         return feed.session(kj::mv(bootstrap)).catch_([&upstream](kj::Exception&& e) {

@@ -126,6 +126,9 @@ int main(int argc, char** argv) {
       if (fd >= 0) close(fd);   // no `refclock sock` line names it
     }
 
+    // Who may serve refclock.sock is looked up now: no user database after lockdown.
+    auto clockd = ipc::clockdEndpoint(config, ipc::REFCLOCK_SOCKET);
+
     // 2. Then nothing: no capability, no network, our own syscall list.
     lockdown(Role::REFCLOCKD, {config.user(Role::REFCLOCKD), false, config.seccomp});
 
@@ -135,7 +138,7 @@ int main(int argc, char** argv) {
 
     Refclocks refclocks(io.provider->getTimer(), kj::mv(drivers), hint);
     auto connected = ipc::keepConnected(
-        io, ipc::socketPath(config, ipc::REFCLOCK_SOCKET), kj::str("clockd"),
+        io, kj::mv(clockd), kj::str("clockd"),
         [&](capnp::Capability::Client bootstrap) {
           return refclocks.session(kj::mv(bootstrap), info.asReader());
         });
