@@ -69,7 +69,9 @@ int run(int argc, char** argv) {
   // Abuse resistance, all set up before lockdown (getifaddrs needs a netlink socket).
   auto own = ownAddressRules(fds.asPtr());
   AccessList ownAddresses(kj::arrayPtr(own.data(), own.size()));
-  AccessList access(kj::arrayPtr(config.access.data(), config.access.size()));
+  auto rules = kj::arrayPtr(config.access.data(), config.access.size());
+  bool anyAllow = !AccessList::clientDefault(rules);
+  AccessList access(rules, !anyAllow);
   options.ownAddresses = &ownAddresses;
   if (!access.empty()) options.access = &access;
   kj::Maybe<kj::Own<RateLimiter>> limiter;
@@ -80,7 +82,8 @@ int run(int argc, char** argv) {
     limiter = kj::mv(l);
   }
   log::info(kj::str(own.size(), " own address(es) never answered; ", config.access.size(),
-                    " allow/deny rule(s); rate limit ",
+                    " allow/deny rule(s)", anyAllow ? " (only allowed clients answered)" : "",
+                    "; rate limit ",
                     config.ratelimit.enabled ? "on" : "off"));
   auto topClients = TopClients::withRandomKey();   // `horlogectl clients`
   options.topClients = topClients.get();
