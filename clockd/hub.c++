@@ -16,11 +16,19 @@ kj::Own<capnp::MallocMessageBuilder> copyOf(typename T::Reader r) {
   return m;
 }
 
+// A peer saying hello again with another pid has been restarted.
+void countRestart(Hub::Peer& p, ipc::DaemonInfo::Reader info) {
+  if (p.info.get() != nullptr && p.info->getRoot<ipc::DaemonInfo>().getPid() != info.getPid()) {
+    ++p.restarts;
+  }
+}
+
 // Copies a peer record into its Peer(Body) slot of a SystemStatus.
 template <typename PeerBuilder, typename GetBody>
 void copyPeer(Hub::Peer& p, PeerBuilder out, GetBody&& body) {
   out.setConnected(p.connected);
   out.setLastSeenNs(p.lastSeenNs);
+  out.setRestarts(p.restarts);
   if (p.info.get() != nullptr) out.setInfo(p.info->getRoot<ipc::DaemonInfo>().asReader());
   if (p.body.get() != nullptr) out.setBody(body(p.body->getRoot<ipc::SystemStatus>().asReader()));
 }
@@ -42,6 +50,7 @@ public:
     return hub.checked("refclockd", [&]() {
       auto info = context.getParams().getInfo();
       validateDaemonInfo(info, ipc::Role::REFCLOCKD);
+      countRestart(hub.refclockd, info);
       generation = hub.refclockd.generation = ++hub.refclockd.issued;
       hub.refclockd.info = copyOf<ipc::DaemonInfo>(info);
       hub.refclockd.connected = true;
@@ -102,6 +111,7 @@ public:
       validateDaemonInfo(params.getInfo(), ipc::Role::NETD);
       // Attached again on this connection: its new listener replaces the old one.
       std::erase_if(hub.netdListeners, [this](auto& l) { return l.generation == generation; });
+      countRestart(hub.netd, params.getInfo());
       generation = hub.netd.generation = ++hub.netd.issued;
       hub.netd.info = copyOf<ipc::DaemonInfo>(params.getInfo());
       hub.netd.connected = true;
@@ -352,6 +362,13 @@ void Hub::follow(int64_t local, double offset, double error, bool knownNoise) {
   Command c = knownNoise ? discipline.updateKnownNoise(t, offset, error, &accepted, now)
                          : discipline.update(t, offset, error, &accepted, now);
   if (!accepted) return;
+  constexpr double RMS_WEIGHT = 1.0 / 16;   // about the last 16 updates
+  rmsOffset = lastUpdateNs == 0 ? std::fabs(offset)
+                                : std::sqrt((1 - RMS_WEIGHT) * rmsOffset * rmsOffset +
+                                            RMS_WEIGHT * offset * offset);
+  lastOffset = offset;
+  if (lastUpdateNs != 0) updateIntervalNs = local - lastUpdateNs;
+  lastUpdateNs = local;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(c); })) {
     log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
   }
@@ -526,6 +543,10 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   c.setOffsetSigma(e.offsetSigma);
   c.setFrequencySigma(e.frequencySigma * 1e6);
   c.setWander(e.wander);
+  c.setLastOffset(lastOffset);
+  c.setRmsOffset(rmsOffset);
+  c.setUpdateIntervalNs(updateIntervalNs);
+  c.setResidualFrequency(selected >= 0 && followed < 0 ? filters[selected].stats().frequency : NAN);
   c.setSteps(discipline.stepsDone());
   c.setForeignAdjustments(foreign);
   c.setRejectedMessages(rejected);
@@ -553,6 +574,8 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
     o.setJitter(st.jitter);
     o.setSamples(filters[i].total());
     o.setLastSampleNs(st.lastLocalNs);
+    o.setLastOffset(filters[i].newestOffset());
+    o.setReach(filters[i].reach(now));
   }
   for (size_t i = 0; i < upstreams.size(); ++i) {
     auto& u = upstreams[i];
@@ -571,6 +594,7 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
     o.setStratum(u.stratum);
     o.setPoll(u.poll);
     o.setReach(u.reach);
+    if (u.filter.count() > 0) o.setLastOffset(u.offsetOf(u.filter.newest()));
     o.setDelay(u.filter.minDelay());
     o.setNoselect(u.noselect);
   }

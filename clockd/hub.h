@@ -60,6 +60,7 @@ public:
     uint64_t generation = 0;       // the current connection's number; 0: none
     bool connected = false;
     int64_t lastSeenNs = 0;
+    uint32_t restarts = 0;         // came back with another pid
     kj::Own<capnp::MallocMessageBuilder> info;   // root: DaemonInfo
     kj::Own<capnp::MallocMessageBuilder> body;   // root: SystemStatus, only the peer's field set
   };
@@ -83,6 +84,9 @@ private:
   Discipline discipline;
   uint64_t foreign = 0;
   int64_t lastSaveNs = 0;
+  // chronyc's `tracking` figures, from the samples that steered the clock (follow()).
+  double lastOffset = 0, rmsOffset = 0;
+  int64_t lastUpdateNs = 0, updateIntervalNs = 0;
   LeapStatus leap;
 
   Header header(int64_t nowNs);
