@@ -515,6 +515,7 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   int64_t now = realtimeNs();
   out.setGeneratedNs(now);
   ipc::fillDaemonInfo(out.initClockd(), Role::CLOCKD, startedNs);
+  out.getClockd().setUser(options.user.c_str());
 
   auto c = out.initClock();
   c.setBackend(clock->name());

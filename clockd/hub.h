@@ -35,6 +35,7 @@ struct HubOptions {
   std::string leapPath;                   // the file `leap` came from
   std::string leapAlarm;                  // why there is no usable leap table, or ""
   std::vector<uint32_t> ownRefids;        // our addresses as refids: loop detection (issue 8)
+  std::string user;                       // the account we run as (DaemonInfo.user)
 };
 
 class Hub: private kj::TaskSet::ErrorHandler {

@@ -287,8 +287,8 @@ TEST_CASE("doctor: no pulse, a receiver's fault, and an unusable configuration")
   r.file("/sys/class/pps/pps0/assert", "0.000000000#0\n");
   capnp::MallocMessageBuilder status;
   fillLocked(status.initRoot<ipc::SystemStatus>(),
-             "no PPS pulse on /dev/pps0 for 12 s: does the receiver have a fix (most pulse only "
-             "then), and is its PPS wire on the GPIO the overlay names?");
+             "no PPS pulse on /dev/pps0 for 12 s: no GPS fix yet, or the PPS wire is not on the "
+             "overlay's GPIO");
   auto res = doctor(r, []() {}, nullptr, &status);
   CHECK(res.one("pps pulses").result == Finding::FAIL);
   CHECK(std::string(res.one("pps pulses").fix.cStr()).find("ppstest /dev/pps0") != std::string::npos);

@@ -370,7 +370,8 @@ kj::Array<View> daemons(ipc::SystemStatus::Reader status, const Lookup& lookup) 
             none(), kj::mv(restartCell), none(), none());
       return;
     }
-    kj::String user = lookup.userName ? lookup.userName(info.getUid()) : kj::str("");
+    kj::String user = info.getUser().size() > 0 ? kj::str(info.getUser())
+                      : lookup.userName ? lookup.userName(info.getUid()) : kj::str("");
     v.row(text(name), upCell(true), count(info.getPid()),
           text(user.size() ? kj::str(user) : kj::str(info.getUid()), user), count(info.getUid()),
           text(capabilityNames(info.getCapEff())), text(format("%016" PRIx64, info.getCapEff())),

@@ -17,6 +17,10 @@ $Cxx.namespace("horloge::ipc");
 
 enum Role { clockd @0; netd @1; refclockd @2; monitord @3; }
 
+# The longest text a peer may put in a name, a version, a receiver's fault or anomaly: clockd
+# refuses a longer one (clockd/validate.h), so a peer cuts its own texts to it.
+const maxText :UInt32 = 128;
+
 struct DaemonInfo {
   # Who the peer is and how it is confined, read from /proc/self/status after lockdown.
   role @0 :Role;
@@ -27,6 +31,7 @@ struct DaemonInfo {
   seccomp @5 :UInt8;          # 0 off, 1 strict, 2 filter
   version @6 :Text;
   startedNs @7 :Int64;
+  user @8 :Text;              # the account's name, as the daemon resolved it before lockdown
 }
 
 enum Leap { none @0; insert @1; delete @2; unknown @3; }

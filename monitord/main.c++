@@ -4,6 +4,7 @@
 #include "daemon.h"
 #include "http-service.h"
 #include "history.h"
+#include "host-info.h"
 #include "https-server.h"
 #include "ipc.h"
 #include "log.h"
@@ -67,11 +68,13 @@ int run(const Config& config) {
   ClientAccess access(config.monitorAllow);
   if (!access.restricted()) log::info("no `monitor allow`: any address may connect");
 
+  auto user = lockdownUserName(config, Role::MONITORD);
   lockdown(Role::MONITORD, {config.user(Role::MONITORD), false, config.seccomp});
 
   capnp::MallocMessageBuilder selfMessage;
   auto self = selfMessage.initRoot<ipc::DaemonInfo>();
   ipc::fillDaemonInfo(self, Role::MONITORD, startedNs);
+  self.setUser(user);
 
   ClockdLink clockd(io, ipc::socketPath(config, ipc::STATUS_SOCKET));
   auto link = clockd.run();

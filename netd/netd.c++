@@ -4,6 +4,7 @@
 // a restarted clockd that has no state of its own yet does not change that (state-listener.h).
 #include "clockd-feed.h"
 #include "daemon.h"
+#include "host-info.h"
 #include "ipc.h"
 #include "log.h"
 #include "ntp-time.h"
@@ -89,6 +90,7 @@ int run(int argc, char** argv) {
   options.topClients = topClients.get();
   Responder responder(fds.asPtr(), cell, options);
 
+  auto user = lockdownUserName(config, Role::NETD);
   try {
     lockdown(Role::NETD, {config.user(Role::NETD), false, config.seccomp, !config.servers.empty()});
   } catch (const std::exception& e) {
@@ -99,6 +101,7 @@ int run(int argc, char** argv) {
   capnp::MallocMessageBuilder infoMessage;
   auto info = infoMessage.initRoot<ipc::DaemonInfo>();
   ipc::fillDaemonInfo(info, Role::NETD, startedNs);
+  info.setUser(user);
 
   ClockdFeed feed(io.provider->getTimer(), cell, [&responder]() { return responder.stats(); },
                   info.asReader(), options.maxHoldoverNs);

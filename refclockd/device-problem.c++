@@ -20,23 +20,19 @@ kj::StringPtr baseName(kj::StringPtr path) {
 }
 
 // What to check when the device node does not exist, by the name it has on a Pi.
-kj::String missingHint(DeviceKind kind, kj::StringPtr device) {
+kj::StringPtr missingHint(DeviceKind kind, kj::StringPtr device) {
   auto name = baseName(device);
   if (kind == DeviceKind::PPS) {
     if (startsWith(name, "pps")) {
-      return kj::str("is `dtoverlay=pps-gpio,gpiopin=N` (N: the GPIO of the PPS wire) in "
-                     "/boot/firmware/config.txt, and was the Pi rebooted since?");
+      return "is dtoverlay=pps-gpio in /boot/firmware/config.txt (and the Pi rebooted)?";
     }
-    return kj::str("is the receiver connected?");
+    return "is the receiver connected?";
   }
-  if (startsWith(name, "ttyUSB") || startsWith(name, "ttyACM")) {
-    return kj::str("is the USB receiver plugged in?");
-  }
+  if (startsWith(name, "ttyUSB") || startsWith(name, "ttyACM")) return "is the USB receiver plugged in?";
   if (startsWith(name, "serial") || startsWith(name, "ttyAMA") || startsWith(name, "ttyS")) {
-    return kj::str("is `enable_uart=1` in /boot/firmware/config.txt, and was the Pi rebooted "
-                   "since?");
+    return "is enable_uart=1 in /boot/firmware/config.txt (and the Pi rebooted)?";
   }
-  return kj::str("is the receiver connected?");
+  return "is the receiver connected?";
 }
 
 }  // namespace
@@ -48,21 +44,18 @@ kj::String openProblem(DeviceKind kind, kj::StringPtr device, int err) {
     case EACCES:
     case EPERM:
       if (kind == DeviceKind::PPS) {
-        return kj::str(noun(kind), " ", device, " is not readable by refclockd's user (uid ",
-                       geteuid(), "): /dev/pps* must be root:dialout 0660, which the package's "
-                       "udev rule does (`udevadm trigger -s pps`; check with `ls -l ", device,
-                       "`)");
+        return kj::str(noun(kind), " ", device, " is not readable by uid ", geteuid(),
+                       ": it must be root:dialout 0660 (udevadm trigger -s pps)");
       }
-      return kj::str(noun(kind), " ", device, " is not readable by refclockd's user (uid ",
-                     geteuid(), "): it must be in group dialout, mode 0660 (`ls -l ", device, "`)");
+      return kj::str(noun(kind), " ", device, " is not readable by uid ", geteuid(),
+                     ": the user must be in group dialout");
     case EBUSY:
-      return kj::str(noun(kind), " ", device, " is busy: another program holds it (a serial "
-                     "console or getty? gpsd?)");
+      return kj::str(noun(kind), " ", device, " is busy: a serial console, a getty or gpsd holds it");
     case ENODEV:
     case ENXIO:
     case EIO:
       return kj::str(noun(kind), " ", device, " has no device behind it (", strerror(err),
-                     "): unplugged, or its driver is not loaded");
+                     "): unplugged, or no driver");
     case ENOTDIR:
     case ELOOP:
       return kj::str(noun(kind), " ", device, " is a broken link (", strerror(err), ")");
@@ -80,26 +73,33 @@ kj::String lostProblem(DeviceKind kind, kj::StringPtr device, int err) {
 }
 
 kj::String silentPps(kj::StringPtr device, int64_t seconds) {
-  return kj::str("no PPS pulse on ", device, " for ", seconds, " s: does the receiver have a fix "
-                 "(most pulse only then), and is its PPS wire on the GPIO the overlay names?");
+  return kj::str("no PPS pulse on ", device, " for ", seconds, " s: no GPS fix yet, or the PPS "
+                 "wire is not on the overlay's GPIO");
 }
 
 kj::String silentSerial(kj::StringPtr device, int64_t seconds, uint64_t sentences, uint64_t bad,
                         int baud) {
   if (sentences == 0 && bad > 0) {
-    return kj::str("only unreadable bytes from ", device, " (", bad, " bad lines): wrong baud "
-                   "rate? horloge.conf says ", baud, "; a u-blox NEO-M8 starts at 9600");
+    return kj::str("only unreadable bytes from ", device, ": wrong baud rate? (horloge.conf: ",
+                   baud, "; a NEO-M8 starts at 9600)");
   }
   if (sentences > 0) {
-    return kj::str("no time from ", device, " for ", seconds, " s although NMEA arrives: enable "
-                   "RMC (or ZDA, GGA) in the receiver");
+    return kj::str("NMEA from ", device, " has no time for ", seconds, " s: enable RMC or ZDA "
+                   "in the receiver");
   }
-  return kj::str("nothing from ", device, " for ", seconds, " s: is the receiver powered, its TX "
-                 "wired to the Pi's RX (GPIO 15), and the console off the UART?");
+  return kj::str("nothing from ", device, " for ", seconds, " s: receiver off, its TX not on the "
+                 "Pi's RX (GPIO 15), or a console there");
 }
 
 kj::String retrying(int64_t inNs) {
   return kj::str("; retrying in ", int64_t(std::ceil(double(inNs) * 1e-9)), " s");
+}
+
+kj::String clamp(kj::StringPtr text, size_t max) {
+  if (text.size() <= max) return kj::str(text);
+  size_t n = max - 3;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xc0) == 0x80) --n;   // UTF-8 continuation
+  return kj::str(text.slice(0, n), "...");
 }
 
 }  // namespace horloge::refclock

@@ -82,6 +82,7 @@ public:
     out.setSourceId(id);
     out.setName(kj::str("pps:", conf.device.c_str()));
     out.setDriver("pps");
+    noNmeaFigures(out);
     out.setDeviceOpen(open);
     out.setReopens(reopens);
     kj::String fault = kj::str(problem);

@@ -83,13 +83,12 @@ public:
     shmid_ds ds;
     if (shmid < 0 || shmctl(shmid, IPC_STAT, &ds) < 0) {
       fail(errno == EACCES || errno == EPERM
-               ? kj::str("another user made it 0600 (gpsd started as a user other than root?)")
+               ? kj::str("another user made it 0600 (gpsd not run as root?)")
                : kj::str(strerror(errno)));
       return;
     }
     if (ds.shm_segsz < sizeof(ShmTime32)) {
-      fail(kj::str("the segment has ", ds.shm_segsz, " bytes, too few for ntpd's layout: another "
-                   "program uses this key"));
+      fail(kj::str("it has ", ds.shm_segsz, " bytes, too few for ntpd's layout (another program's?)"));
       return;
     }
     wide = ds.shm_segsz >= sizeof(ShmTime64);
@@ -112,6 +111,7 @@ public:
     out.setSourceId(id);
     out.setName(kj::str("shm:", conf.unit));
     out.setDriver("shm");
+    noNmeaFigures(out);
     out.setDeviceOpen(shm != nullptr);
     receiver.fillStatus(out, realtimeNs(), false, true,
                         problem.size() > 0 ? problem.asPtr()
@@ -131,9 +131,8 @@ private:
   kj::String problem = kj::str("");
 
   void fail(kj::String why) {
-    problem = kj::str("NTP SHM unit ", conf.unit, " cannot be attached: ", why,
-                      "; fix it, then restart refclockd");
-    log::error(kj::str("refclock shm: ", problem));
+    problem = kj::str("NTP SHM unit ", conf.unit, " cannot be attached: ", why);
+    log::error(kj::str("refclock shm: ", problem, "; restart refclockd once fixed"));
   }
 
   kj::Promise<void> poll() {

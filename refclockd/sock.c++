@@ -137,10 +137,10 @@ public:
       // Under the packaged unit's sandbox /run is read-only: the socket unit must make it.
       auto name = conf.device.substr(conf.device.rfind('/') + 1);
       bool chrony = name.rfind("chrony.", 0) == 0 && name.size() > 12;
-      fail(kj::str(strerror(errno), "; no socket was handed over for it",
+      fail(kj::str(strerror(errno),
                    chrony ? kj::str(": enable horloge-refclock-sock@",
-                                    name.substr(7, name.size() - 12).c_str(), ".socket (packaging/README.md)")
-                          : kj::str("")));
+                                    name.substr(7, name.size() - 12).c_str(), ".socket")
+                          : kj::str(": no socket was handed over for it")));
       return;
     }
     // gpsd may have dropped to an unprivileged user when it activates the device. Injected
@@ -162,6 +162,7 @@ public:
     out.setSourceId(id);
     out.setName(kj::str("sock:", conf.device.c_str()));
     out.setDriver("sock");
+    noNmeaFigures(out);
     out.setDeviceOpen(in.get() != nullptr);
     receiver.fillStatus(out, realtimeNs(), false, true,
                         problem.size() > 0 ? problem.asPtr()
@@ -183,9 +184,9 @@ private:
   kj::String problem = kj::str("");
 
   void fail(kj::String why) {
-    problem = kj::str("SOCK socket ", conf.device.c_str(), " cannot be bound: ", why,
-                      "; then restart refclockd");
-    log::error(kj::str("refclock sock: ", problem));
+    problem = kj::str("SOCK socket ", conf.device.c_str(), " cannot be bound: ", why);
+    log::error(kj::str("refclock sock: ", problem, "; restart refclockd once fixed "
+                       "(packaging/README.md)"));
   }
 
   kj::Promise<void> readLoop() {
