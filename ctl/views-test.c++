@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <doctest/doctest.h>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace horloge::ctl {
@@ -351,6 +353,32 @@ TEST_CASE("horlogectl status -j: the whole status, snake_case keys, typed values
   CHECK(s.back() == '\n');
   CHECK(snakeCase("requestsV1") == "requests_v1");
   CHECK(snakeCase("nmeaDelayMeanNs") == "nmea_delay_mean_ns");
+}
+
+// docs/horlogectl.md is also horlogectl(1): it must name every command and every key a script
+// may read, so that the manual cannot fall behind the program.
+TEST_CASE("horlogectl(1) names every command and every -j/-c key") {
+  std::ifstream f(std::string(HORLOGE_SOURCE_DIR) + "/docs/horlogectl.md");
+  REQUIRE(f);
+  std::string doc((std::istreambuf_iterator<char>(f)), {});
+  capnp::MallocMessageBuilder m;
+  fill(m.initRoot<ipc::SystemStatus>());
+  Lookup lookup{user};
+  for (auto& c: commands()) {
+    INFO(c.name.cStr());
+    CHECK(doc.find("| `" + std::string(c.name.cStr()) + "`") != std::string::npos);
+    for (auto& v: c.views(m.getRoot<ipc::SystemStatus>().asReader(), lookup)) {
+      if (v.textOnly) continue;
+      for (auto& col: v.columns) {
+        if (col.shown == Column::TEXT_ONLY) continue;
+        INFO(col.key.cStr());
+        CHECK(doc.find("`" + std::string(col.key.cStr()) + "`") != std::string::npos);
+      }
+    }
+  }
+  for (auto extra: {"doctor", "firewall", "import FILE"}) {
+    CHECK(doc.find("| `" + std::string(extra) + "`") != std::string::npos);
+  }
 }
 
 // HORLOGE_PRINT=1 ctl-test -tc=print: prints every rendering, to review a layout change.

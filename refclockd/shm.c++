@@ -83,7 +83,7 @@ public:
     shmid_ds ds;
     if (shmid < 0 || shmctl(shmid, IPC_STAT, &ds) < 0) {
       fail(errno == EACCES || errno == EPERM
-               ? kj::str("another user made it 0600 (gpsd not run as root?)")
+               ? kj::str("another user's, 0600 (gpsd as root makes units 0, 1 so: start refclockd first)")
                : kj::str(strerror(errno)));
       return;
     }
