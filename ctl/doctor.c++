@@ -637,7 +637,8 @@ private:
                                                "table (inet horloge)"), kj::mv(fix));
       }
     } else {
-      add(Finding::WARN, "firewall", kj::str("cannot run `nft list tables` (nftables not installed?)"),
+      add(Finding::WARN, "firewall", kj::str("`nft list tables` failed: nftables not installed, or "
+                                             "doctor not run as root"),
           kj::str("apt install nftables, then: ", fix));
     }
   }
