@@ -1,4 +1,5 @@
 #include "hub.h"
+#include "error-text.h"
 #include "ipc.h"
 #include "ntp-time.h"
 #include "validate.h"
@@ -177,7 +178,7 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
     inForce = clock->initialCorrection();
     discipline.setAppliedCorrection(inForce);
   })) {
-    log::warn(kj::str("cannot read the clock's frequency: ", unused->getDescription()));
+    log::warn(kj::str("cannot read the clock's frequency: ", errorText(*unused)));
   }
   if (options.drift) discipline.setInitialFrequency(options.drift->frequency, options.drift->sigma);
   // Beyond 500 ppm no crystal is that far off: the previous clockd died slewing, and the
@@ -217,7 +218,7 @@ ipc::StatusReader::Client Hub::newStatusReader() { return kj::heap<StatusReaderI
 
 void Hub::reject(const kj::Exception& e, kj::StringPtr from) {
   ++rejected;
-  rejectLog.warn(kj::str("refused a message from ", from, ": ", e.getDescription()));
+  rejectLog.warn(kj::str("refused a message from ", from, ": ", errorText(e)));
 }
 
 void Hub::onSample(ipc::RefSample::Reader s) {
@@ -370,7 +371,7 @@ void Hub::follow(int64_t local, double offset, double error, bool knownNoise) {
   if (lastUpdateNs != 0) updateIntervalNs = local - lastUpdateNs;
   lastUpdateNs = local;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(c); })) {
-    log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
+    log::error(kj::str("cannot adjust the clock: ", errorText(*e)));
   }
   slewTimer = nullptr;
   if (c.slewFor > 0) {
@@ -383,7 +384,7 @@ void Hub::follow(int64_t local, double offset, double error, bool knownNoise) {
 void Hub::endSlew() {
   if (auto c = discipline.endSlew(clock->reading(realtimeNs()))) {
     KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(*c); })) {
-      log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
+      log::error(kj::str("cannot adjust the clock: ", errorText(*e)));
     }
     pushState();
   }
@@ -439,7 +440,7 @@ void Hub::saveState(int64_t nowNs) {
       writeStepState(options.statePath, {options.bootId, discipline.updatesDone(), nowNs});
     }
   })) {
-    log::warn(kj::str("cannot save state: ", e->getDescription()));
+    log::warn(kj::str("cannot save state: ", errorText(*e)));
   }
 }
 
@@ -480,7 +481,7 @@ kj::Promise<void> Hub::run() {
     if (sync.state() == Sync::HOLDOVER) {
       auto coast = [&]() { clock->apply(discipline.coast(clock->reading(now))); };
       KJ_IF_MAYBE(e, kj::runCatchingExceptions(coast)) {
-        log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
+        log::error(kj::str("cannot adjust the clock: ", errorText(*e)));
       }
     }
   }
@@ -490,7 +491,7 @@ kj::Promise<void> Hub::run() {
     // The kernel inserts at the next midnight: tell it only when we are synchronised.
     LeapAction kernel = sync.state() == Sync::UNSYNCHRONISED ? LeapAction::NONE : leap.kernel;
     KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->setLeap(kernel); })) {
-      log::error(kj::str("cannot set the leap flag: ", e->getDescription()));
+      log::error(kj::str("cannot set the leap flag: ", errorText(*e)));
     }
     if (leap.expired && !before.expired) log::warn(kj::str("leap seconds: ", leapExpired()));
     if (leap.announce != before.announce) {
@@ -508,7 +509,7 @@ kj::Promise<void> Hub::run() {
 
 void Hub::taskFailed(kj::Exception&& e) {
   // A push to a netd that just went away; its feed's destructor removes the listener.
-  log::warn(kj::str("push to netd failed: ", e.getDescription()));
+  log::warn(kj::str("push to netd failed: ", errorText(e)));
 }
 
 void Hub::fillStatus(ipc::SystemStatus::Builder out) {

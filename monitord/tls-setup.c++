@@ -1,4 +1,5 @@
 #include "tls-setup.h"
+#include "error-text.h"
 #include "log.h"
 #include "self-signed.h"
 #include <kj/debug.h>
@@ -17,8 +18,8 @@ kj::String readPem(const kj::Filesystem& fs, const std::string& path, kj::String
     }
   });
   KJ_IF_MAYBE(t, text) return kj::mv(*t);
-  kj::StringPtr why = "no such file";
-  KJ_IF_MAYBE(e, problem) why = e->getDescription();
+  kj::String why = kj::str("no such file");
+  KJ_IF_MAYBE(e, problem) why = errorText(*e);
   kj::throwFatalException(kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
       kj::str("cannot read the monitor ", what, " ", path.c_str(), ": ", why)));
 }

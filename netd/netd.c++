@@ -4,6 +4,7 @@
 // a restarted clockd that has no state of its own yet does not change that (state-listener.h).
 #include "clockd-feed.h"
 #include "daemon.h"
+#include "error-text.h"
 #include "host-info.h"
 #include "ipc.h"
 #include "log.h"
@@ -137,7 +138,7 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   int status = 1;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { status = horloge::netd::run(argc, argv); })) {
-    horloge::log::error(kj::str(e->getDescription()));
+    horloge::log::error(horloge::errorText(*e));
     return 1;
   }
   return status;

@@ -3,6 +3,7 @@
 #include "daemon.h"
 #include "device-problem.h"
 #include "driver.h"
+#include "error-text.h"
 #include "host-info.h"
 #include "ipc.h"
 #include "log.h"
@@ -105,7 +106,7 @@ private:
   }
 
   void taskFailed(kj::Exception&& e) override {
-    log::warn(kj::str("clockd refused a sample: ", e.getDescription()));
+    log::warn(kj::str("clockd refused a sample: ", errorText(e)));
   }
 };
 
