@@ -1,6 +1,7 @@
 #include "views.h"
 #include "ipc.h"
 #include "ntp-time.h"
+#include <algorithm>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
