@@ -684,8 +684,9 @@ def main():
         code, body = wait_for("/health 200", lambda: (lambda h: h if h[0] == "200" else None)(
             health()), 20) or health()
         check("curl /health after the restarts", code == "200", f"{code} {body}")
-        check_sock(box, root)
+        # The guides first: the SOCK and gpsd steps after them add a receiver and a /dev/pps0.
         check_guides(box, net, deb)
+        check_sock(box, root)
         # Removal stops the administrator's SOCK socket too; purge forgets it was enabled.
         r = box.sh("dpkg --purge horloge 2>&1", timeout=120)
         check("dpkg --purge horloge", r.returncode == 0, r.stdout[-2000:])
