@@ -4,6 +4,7 @@
 #include "address.h"
 #include "clock.h"
 #include "daemon.h"
+#include "host-info.h"
 #include "hub.h"
 #include "ipc.h"
 #include "log.h"
@@ -116,12 +117,14 @@ int main(int argc, char** argv) {
     // Our addresses as refids, for loop detection (read before lockdown: netlink).
     std::vector<uint32_t> ownRefids = ownAddressRefids();
 
+    auto user = lockdownUserName(config, Role::CLOCKD);
     // 2. Drop everything but CAP_SYS_TIME, and that only when we really drive the clock.
     lockdown(Role::CLOCKD, {config.user(Role::CLOCKD), config.clock == ClockBackend::SYSTEM,
                             config.seccomp});
 
     clockd::HubOptions options = hubOptions(config);
     options.ownRefids = ownRefids;
+    options.user = user.cStr();
     auto clock = clockd::makeClock(
         config.clock, {config.simFrequency, config.simWander, config.simOffset, 0, config.simSeed,
                        config.simFrequencyStep, config.simFrequencyStepAt},

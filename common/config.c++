@@ -1,6 +1,7 @@
 #include "config.h"
 #include "address.h"
 #include "read-file.h"
+#include "config-hints.h"
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -70,6 +71,11 @@ struct Line {
   }
 };
 
+// "message: hint" when chrony or ntpd would have taken the line.
+std::string withHint(std::string message, const std::string& hint) {
+  return hint.empty() ? message : message + ": " + hint;
+}
+
 std::vector<std::string> split(const std::string& line) {
   std::vector<std::string> out;
   std::istringstream in(line);
@@ -98,7 +104,8 @@ void parseRefclock(const Line& l, Config& c) {
     r.unit = static_cast<int>(unit);
     i = 3;
   } else if (r.driver != "sim") {
-    l.fail("unknown refclock driver '" + r.driver + "' (known: sim, nmea, pps, shm, sock)");
+    l.fail(withHint("unknown refclock driver '" + r.driver + "' (known: sim, nmea, pps, shm, sock)",
+                    foreignDriverHint(r.driver)));
   }
   bool sim = r.driver == "sim";
   while (i < l.words.size()) {
@@ -133,7 +140,8 @@ void parseRefclock(const Line& l, Config& c) {
       r.faults.push_back(f);
       i += 4;
       continue;
-    } else l.fail("unknown refclock " + r.driver + " option '" + key + "'");
+    } else l.fail(withHint("unknown refclock " + r.driver + " option '" + key + "'",
+                           foreignOptionHint("refclock", key)));
     i += 2;
   }
   c.refclocks.push_back(r);
@@ -303,6 +311,7 @@ void parseServer(const Line& l, Config& c) {
   s.line = l.number;
   const std::string& a = l.word(1, "server address");
   unsigned char buf[16];
+  if (!ntpdRefclockHint(a).empty()) l.fail("server " + a + ": " + ntpdRefclockHint(a));
   if (inet_pton(AF_INET, a.c_str(), buf) == 1 || inet_pton(AF_INET6, a.c_str(), buf) == 1) {
     s.address = a;
   } else if (validHostName(a)) {
@@ -323,8 +332,9 @@ void parseServer(const Line& l, Config& c) {
     else if (k == "iburst") s.iburst = true;
     else if (k == "prefer") s.prefer = true;
     else if (k == "noselect") s.noselect = true;
-    else l.fail("unknown server option '" + k +
-                "' (known: port, minpoll, maxpoll, iburst, prefer, noselect)");
+    else l.fail(withHint("unknown server option '" + k +
+                         "' (known: port, minpoll, maxpoll, iburst, prefer, noselect)",
+                         foreignOptionHint("server", k)));
   }
   if (s.maxpoll < s.minpoll) l.fail("maxpoll is below minpoll");
   if (c.servers.size() >= MAX_SERVERS) l.fail("more than 16 servers");
@@ -448,7 +458,7 @@ void parseLine(const Line& l, Config& c) {
   } else if (d == "server") {
     parseServer(l, c);
   } else {
-    l.fail("unknown directive '" + d + "'");
+    l.fail(withHint("unknown directive '" + d + "'", foreignDirectiveHint(l.words)));
   }
 }
 

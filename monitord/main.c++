@@ -4,6 +4,7 @@
 #include "daemon.h"
 #include "http-service.h"
 #include "history.h"
+#include "host-info.h"
 #include "https-server.h"
 #include "ipc.h"
 #include "log.h"
@@ -73,11 +74,13 @@ int run(const Config& config) {
   // Who may serve status.sock is looked up now: no user database after lockdown.
   auto clockdSocket = ipc::clockdEndpoint(config, ipc::STATUS_SOCKET);
 
+  auto user = lockdownUserName(config, Role::MONITORD);
   lockdown(Role::MONITORD, {config.user(Role::MONITORD), false, config.seccomp});
 
   capnp::MallocMessageBuilder selfMessage;
   auto self = selfMessage.initRoot<ipc::DaemonInfo>();
   ipc::fillDaemonInfo(self, Role::MONITORD, startedNs);
+  self.setUser(user);
 
   ClockdLink clockd(io, kj::mv(clockdSocket));
   auto link = clockd.run();

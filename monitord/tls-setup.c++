@@ -1,4 +1,5 @@
 #include "tls-setup.h"
+#include "error-text.h"
 #include "log.h"
 #include "read-file.h"
 #include "self-signed.h"

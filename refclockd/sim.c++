@@ -94,8 +94,9 @@ public:
     KJ_SYSCALL(grantpt(master));
     KJ_SYSCALL(unlockpt(master));
     KJ_SYSCALL(fcntl(master, F_SETFL, O_NONBLOCK));
-    int slave = openSerial(ptsname(master), 9600);
-    in = ctx.io.lowLevelProvider->wrapInputFd(slave, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+    auto slave = openSerial(ptsname(master), 9600);
+    if (slave.fd < 0) KJ_FAIL_SYSCALL("opening the simulator's pty", slave.err);
+    in = ctx.io.lowLevelProvider->wrapInputFd(slave.fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   }
   ~SimDriver() noexcept(false) { close(master); }
 

@@ -321,7 +321,7 @@ leapfile {LEAPFILE}
         time.sleep(3)
         st = status(net, app.conf)
         netd, refclockd = st["netd"], st["refclockd"]
-        age = int(netd["body"]["stateAgeNs"])
+        age = int(netd["body"]["state_age_ns"])
         print("after stray connections: netd connected", netd["connected"], "state age",
               age / 1e9, "s; refclockd connected", refclockd["connected"])
         assert netd["connected"] and refclockd["connected"], st
