@@ -11,7 +11,7 @@
 //     a relay: polls the servers with netd's poller (netd/poller.c++: requests, origin check,
 //     poll adaptation, iburst), one connected UDP socket per request as netd/upstream.c++
 //     does; takes the replies through clockd's upstream filter, selection and the relay's
-//     rules (clockd/upstreams.c++, selection.c++, relay.c++) into the same discipline, and
+//     rules (clockd/upstreams.c++, sources.c++, relay.c++) into the same discipline, and
 //     ends each slew by timer as clockd/hub.c++ does (bench/relay.md).
 // --wander fixes the filter's W (tests and benchmarks only: an oracle); --log prints each sample.
 //
@@ -23,6 +23,7 @@
 #include "ntp-time.h"
 #include "poller.h"
 #include "relay.h"
+#include "sources.h"
 #include <arpa/inet.h>
 #include <cmath>
 #include <cstdio>
@@ -88,12 +89,11 @@ bool readSample(ShmTime* shm, double& reference, double& receive) {
 double nowSeconds() { return realtimeNs() * 1e-9; }
 
 // The relay: netd's poller and clockd's upstream rules (clockd/relay.h) around one discipline,
-// as clockd/hub.c++ onUpstream() and follow() run them.
+// as clockd/hub.c++ netdUpstream() and follow() run them.
 class RelayHarness {
 public:
   RelayHarness(const std::vector<ServerConf>& confs, DisciplineParams dp, bool verbose)
-      : discipline(dp), verbose(verbose), sources(confs.size()),
-        marks(confs.size(), Mark::UNUSABLE) {
+      : discipline(dp), verbose(verbose) {
     for (auto& c: confs) servers.push_back({c, netd::Poller(c)});
     clock = makeClock(ClockBackend::SYSTEM);
     discipline.setAppliedCorrection(clock->initialCorrection());
@@ -151,9 +151,7 @@ private:
   kj::Own<Clock> clock;
   bool verbose;
   std::vector<Server> servers;
-  std::vector<UpstreamSource> sources;
-  std::vector<Mark> marks;
-  int lastChosen = -1;
+  Sources sources;   // the servers are its upstreams, in order
   std::mt19937_64 random{12345};
 
   void send(size_t k) {
@@ -214,13 +212,11 @@ private:
     r.rootDelay = ntp::secondsFromShort(e.rootDelay);
     r.rootDispersion = ntp::secondsFromShort(e.rootDispersion);
     // Under clknetsim the system clock is the steered one: its reading is the discipline's time.
-    UpstreamSource& u = sources[k];
+    UpstreamSource& u = sources.upstream(static_cast<uint8_t>(k));
     takeReport(u, r, 0, discipline.phaseCorrection(t4 * 1e-9), {});
-    UpstreamChoice choice =
-        selectUpstreams(sources, t4, discipline.phaseCorrection(t4 * 1e-9), lastChosen);
-    marks = choice.marks;
-    lastChosen = choice.chosen;
-    if (choice.chosen < 0 || !steers(marks[k])) return;
+    SourceId chosen = sources.select(t4, discipline.phaseCorrection(t4 * 1e-9));
+    Mark mark = sources.upstreamMark(static_cast<uint8_t>(k));
+    if (chosen.none() || !steers(mark)) return;
     if (discipline.slewEnd() <= now) endSlew(now);
     const NtpSample& sample = u.filter.newest();
     double sigma = u.sigma(sample);
@@ -231,7 +227,7 @@ private:
       Estimate est = discipline.estimate();
       printf("%.3f %s %c offset %+.9f delay %.6f sigma %.3e est %+.9f freq %+.3fppm "
              "jitter %.3e base %.3e asym %+.3f corr %+.3fppm slew %.1f wander %.1e%s\n", now,
-             s.conf.address.c_str(), static_cast<char>(marks[k]), sample.offset, sample.delay,
+             s.conf.address.c_str(), static_cast<char>(mark), sample.offset, sample.delay,
              sigma, est.offset, est.frequency * 1e6, u.stats.jitter, std::sqrt(u.model.base),
              u.model.asymmetry, c.correction * 1e6, c.slewFor, est.wander,
              accepted ? "" : " rejected");

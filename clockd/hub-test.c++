@@ -38,7 +38,7 @@ private:
 
 struct Fixture {
   kj::AsyncIoContext io = kj::setupAsyncIo();
-  Hub hub{io.provider->getTimer(), makeClock(ClockBackend::OBSERVE), SyncParams{}, realtimeNs()};
+  Hub hub{io.provider->getTimer(), makeClock(ClockBackend::OBSERVE), HubOptions{}, realtimeNs()};
 
   // Lets released capabilities be destroyed and calls be delivered.
   void settle() { io.provider->getTimer().afterDelay(10 * kj::MILLISECONDS).wait(io.waitScope); }

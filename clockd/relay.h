@@ -60,17 +60,6 @@ bool upstreamQuorum(const Servers& servers, int64_t nowNs) {
   return 2 * usable > usable + starting;
 }
 
-// Selection over upstream servers alone, as clockd's (which adds its refclocks) does it: the
-// servers heard from and not `noselect`, offsets as of `nowNs` (`phaseNow`: what our
-// corrections had removed by then), `current` the one chosen last time (its stickiness).
-// One mark per server ('?' for the others); `chosen` is an index or -1.
-struct UpstreamChoice {
-  int chosen = -1;
-  std::vector<Mark> marks;
-};
-UpstreamChoice selectUpstreams(const std::vector<UpstreamSource>& servers, int64_t nowNs,
-                               double phaseNow, int current);
-
 // Whether a relay following `u` can bound its error at system time `nowNs` (`reading`: what
 // the steered clock reads then, the discipline's time): the offset still to slew out plus 3
 // sigma of the estimate within the server's own error interval.

@@ -55,7 +55,7 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
 
 void validateUpstreamSample(ipc::UpstreamSample::Reader s) {
   // Issue 8: netd's raw exchange with an upstream server.
-  KJ_REQUIRE(s.getServer() < 16, "server index out of range", s.getServer());
+  KJ_REQUIRE(s.getServer() < MAX_SERVERS, "server index out of range", s.getServer());
   KJ_REQUIRE(s.getAddress().size() > 0 && s.getAddress().size() <= 45, "bad server address");
   for (char ch: s.getAddress()) {
     KJ_REQUIRE((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F') ||
