@@ -15,14 +15,14 @@ public:
   ~RefclockFeedImpl() noexcept(false) { hub.refclockdClosed(generation); }
 
   kj::Promise<void> hello(HelloContext context) override {
-    return hub.checked("refclockd", [&]() {
+    return hub.checked(roleName(Role::REFCLOCKD), [&]() {
       auto info = context.getParams().getInfo();
       validateDaemonInfo(info, ipc::Role::REFCLOCKD);
       generation = hub.refclockdHello(info);
     });
   }
   kj::Promise<void> pushSample(PushSampleContext context) override {
-    return hub.checked("refclockd", [&]() {
+    return hub.checked(roleName(Role::REFCLOCKD), [&]() {
       KJ_REQUIRE(generation != 0, "hello first");
       auto s = context.getParams().getSample();
       validateSample(s);
@@ -30,7 +30,7 @@ public:
     });
   }
   kj::Promise<void> pushStatus(PushStatusContext context) override {
-    return hub.checked("refclockd", [&]() {
+    return hub.checked(roleName(Role::REFCLOCKD), [&]() {
       KJ_REQUIRE(generation != 0, "hello first");
       auto list = context.getParams().getStatus();
       validateRefclockStatus(list);
@@ -50,14 +50,14 @@ public:
   ~NetdFeedImpl() noexcept(false) { hub.netdClosed(generation); }
 
   kj::Promise<void> attach(AttachContext context) override {
-    return hub.checked("netd", [&]() {
+    return hub.checked(roleName(Role::NETD), [&]() {
       auto params = context.getParams();
       validateDaemonInfo(params.getInfo(), ipc::Role::NETD);
       generation = hub.netdAttach(generation, params.getInfo(), params.getListener());
     });
   }
   kj::Promise<void> pushUpstream(PushUpstreamContext context) override {
-    return hub.checked("netd", [&]() {
+    return hub.checked(roleName(Role::NETD), [&]() {
       KJ_REQUIRE(generation != 0, "attach first");
       auto s = context.getParams().getSample();
       validateUpstreamSample(s);
@@ -65,7 +65,7 @@ public:
     });
   }
   kj::Promise<void> pushStats(PushStatsContext context) override {
-    return hub.checked("netd", [&]() {
+    return hub.checked(roleName(Role::NETD), [&]() {
       KJ_REQUIRE(generation != 0, "attach first");
       auto stats = context.getParams().getStats();
       validateNetdStats(stats);

@@ -24,17 +24,6 @@ void copyPeer(Hub::Peer& p, PeerBuilder out, GetBody&& body) {
   if (p.body.get() != nullptr) out.setBody(body(p.body->getRoot<ipc::SystemStatus>().asReader()));
 }
 
-// The header fields of a ServerState.
-void writeServerHeader(ipc::ServerState::Builder st, const Header& h) {
-  st.setLeap(h.leap);
-  st.setStratum(h.stratum);
-  st.setPrecision(h.precision);
-  st.setRefid(h.refid);
-  st.setReferenceTime(h.referenceTime);
-  st.setRootDelay(h.rootDelay);
-  st.setRootDispersion(h.rootDispersion);
-}
-
 }  // namespace
 
 uint64_t Hub::Peer::attach(ipc::DaemonInfo::Reader peerInfo) {
@@ -265,7 +254,7 @@ void Hub::endSlew() {
 
 // ---- what we claim ----
 
-Header Hub::header(int64_t nowNs) {
+ServerHeader Hub::header(int64_t nowNs) {
   HeaderInputs in;
   in.base = sync.header(nowNs);
   in.disciplined = sync.state() != Sync::UNSYNCHRONISED && discipline.started();
@@ -281,18 +270,13 @@ Header Hub::header(int64_t nowNs) {
 void Hub::pushState() {
   if (sync.state() != Sync::UNSYNCHRONISED) hadOwnState = true;
   if (netdListeners.empty()) return;
-  Header h = header(realtimeNs());
+  ServerHeader h = header(realtimeNs());
   ClockModel m = clock->model(realtimeNs());
   // Nothing of our own to say yet (a restart): netd may keep a previous clockd's good state.
   bool isStarting = starting(hadOwnState, h, sources.gpsAlarm().raised());
   for (auto& attached: netdListeners) {
     auto req = attached.listener.updateRequest();
-    auto st = req.initState();
-    writeServerHeader(st, h);
-    st.setModelOffsetNs(m.offsetNs);
-    st.setModelFrequency(m.frequency);
-    st.setModelAtNs(m.atNs);
-    st.setStarting(isStarting);
+    writeServerState(req.initState(), {h, m, isStarting});
     tasks.add(req.send().ignoreResult());
   }
 }
@@ -326,7 +310,7 @@ kj::Promise<void> Hub::run() {
   }
   if (sync.tick(now)) {
     // Logged once per change, with its reason.
-    log::info(kj::str("state ", syncName(sync.state()), ": ", sync.reason()));
+    log::info(kj::str("state ", ipc::syncStateName(sync.state()), ": ", sync.reason()));
     if (sync.state() == Sync::HOLDOVER) apply(discipline.coast(clock->reading(now)));
   }
   if (options.leap) {
@@ -370,9 +354,9 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
 
   auto c = out.initClock();
   c.setBackend(clock->name());
-  c.setState(static_cast<ipc::SyncState>(sync.state()));
+  c.setState(sync.state());
   c.setReason(sync.reason());
-  Header h = header(now);
+  ServerHeader h = header(now);
   writeServerHeader(c.initServer(), h);
   c.setRefid(refidText(h.refid, h.stratum));
   if (h.leap != 3) c.setSourceKind(servedKind(reference));

@@ -118,7 +118,7 @@ private:
   kj::TaskSet tasks;
   log::RateLimited rejectLog{10};
 
-  Header header(int64_t nowNs);
+  ServerHeader header(int64_t nowNs);
   kj::String leapExpired() const;          // the alarm once options.leap has expired
   void saveState(int64_t nowNs);
   // Selection at `localNs` (sources.h), the GPS alarm's changes logged.

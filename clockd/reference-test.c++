@@ -40,7 +40,7 @@ TEST_CASE("header: unsynchronised, whatever else is known") {
   in.disciplined = false;   // unsynchronised, or the discipline has no sample yet
   in.announce = LeapAction::INSERT;
   in.relay = RelayHeader{2, 0xc6120002u, 0.001, 0.001};
-  Header h = advertisedHeader(in);
+  ServerHeader h = advertisedHeader(in);
   CHECK(h.leap == 3);
   CHECK(h.stratum == 16);
   CHECK(h.refid == refidFromText("INIT"));
@@ -52,7 +52,7 @@ TEST_CASE("header: unsynchronised, whatever else is known") {
 
 TEST_CASE("header: locked to PPS, locked to NMEA") {
   SyncStateMachine m = locked();
-  Header h = advertisedHeader(disciplined(m, T0 + 5 * S, SourceKind::PPS));
+  ServerHeader h = advertisedHeader(disciplined(m, T0 + 5 * S, SourceKind::PPS));
   CHECK(h.leap == 0);
   CHECK(h.stratum == 1);
   CHECK(h.refid == refidFromText("PPS\0"));
@@ -62,7 +62,7 @@ TEST_CASE("header: locked to PPS, locked to NMEA") {
   CHECK_FALSE(starting(false, h, false));
 
   HeaderInputs in = disciplined(m, T0 + 5 * S, SourceKind::NMEA);
-  Header n = advertisedHeader(in);
+  ServerHeader n = advertisedHeader(in);
   CHECK(n.stratum == 1);
   CHECK(n.refid == refidFromText("NMEA"));
   CHECK(kj::StringPtr(servedKind(in.reference)) == "nmea");
@@ -74,7 +74,7 @@ TEST_CASE("header: holdover keeps stratum 1 with the error of its coasting") {
   REQUIRE(m.state() == Sync::HOLDOVER);
   HeaderInputs in = disciplined(m, T0 + 20 * S, SourceKind::PPS);
   in.ownError = 40e-6;
-  Header h = advertisedHeader(in);
+  ServerHeader h = advertisedHeader(in);
   CHECK(h.leap == 0);
   CHECK(h.stratum == 1);
   CHECK(h.refid == refidFromText("PPS\0"));
@@ -88,7 +88,7 @@ TEST_CASE("header: a relay advertises its upstream's stratum + 1 and root distan
   in.reference.source = SourceId::upstream(3);
   in.relay = RelayHeader{2, 0xc6120002u, 0.0013, 0.0006};
   in.gpsAlarm = true;   // a relay does not claim stratum 1: the GPS alarm changes nothing
-  Header h = advertisedHeader(in);
+  ServerHeader h = advertisedHeader(in);
   CHECK(h.leap == 0);
   CHECK(h.stratum == 2);
   CHECK(h.refid == 0xc6120002u);
@@ -105,7 +105,7 @@ TEST_CASE("header: a GPS alarm takes stratum 1 away") {
   HeaderInputs in = disciplined(m, T0 + 5 * S, SourceKind::PPS);
   in.gpsAlarm = true;
   in.announce = LeapAction::INSERT;
-  Header h = advertisedHeader(in);
+  ServerHeader h = advertisedHeader(in);
   CHECK(h.leap == 3);
   CHECK(h.stratum == 16);
   CHECK(h.refid == refidFromText("PPS\0"));   // where the time came from, as netd keeps it

@@ -15,8 +15,8 @@ double unslewed(const Discipline& d, double reading, double lockMaxOffset) {
   return left <= std::max(lockMaxOffset, 3 * d.predictedSigma(age)) ? 0 : left;
 }
 
-Header advertisedHeader(const HeaderInputs& in) {
-  Header h = in.base;
+ServerHeader advertisedHeader(const HeaderInputs& in) {
+  ServerHeader h = in.base;
   if (!in.disciplined) return h;
   h.refid = refidFromText(in.reference.kind == SourceKind::PPS ? "PPS\0" : "NMEA");
   h.rootDispersion = ntp::shortFromSeconds(in.ownError);
@@ -38,7 +38,7 @@ Header advertisedHeader(const HeaderInputs& in) {
   return h;
 }
 
-bool starting(bool hadOwnState, const Header& h, bool gpsAlarm) {
+bool starting(bool hadOwnState, const ServerHeader& h, bool gpsAlarm) {
   return !hadOwnState && h.leap == 3 && !gpsAlarm;
 }
 

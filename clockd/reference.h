@@ -39,7 +39,7 @@ double ownError(const Reference& ref, const Discipline& d, double reading);
 double unslewed(const Discipline& d, double reading, double lockMaxOffset);
 
 struct HeaderInputs {
-  Header base;                             // SyncStateMachine::header(nowNs)
+  ServerHeader base;                             // SyncStateMachine::header(nowNs)
   bool disciplined = false;                // synchronised and the discipline started
   Reference reference;
   double ownError = 0;                     // s, ownError() now
@@ -49,7 +49,7 @@ struct HeaderInputs {
 };
 
 // The header netd advertises (the table above).
-Header advertisedHeader(const HeaderInputs& in);
+ServerHeader advertisedHeader(const HeaderInputs& in);
 
 // The served time's source kind as the status names it: "pps", "nmea" or "ntp" (a relay).
 inline const char* servedKind(const Reference& ref) {
@@ -58,6 +58,6 @@ inline const char* servedKind(const Reference& ref) {
 
 // Whether netd should hear that we have nothing of our own to say yet (ServerState.starting):
 // never synchronised since we started, unsynchronised now, and not because of a GPS alarm.
-bool starting(bool hadOwnState, const Header& h, bool gpsAlarm);
+bool starting(bool hadOwnState, const ServerHeader& h, bool gpsAlarm);
 
 }  // namespace horloge::clockd

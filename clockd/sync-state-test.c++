@@ -1,6 +1,7 @@
 #include "sync-state.h"
 #include <doctest/doctest.h>
 
+using namespace horloge;
 using namespace horloge::clockd;
 constexpr int64_t S = 1'000'000'000;
 constexpr int64_t T0 = 1'800'000'000 * S;
@@ -23,7 +24,7 @@ TEST_CASE("sync state: lock, holdover, unsynchronised, relock") {
   m.onSample(st, T0 + 5 * S);
   CHECK(m.tick(T0 + 5 * S));
   CHECK(m.state() == Sync::LOCKED);
-  Header h = m.header(T0 + 5 * S);
+  ServerHeader h = m.header(T0 + 5 * S);
   CHECK(h.leap == 0);
   CHECK(h.stratum == 1);
   CHECK(h.refid == refidFromText("PPS\0"));

@@ -5,15 +5,6 @@
 
 namespace horloge::clockd {
 
-const char* syncName(Sync s) {
-  switch (s) {
-    case Sync::UNSYNCHRONISED: return "unsynchronised";
-    case Sync::LOCKED: return "locked";
-    case Sync::HOLDOVER: return "holdover";
-  }
-  return "?";
-}
-
 std::string refidText(uint32_t refid, uint8_t stratum) {
   char buf[16];
   if (stratum >= 2 && stratum < 16) {
@@ -81,12 +72,9 @@ bool SyncStateMachine::tick(int64_t nowNs) {
   return c;
 }
 
-Header SyncStateMachine::header(int64_t nowNs) const {
-  Header h;
-  if (current == Sync::UNSYNCHRONISED) {
-    h.refid = refidFromText("INIT");
-    return h;
-  }
+ServerHeader SyncStateMachine::header(int64_t nowNs) const {
+  ServerHeader h;
+  if (current == Sync::UNSYNCHRONISED) return h;
   h.leap = 0;
   h.stratum = 1;
   h.refid = refidFromText("PPS\0");

@@ -2,24 +2,16 @@
 //   UNSYNCHRONISED -> LOCKED -> HOLDOVER -> UNSYNCHRONISED (or back to LOCKED),
 // and the header netd advertises in each state.
 #pragma once
+#include "server-state.h"
 #include "source-filter.h"
+#include <horloge.capnp.h>
 #include <cstdint>
 #include <string>
 
 namespace horloge::clockd {
 
-enum class Sync : uint8_t { UNSYNCHRONISED, LOCKED, HOLDOVER };   // = ipc::SyncState
-const char* syncName(Sync s);
-
-struct Header {              // wire values, see ipc::ServerState
-  uint8_t leap = 3;
-  uint8_t stratum = 16;
-  int8_t precision = -20;
-  uint32_t refid = 0;
-  uint64_t referenceTime = 0;
-  uint32_t rootDelay = 0;
-  uint32_t rootDispersion = 0;
-};
+// The schema's states, as the status reports them (ipc::syncStateName names them).
+using Sync = ipc::SyncState;
 
 constexpr uint32_t refidFromText(const char (&s)[5]) {
   return (uint32_t(uint8_t(s[0])) << 24) | (uint32_t(uint8_t(s[1])) << 16) |
@@ -62,7 +54,7 @@ public:
   Sync state() const { return current; }
   const std::string& reason() const { return why; }
   int consecutive() const { return run; }
-  Header header(int64_t nowNs) const;
+  ServerHeader header(int64_t nowNs) const;
 
 private:
   SyncParams params;

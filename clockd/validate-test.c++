@@ -31,7 +31,7 @@ TEST_CASE("validate: a good sample passes, each bad field is refused") {
   s.setErrorNs(0);
   CHECK_THROWS(validateSample(s.asReader()));
   s.setErrorNs(1000);
-  s.setLeap(static_cast<ipc::Leap>(7));   // an enumerant this schema does not know
+  s.setKind(static_cast<ipc::SampleKind>(7));   // an enumerant this schema does not know
   CHECK_THROWS(validateSample(s.asReader()));
 }
 

@@ -1,4 +1,5 @@
 #include "validate.h"
+#include "netd-counters.h"
 #include <kj/debug.h>
 
 namespace horloge::clockd {
@@ -11,7 +12,8 @@ void validateSample(ipc::RefSample::Reader s) {
              "referenceTimeNs out of range", s.getReferenceTimeNs());
   KJ_REQUIRE(s.getErrorNs() > 0 && s.getErrorNs() <= 1'000'000'000u, "errorNs out of range",
              s.getErrorNs());
-  KJ_REQUIRE(static_cast<uint16_t>(s.getLeap()) <= 3, "unknown leap value");
+  KJ_REQUIRE(s.getKind() == ipc::SampleKind::PPS || s.getKind() == ipc::SampleKind::NMEA,
+             "unknown sample kind");
 }
 
 void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list) {
@@ -38,12 +40,8 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
   // Each count is of received requests. netd sums its workers' counters one after another
   // without a snapshot, so only bounds that hold for every single counter are checked.
   uint64_t received = s.getReceived();
-  for (uint64_t v: {s.getDroppedLength(), s.getDroppedVersion(), s.getDroppedMode(),
-                    s.getDroppedExtension(), s.getDroppedAuth(), s.getDroppedSource(),
-                    s.getDroppedOwnAddress(), s.getDroppedDenied(), s.getRateLimited(),
-                    s.getKodSent(), s.getSendErrors(), s.getRequestsV1(), s.getRequestsV2(),
-                    s.getRequestsV3(), s.getRequestsV4(), s.getInterleaved()}) {
-    KJ_REQUIRE(v <= received, "a netd counter exceeds the requests received");
+  for (auto& row: NETD_STAT_ROWS) {
+    if (row.perRequest) KJ_REQUIRE(row.get(s) <= received, "a netd counter exceeds the requests received");
   }
   // Issue 6: netd's top talkers, copied into every status read: bounded, short addresses.
   KJ_REQUIRE(s.getTopClients().size() <= 16, "too many top clients");

@@ -24,11 +24,10 @@ const char* dropName(Drop reason) {
   return "?";
 }
 
-Header makeHeader(const Snapshot& state, int64_t nowMonoNs, int64_t maxHoldoverNs) {
-  Header h{state.leap, state.stratum, state.precision, state.refid, state.referenceTime,
-           state.rootDelay, state.rootDispersion};
+ServerHeader makeHeader(const Snapshot& state, int64_t nowMonoNs, int64_t maxHoldoverNs) {
+  ServerHeader h = state;
   if (!state.pushed) {
-    return Header{3, 16, state.precision, REFID_INIT, 0, 0, 0};
+    return ServerHeader{3, 16, state.precision, REFID_INIT, 0, 0, 0};
   }
   int64_t age = nowMonoNs - state.pushedMonoNs;
   if (age < 0) age = 0;
@@ -103,7 +102,7 @@ bool later(uint64_t a, uint64_t b) { return static_cast<int64_t>(a - b) > 0; }
 
 }  // namespace
 
-Drop prepareReply(const Request& request, const Header& header, Reply& reply) {
+Drop prepareReply(const Request& request, const ServerHeader& header, Reply& reply) {
   const uint8_t* p = request.bytes;
   if (request.truncated || request.length < PACKET_SIZE || request.length % 4 != 0) {
     return Drop::LENGTH;
@@ -162,7 +161,7 @@ void stampTransmit(Reply& reply, int64_t txUnixNs, uint32_t random) {
 
 Drop respond(const Request& request, const Snapshot& state, int64_t nowMonoNs,
              int64_t maxHoldoverNs, Reply& reply, TxClock txClock, void* txParam) {
-  Header header = makeHeader(state, nowMonoNs, maxHoldoverNs);
+  ServerHeader header = makeHeader(state, nowMonoNs, maxHoldoverNs);
   Drop d = prepareReply(request, header, reply);
   if (d != Drop::NONE) return d;
   // A different mix of the same random word for transmit than for receive.

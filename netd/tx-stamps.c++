@@ -101,10 +101,7 @@ TxStampReader::Result TxStampReader::drain(int fd, InterleaveTable& table) {
         continue;
       }
       ntp::Timestamp user;
-      if (table.kernelStamp(client, rx, transmitStamp(kernelNs), user)) {
-        ++result.stamps;
-        result.lagSumNs += kernelNs - ntp::toUnixNs(user, kernelNs);
-      }
+      if (table.kernelStamp(client, rx, transmitStamp(kernelNs), user)) ++result.stamps;
     }
     if (n < static_cast<int>(BATCH)) return result;
   }
