@@ -1,5 +1,6 @@
 #include "views.h"
 #include "ipc.h"
+#include "netd-counters.h"
 #include "ntp-time.h"
 #include <cinttypes>
 #include <cstdio>
@@ -102,20 +103,7 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status) {
 kj::Array<View> serverstats(ipc::SystemStatus::Reader status) {
   auto s = status.getNetd().getBody();
   auto v = view("serverstats", {"Counter", "Value"});
-  const std::pair<kj::StringPtr, uint64_t> rows[] = {
-    {"NTP packets received", s.getReceived()}, {"NTP packets answered", s.getAnswered()},
-    {"NTP packets dropped", s.getDropped()}, {"Rate limited", s.getRateLimited()},
-    {"KoD sent", s.getKodSent()}, {"Denied", s.getDroppedDenied()},
-    {"Bad length", s.getDroppedLength()}, {"Bad version", s.getDroppedVersion()},
-    {"Not client mode", s.getDroppedMode()}, {"Bad extension", s.getDroppedExtension()},
-    {"Authenticated", s.getDroppedAuth()}, {"Bad source", s.getDroppedSource()},
-    {"From own address", s.getDroppedOwnAddress()}, {"Send errors", s.getSendErrors()},
-    {"NTPv1 requests", s.getRequestsV1()}, {"NTPv2 requests", s.getRequestsV2()},
-    {"NTPv3 requests", s.getRequestsV3()}, {"NTPv4 requests", s.getRequestsV4()},
-    {"Interleaved replies", s.getInterleaved()}, {"Kernel RX timestamps", s.getKernelRxStamps()},
-    {"User RX timestamps", s.getUserRxStamps()}, {"Kernel TX timestamps", s.getKernelTxStamps()},
-  };
-  for (auto& [name, n]: rows) v.row(text(name), count(n));
+  for (auto& row: NETD_STAT_ROWS) v.row(text(row.label), count(row.get(s)));
   v.row(text("State age"), seconds(double(s.getStateAgeNs()) * 1e-9, false));
   return kj::arr(kj::mv(v));
 }
@@ -169,9 +157,10 @@ kj::Array<View> statusViews(ipc::SystemStatus::Reader status) {
                 text(capHex(info.getCapEff())), text(info.getNoNewPrivs() ? "yes" : "no"),
                 text(modes[kj::min(info.getSeccomp(), 3)]));
   };
-  row("clockd", true, status.getClockd());
-  row("refclockd", status.getRefclockd().getConnected(), status.getRefclockd().getInfo());
-  row("netd", status.getNetd().getConnected(), status.getNetd().getInfo());
+  row(roleName(Role::CLOCKD), true, status.getClockd());
+  row(roleName(Role::REFCLOCKD), status.getRefclockd().getConnected(),
+      status.getRefclockd().getInfo());
+  row(roleName(Role::NETD), status.getNetd().getConnected(), status.getNetd().getInfo());
   auto clock = tracking(status);
   clock[0].name = kj::str("clock");
   return kj::arr(kj::mv(clock[0]), kj::mv(daemons));
@@ -182,9 +171,9 @@ const Command COMMANDS[] = {
   {"sources", "", sources},
   {"sourcestats", "", sourcestats},
   {"tracking", "", tracking},
-  {"serverstats", "netd", serverstats},
-  {"clients", "netd", clients},
-  {"gnss", "refclockd", gnss},
+  {"serverstats", roleName(Role::NETD), serverstats},
+  {"clients", roleName(Role::NETD), clients},
+  {"gnss", roleName(Role::REFCLOCKD), gnss},
 };
 
 }  // namespace
