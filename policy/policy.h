@@ -50,7 +50,7 @@ constexpr Syscall masked(const char* name, int8_t arg, uint64_t mask, uint64_t v
 }
 
 struct Policy {
-  const char* role;
+  Role role;
   std::span<const Syscall> syscalls;
   // Capabilities the role may keep after lockdown (Linux CAP_* numbers). Only clockd has one,
   // CAP_SYS_TIME, and keeps it only when LockdownOptions::keepSysTime says so.
