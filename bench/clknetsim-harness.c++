@@ -198,7 +198,7 @@ private:
     }
     finish(k, now);
     UpstreamReport r;
-    r.address = s.conf.address;
+    r.address = kj::str(s.conf.address);
     r.poll = static_cast<int8_t>(s.poller.poll());
     r.reach = s.poller.reach();
     r.valid = true;
@@ -235,7 +235,7 @@ private:
   }
 
   void endSlew(double now) {
-    if (auto c = discipline.endSlew(now)) clock->apply(*c);
+    KJ_IF_MAYBE(c, discipline.endSlew(now)) clock->apply(*c);
   }
 };
 
@@ -320,7 +320,7 @@ int main(int argc, char** argv) {
     poll(nullptr, 0, pollMs);
     // A slew outlasting the samples (a gap) ends on time, as in clockd.
     if (d.slewEnd() <= nowSeconds()) {
-      if (auto c = d.endSlew(nowSeconds())) clock->apply(*c);
+      KJ_IF_MAYBE(c, d.endSlew(nowSeconds())) clock->apply(*c);
     }
     double reference, receive;
     if (!readSample(shm, reference, receive)) continue;

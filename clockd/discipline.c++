@@ -140,8 +140,8 @@ Command Discipline::coast(double now) {
   return {applied, 0};
 }
 
-std::optional<Command> Discipline::endSlew(double now) {
-  if (std::isnan(slewEndAt)) return std::nullopt;
+kj::Maybe<Command> Discipline::endSlew(double now) {
+  if (std::isnan(slewEndAt)) return nullptr;
   commandAt(now, afterSlew);
   return Command{applied, 0};
 }

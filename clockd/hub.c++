@@ -52,7 +52,7 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
   })) {
     log::warn(kj::str("cannot read the clock's frequency: ", unused->getDescription()));
   }
-  if (options.drift) discipline.setInitialFrequency(options.drift->frequency, options.drift->sigma);
+  KJ_IF_MAYBE(drift, options.drift) discipline.setInitialFrequency(drift->frequency, drift->sigma);
   // Beyond 500 ppm no crystal is that far off: the previous clockd died slewing, and the
   // correction says nothing about the oscillator.
   if (inForce != 0 && std::fabs(inForce) <= 500e-6 && clock->steers()) {
@@ -61,14 +61,14 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
     // update would change the clock's rate before the samples say anything. Its uncertainty:
     // the default, or the drift file's widened by their disagreement.
     double sigma = options.discipline.initialFrequencySigma;
-    if (options.drift) {
-      sigma = std::max(options.drift->sigma, std::fabs(-inForce - options.drift->frequency));
+    KJ_IF_MAYBE(drift, options.drift) {
+      sigma = std::max(drift->sigma, std::fabs(-inForce - drift->frequency));
     }
     discipline.setInitialFrequency(-inForce, sigma);
     log::info(kj::str("starting from the frequency correction in force, ", inForce * 1e6, " ppm"));
   }
   discipline.setUpdatesDone(options.updatesDone);
-  if (!options.leapAlarm.empty()) log::warn(kj::str("leap seconds: ", options.leapAlarm));
+  if (options.leapAlarm.size() > 0) log::warn(kj::str("leap seconds: ", options.leapAlarm));
 }
 
 // ---- refclockd ----
@@ -99,7 +99,7 @@ void Hub::refclockdSample(uint64_t connection, ipc::RefSample::Reader s) {
   if (reselect(local, SourceId::refclock(id)) != SourceId::refclock(id)) return;
   reference = {SourceId::refclock(id), kind, error};
   follow(local, offset, error, false);
-  sync.setSource("reference clock", 1, false);
+  sync.setSource(kj::str("reference clock"), 1, false);
   sync.onSample(sources.refclock(id).filter.stats(), local,
                 unslewed(discipline, clock->reading(realtimeNs()), options.sync.lockMaxOffset));
 }
@@ -162,7 +162,7 @@ void Hub::netdUpstream(ipc::UpstreamSample::Reader s) {
   uint8_t k = s.getServer();
   UpstreamSource& u = sources.upstream(k);
   UpstreamReport r;
-  r.address = s.getAddress().cStr();
+  r.address = kj::str(s.getAddress());
   r.noselect = s.getNoselect();
   r.prefer = s.getPrefer();
   r.poll = s.getPoll();
@@ -196,7 +196,7 @@ void Hub::netdUpstream(ipc::UpstreamSample::Reader s) {
   }
   reference.source = chosen;
   const UpstreamSource& f = sources.upstream(chosen.index());
-  sync.setSource("upstream " + f.address, std::ldexp(1.0, f.poll), true);
+  sync.setSource(kj::str("upstream ", f.address), std::ldexp(1.0, f.poll), true);
   // The followed server's replies keep the sync run going while our error is bounded.
   if (k != chosen.index() || !relayBounded(f, discipline, t4, clock->reading(t4))) return;
   SourceStats st;
@@ -246,7 +246,7 @@ void Hub::follow(int64_t local, double offset, double error, bool knownNoise) {
 }
 
 void Hub::endSlew() {
-  if (auto c = discipline.endSlew(clock->reading(realtimeNs()))) {
+  KJ_IF_MAYBE(c, discipline.endSlew(clock->reading(realtimeNs()))) {
     apply(*c);
     pushState();
   }
@@ -284,8 +284,9 @@ void Hub::pushState() {
 // ---- time passing ----
 
 kj::String Hub::leapExpired() const {
-  return kj::str("leap file expired on ", utcDate(options.leap->expiresUnix), " (",
-                 options.leapPath, "): a leap second after that date cannot be announced");
+  auto& table = KJ_ASSERT_NONNULL(options.leap);
+  return kj::str("leap file expired on ", utcDate(table.expiresUnix), " (", options.leapPath,
+                 "): a leap second after that date cannot be announced");
 }
 
 void Hub::saveState(int64_t nowNs) {
@@ -313,9 +314,9 @@ kj::Promise<void> Hub::run() {
     log::info(kj::str("state ", ipc::syncStateName(sync.state()), ": ", sync.reason()));
     if (sync.state() == Sync::HOLDOVER) apply(discipline.coast(clock->reading(now)));
   }
-  if (options.leap) {
+  KJ_IF_MAYBE(table, options.leap) {
     LeapStatus before = leap;
-    leap = leapStatus(*options.leap, now / ntp::NS_PER_S);
+    leap = leapStatus(*table, now / ntp::NS_PER_S);
     // The kernel inserts at the next midnight: tell it only when we are synchronised.
     LeapAction kernel = sync.state() == Sync::UNSYNCHRONISED ? LeapAction::NONE : leap.kernel;
     KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->setLeap(kernel); })) {
@@ -376,11 +377,11 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   c.setSteps(discipline.stepsDone());
   c.setForeignAdjustments(foreign);
   c.setRejectedMessages(rejected);
-  if (!options.leapAlarm.empty()) c.setLeapAlarm(options.leapAlarm);
+  if (options.leapAlarm.size() > 0) c.setLeapAlarm(options.leapAlarm);
   else if (leap.expired) c.setLeapAlarm(leapExpired());
   c.setLeapPendingNs(leap.announce == LeapAction::NONE ? 0 : leap.at * ntp::NS_PER_S);
   c.setGpsAlarm(sources.gpsAlarm().text());
-  if (options.leap) c.setLeapExpiresNs(options.leap->expiresUnix * ntp::NS_PER_S);
+  KJ_IF_MAYBE(table, options.leap) c.setLeapExpiresNs(table->expiresUnix * ntp::NS_PER_S);
 
   auto list = out.initSources(sources.heard());
   size_t k = 0;

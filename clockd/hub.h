@@ -17,7 +17,6 @@
 #include <capnp/message.h>
 #include <kj/async.h>
 #include <kj/timer.h>
-#include <optional>
 #include <vector>
 
 namespace horloge::clockd {
@@ -26,14 +25,15 @@ namespace horloge::clockd {
 struct HubOptions {
   SyncParams sync;
   DisciplineParams discipline;
-  std::optional<Drift> drift;             // from the drift file
+  kj::Maybe<Drift> drift;                 // from the drift file
+  // Where persist.h writes (its paths are the configuration's strings).
   std::string driftfile;                  // "": do not write one
   std::string statePath;                  // statedir/clockd.state
   std::string bootId;
   int updatesDone = 0;                    // makestep updates already made in this boot
-  std::optional<LeapTable> leap;
-  std::string leapPath;                   // the file `leap` came from
-  std::string leapAlarm;                  // why there is no usable leap table, or ""
+  kj::Maybe<LeapTable> leap;
+  kj::String leapPath;                    // the file `leap` came from
+  kj::String leapAlarm;                   // why there is no usable leap table, or ""
   std::vector<uint32_t> ownRefids;        // our addresses as refids: an upstream loop
 };
 

@@ -60,7 +60,7 @@ Run relay(SimClockParams clockParams, DisciplineParams dp, const std::vector<dou
       if (!std::isnan(end) && end - local() < step) step = std::max(end - local(), 0.0) + 1e-6;
       clock.advance(step);
       if (d.slewEnd() <= local()) {
-        if (auto c = d.endSlew(local())) clock.setCorrection(c->correction);
+        KJ_IF_MAYBE(c, d.endSlew(local())) clock.setCorrection(c->correction);
       }
     }
     for (uint8_t k = 0; k < servers; ++k) {
@@ -72,7 +72,7 @@ Run relay(SimClockParams clockParams, DisciplineParams dp, const std::vector<dou
       clock.advance(out + back);
       double t4 = local();
       UpstreamReport r;
-      r.address = "198.18.0." + std::to_string(k + 1);
+      r.address = kj::str("198.18.0.", k + 1);
       r.poll = static_cast<int8_t>(poll);
       r.valid = true;
       r.t1Ns = ns(t1);

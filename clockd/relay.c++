@@ -7,7 +7,7 @@ namespace horloge::clockd {
 Intake takeReport(UpstreamSource& u, const UpstreamReport& r, double bias, double phaseNow,
                   const std::vector<uint32_t>& own) {
   u.heard = true;
-  u.address = r.address;
+  u.address = kj::str(r.address);
   u.noselect = r.noselect;
   u.prefer = r.prefer;
   u.poll = r.poll;

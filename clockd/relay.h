@@ -13,14 +13,14 @@
 #include "selection.h"
 #include "upstreams.h"
 #include <cstdint>
-#include <string>
+#include <kj/string.h>
 #include <vector>
 
 namespace horloge::clockd {
 
 // One poll of one server as netd reports it (NetdFeed.pushUpstream), in plain types.
 struct UpstreamReport {
-  std::string address;
+  kj::String address;
   bool noselect = false, prefer = false, stopped = false;
   int8_t poll = 0;
   uint8_t reach = 0;

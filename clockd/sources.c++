@@ -51,7 +51,7 @@ SourceId Sources::select(int64_t localNs, double phaseNow, SourceId trigger) {
   for (size_t k = 0; k < nRefclocks; ++k) {
     if (candidates[k].usable && (gps < 0 || candidates[k].error < candidates[gps].error)) gps = k;
   }
-  alarm.update(gps >= 0 ? crossCheck(candidates[gps], peers) : std::string(), localNs);
+  alarm.update(gps >= 0 ? crossCheck(candidates[gps], peers) : nullptr, localNs);
   // While alarmed, no refclock may be followed: stratum 1 is no longer claimed from them.
   std::vector<bool> wasUsable;
   for (auto& c: candidates) wasUsable.push_back(c.usable);

@@ -59,7 +59,7 @@ TEST_CASE("sync state: a gap breaks the run") {
 
 TEST_CASE("sync state: an upstream locks after its iburst, and its poll sets the holdover delay") {
   SyncStateMachine m{SyncParams{}};
-  m.setSource("upstream 192.0.2.1", 64, true);
+  m.setSource(kj::str("upstream 192.0.2.1"), 64, true);
   SourceStats st;
   m.onSample(st, T0);
   m.onSample(st, T0 + 2 * S);
