@@ -5,7 +5,7 @@
 #include <ctime>
 #include <fstream>
 #include <sstream>
-#include <stdexcept>
+#include <kj/debug.h>
 
 namespace horloge::clockd {
 
@@ -13,9 +13,14 @@ namespace {
 
 constexpr int64_t NTP_UNIX = 2'208'988'800;   // 1900 to 1970
 
+// Refuses the file with a reason in words (the status's leap alarm shows it as it is).
+[[noreturn]] void refuse(kj::String why) {
+  kj::throwFatalException(kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__, kj::mv(why)));
+}
+
 int64_t number(const std::string& s, int line) {
   if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
-    throw std::runtime_error("leap file line " + std::to_string(line) + ": bad number '" + s + "'");
+    refuse(kj::str("leap file line ", line, ": bad number '", s, "'"));
   }
   return std::stoll(s);
 }
@@ -48,9 +53,9 @@ LeapTable parseLeapFile(const std::string& text) {
       t.entries.push_back({when - NTP_UNIX, static_cast<int>(number(b, n))});
     }
   }
-  if (t.expiresUnix <= 0) throw std::runtime_error("leap file: no expiry (#@) line");
-  if (t.entries.empty()) throw std::runtime_error("leap file: no entries");
-  if (!hashLine) throw std::runtime_error("leap file: no hash (#h) line");
+  if (t.expiresUnix <= 0) refuse(kj::str("leap file: no expiry (#@) line"));
+  if (t.entries.empty()) refuse(kj::str("leap file: no entries"));
+  if (!hashLine) refuse(kj::str("leap file: no hash (#h) line"));
   unsigned char md[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(hashed.data()), hashed.size(), md);
   // Five 32-bit words in hex; leading zeros may be dropped.
@@ -61,13 +66,13 @@ LeapTable parseLeapFile(const std::string& text) {
     uint32_t expect = (uint32_t(md[4 * i]) << 24) | (uint32_t(md[4 * i + 1]) << 16) |
                       (uint32_t(md[4 * i + 2]) << 8) | md[4 * i + 3];
     if (w.empty() || std::stoul(w, nullptr, 16) != expect) {
-      throw std::runtime_error("leap file: hash mismatch (damaged or edited)");
+      refuse(kj::str("leap file: hash mismatch (damaged or edited)"));
     }
   }
   for (size_t i = 1; i < t.entries.size(); ++i) {
     int d = t.entries[i].taiMinusUtc - t.entries[i - 1].taiMinusUtc;
     if (t.entries[i].unixTime <= t.entries[i - 1].unixTime || (d != 1 && d != -1)) {
-      throw std::runtime_error("leap file: entries out of order or not one second apart");
+      refuse(kj::str("leap file: entries out of order or not one second apart"));
     }
   }
   return t;
@@ -100,20 +105,22 @@ LeapFileChoice chooseLeapFile(const std::vector<std::string>& paths) {
   LeapFileChoice choice;
   std::string reasons;
   for (const std::string& path: paths) {
-    std::string why;
-    try {
-      std::ifstream f(path);
-      std::stringstream text;
-      text << f.rdbuf();
-      if (!f) throw std::runtime_error("cannot read " + path);
-      LeapTable t = parseLeapFile(text.str());
-      if (!choice.table || t.expiresUnix > choice.table->expiresUnix) {
-        choice.table = std::move(t);
-        choice.path = path;
+    std::ifstream f(path);
+    std::stringstream text;
+    text << f.rdbuf();
+    std::string why = "cannot read " + path;
+    if (f) {
+      KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+        LeapTable t = parseLeapFile(text.str());
+        if (!choice.table || t.expiresUnix > choice.table->expiresUnix) {
+          choice.table = std::move(t);
+          choice.path = path;
+        }
+      })) {
+        why = e->getDescription().cStr();
+      } else {
+        continue;
       }
-      continue;
-    } catch (const std::exception& e) {
-      why = e.what();
     }
     // The parser's messages do not name the file: say which one when there are several.
     if (why.find(path) == std::string::npos && paths.size() > 1) why = path + ": " + why;
