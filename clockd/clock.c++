@@ -196,12 +196,13 @@ private:
 
   void save() {
     if (persist.path.empty()) return;
-    try {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
       writeSimState(persist.path, persist.bootId, params, sim.state());
-      saveFailed = false;
-    } catch (const std::exception& e) {
-      if (!saveFailed) log::warn(kj::str("sim clock: ", e.what()));   // once per outage
+    })) {
+      if (!saveFailed) log::warn(kj::str("sim clock: ", e->getDescription()));   // once per outage
       saveFailed = true;
+    } else {
+      saveFailed = false;
     }
   }
 };

@@ -27,7 +27,7 @@ struct StepState {
 };
 
 std::optional<Drift> readDrift(const std::string& path);       // nullopt: absent or garbage
-void writeDrift(const std::string& path, const Drift& d);      // throws on I/O errors
+void writeDrift(const std::string& path, const Drift& d);      // KJ_FAIL_SYSCALL on I/O errors
 std::optional<StepState> readStepState(const std::string& path);
 void writeStepState(const std::string& path, const StepState& s);
 
