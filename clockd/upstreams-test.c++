@@ -127,8 +127,8 @@ TEST_CASE("GPS versus noselect peers: alarm on a majority beyond the combined bo
   CHECK(crossCheck(gps, {}) == nullptr);                                // nobody to ask
   CHECK(crossCheck(gps, {peer(0.0005), peer(-0.0002)}) == nullptr);     // agree
   CHECK(crossCheck(gps, {peer(0.05), peer(0.0001), peer(0.0003)}) == nullptr);   // one of three
-  kj::String a = KJ_ASSERT_NONNULL(crossCheck(gps, {peer(-0.05), peer(-0.0501), peer(0.0001)}));
-  CHECK(strstr(a.cStr(), "2 of 3") != nullptr);
+  auto alarm = crossCheck(gps, {peer(-0.05), peer(-0.0501), peer(0.0001)});
+  CHECK(strstr(KJ_ASSERT_NONNULL(alarm).cStr(), "2 of 3") != nullptr);
   CHECK(crossCheck(gps, {peer(-0.05), peer(-0.05)}) != nullptr);
   Candidate unusable = peer(-0.05);
   unusable.usable = false;
