@@ -37,7 +37,7 @@ public:
 
   void status(ipc::RefclockStatus::Builder out) override {
     out.setSourceId(id);
-    out.setName(kj::str("nmea:", conf.device.c_str()));
+    out.setName(kj::str("nmea:", conf.device));
     out.setDriver("nmea");
     out.setDeviceOpen(in.get() != nullptr);
     out.setReopens(reopens);
@@ -99,7 +99,7 @@ private:
     }
     return readNmea(*in, stream).then([]() {}, [this](kj::Exception&& e) {
       // EOF or EIO: the device went away (or the pty's other side closed).
-      log::warn(kj::str("refclock nmea ", conf.device.c_str(), ": ", e.getDescription(),
+      log::warn(kj::str("refclock nmea ", conf.device, ": ", e.getDescription(),
                         "; reopening"));
       deviceError = kj::str("device lost: ", e.getDescription());
       in = nullptr;

@@ -60,7 +60,7 @@ public:
       // Only possible now, as root; afterwards we never hold CAP_SYS_TIME.
       params.mode |= want;
       if (ioctl(device, PPS_SETPARAMS, &params) < 0)
-        log::warn(kj::str("refclock pps ", conf.device.c_str(), ": cannot enable the ",
+        log::warn(kj::str("refclock pps ", conf.device, ": cannot enable the ",
                           conf.clearEdge ? "clear" : "assert", " edge: ", strerror(errno)));
     }
     int p[2];
@@ -83,7 +83,7 @@ public:
 
   void status(ipc::RefclockStatus::Builder out) override {
     out.setSourceId(id);
-    out.setName(kj::str("pps:", conf.device.c_str()));
+    out.setName(kj::str("pps:", conf.device));
     out.setDriver("pps");
     out.setDeviceOpen(lastErr == 0);
     receiver.fillStatus(out, realtimeNs(), true, ctx.nmeaDrivers > 0,

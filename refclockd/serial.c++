@@ -18,9 +18,9 @@ static speed_t speedOf(int baud) {
   KJ_FAIL_REQUIRE("unsupported baud rate", baud);
 }
 
-int openSerial(const std::string& path, int baud) {
+int openSerial(kj::StringPtr path, int baud) {
   int fd;
-  KJ_SYSCALL(fd = open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), path);
+  KJ_SYSCALL(fd = open(path.cStr(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), path);
   termios t;
   KJ_SYSCALL(tcgetattr(fd, &t), path);
   cfmakeraw(&t);
