@@ -34,8 +34,8 @@ struct Daemon {
 
 std::string selfDir() {
   char buf[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  KJ_REQUIRE(n > 0, "cannot find own executable");
+  ssize_t n;
+  KJ_SYSCALL(n = readlink("/proc/self/exe", buf, sizeof(buf) - 1), "cannot find own executable");
   std::string p(buf, n);
   return p.substr(0, p.rfind('/'));
 }
@@ -65,8 +65,8 @@ std::string selfDir() {
 }
 
 void start(Daemon& d, const std::string& bindir, const std::string& conf) {
-  pid_t pid = fork();
-  KJ_REQUIRE(pid >= 0, "fork failed", strerror(errno));
+  pid_t pid;
+  KJ_SYSCALL(pid = fork());
   if (pid == 0) execDaemon(d, bindir, conf);
   d.pid = pid;
   d.restartAtNs = 0;
@@ -161,12 +161,12 @@ int main(int argc, char** argv) {
         d.pid = 0;
         int64_t delay = d.policy.onFailure(monotonicNs());
         if (delay < 0) {
-          log::error(kj::str(roleName(d.role), " ", describe(status).c_str(),
+          log::error(kj::str(roleName(d.role), " ", describe(status),
                              "; failing repeatedly, giving up"));
           stopAll(daemons);
           return 1;
         }
-        log::warn(kj::str(roleName(d.role), " ", describe(status).c_str(), "; restarting in ",
+        log::warn(kj::str(roleName(d.role), " ", describe(status), "; restarting in ",
                           delay / 1'000'000, " ms"));
         d.restartAtNs = monotonicNs() + delay;
       }
