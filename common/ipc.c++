@@ -15,7 +15,7 @@
 namespace horloge::ipc {
 
 kj::String socketPath(const Config& config, kj::StringPtr name) {
-  return kj::str(config.rundir.c_str(), "/", name);
+  return kj::str(config.rundir, "/", name);
 }
 
 kj::StringPtr syncStateName(SyncState state) {
