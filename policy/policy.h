@@ -22,6 +22,7 @@
 #pragma once
 #include "config.h"
 #include <cstdint>
+#include <kj/debug.h>
 #include <span>
 
 namespace horloge::policy {
@@ -71,7 +72,7 @@ inline const Policy& forRole(Role role) {
     case Role::REFCLOCKD: return REFCLOCKD;
     case Role::MONITORD: return MONITORD;
   }
-  throw std::invalid_argument("no seccomp policy for this role");
+  KJ_FAIL_ASSERT("no seccomp policy for this role", static_cast<int>(role));
 }
 
 }  // namespace horloge::policy
