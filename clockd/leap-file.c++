@@ -1,4 +1,5 @@
 #include "leap-file.h"
+#include "error.h"
 #include <openssl/sha.h>
 #include <cinttypes>
 #include <cstdio>
@@ -13,14 +14,10 @@ namespace {
 
 constexpr int64_t NTP_UNIX = 2'208'988'800;   // 1900 to 1970
 
-// Refuses the file with a reason in words (the status's leap alarm shows it as it is).
-[[noreturn]] void refuse(kj::String why) {
-  kj::throwFatalException(kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__, kj::mv(why)));
-}
 
 int64_t number(const std::string& s, int line) {
   if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
-    refuse(kj::str("leap file line ", line, ": bad number '", s, "'"));
+    failWith(kj::str("leap file line ", line, ": bad number '", s, "'"));
   }
   return std::stoll(s);
 }
@@ -53,9 +50,9 @@ LeapTable parseLeapFile(const std::string& text) {
       t.entries.push_back({when - NTP_UNIX, static_cast<int>(number(b, n))});
     }
   }
-  if (t.expiresUnix <= 0) refuse(kj::str("leap file: no expiry (#@) line"));
-  if (t.entries.empty()) refuse(kj::str("leap file: no entries"));
-  if (!hashLine) refuse(kj::str("leap file: no hash (#h) line"));
+  if (t.expiresUnix <= 0) failWith(kj::str("leap file: no expiry (#@) line"));
+  if (t.entries.empty()) failWith(kj::str("leap file: no entries"));
+  if (!hashLine) failWith(kj::str("leap file: no hash (#h) line"));
   unsigned char md[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(hashed.data()), hashed.size(), md);
   // Five 32-bit words in hex; leading zeros may be dropped.
@@ -66,13 +63,13 @@ LeapTable parseLeapFile(const std::string& text) {
     uint32_t expect = (uint32_t(md[4 * i]) << 24) | (uint32_t(md[4 * i + 1]) << 16) |
                       (uint32_t(md[4 * i + 2]) << 8) | md[4 * i + 3];
     if (w.empty() || std::stoul(w, nullptr, 16) != expect) {
-      refuse(kj::str("leap file: hash mismatch (damaged or edited)"));
+      failWith(kj::str("leap file: hash mismatch (damaged or edited)"));
     }
   }
   for (size_t i = 1; i < t.entries.size(); ++i) {
     int d = t.entries[i].taiMinusUtc - t.entries[i - 1].taiMinusUtc;
     if (t.entries[i].unixTime <= t.entries[i - 1].unixTime || (d != 1 && d != -1)) {
-      refuse(kj::str("leap file: entries out of order or not one second apart"));
+      failWith(kj::str("leap file: entries out of order or not one second apart"));
     }
   }
   return t;
