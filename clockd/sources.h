@@ -9,6 +9,7 @@
 #include "upstreams.h"
 #include <array>
 #include <cstdint>
+#include <kj/debug.h>
 
 namespace horloge::clockd {
 
@@ -69,7 +70,10 @@ public:
   SourceId select(int64_t localNs, double phaseNow, SourceId trigger = {});
 
   const RefclockSource& refclock(uint8_t id) const { return refclocks[id]; }
-  UpstreamSource& upstream(uint8_t k) { return upstreams[k]; }
+  UpstreamSource& upstream(uint8_t k) {
+    KJ_ASSERT(k < MAX_SERVERS, "validateUpstreamSample() lets no such server through", k);
+    return upstreams[k];
+  }
   const UpstreamSource& upstream(uint8_t k) const { return upstreams[k]; }
   Mark upstreamMark(uint8_t k) const { return upstreamMarks[k]; }
   const GpsAlarm& gpsAlarm() const { return alarm; }
