@@ -70,7 +70,7 @@ public:
       double whole = std::floor(c.step);
       tx.time.tv_sec = static_cast<time_t>(whole);
       tx.time.tv_usec = static_cast<suseconds_t>(std::llround((c.step - whole) * 1e9));
-      if (tx.time.tv_usec >= 1'000'000'000) { tx.time.tv_sec += 1; tx.time.tv_usec = 0; }
+      if (tx.time.tv_usec >= ntp::NS_PER_S) { tx.time.tv_sec += 1; tx.time.tv_usec = 0; }
       KJ_SYSCALL(kernel->adjtime(tx), "clock_adjtime step");
       log::warn(kj::str("stepped the clock by ", c.step, " s"));
     }

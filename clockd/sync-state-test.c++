@@ -1,9 +1,10 @@
+#include "ntp-time.h"
 #include "sync-state.h"
 #include <doctest/doctest.h>
 
 using namespace horloge;
 using namespace horloge::clockd;
-constexpr int64_t S = 1'000'000'000;
+constexpr int64_t S = ntp::NS_PER_S;
 constexpr int64_t T0 = 1'800'000'000 * S;
 
 TEST_CASE("sync state: lock, holdover, unsynchronised, relock") {

@@ -1,3 +1,4 @@
+#include "ntp-time.h"
 #include "validate.h"
 #include <capnp/message.h>
 #include <doctest/doctest.h>
@@ -5,7 +6,7 @@
 using namespace horloge;
 using namespace horloge::clockd;
 
-constexpr int64_t NOW = 1'800'000'000LL * 1'000'000'000;
+constexpr int64_t NOW = 1'800'000'000LL * horloge::ntp::NS_PER_S;
 
 static ipc::RefSample::Builder goodSample(capnp::MallocMessageBuilder& m) {
   auto s = m.initRoot<ipc::RefSample>();

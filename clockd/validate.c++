@@ -10,7 +10,7 @@ void validateSample(ipc::RefSample::Reader s) {
              "systemTimeNs out of range", s.getSystemTimeNs());
   KJ_REQUIRE(s.getReferenceTimeNs() >= EARLIEST_NS && s.getReferenceTimeNs() < LATEST_NS,
              "referenceTimeNs out of range", s.getReferenceTimeNs());
-  KJ_REQUIRE(s.getErrorNs() > 0 && s.getErrorNs() <= 1'000'000'000u, "errorNs out of range",
+  KJ_REQUIRE(s.getErrorNs() > 0 && s.getErrorNs() <= uint64_t(ntp::NS_PER_S), "errorNs out of range",
              s.getErrorNs());
   KJ_REQUIRE(s.getKind() == ipc::SampleKind::PPS || s.getKind() == ipc::SampleKind::NMEA,
              "unknown sample kind");
@@ -22,7 +22,7 @@ void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list) {
     KJ_REQUIRE(r.getSourceId() < MAX_SOURCES, "sourceId out of range");
     KJ_REQUIRE(r.getName().size() <= MAX_TEXT && r.getDriver().size() <= MAX_TEXT &&
                r.getFault().size() <= MAX_TEXT, "refclock text too long");
-    KJ_REQUIRE(r.getNmeaDelayNs() >= -1'000'000'000 && r.getNmeaDelayNs() <= 2'000'000'000,
+    KJ_REQUIRE(r.getNmeaDelayNs() >= -ntp::NS_PER_S && r.getNmeaDelayNs() <= 2 * ntp::NS_PER_S,
                "nmeaDelayNs out of range");
     KJ_REQUIRE(r.getSatellitesUsed() <= 255 && r.getFixQuality() <= 9, "bad GNSS fix fields");
     KJ_REQUIRE(r.getAnomaly().size() <= MAX_TEXT && r.getSatellites().size() <= 128,
@@ -64,9 +64,9 @@ void validateUpstreamSample(ipc::UpstreamSample::Reader s) {
   for (int64_t t: {s.getT1Ns(), s.getT2Ns(), s.getT3Ns(), s.getT4Ns()}) {
     KJ_REQUIRE(t >= EARLIEST_NS && t < LATEST_NS, "upstream timestamp out of range", t);
   }
-  KJ_REQUIRE(s.getT4Ns() >= s.getT1Ns() && s.getT4Ns() - s.getT1Ns() <= 10'000'000'000,
+  KJ_REQUIRE(s.getT4Ns() >= s.getT1Ns() && s.getT4Ns() - s.getT1Ns() <= 10 * ntp::NS_PER_S,
              "T4 before T1 or more than 10 s after it");
-  KJ_REQUIRE(s.getT3Ns() >= s.getT2Ns() && s.getT3Ns() - s.getT2Ns() <= 10'000'000'000,
+  KJ_REQUIRE(s.getT3Ns() >= s.getT2Ns() && s.getT3Ns() - s.getT2Ns() <= 10 * ntp::NS_PER_S,
              "T3 before T2 or more than 10 s after it");
   KJ_REQUIRE(s.getStratum() >= 1 && s.getStratum() <= 16, "stratum out of range");
   KJ_REQUIRE(s.getLeap() <= 3, "leap out of range");
