@@ -11,6 +11,7 @@
 // respond() chains the three for a single request.
 #pragma once
 #include "netd-counters.h"
+#include "ntp-time.h"
 #include "server-state.h"
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +20,24 @@
 namespace horloge::netd {
 
 constexpr size_t PACKET_SIZE = 48;
+
+// Where the fields of an NTP header are (RFC 5905 figure 8): code that reads or patches a
+// packet names the field it means.
+namespace wire {
+constexpr size_t LI_VN_MODE = 0, STRATUM = 1, POLL = 2, PRECISION = 3, ROOT_DELAY = 4,
+                 ROOT_DISPERSION = 8, REFID = 12, REFERENCE = 16, ORIGIN = 24, RECEIVE = 32,
+                 TRANSMIT = 40;
+inline unsigned version(const uint8_t* p) { return (p[LI_VN_MODE] >> 3) & 7; }
+inline unsigned mode(const uint8_t* p) { return p[LI_VN_MODE] & 7; }
+inline ntp::Timestamp timestamp(const uint8_t* p, size_t field) { return ntp::load64(p + field); }
+inline void setTimestamp(uint8_t* p, size_t field, ntp::Timestamp t) { ntp::store64(p + field, t); }
+}  // namespace wire
+
+// An IPv4 address (host order) that no unicast datagram comes from or is answered from:
+// 0.0.0.0/8 ("this network"), 224.0.0.0/4 multicast, 255.255.255.255.
+constexpr bool notUnicastV4(uint32_t a) {
+  return (a >> 24) == 0 || (a >> 28) == 0xe || a == 0xffffffffu;
+}
 constexpr int64_t DISPERSION_RATE_PPM = 15;   // RFC 5905 PHI
 
 // Why a datagram got no answer. Counted per reason by the responder.
@@ -87,6 +106,9 @@ Drop prepareReply(const Request& request, const ServerHeader& header, Reply& rep
 // (era-safe), which only bites when receive and transmit share one precision interval or the
 // clock stepped back between them.
 void stampTransmit(Reply& reply, int64_t txUnixNs, uint32_t random);
+
+// A reply made into a kiss-o'-death (below): stratum 0, no timestamps.
+inline bool isKissOfDeath(const Reply& reply) { return reply.bytes[wire::STRATUM] == 0; }
 
 // Turns a reply made by prepareReply() into a RATE kiss-o'-death (RFC 5905 7.4): LI=3, stratum
 // 0, refid "RATE", the origin still the client's transmit (so the client can match it), and no

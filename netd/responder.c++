@@ -31,7 +31,7 @@ inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
 // The counter of a well-formed request's NTP version (1..4).
 NetdCounter requestsOfVersion(const uint8_t* request) {
   return static_cast<NetdCounter>(static_cast<int>(NetdCounter::REQUESTS_V1) +
-                                  ((request[0] >> 3) & 7) - 1);
+                                  wire::version(request) - 1);
 }
 
 uint64_t splitmix64(uint64_t& s) {
@@ -52,10 +52,6 @@ int socketFamily(int fd) {
   return domain;
 }
 
-bool unicastV4(uint32_t a) {   // host order
-  return a != 0 && (a >> 28) != 0xe && a != 0xffffffffu;
-}
-
 // True when the socket is bound to one unicast address rather than the wildcard: its replies
 // then leave from that address by themselves, and the per-request packet info (a control
 // message on every receive and on every send) would only repeat it.
@@ -64,10 +60,10 @@ bool boundToOneAddress(int fd, int family) {
   socklen_t len = sizeof(ss);
   KJ_SYSCALL(getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len), fd);
   if (family == AF_INET) {
-    return unicastV4(ntohl(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr));
+    return !notUnicastV4(ntohl(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr));
   }
   const in6_addr& a = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
-  if (IN6_IS_ADDR_V4MAPPED(&a)) return unicastV4(ntp::load32(a.s6_addr + 12));
+  if (IN6_IS_ADDR_V4MAPPED(&a)) return !notUnicastV4(ntp::load32(a.s6_addr + 12));
   return !IN6_IS_ADDR_UNSPECIFIED(&a) && !IN6_IS_ADDR_MULTICAST(&a);
 }
 
@@ -156,7 +152,7 @@ struct Responder::Worker {
   size_t planInterleaved(unsigned slot, const Request& request, InterleaveTable& table,
                          size_t controlLen) {
     InterleaveTable::Plan& plan = plans[slot];
-    plan = table.begin(keyOf(request.source), ntp::load64(request.bytes + 24),
+    plan = table.begin(keyOf(request.source), wire::timestamp(request.bytes, wire::ORIGIN),
                        static_cast<uint32_t>(monotonicNs() / ntp::NS_PER_S));
     if (plan.outcome == InterleaveTable::Outcome::FULL) return controlLen;
     if (plan.outcome == InterleaveTable::Outcome::INTERLEAVED) {
@@ -218,8 +214,7 @@ struct Responder::Worker {
         // Never answer from a multicast or broadcast address: let the kernel pick then.
         bool usable = !IN6_IS_ADDR_MULTICAST(&in.ipi6_addr);
         if (IN6_IS_ADDR_V4MAPPED(&in.ipi6_addr)) {
-          uint32_t a = ntp::load32(in.ipi6_addr.s6_addr + 12);
-          usable = (a >> 28) != 0xe && a != 0xffffffffu;
+          usable = !notUnicastV4(ntp::load32(in.ipi6_addr.s6_addr + 12));
         }
         if (usable) txLen = putControl(slot, IPPROTO_IPV6, IPV6_PKTINFO, &in, sizeof(in));
       }
@@ -381,7 +376,7 @@ void Responder::run(Worker& w) {
     // The transmit time, as late as we can read it: right before the send.
     int64_t txNs = served(snapshot.model, realtimeNs());
     for (unsigned j = 0; j < m; ++j) {
-      if (w.replies[j].bytes[1] == 0) continue;   // a kiss-o'-death: no timestamps at all
+      if (isKissOfDeath(w.replies[j])) continue;   // no timestamps at all
       using Outcome = InterleaveTable::Outcome;
       const InterleaveTable::Plan& plan = w.plans[j];
       bool interleaved = plan.outcome == Outcome::INTERLEAVED;
@@ -390,8 +385,9 @@ void Responder::run(Worker& w) {
       if (plan.outcome != Outcome::FULL) {
         // Saved before the send: the kernel stamp may be read by another worker right after.
         const uint8_t* r = w.replies[j].bytes;
-        interleave->save(plan, ntp::load64(r + 32),
-                         interleaved ? transmitStamp(txNs) : ntp::load64(r + 40));
+        interleave->save(
+            plan, wire::timestamp(r, wire::RECEIVE),
+            interleaved ? transmitStamp(txNs) : wire::timestamp(r, wire::TRANSMIT));
         w.shared->pendingTxStamps.fetch_add(1, std::memory_order_relaxed);
         if (interleaved) bump(c[NetdCounter::INTERLEAVED]);
       }
