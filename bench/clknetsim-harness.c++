@@ -23,6 +23,7 @@
 #include "ntp-time.h"
 #include "poller.h"
 #include "relay.h"
+#include "shm-layout.h"
 #include "sources.h"
 #include <arpa/inet.h>
 #include <cmath>
@@ -44,29 +45,12 @@ using namespace horloge::clockd;
 
 namespace {
 
-// ntpd's `struct shmTime` (the writer's time_t), as refclockd/shm.c++.
-struct ShmTime {
-  int mode;
-  volatile int count;
-  time_t clockTimeStampSec;
-  int clockTimeStampUSec;
-  time_t receiveTimeStampSec;
-  int receiveTimeStampUSec;
-  int leap;
-  int precision;
-  int nsamples;
-  volatile int valid;
-  unsigned clockTimeStampNSec;
-  unsigned receiveTimeStampNSec;
-  int dummy[8];
-};
-
-constexpr key_t SHM_KEY_BASE = 0x4e545030;   // "NTP0"
+// The segment as gpsd writes it on this system (the native time_t).
+using ShmTime = refclock::ShmTimeOf<time_t>;
+using refclock::SHM_KEY_BASE;
 
 double stamp(time_t sec, int usec, unsigned nsec) {
-  // Nanoseconds when they agree with the microseconds, as ntpd and refclockd do.
-  bool nsOk = nsec >= unsigned(usec) * 1000u && nsec < unsigned(usec) * 1000u + 1000u;
-  return double(sec) + (nsOk ? nsec * 1e-9 : usec * 1e-6);
+  return double(sec) + refclock::shmSubsecondNs(usec, nsec) * 1e-9;
 }
 
 // One consistent sample (mode 1: `count` unchanged around the copy), or false.
