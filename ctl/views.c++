@@ -1,6 +1,7 @@
 #include "views.h"
 #include "ipc.h"
 #include "netd-counters.h"
+#include "source-name.h"
 #include "ntp-time.h"
 #include <cinttypes>
 #include <cstdio>
@@ -16,18 +17,6 @@ kj::Array<kj::String> headers(std::initializer_list<kj::StringPtr> names) {
 
 View view(kj::StringPtr name, std::initializer_list<kj::StringPtr> columns) {
   return View{kj::str(name), headers(columns), {}};
-}
-
-// The name operators know a source by: its receiver's name for a refclock, its address for an
-// upstream server.
-kj::String sourceName(ipc::SystemStatus::Reader status, ipc::SourceStatus::Reader s) {
-  if (s.getName().size() > 0) return kj::str(s.getName());
-  for (auto rc: status.getRefclockd().getBody()) {
-    if (rc.getSourceId() == s.getSourceId() && rc.getName().size() > 0) {
-      return kj::str(rc.getName());
-    }
-  }
-  return kj::str(s.getKind(), s.getSourceId());
 }
 
 kj::String octal(unsigned v) {
@@ -50,7 +39,7 @@ kj::Array<View> sources(ipc::SystemStatus::Reader status) {
                             "Jitter", "Last"});
   for (auto s: status.getSources()) {
     bool ntp = s.getKind() == "ntp";
-    v.row(markCell(s.getMark()), text(sourceName(status, s)), text(s.getKind()),
+    v.row(markCell(s.getMark()), text(ipc::sourceName(status, s)), text(s.getKind()),
           count(s.getStratum()), integer(s.getPoll()), text(ntp ? octal(s.getReach()) : kj::str("-")),
           seconds(s.getOffset(), true), seconds(s.getError(), false),
           seconds(s.getJitter(), false), ago(s.getLastSampleNs(), status.getGeneratedNs()));
@@ -61,7 +50,7 @@ kj::Array<View> sources(ipc::SystemStatus::Reader status) {
 kj::Array<View> sourcestats(ipc::SystemStatus::Reader status) {
   auto v = view("sourcestats", {"Name", "Kind", "NP", "Offset", "Std Dev", "Jitter"});
   for (auto s: status.getSources()) {
-    v.row(text(sourceName(status, s)), text(s.getKind()), count(s.getSamples()),
+    v.row(text(ipc::sourceName(status, s)), text(s.getKind()), count(s.getSamples()),
           seconds(s.getOffset(), true), seconds(s.getError(), false),
           seconds(s.getJitter(), false));
   }
