@@ -1,6 +1,7 @@
 #include "metrics.h"
 #include "ipc.h"
 #include "netd-counters.h"
+#include "source-name.h"
 #include "exposition.h"
 #include "ntp-time.h"
 #include <cmath>
@@ -162,16 +163,6 @@ void daemons(Exposition& e, kj::ArrayPtr<const Daemon> list) {
   }
 }
 
-// The name operators know a source by: its receiver's name when the source is a refclock.
-kj::String sourceName(ipc::SystemStatus::Reader status, Source s) {
-  for (auto rc: status.getRefclockd().getBody()) {
-    if (rc.getSourceId() == s.getSourceId() && rc.getName().size() > 0) {
-      return kj::str(rc.getName());
-    }
-  }
-  return kj::str(s.getKind(), s.getSourceId());
-}
-
 }  // namespace
 
 kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Reader self) {
@@ -190,7 +181,7 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
 
   auto sources = status.getSources();
   kj::Vector<kj::String> names;
-  for (auto s: sources) names.add(sourceName(status, s));
+  for (auto s: sources) names.add(ipc::sourceName(status, s));
   e.family("ntp_source_selection", "gauge", "Selection mark (* selected, + combined, - outlier, x falseticker, ? unusable) as a label; 1 when selected");
   for (auto i: kj::indices(sources)) {
     auto s = sources[i];
