@@ -41,7 +41,7 @@ public:
 
   void status(ipc::RefclockStatus::Builder out) override {
     out.setSourceId(id);
-    out.setName(kj::str("nmea:", conf.device.c_str()));
+    out.setName(kj::str("nmea:", conf.device));
     out.setDriver("nmea");
     out.setDeviceOpen(in.get() != nullptr);
     out.setReopens(reopens);

@@ -17,9 +17,9 @@ static speed_t speedOf(int baud) {
   return B9600;
 }
 
-SerialOpen openSerial(const std::string& path, int baud) {
+SerialOpen openSerial(kj::StringPtr path, int baud) {
   SerialOpen r;
-  int fd = open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  int fd = open(path.cStr(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     r.err = errno;
     return r;

@@ -1,6 +1,6 @@
 // A serial line in raw mode: how refclockd reads NMEA from a UART, a USB receiver or a pty.
 #pragma once
-#include <string>
+#include <kj/string.h>
 
 namespace horloge::refclock {
 
@@ -12,6 +12,6 @@ struct SerialOpen {
 
 // Opens `path` read-only, non-blocking, raw 8N1 at `baud` (4800..115200, as the configuration
 // checked). Never throws: a missing or wrong device is the caller's state to report.
-SerialOpen openSerial(const std::string& path, int baud);
+SerialOpen openSerial(kj::StringPtr path, int baud);
 
 }  // namespace horloge::refclock
