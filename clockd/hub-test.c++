@@ -5,6 +5,7 @@
 #include <capnp/message.h>
 #include <doctest/doctest.h>
 #include <kj/async-io.h>
+#include <cmath>
 
 using namespace horloge;
 using namespace horloge::clockd;
@@ -172,4 +173,61 @@ TEST_CASE("hub: an expired leap table is an alarm naming its file and date") {
           "second after that date cannot be announced");
   }
   CHECK(st.getClock().getLeapExpiresNs() == 1782604800LL * ntp::NS_PER_S);
+}
+
+TEST_CASE("hub: the temperature, its source and the relation restored at start, in the status") {
+  auto io = kj::setupAsyncIo();
+  HubOptions o;
+  o.temperatureSource = kj::str("sim clock");
+  TemperatureMemory m;
+  {
+    // Clean data: 0.25 ppm/°C, no lag.
+    TemperatureModel model;
+    double phi = 0;
+    for (double t = 0; t < 7200; t += 10) {
+      double c = 45 + 5 * std::sin(2 * M_PI * t / 3600);
+      model.reading(t, c);
+      model.phase(t, phi);
+      phi += 0.25e-6 * (c - 45) * 10;
+    }
+    m = model.memory();
+  }
+  o.temperatureMemory = m;
+  SimClockParams p;
+  p.thermal.enabled = true;
+  p.thermal.base = 38;
+  Hub hub(io.provider->getTimer(), makeClock(ClockBackend::SIM, p), kj::mv(o), realtimeNs());
+  auto ticking = hub.run();   // the first tick reads the temperature
+  capnp::MallocMessageBuilder msg;
+  auto st = msg.initRoot<ipc::SystemStatus>();
+  hub.fillStatus(st);
+  auto t = st.getClock().getTemperature();
+  CHECK(t.getSensor() == "sim clock");
+  CHECK(t.getProblem() == "");
+  CHECK(t.getCelsius() == doctest::Approx(38).epsilon(0.02));   // noise 0.1 °C
+  CHECK(t.getReadNs() > 0);
+  CHECK(t.getActive());
+  CHECK(t.getReference() == 45);
+  CHECK(t.getLinear() == doctest::Approx(0.25).epsilon(0.01));  // ppm/°C
+  CHECK(t.getLinearSigma() < 0.01);
+  CHECK(t.getQuadratic() == doctest::Approx(0).scale(1).epsilon(1e-3));
+}
+
+TEST_CASE("hub: a missing sensor is a state in the status, not a crash") {
+  auto io = kj::setupAsyncIo();
+  HubOptions o;
+  o.temperatureSensor = kj::heap<TemperatureSensor>("/nonexistent/thermal_zone0/temp");
+  o.temperatureSource = kj::str("/nonexistent/thermal_zone0/temp");
+  Hub hub(io.provider->getTimer(), makeClock(ClockBackend::OBSERVE), kj::mv(o), realtimeNs());
+  auto ticking = hub.run();
+  capnp::MallocMessageBuilder msg;
+  auto st = msg.initRoot<ipc::SystemStatus>();
+  hub.fillStatus(st);
+  auto t = st.getClock().getTemperature();
+  CHECK(t.getSensor() == "/nonexistent/thermal_zone0/temp");
+  CHECK(t.getProblem() ==
+        "cannot open /nonexistent/thermal_zone0/temp: No such file or directory");
+  CHECK(std::isnan(t.getCelsius()));
+  CHECK(t.getReadNs() == 0);
+  CHECK_FALSE(t.getActive());
 }

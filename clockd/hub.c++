@@ -74,6 +74,13 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
     log::info(kj::str("starting from the frequency correction in force, ", inForce * 1e6, " ppm"));
   }
   discipline.setUpdatesDone(options.updatesDone);
+  KJ_IF_MAYBE(m, options.temperatureMemory) {
+    discipline.temperatureModel().restore(*m);
+    TemperatureFit f = discipline.temperatureModel().fit();
+    log::info(kj::str("temperature: continuing the relation learnt before, ", f.linear * 1e6,
+                      " ppm/C and ", f.quadratic * 1e6, " ppm/C^2 about ", f.reference, " C",
+                      f.active ? "" : " (not yet in use)"));
+  }
   if (options.leapAlarm.size() > 0) log::warn(kj::str("leap seconds: ", options.leapAlarm));
 }
 
@@ -321,13 +328,40 @@ void Hub::saveState(int64_t nowNs) {
     if (!options.statePath.empty()) {
       writeStepState(options.statePath, {options.bootId, discipline.updatesDone(), nowNs});
     }
+    TemperatureMemory m = discipline.temperatureModel().memory();
+    if (!options.temperaturePath.empty() && m.weight > 0) {
+      writeTemperatureMemory(options.temperaturePath, m);
+    }
   })) {
     log::warn(kj::str("cannot save state: ", errorText(*e)));
   }
 }
 
+void Hub::readTemperature(int64_t now) {
+  kj::Maybe<double> reading = clock->temperature(now);
+  if (reading == nullptr) {
+    KJ_IF_MAYBE(sensor, options.temperatureSensor) reading = (*sensor)->read();
+  }
+  KJ_IF_MAYBE(c, reading) {
+    double t = clock->reading(now);
+    discipline.temperature(t, *c);
+    celsius = *c;
+    celsiusNs = now;
+    // Holdover follows the learnt relation: the frequency predicted for the new temperature.
+    if (sync.state() == Sync::HOLDOVER && discipline.temperatureModel().active()) {
+      double before = discipline.appliedCorrection();
+      Command coast = discipline.coast(t);
+      if (coast.correction != before) apply(coast);
+    }
+  }
+}
+
 kj::Promise<void> Hub::run() {
   int64_t now = realtimeNs();
+  if (now >= nextTemperatureNs) {
+    nextTemperatureNs = now + static_cast<int64_t>(options.temperatureInterval * 1e9);
+    readTemperature(now);
+  }
   KJ_IF_MAYBE(what, clock->foreignAdjustment()) {
     ++foreign;
     log::warn(kj::str("another process is adjusting the clock: ", *what));
@@ -411,6 +445,20 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   c.setLeapPendingNs(leap.announce == LeapAction::NONE ? 0 : leap.at * ntp::NS_PER_S);
   c.setGpsAlarm(sources.gpsAlarm().text());
   KJ_IF_MAYBE(table, options.leap) c.setLeapExpiresNs(table->expiresUnix * ntp::NS_PER_S);
+  auto temp = c.initTemperature();
+  temp.setSensor(options.temperatureSource);
+  KJ_IF_MAYBE(sensor, options.temperatureSensor) temp.setProblem((*sensor)->problem());
+  temp.setCelsius(celsius);
+  temp.setReadNs(celsiusNs);
+  TemperatureFit fit = discipline.temperatureModel().fit();
+  temp.setActive(fit.active);
+  temp.setReference(fit.reference);
+  temp.setLag(fit.lag);
+  temp.setWindows(fit.windows);
+  temp.setLinear(fit.linear * 1e6);
+  temp.setLinearSigma(fit.linearSigma * 1e6);
+  temp.setQuadratic(fit.quadratic * 1e6);
+  temp.setQuadraticSigma(fit.quadraticSigma * 1e6);
 
   auto list = out.initSources(sources.heard());
   size_t k = 0;

@@ -13,6 +13,7 @@
 #include "relay.h"
 #include "sources.h"
 #include "sync-state.h"
+#include "temperature-sensor.h"
 #include <horloge.capnp.h>
 #include <capnp/message.h>
 #include <kj/async.h>
@@ -36,6 +37,13 @@ struct HubOptions {
   kj::String leapAlarm;                   // why there is no usable leap table, or ""
   std::vector<uint32_t> ownRefids;        // our addresses as refids: an upstream loop
   kj::String user;                        // the account we run as (DaemonInfo.user)
+  // The temperature, read every `temperatureInterval` s: the clock's own thermometer (`sim`),
+  // else this sensor's file; with neither, the discipline behaves as without one.
+  kj::Maybe<kj::Own<TemperatureSensor>> temperatureSensor;
+  kj::String temperatureSource;           // what the status says the readings come from
+  double temperatureInterval = 10;
+  std::string temperaturePath;            // statedir/clockd.temperature; "": not kept
+  kj::Maybe<TemperatureMemory> temperatureMemory;   // the relation it held at start
 };
 
 class Hub: private kj::TaskSet::ErrorHandler {
@@ -119,6 +127,8 @@ private:
   };
   std::vector<NetdListener> netdListeners;
   bool hadOwnState = false;                // synchronised at least once since we started
+  double celsius = NAN;                    // the last temperature reading
+  int64_t celsiusNs = 0, nextTemperatureNs = 0;
   kj::Maybe<kj::Promise<void>> slewTimer;
   kj::TaskSet tasks;
   log::RateLimited rejectLog{10};
@@ -126,6 +136,8 @@ private:
   ServerHeader header(int64_t nowNs);
   kj::String leapExpired() const;          // the alarm once options.leap has expired
   void saveState(int64_t nowNs);
+  // A temperature reading for the discipline; in holdover, the frequency it now predicts.
+  void readTemperature(int64_t nowNs);
   // Selection at `localNs` (sources.h), the GPS alarm's changes logged.
   SourceId reselect(int64_t localNs, SourceId trigger);
   // Gives the discipline a sample (`knownNoise`: `error` is its own noise, an upstream's) and

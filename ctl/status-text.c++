@@ -88,6 +88,19 @@ void renderClock(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
   t.row("offset", seconds(clock.getOffset(), true));
   t.row("jitter", seconds(clock.getJitter(), false));
   t.row("frequency", format("%+.3f ppm", clock.getFrequency()));
+  auto temp = clock.getTemperature();
+  if (temp.getSensor().size() > 0) {
+    kj::String reading = std::isnan(temp.getCelsius()) ? kj::str("-")
+                                                      : format("%.1f C", temp.getCelsius());
+    if (temp.getProblem().size() > 0) reading = kj::str(reading, " (", printable(temp.getProblem()), ")");
+    else if (temp.getActive()) {
+      reading = kj::str(reading, format(", %+.4f +/- %.4f ppm/C followed", temp.getLinear(),
+                                        temp.getLinearSigma()));
+    } else {
+      reading = kj::str(reading, ", learning");
+    }
+    t.row("temperature", reading);
+  }
   t.row("samples", kj::str(clock.getSamples(), " (last ",
                            nsAgo(clock.getLastSampleNs(), status.getGeneratedNs()), ")"));
   t.row("rejected", kj::str(clock.getRejectedMessages(), " peer messages"));

@@ -83,6 +83,10 @@ kj::String capabilityNames(uint64_t caps) {
   return kj::strArray(out, ",");
 }
 
+Cell temperatureCell(ipc::TemperatureStatus::Reader t) {
+  return std::isnan(t.getCelsius()) ? none() : fixed(t.getCelsius(), "%.1f", "C");
+}
+
 kj::Array<View> statusViews(ipc::SystemStatus::Reader status, const Lookup&) {
   auto c = status.getClock();
   auto server = c.getServer();
@@ -91,7 +95,8 @@ kj::Array<View> statusViews(ipc::SystemStatus::Reader status, const Lookup&) {
     {"source", "Source"}, {"max_error", "Max error"}, {"offset", "Offset"}, {"jitter", "Jitter"},
     {"frequency_ppm", "Frequency"}, {"samples", "Samples"}, {"last_sample", "Last sample"},
     {"leap_alarm", "Leap alarm"}, {"gps_alarm", "GPS alarm"},
-    {"refclockd_connected", "refclockd"}, {"netd_connected", "netd"}}, View::RECORD);
+    {"refclockd_connected", "refclockd"}, {"netd_connected", "netd"},
+    {"temperature_c", "Temperature"}}, View::RECORD);
   v.row(text(ipc::syncStateName(c.getState())), text(c.getReason()), count(server.getStratum()),
         text(c.getRefid()), text(c.getSourceKind()),
         seconds(ntp::secondsFromShort(server.getRootDelay()) / 2 +
@@ -100,7 +105,7 @@ kj::Array<View> statusViews(ipc::SystemStatus::Reader status, const Lookup&) {
         fixed(c.getFrequency(), "%+.3f", "ppm"), count(c.getSamples()),
         ago(c.getLastSampleNs(), status.getGeneratedNs()), text(c.getLeapAlarm()),
         text(c.getGpsAlarm()), boolean(status.getRefclockd().getConnected()),
-        boolean(status.getNetd().getConnected()));
+        boolean(status.getNetd().getConnected()), temperatureCell(c.getTemperature()));
   return kj::arr(kj::mv(v));
 }
 
@@ -174,6 +179,9 @@ constexpr kj::StringPtr TRACKING_LEGEND = R"(  Reference ID     refid served, in
   Skew             1-sigma of the frequency estimate
   Root delay/dispersion  what clients are told; max error = root delay/2 + root dispersion
   Update interval  between the last two samples that steered the clock
+  Temperature      the crystal's temperature input (sensor or sim clock), the last reading
+  Temp coeff       the frequency change per degree learnt while locked, +/- 1 sigma, and per
+                   degree squared; "in use": followed in the prediction and in holdover
 )"_kj;
 
 kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
@@ -189,7 +197,13 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
     {"state", "State"}, {"reason", "Reason"}, {"source", "Source"}, {"max_error", "Max error"},
     {"offset_sigma", "Offset sigma"}, {"jitter", "Jitter"}, {"wander", "Wander"},
     {"steps", "Steps"}, {"backend", "Clock"}, {"leap_alarm", "Leap alarm"},
-    {"gps_alarm", "GPS alarm"}}, View::RECORD);
+    {"gps_alarm", "GPS alarm"}, {"temperature_c", "Temperature"},
+    {"temperature_sensor", "Temp sensor"}, {"temperature_active", "Temp comp"},
+    {"temperature_linear_ppm_per_c", "Temp coeff"},
+    {"temperature_linear_sigma_ppm_per_c", "", Column::DATA_ONLY},
+    {"temperature_quadratic_ppm_per_c2", "Temp coeff 2"},
+    {"temperature_quadratic_sigma_ppm_per_c2", "", Column::DATA_ONLY},
+    {"temperature_lag", "Temp lag"}}, View::RECORD);
   int64_t refNs = server.getReferenceTime() == 0
       ? 0 : ntp::toUnixNs(server.getReferenceTime(), status.getGeneratedNs());
   auto refTime = timestamp(refNs);
@@ -202,6 +216,17 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
                             c.getFrequency() >= 0 ? "fast" : "slow");
   double rootDelay = ntp::secondsFromShort(server.getRootDelay());
   double rootDispersion = ntp::secondsFromShort(server.getRootDispersion());
+  auto t = c.getTemperature();
+  bool hasFit = t.getWindows() > 0;
+  auto coefficient = [&](double v, double sigma, const char* fmt, const char* sigmaFmt,
+                         kj::StringPtr unit) {
+    if (!hasFit) return none();
+    auto cell = fixed(v, fmt, unit);
+    cell.human = kj::str(format(fmt, v), " +/- ", format(sigmaFmt, sigma), " ", unit);
+    return cell;
+  };
+  auto active = boolean(t.getActive());
+  active.human = kj::str(!hasFit ? "no" : t.getActive() ? "in use" : "learning");
   v.row(text(format("%08X (%s)", server.getRefid(), printable(c.getRefid()).cStr()), c.getRefid()),
         count(server.getStratum()), kj::mv(refTime), kj::mv(systemTime),
         seconds(c.getLastOffset(), true), seconds(c.getRmsOffset(), false), kj::mv(frequency),
@@ -213,7 +238,16 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
         text(c.getSourceKind()), seconds(rootDelay / 2 + rootDispersion, false),
         seconds(c.getOffsetSigma(), false), seconds(c.getJitter(), false),
         fixed(c.getWander(), "%.3g", "s/s/sqrt(s)"), count(c.getSteps()), text(c.getBackend()),
-        text(c.getLeapAlarm()), text(c.getGpsAlarm()));
+        text(c.getLeapAlarm()), text(c.getGpsAlarm()), temperatureCell(t),
+        text(t.getProblem().size() > 0 ? kj::str(t.getSensor(), " (", t.getProblem(), ")")
+                                       : kj::str(t.getSensor()),
+             t.getSensor()),
+        kj::mv(active),
+        coefficient(t.getLinear(), t.getLinearSigma(), "%+.4f", "%.4f", "ppm/C"),
+        hasFit ? fixed(t.getLinearSigma(), "%.4f", "ppm/C") : none(),
+        coefficient(t.getQuadratic(), t.getQuadraticSigma(), "%+.5f", "%.5f", "ppm/C^2"),
+        hasFit ? fixed(t.getQuadraticSigma(), "%.5f", "ppm/C^2") : none(),
+        hasFit ? seconds(t.getLag(), false) : none());
   return kj::arr(kj::mv(v));
 }
 

@@ -187,6 +187,23 @@ struct ClockStatus {
   residualFrequency @23 :Float64;  # ppm, the selected refclock's frequency against the disciplined
                               # clock over its sample window; NaN for an upstream or none
   updateIntervalNs @24 :Int64;  # between the last two samples that steered the clock; 0: fewer
+  temperature @25 :TemperatureStatus;
+}
+
+struct TemperatureStatus {
+  # The crystal's temperature input and the frequency-temperature relation learnt from it.
+  sensor @0 :Text;            # where readings come from: a file, "sim clock"; empty: none
+  problem @1 :Text;           # why the sensor gives no reading (missing, unreadable); empty: fine
+  celsius @2 :Float64;        # the last reading, °C; NaN: none yet
+  readNs @3 :Int64;           # Unix time of that reading, 0: none
+  active @4 :Bool;            # the relation is clear and used in the prediction (and holdover)
+  reference @5 :Float64;      # °C the coefficients are about (the first reading); NaN: none
+  lag @6 :Float64;            # s, the crystal's thermal lag behind the sensor that fits best
+  windows @7 :Float64;        # minutes of phase weighed into the fit (old ones forgotten)
+  linear @8 :Float64;         # ppm per °C, learnt
+  linearSigma @9 :Float64;    # its 1-sigma
+  quadratic @10 :Float64;     # ppm per °C², learnt
+  quadraticSigma @11 :Float64;
 }
 
 struct SourceStatus {

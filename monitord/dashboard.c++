@@ -108,6 +108,21 @@ function fixed(v, digits) {
   v = num(v);
   return v === null ? "-" : v.toFixed(digits);
 }
+// The crystal's temperature and the relation learnt from it, in one line.
+function temperature(t) {
+  if (!t || !t.sensor) return "no sensor";
+  if (t.problem) return t.problem;
+  let s = num(t.celsius) === null ? "-" : fixed(t.celsius, 1) + " °C";
+  const coefficient = (v, sigma, digits, unit) =>
+    (num(v) >= 0 ? "+" : "") + fixed(v, digits) + " ± " + fixed(sigma, digits) + " " + unit;
+  if (t.active) {
+    s += " · " + coefficient(t.linear, t.linearSigma, 3, "ppm/°C") + ", " +
+      coefficient(t.quadratic, t.quadraticSigma, 4, "ppm/°C²") + " (lag " + fixed(t.lag, 0) + " s)";
+  } else {
+    s += " · learning";
+  }
+  return s;
+}
 // A duration as people say it: "3 d 4 h", "5 h 12 min", "12 min", "40 s".
 function duration(s) {
   s = Math.max(0, Math.floor(s));
@@ -187,6 +202,7 @@ function renderStatus(st) {
     ["max error", secs((num(server.rootDelay) || 0) / 131072 + (num(server.rootDispersion) || 0) / 65536)],
     ["offset", secs(clock.offset)], ["jitter", secs(clock.jitter)],
     ["frequency", fixed(clock.frequency, 3) + " ppm"],
+    ["temperature", temperature(clock.temperature)],
     ["root delay", secs((num(server.rootDelay) || 0) / 65536)],
     ["root dispersion", secs((num(server.rootDispersion) || 0) / 65536)],
     ["leap", ["none", "insert", "delete", "alarm"][server.leap || 0] + (clock.leapAlarm ? " (" + clock.leapAlarm + ")" : "")],
