@@ -1,5 +1,7 @@
-// `refclock nmea DEVICE [baud N] [offset S]`: a receiver's NMEA on a serial line (UART, USB,
-// pty). Alone it gives the time of each sentence's arrival, dated by the receiver's output
+// `refclock nmea DEVICE [baud N] [offset S] [ubx]`: a receiver's NMEA on a serial line (UART,
+// USB, pty). With `ubx` the receiver is asked for UBX-NAV-TIMELS each time the device is opened
+// (the setting is in its RAM only, and a receiver unplugged forgets it), and the UBX frames in
+// the stream are read beside the NMEA (nmea-reader.h). Alone it gives the time of each sentence's arrival, dated by the receiver's output
 // delay (`offset`, or as a `refclock pps` measured it: see nmeaTiming()); its seconds also
 // number the edges of any `refclock pps` in the same file. When the device goes away (a USB receiver unplugged) it is
 // reopened with back-off.
@@ -7,6 +9,7 @@
 #include "nmea-reader.h"
 #include "receiver.h"
 #include "serial.h"
+#include "ubx.h"
 #include "log.h"
 #include <kj/debug.h>
 
@@ -61,7 +64,16 @@ private:
 
   void tryOpen() {
     KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-      int fd = openSerial(conf.device, conf.baud);
+      int fd = openSerial(conf.device, conf.baud, conf.ubx);
+      if (conf.ubx) {
+        KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+          for (auto& f: ubx::enableTimeLs()) writeSerial(fd, f);
+        })) {
+          // Still a receiver of NMEA: say why its leap information may never come.
+          log::warn(kj::str("refclock nmea ", conf.device.c_str(),
+                            ": cannot ask the receiver for UBX-NAV-TIMELS: ", e->getDescription()));
+        }
+      }
       in = ctx.io.lowLevelProvider->wrapInputFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
     })) {
       deviceError = kj::str("device: ", e->getDescription());

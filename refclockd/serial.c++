@@ -1,6 +1,7 @@
 #include "serial.h"
 #include <kj/debug.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -18,9 +19,10 @@ static speed_t speedOf(int baud) {
   KJ_FAIL_REQUIRE("unsupported baud rate", baud);
 }
 
-int openSerial(const std::string& path, int baud) {
+int openSerial(const std::string& path, int baud, bool writable) {
   int fd;
-  KJ_SYSCALL(fd = open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), path);
+  KJ_SYSCALL(fd = open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC),
+             path);
   termios t;
   KJ_SYSCALL(tcgetattr(fd, &t), path);
   cfmakeraw(&t);
@@ -34,6 +36,23 @@ int openSerial(const std::string& path, int baud) {
   // timing it, would report a step that never happened.
   KJ_SYSCALL(tcflush(fd, TCIFLUSH), path);
   return fd;
+}
+
+void writeSerial(int fd, const std::string& bytes, int timeoutMs) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n >= 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) KJ_FAIL_SYSCALL("write", errno);
+    pollfd p{fd, POLLOUT, 0};
+    int r;
+    KJ_SYSCALL(r = poll(&p, 1, timeoutMs));
+    KJ_REQUIRE(r > 0, "serial line accepts no output");
+  }
 }
 
 }  // namespace horloge::refclock
