@@ -64,6 +64,7 @@ public:
       auto list = context.getParams().getStatus();
       validateRefclockStatus(list);
       if (current()) {
+        hub.onReceiverLeap(list);
         auto m = kj::heap<capnp::MallocMessageBuilder>();
         m->initRoot<ipc::SystemStatus>().getRefclockd().setBody(list);
         hub.refclockd.body = kj::mv(m);
@@ -185,7 +186,8 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
     log::info(kj::str("starting from the frequency correction in force, ", inForce * 1e6, " ppm"));
   }
   discipline.setUpdatesDone(options.updatesDone);
-  if (!options.leapAlarm.empty()) log::warn(kj::str("leap seconds: ", options.leapAlarm.c_str()));
+  // The leap file's alarm, if any, is logged by the first tick (updateLeap), unless a
+  // receiver's leap information already covers for it.
 }
 
 void Hub::netdDetached(uint64_t generation) {
@@ -416,9 +418,46 @@ Header Hub::header(int64_t nowNs) {
   return h;
 }
 
-kj::String Hub::leapExpired() const {
-  return kj::str("leap file expired on ", utcDate(options.leap->expiresUnix).c_str(), " (",
-                 options.leapPath.c_str(), "): a leap second after that date cannot be announced");
+void Hub::onReceiverLeap(capnp::List<ipc::RefclockStatus>::Reader list) {
+  // Several receivers: the newest report that knows the next event (they say the same thing,
+  // the broadcast being one).
+  for (auto r: list) {
+    auto l = r.getLeap();
+    if (l.getReceivedNs() == 0 || !l.getChangeValid()) continue;
+    int64_t at = l.getReceivedNs() / ntp::NS_PER_S;
+    if (receiverLeap && receiverLeap->receivedUnix > at) continue;
+    ReceiverLeap got;
+    got.receivedUnix = at;
+    got.currentValid = l.getCurrentValid();
+    got.taiMinusUtc = l.getTaiMinusUtc();
+    got.changeValid = true;
+    got.change = l.getChange();
+    got.atUnix = got.change != 0 ? l.getAtNs() / ntp::NS_PER_S : 0;
+    receiverLeap = got;
+  }
+}
+
+void Hub::updateLeap(int64_t now) {
+  LeapKnowledge before = leapKnown;
+  LeapFileInput file{options.leap ? &*options.leap : nullptr, options.leapPath, options.leapAlarm};
+  leapKnown = combineLeap(file, receiverLeap, now / ntp::NS_PER_S);
+  leap = leapKnown.status;
+  // The kernel inserts at the next midnight: tell it only when we are synchronised.
+  LeapAction kernel = sync.state() == Sync::UNSYNCHRONISED ? LeapAction::NONE : leap.kernel;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->setLeap(kernel); })) {
+    log::error(kj::str("cannot set the leap flag: ", e->getDescription()));
+  }
+  if (leapKnown.alarm != before.alarm && !leapKnown.alarm.empty()) {
+    log::warn(kj::str("leap seconds: ", leapKnown.alarm.c_str()));
+  }
+  if (leapKnown.source != before.source) {
+    log::info(kj::str("leap seconds known from: ",
+                      leapKnown.source.empty() ? "nothing valid" : leapKnown.source.c_str()));
+  }
+  if (leap.announce != before.status.announce || leap.at != before.status.at) {
+    log::info(kj::str("leap second ", leap.announce == LeapAction::NONE ? "no longer " : "",
+                      "announced for ", leap.announce == LeapAction::NONE ? before.status.at : leap.at));
+  }
 }
 
 void Hub::saveState(int64_t nowNs) {
@@ -476,20 +515,7 @@ kj::Promise<void> Hub::run() {
       }
     }
   }
-  if (options.leap) {
-    LeapStatus before = leap;
-    leap = leapStatus(*options.leap, now / 1'000'000'000);
-    // The kernel inserts at the next midnight: tell it only when we are synchronised.
-    LeapAction kernel = sync.state() == Sync::UNSYNCHRONISED ? LeapAction::NONE : leap.kernel;
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->setLeap(kernel); })) {
-      log::error(kj::str("cannot set the leap flag: ", e->getDescription()));
-    }
-    if (leap.expired && !before.expired) log::warn(kj::str("leap seconds: ", leapExpired()));
-    if (leap.announce != before.announce) {
-      log::info(kj::str("leap second ", leap.announce == LeapAction::NONE ? "no longer " : "",
-                        "announced for ", leap.at));
-    }
-  }
+  updateLeap(now);
   if (sync.state() == Sync::LOCKED && now - lastSaveNs > 600'000'000'000) {
     saveState(now);
     lastSaveNs = now;
@@ -538,8 +564,9 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   c.setSteps(discipline.stepsDone());
   c.setForeignAdjustments(foreign);
   c.setRejectedMessages(rejected);
-  if (!options.leapAlarm.empty()) c.setLeapAlarm(options.leapAlarm.c_str());
-  else if (leap.expired) c.setLeapAlarm(leapExpired());
+  c.setLeapAlarm(leapKnown.alarm.c_str());
+  c.setLeapSource(leapKnown.source.c_str());
+  c.setLeapValidUntilNs(leapKnown.validUntil * ntp::NS_PER_S);
   c.setLeapPendingNs(leap.announce == LeapAction::NONE ? 0 : leap.at * 1'000'000'000);
   c.setGpsAlarm(gpsAlarm.text().c_str());
   if (options.leap) c.setLeapExpiresNs(options.leap->expiresUnix * 1'000'000'000);

@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "discipline.h"
 #include "leap-file.h"
+#include "leap-sources.h"
 #include "log.h"
 #include "persist.h"
 #include "relay.h"
@@ -84,6 +85,10 @@ private:
   uint64_t foreign = 0;
   int64_t lastSaveNs = 0;
   LeapStatus leap;
+  LeapKnowledge leapKnown;                 // file and receiver combined, as of the last tick
+  std::optional<ReceiverLeap> receiverLeap;   // the newest report of any refclock
+  void updateLeap(int64_t nowNs);
+  void onReceiverLeap(capnp::List<ipc::RefclockStatus>::Reader list);
 
   Header header(int64_t nowNs);
   // What the served clock may be off by at `nowNs`, apart from an upstream's root distance: the
@@ -91,7 +96,6 @@ private:
   double ownError(int64_t nowNs);
   // The offset still to slew out beyond what the noise explains; 0 once converged.
   double unslewed(int64_t nowNs);
-  kj::String leapExpired() const;          // the alarm once options.leap has expired
   void saveState(int64_t nowNs);
   uint64_t rejected = 0;
   Peer refclockd, netd;

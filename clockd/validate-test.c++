@@ -72,3 +72,30 @@ TEST_CASE("validate: refclock status, netd stats, daemon info") {
   info.setPid(0);
   CHECK_THROWS(validateDaemonInfo(info.asReader(), ipc::Role::NETD));
 }
+
+TEST_CASE("validate: a receiver's leap information") {
+  capnp::MallocMessageBuilder m;
+  auto list = m.initRoot<ipc::SystemStatus>().getRefclockd().initBody(1);
+  auto l = list[0].initLeap();
+  CHECK_NOTHROW(validateRefclockStatus(list.asReader()));   // never received
+  l.setCurrentValid(true);
+  CHECK_THROWS(validateRefclockStatus(list.asReader()));    // valid, yet never received
+  constexpr int64_t JAN1 = 1'798'761'600LL * 1'000'000'000;
+  l.setReceivedNs(NOW);
+  l.setTaiMinusUtc(37);
+  l.setChangeValid(true);
+  l.setChange(1);
+  l.setAtNs(JAN1);
+  CHECK_NOTHROW(validateRefclockStatus(list.asReader()));
+  l.setAtNs(JAN1 + 1'000'000'000);                          // not a midnight
+  CHECK_THROWS(validateRefclockStatus(list.asReader()));
+  l.setAtNs(JAN1);
+  l.setChange(2);
+  CHECK_THROWS(validateRefclockStatus(list.asReader()));
+  l.setChange(-1);
+  l.setTaiMinusUtc(-5);
+  CHECK_THROWS(validateRefclockStatus(list.asReader()));
+  l.setTaiMinusUtc(37);
+  l.setReceivedNs(LATEST_NS);
+  CHECK_THROWS(validateRefclockStatus(list.asReader()));
+}

@@ -13,6 +13,7 @@ constexpr uint32_t MAX_SOURCES = 8;
 constexpr uint32_t MAX_TEXT = 128;
 
 void validateSample(ipc::RefSample::Reader s);
+void validateReceiverLeap(ipc::ReceiverLeap::Reader l);
 void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list);
 void validateNetdStats(ipc::NetdStats::Reader s);
 void validateUpstreamSample(ipc::UpstreamSample::Reader s);
