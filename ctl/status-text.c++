@@ -62,6 +62,13 @@ kj::String nsAgo(int64_t thenNs, int64_t nowNs) {
   return kj::str(seconds(double(nowNs - thenNs) * 1e-9, false), " ago");
 }
 
+// "receiver, valid until 2026-12-06 18:00:00 UTC", or "none".
+kj::String leapKnowledge(ipc::ClockStatus::Reader clock) {
+  if (clock.getLeapSource().size() == 0) return kj::str("none");
+  return kj::str(printable(clock.getLeapSource()), ", valid until ",
+                 utcTime(clock.getLeapValidUntilNs()).human);
+}
+
 kj::StringPtr seccompName(uint8_t mode) {
   switch (mode) {
     case 0: return "off";
@@ -100,6 +107,7 @@ void renderClock(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
   t.row("samples", kj::str(clock.getSamples(), " (last ",
                            nsAgo(clock.getLastSampleNs(), status.getGeneratedNs()), ")"));
   t.row("rejected", kj::str(clock.getRejectedMessages(), " peer messages"));
+  t.row("leap", leapKnowledge(clock));
   if (clock.getGpsAlarm().size() > 0) t.row("GPS alarm", printable(clock.getGpsAlarm()));
   if (clock.getLeapAlarm().size() > 0) t.row("leap alarm", printable(clock.getLeapAlarm()));
   t.renderTo(out);

@@ -1,4 +1,5 @@
 #include "table.h"
+#include <ctime>
 #include <cmath>
 #include <cstdio>
 
@@ -139,6 +140,16 @@ Cell ago(int64_t thenNs, int64_t nowNs) {
   auto c = seconds(double(nowNs - thenNs) * 1e-9, false);
   c.human = kj::str(c.human, " ago");
   return c;
+}
+
+Cell utcTime(int64_t ns) {
+  if (ns == 0) return {kj::str("-"), kj::str("null"), true};
+  time_t t = ns / 1'000'000'000;
+  struct tm u;
+  gmtime_r(&t, &u);
+  char buf[40];
+  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &u);
+  return {kj::str(buf), kj::str(t), true};
 }
 
 kj::String render(kj::ArrayPtr<const View> views, Format format) {

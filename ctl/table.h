@@ -21,6 +21,7 @@ Cell integer(int64_t n);
 Cell seconds(double s, bool sign);            // human: ns/us/ms/s; raw: seconds
 Cell fixed(double v, const char* fmt, kj::StringPtr unit);   // human: fmt + unit; raw: %.9g
 Cell ago(int64_t thenNs, int64_t nowNs);      // human: "1.5 s ago" | "never"; raw: seconds | null
+Cell utcTime(int64_t ns);                     // human: "2027-01-01 00:00:00 UTC" | "-"; raw: Unix s | null
 
 struct View {
   kj::String name;                            // JSON key when a command prints several views

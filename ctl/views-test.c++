@@ -133,6 +133,8 @@ Wander           1.2e-09 s/s/sqrt(s)
 Root delay       0 ns
 Root dispersion  1.007 ms
 Leap status      normal
+Leap source      none
+Leap expiry      -
 Leap alarm       -
 Steps            1
 Backend          system
@@ -157,6 +159,8 @@ Wander,1.2e-09
 Root delay,0
 Root dispersion,0.00100708008
 Leap status,normal
+Leap source,none
+Leap expiry,
 Leap alarm,
 Steps,1
 Backend,system
@@ -180,6 +184,8 @@ netd,up,0,0,0000000000000000,no,off
  {"field":"Root delay","value":0},
  {"field":"Root dispersion","value":0.00100708008},
  {"field":"Leap status","value":"normal"},
+ {"field":"Leap source","value":"none"},
+ {"field":"Leap expiry","value":null},
  {"field":"Leap alarm","value":""},
  {"field":"Steps","value":1},
  {"field":"Backend","value":"system"}],
@@ -239,6 +245,8 @@ Wander           1.2e-09 s/s/sqrt(s)
 Root delay       0 ns
 Root dispersion  1.007 ms
 Leap status      normal
+Leap source      none
+Leap expiry      -
 Leap alarm       -
 Steps            1
 Backend          system
@@ -258,6 +266,8 @@ Wander,1.2e-09
 Root delay,0
 Root dispersion,0.00100708008
 Leap status,normal
+Leap source,none
+Leap expiry,
 Leap alarm,
 Steps,1
 Backend,system
@@ -276,6 +286,8 @@ Backend,system
  {"field":"Root delay","value":0},
  {"field":"Root dispersion","value":0.00100708008},
  {"field":"Leap status","value":"normal"},
+ {"field":"Leap source","value":"none"},
+ {"field":"Leap expiry","value":null},
  {"field":"Leap alarm","value":""},
  {"field":"Steps","value":1},
  {"field":"Backend","value":"system"}]

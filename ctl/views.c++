@@ -93,6 +93,8 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status) {
   v.row(text("Root delay"), seconds(ntp::secondsFromShort(server.getRootDelay()), false));
   v.row(text("Root dispersion"), seconds(ntp::secondsFromShort(server.getRootDispersion()), false));
   v.row(text("Leap status"), text(leapName(server.getLeap())));
+  v.row(text("Leap source"), text(c.getLeapSource().size() > 0 ? c.getLeapSource() : "none"_kj));
+  v.row(text("Leap expiry"), utcTime(c.getLeapValidUntilNs()));
   v.row(text("Leap alarm"), text(c.getLeapAlarm()));
   v.row(text("Steps"), count(c.getSteps()));
   v.row(text("Backend"), text(c.getBackend()));
@@ -135,7 +137,20 @@ kj::Array<View> gnss(ipc::SystemStatus::Reader status) {
   auto receivers = view("receivers", {"Receiver", "Locked", "Fix", "Used", "In view", "HDOP",
                                       "PDOP", "NMEA delay", "Anomaly", "Fault"});
   auto sats = view("satellites", {"Receiver", "System", "PRN", "Elevation", "Azimuth", "SNR"});
+  // What u-blox receivers (`ubx`) say about leap seconds (UBX-NAV-TIMELS).
+  auto leap = view("leap", {"Receiver", "TAI-UTC", "Change", "Before", "Reported", "UBX frames",
+                            "UBX bad"});
   for (auto rc: status.getRefclockd().getBody()) {
+    auto l = rc.getLeap();
+    if (rc.getUbxFrames() > 0 || rc.getUbxBad() > 0 || l.getReceivedNs() != 0) {
+      bool known = l.getChangeValid();
+      leap.row(text(rc.getName()),
+               l.getCurrentValid() ? integer(l.getTaiMinusUtc()) : text("-"),
+               text(!known ? "-"_kj : l.getChange() > 0 ? "insert"_kj : l.getChange() < 0 ? "delete"_kj : "none"_kj),
+               utcTime(known && l.getChange() != 0 ? l.getAtNs() : 0),
+               ago(l.getReceivedNs(), status.getGeneratedNs()), count(rc.getUbxFrames()),
+               count(rc.getUbxBad()));
+    }
     receivers.row(text(rc.getName()), text(rc.getLocked() ? "yes" : "no"),
                   count(rc.getFixQuality()), count(rc.getSatellitesUsed()),
                   count(rc.getSatellitesInView()), fixed(rc.getHdop(), "%.1f", ""),
@@ -147,7 +162,8 @@ kj::Array<View> gnss(ipc::SystemStatus::Reader status) {
                integer(s.getElevation()), count(s.getAzimuth()), count(s.getSnr()));
     }
   }
-  return kj::arr(kj::mv(receivers), kj::mv(sats));
+  if (leap.rows.size() == 0) return kj::arr(kj::mv(receivers), kj::mv(sats));
+  return kj::arr(kj::mv(receivers), kj::mv(sats), kj::mv(leap));
 }
 
 kj::String capHex(uint64_t caps) {

@@ -86,6 +86,20 @@ function kv(id, pairs) {
   fill($(id).tBodies[0], pairs.map(([k, v]) => [el("th", k), el("td", v)]));
 }
 
+// "2027-01-01 00:00 UTC" from Unix nanoseconds (a JSON Int64 may come as a string).
+function utcDay(ns) {
+  return new Date(Number(ns) / 1e6).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+// What a receiver says about leap seconds (UBX-NAV-TIMELS), when it has said anything.
+function receiverLeap(r) {
+  const l = r.leap || {};
+  if (!Number(l.receivedNs || 0)) return "";
+  const pending = l.changeValid && l.change && Number(l.atNs) > Number(l.receivedNs);
+  return ", leap: TAI-UTC " + (l.currentValid ? (l.taiMinusUtc || 0) + " s" : "?") +
+    (pending ? ", " + (l.change > 0 ? "insert" : "delete") + " before " + utcDay(l.atNs) : ", none pending");
+}
+
 function renderStatus(st) {
   const clock = st.clock || {};
   const state = clock.state || "unsynchronised";
@@ -103,6 +117,8 @@ function renderStatus(st) {
     ["root delay", secs((server.rootDelay || 0) / 65536)],
     ["root dispersion", secs((server.rootDispersion || 0) / 65536)],
     ["leap", ["none", "insert", "delete", "alarm"][server.leap || 0] + (clock.leapAlarm ? " (" + clock.leapAlarm + ")" : "")],
+    ["leap knowledge", (clock.leapSource || "none") +
+      (Number(clock.leapValidUntilNs || 0) > 0 ? ", valid until " + utcDay(clock.leapValidUntilNs) : "")],
     ["samples", (clock.samples || 0) + " (last " + ago(clock.lastSampleNs, st.generatedNs) + ")"],
     ["GPS alarm", clock.gpsAlarm || "none"]]);
   if (clock.gpsAlarm) $("banner").className = "unsynchronised";
@@ -123,7 +139,7 @@ function renderStatus(st) {
       ", fix " + (r.fixQuality || 0) + ", " + (r.satellitesUsed || 0) + "/" + (r.satellitesInView || 0) +
       " satellites, HDOP " + (r.hdop === undefined ? "-" : Number(r.hdop).toFixed(1)) +
       ", NMEA delay " + secs(Number(r.nmeaDelayNs || 0) * 1e-9) + (r.fault ? ", fault: " + r.fault : "") +
-      (r.anomaly ? ", anomaly: " + r.anomaly : ""))]);
+      (r.anomaly ? ", anomaly: " + r.anomaly : "") + receiverLeap(r))]);
     for (const s of r.satellites || []) {
       const bar = el("span", undefined, "bar");
       bar.style.width = Math.min(60, s.snr || 0) * 3 + "px";
