@@ -4,6 +4,7 @@
 #include "address.h"
 #include "clock.h"
 #include "daemon.h"
+#include "host-info.h"
 #include "hub.h"
 #include "ipc.h"
 #include "log.h"
@@ -40,13 +41,6 @@ Account accountOf(const Config& config, Role role) {
     exit(1);
   }
   return {pw->pw_uid, pw->pw_gid};
-}
-
-void makeDir(const std::string& path, mode_t mode, Account owner) {
-  if (mkdir(path.c_str(), mode) < 0 && errno != EEXIST) KJ_FAIL_SYSCALL("mkdir", errno, path);
-  if (geteuid() == 0) {
-    KJ_SYSCALL(chown(path.c_str(), owner.uid, owner.gid), path);
-  }
 }
 
 // The discipline's settings and what the state directory remembers from a previous run.
@@ -110,8 +104,9 @@ int main(int argc, char** argv) {
     Account self = accountOf(config, Role::CLOCKD);
 
     // 1. Open what we need: one socket per role, owned by that role's user.
-    makeDir(config.rundir, 0755, {0, 0});
-    makeDir(config.statedir, 0750, self);
+    // Nobody else may write where the sockets and the state live (they could swap them).
+    ipc::secureDirectory(config.rundir.c_str(), 0755, {0, 0, 0755}, "rundir");
+    ipc::secureDirectory(config.statedir.c_str(), 0750, {self.uid, self.gid, 0750}, "statedir");
     auto refclockSock = ipc::listenUnix(io, ipc::socketPath(config, ipc::REFCLOCK_SOCKET),
                                         {refclockd.uid, refclockd.gid, 0600});
     auto netdSock = ipc::listenUnix(io, ipc::socketPath(config, ipc::NETD_SOCKET),
@@ -122,12 +117,14 @@ int main(int argc, char** argv) {
     // Our addresses as refids, for loop detection (read before lockdown: netlink).
     std::vector<uint32_t> ownRefids = ownAddressRefids();
 
+    auto user = lockdownUserName(config, Role::CLOCKD);
     // 2. Drop everything but CAP_SYS_TIME, and that only when we really drive the clock.
     lockdown(Role::CLOCKD, {config.user(Role::CLOCKD), config.clock == ClockBackend::SYSTEM,
                             config.seccomp});
 
     clockd::HubOptions options = hubOptions(config);
     options.ownRefids = ownRefids;
+    options.user = user.cStr();
     auto clock = clockd::makeClock(
         config.clock, {config.simFrequency, config.simWander, config.simOffset, 0, config.simSeed,
                        config.simFrequencyStep, config.simFrequencyStepAt},
@@ -136,14 +133,15 @@ int main(int argc, char** argv) {
     clockd::Hub hub(io.provider->getTimer(), kj::mv(clock), kj::mv(options), started);
 
     auto only = [](uid_t u) { return kj::heapArray<uid_t>({u, 0}); };
+    auto& timer = io.provider->getTimer();
     auto serving =
-        ipc::serve(*refclockSock, only(refclockd.uid), [&]() { return hub.newRefclockFeed(); },
-                   "refclock.sock")
-            .exclusiveJoin(ipc::serve(*netdSock, only(netd.uid),
-                                      [&]() { return hub.newNetdFeed(); }, "netd.sock"))
+        ipc::serve(timer, *refclockSock, ipc::REFCLOCK_SOCKET, only(refclockd.uid),
+                   [&]() { return hub.newRefclockFeed(); })
+            .exclusiveJoin(ipc::serve(timer, *netdSock, ipc::NETD_SOCKET, only(netd.uid),
+                                      [&]() { return hub.newNetdFeed(); }))
             // Read-only: the socket's group permission decides who may read.
-            .exclusiveJoin(ipc::serve(*statusSock, nullptr, [&]() { return hub.newStatusReader(); },
-                                      "status.sock"))
+            .exclusiveJoin(ipc::serve(timer, *statusSock, ipc::STATUS_SOCKET, nullptr,
+                                      [&]() { return hub.newStatusReader(); }))
             .exclusiveJoin(hub.run())
             .exclusiveJoin(systemd::watchdogLoop(io.provider->getTimer()));
     systemd::notifyReady("waiting for reference clock samples");

@@ -1,4 +1,5 @@
 #include "hub.h"
+#include "error-text.h"
 #include "ipc.h"
 #include "ntp-time.h"
 #include "validate.h"
@@ -16,11 +17,19 @@ kj::Own<capnp::MallocMessageBuilder> copyOf(typename T::Reader r) {
   return m;
 }
 
+// A peer saying hello again with another pid has been restarted.
+void countRestart(Hub::Peer& p, ipc::DaemonInfo::Reader info) {
+  if (p.info.get() != nullptr && p.info->getRoot<ipc::DaemonInfo>().getPid() != info.getPid()) {
+    ++p.restarts;
+  }
+}
+
 // Copies a peer record into its Peer(Body) slot of a SystemStatus.
 template <typename PeerBuilder, typename GetBody>
 void copyPeer(Hub::Peer& p, PeerBuilder out, GetBody&& body) {
   out.setConnected(p.connected);
   out.setLastSeenNs(p.lastSeenNs);
+  out.setRestarts(p.restarts);
   if (p.info.get() != nullptr) out.setInfo(p.info->getRoot<ipc::DaemonInfo>().asReader());
   if (p.body.get() != nullptr) out.setBody(body(p.body->getRoot<ipc::SystemStatus>().asReader()));
 }
@@ -42,6 +51,7 @@ public:
     return hub.checked("refclockd", [&]() {
       auto info = context.getParams().getInfo();
       validateDaemonInfo(info, ipc::Role::REFCLOCKD);
+      countRestart(hub.refclockd, info);
       generation = hub.refclockd.generation = ++hub.refclockd.issued;
       hub.refclockd.info = copyOf<ipc::DaemonInfo>(info);
       hub.refclockd.connected = true;
@@ -103,6 +113,7 @@ public:
       validateDaemonInfo(params.getInfo(), ipc::Role::NETD);
       // Attached again on this connection: its new listener replaces the old one.
       std::erase_if(hub.netdListeners, [this](auto& l) { return l.generation == generation; });
+      countRestart(hub.netd, params.getInfo());
       generation = hub.netd.generation = ++hub.netd.issued;
       hub.netd.info = copyOf<ipc::DaemonInfo>(params.getInfo());
       hub.netd.connected = true;
@@ -168,7 +179,7 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
     inForce = clock->initialCorrection();
     discipline.setAppliedCorrection(inForce, clock->reading(realtimeNs()));
   })) {
-    log::warn(kj::str("cannot read the clock's frequency: ", unused->getDescription()));
+    log::warn(kj::str("cannot read the clock's frequency: ", errorText(*unused)));
   }
   if (options.drift) discipline.setInitialFrequency(options.drift->frequency, options.drift->sigma);
   // Beyond 500 ppm no crystal is that far off: the previous clockd died slewing, and the
@@ -209,7 +220,7 @@ ipc::StatusReader::Client Hub::newStatusReader() { return kj::heap<StatusReaderI
 
 void Hub::reject(const kj::Exception& e, kj::StringPtr from) {
   ++rejected;
-  rejectLog.warn(kj::str("refused a message from ", from, ": ", e.getDescription()));
+  rejectLog.warn(kj::str("refused a message from ", from, ": ", errorText(e)));
 }
 
 void Hub::onSample(ipc::RefSample::Reader s) {
@@ -363,8 +374,15 @@ void Hub::follow(int64_t local, double offset, double error, bool knownNoise) {
   Command c = knownNoise ? discipline.updateKnownNoise(t, offset, error, &accepted, now)
                          : discipline.update(t, offset, error, &accepted, now);
   if (!accepted) return;
+  constexpr double RMS_WEIGHT = 1.0 / 16;   // about the last 16 updates
+  rmsOffset = lastUpdateNs == 0 ? std::fabs(offset)
+                                : std::sqrt((1 - RMS_WEIGHT) * rmsOffset * rmsOffset +
+                                            RMS_WEIGHT * offset * offset);
+  lastOffset = offset;
+  if (lastUpdateNs != 0) updateIntervalNs = local - lastUpdateNs;
+  lastUpdateNs = local;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(c); })) {
-    log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
+    log::error(kj::str("cannot adjust the clock: ", errorText(*e)));
   }
   slewTimer = nullptr;
   if (c.slewFor > 0) {
@@ -377,7 +395,7 @@ void Hub::follow(int64_t local, double offset, double error, bool knownNoise) {
 void Hub::endSlew() {
   if (auto c = discipline.endSlew(clock->reading(realtimeNs()))) {
     KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(*c); })) {
-      log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
+      log::error(kj::str("cannot adjust the clock: ", errorText(*e)));
     }
     pushState();
   }
@@ -445,7 +463,7 @@ void Hub::updateLeap(int64_t now) {
   // The kernel inserts at the next midnight: tell it only when we are synchronised.
   LeapAction kernel = sync.state() == Sync::UNSYNCHRONISED ? LeapAction::NONE : leap.kernel;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->setLeap(kernel); })) {
-    log::error(kj::str("cannot set the leap flag: ", e->getDescription()));
+    log::error(kj::str("cannot set the leap flag: ", errorText(*e)));
   }
   if (leapKnown.alarm != before.alarm && !leapKnown.alarm.empty()) {
     log::warn(kj::str("leap seconds: ", leapKnown.alarm.c_str()));
@@ -470,7 +488,7 @@ void Hub::saveState(int64_t nowNs) {
       writeStepState(options.statePath, {options.bootId, discipline.updatesDone(), nowNs});
     }
   })) {
-    log::warn(kj::str("cannot save state: ", e->getDescription()));
+    log::warn(kj::str("cannot save state: ", errorText(*e)));
   }
 }
 
@@ -511,7 +529,7 @@ kj::Promise<void> Hub::run() {
     if (sync.state() == Sync::HOLDOVER) {
       auto coast = [&]() { clock->apply(discipline.coast(clock->reading(now))); };
       KJ_IF_MAYBE(e, kj::runCatchingExceptions(coast)) {
-        log::error(kj::str("cannot adjust the clock: ", e->getDescription()));
+        log::error(kj::str("cannot adjust the clock: ", errorText(*e)));
       }
     }
   }
@@ -526,13 +544,14 @@ kj::Promise<void> Hub::run() {
 
 void Hub::taskFailed(kj::Exception&& e) {
   // A push to a netd that just went away; its feed's destructor removes the listener.
-  log::warn(kj::str("push to netd failed: ", e.getDescription()));
+  log::warn(kj::str("push to netd failed: ", errorText(e)));
 }
 
 void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   int64_t now = realtimeNs();
   out.setGeneratedNs(now);
   ipc::fillDaemonInfo(out.initClockd(), Role::CLOCKD, startedNs);
+  out.getClockd().setUser(options.user.c_str());
 
   auto c = out.initClock();
   c.setBackend(clock->name());
@@ -561,6 +580,10 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   c.setOffsetSigma(e.offsetSigma);
   c.setFrequencySigma(e.frequencySigma * 1e6);
   c.setWander(e.wander);
+  c.setLastOffset(lastOffset);
+  c.setRmsOffset(rmsOffset);
+  c.setUpdateIntervalNs(updateIntervalNs);
+  c.setResidualFrequency(selected >= 0 && followed < 0 ? filters[selected].stats().frequency : NAN);
   c.setSteps(discipline.stepsDone());
   c.setForeignAdjustments(foreign);
   c.setRejectedMessages(rejected);
@@ -589,6 +612,8 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
     o.setJitter(st.jitter);
     o.setSamples(filters[i].total());
     o.setLastSampleNs(st.lastLocalNs);
+    o.setLastOffset(filters[i].newestOffset());
+    o.setReach(filters[i].reach(now));
   }
   for (size_t i = 0; i < upstreams.size(); ++i) {
     auto& u = upstreams[i];
@@ -607,6 +632,7 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
     o.setStratum(u.stratum);
     o.setPoll(u.poll);
     o.setReach(u.reach);
+    if (u.filter.count() > 0) o.setLastOffset(u.offsetOf(u.filter.newest()));
     o.setDelay(u.filter.minDelay());
     o.setNoselect(u.noselect);
   }

@@ -36,6 +36,7 @@ struct HubOptions {
   std::string leapPath;                   // the file `leap` came from
   std::string leapAlarm;                  // why there is no usable leap table, or ""
   std::vector<uint32_t> ownRefids;        // our addresses as refids: loop detection (issue 8)
+  std::string user;                       // the account we run as (DaemonInfo.user)
 };
 
 class Hub: private kj::TaskSet::ErrorHandler {
@@ -61,6 +62,7 @@ public:
     uint64_t generation = 0;       // the current connection's number; 0: none
     bool connected = false;
     int64_t lastSeenNs = 0;
+    uint32_t restarts = 0;         // came back with another pid
     kj::Own<capnp::MallocMessageBuilder> info;   // root: DaemonInfo
     kj::Own<capnp::MallocMessageBuilder> body;   // root: SystemStatus, only the peer's field set
   };
@@ -84,6 +86,9 @@ private:
   Discipline discipline;
   uint64_t foreign = 0;
   int64_t lastSaveNs = 0;
+  // chronyc's `tracking` figures, from the samples that steered the clock (follow()).
+  double lastOffset = 0, rmsOffset = 0;
+  int64_t lastUpdateNs = 0, updateIntervalNs = 0;
   LeapStatus leap;
   LeapKnowledge leapKnown;                 // file and receiver combined, as of the last tick
   std::optional<ReceiverLeap> receiverLeap;   // the newest report of any refclock

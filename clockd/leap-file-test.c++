@@ -154,6 +154,8 @@ TEST_CASE("leap file: the valid table that expires later wins; an explicit one s
   CHECK_FALSE(c.table);
   CHECK(c.alarm == "cannot read " + absent);
   CHECK(chooseLeapFile({older}).path == older);
+  // Something that is not a small regular file: refused by name, never read whole.
+  CHECK(chooseLeapFile({"/dev/zero"}).alarm == "leap file /dev/zero: not a regular file");
   for (auto& p: {older, newer, broken, same}) unlink(p.c_str());
   rmdir(dir.c_str());
 }

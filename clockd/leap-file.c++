@@ -1,9 +1,9 @@
 #include "leap-file.h"
+#include "read-file.h"
 #include <openssl/sha.h>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -14,7 +14,8 @@ namespace {
 constexpr int64_t NTP_UNIX = 2'208'988'800;   // 1900 to 1970
 
 int64_t number(const std::string& s, int line) {
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
+  // 18 digits at most: every such number fits an int64 (no std::out_of_range from stoll).
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) {
     throw std::runtime_error("leap file line " + std::to_string(line) + ": bad number '" + s + "'");
   }
   return std::stoll(s);
@@ -45,7 +46,12 @@ LeapTable parseLeapFile(const std::string& text) {
       words >> b;
       int64_t when = number(a, n);
       hashed += a + b;
-      t.entries.push_back({when - NTP_UNIX, static_cast<int>(number(b, n))});
+      int64_t offset = number(b, n);
+      if (offset > 1000) {
+        throw std::runtime_error("leap file line " + std::to_string(n) + ": TAI-UTC " + b +
+                                 " out of range");
+      }
+      t.entries.push_back({when - NTP_UNIX, static_cast<int>(offset)});
     }
   }
   if (t.expiresUnix <= 0) throw std::runtime_error("leap file: no expiry (#@) line");
@@ -60,7 +66,9 @@ LeapTable parseLeapFile(const std::string& text) {
     hw >> w;
     uint32_t expect = (uint32_t(md[4 * i]) << 24) | (uint32_t(md[4 * i + 1]) << 16) |
                       (uint32_t(md[4 * i + 2]) << 8) | md[4 * i + 3];
-    if (w.empty() || std::stoul(w, nullptr, 16) != expect) {
+    bool hex = !w.empty() && w.size() <= 8 &&
+               w.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+    if (!hex || std::stoul(w, nullptr, 16) != expect) {
       throw std::runtime_error("leap file: hash mismatch (damaged or edited)");
     }
   }
@@ -102,11 +110,16 @@ LeapFileChoice chooseLeapFile(const std::vector<std::string>& paths) {
   for (const std::string& path: paths) {
     std::string why;
     try {
-      std::ifstream f(path);
-      std::stringstream text;
-      text << f.rdbuf();
-      if (!f) throw std::runtime_error("cannot read " + path);
-      LeapTable t = parseLeapFile(text.str());
+      kj::String error;
+      std::string text;
+      KJ_IF_MAYBE(f, tryReadSmallFile(path.c_str(), MAX_LEAP_FILE_BYTES, error)) {
+        text.assign(f->begin(), f->size());
+      } else if (error.size() > 0) {
+        throw std::runtime_error(std::string("leap file ") + error.cStr());
+      } else {
+        throw std::runtime_error("cannot read " + path);
+      }
+      LeapTable t = parseLeapFile(text);
       if (!choice.table || t.expiresUnix > choice.table->expiresUnix) {
         choice.table = std::move(t);
         choice.path = path;

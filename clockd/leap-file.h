@@ -42,13 +42,16 @@ LeapStatus leapStatus(const LeapTable& table, int64_t nowUnix);
 constexpr char SHIPPED_LEAPFILE[] = "/usr/share/horloge/leap-seconds.list";
 constexpr char TZDATA_LEAPFILE[] = "/usr/share/zoneinfo/leap-seconds.list";
 
+// IERS's file is about 10 KiB; anything much larger is not a leap second table.
+constexpr size_t MAX_LEAP_FILE_BYTES = 64 << 10;
+
 struct LeapFileChoice {
   std::optional<LeapTable> table;
   std::string path;               // where `table` came from
   std::string alarm;              // why there is no table (every candidate's reason), or ""
 };
 
-// Reads and checks each of `paths`; the valid table that expires last wins (the first listed
+// Reads (at most MAX_LEAP_FILE_BYTES of a regular file) and checks each of `paths`; the valid table that expires last wins (the first listed
 // on a tie). An explicit `leapfile` is passed alone: it is then the only one considered.
 LeapFileChoice chooseLeapFile(const std::vector<std::string>& paths);
 

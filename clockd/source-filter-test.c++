@@ -25,3 +25,15 @@ TEST_CASE("source filter: one wild sample does not move the median") {
   CHECK(f.stats().offset == doctest::Approx(1e-6).scale(0));
   CHECK(f.total() == 5);
 }
+
+TEST_CASE("source filter: reach register of a once-a-second source, as chronyc reads it") {
+  SourceFilter f;
+  constexpr int64_t S = 1'000'000'000;
+  int64_t t0 = 1'700'000'000 * S;
+  CHECK(f.reach(t0) == 0);
+  for (int i = 0; i < 10; ++i) f.add({t0 + i * S, 0, 1e-6});
+  CHECK(f.reach(t0 + 9 * S + S / 2) == 0377);          // every second: 377
+  CHECK(f.newestOffset() == 0);
+  CHECK(f.reach(t0 + 12 * S + S / 2) == 0370);         // three seconds of silence
+  CHECK(f.reach(t0 + 30 * S) == 0);
+}

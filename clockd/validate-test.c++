@@ -1,5 +1,7 @@
 #include "validate.h"
+#include "ipc.h"
 #include <capnp/message.h>
+#include <kj/async-io.h>
 #include <doctest/doctest.h>
 
 using namespace horloge;
@@ -98,4 +100,143 @@ TEST_CASE("validate: a receiver's leap information") {
   l.setTaiMinusUtc(37);
   l.setReceivedNs(LATEST_NS);
   CHECK_THROWS(validateRefclockStatus(list.asReader()));
+}
+
+// ---- The IPC sockets' message limits (common/ipc.h) against the largest valid messages ----
+
+namespace {
+
+// A RefclockStatus as large as validateRefclockStatus lets through.
+void fillLargestRefclock(ipc::RefclockStatus::Builder r, uint8_t id) {
+  kj::String text = kj::str(kj::repeat('x', MAX_TEXT));
+  r.setSourceId(id);
+  r.setName(text);
+  r.setDriver(text);
+  r.setFault(text);
+  r.setAnomaly(text);
+  auto sats = r.initSatellites(128);
+  for (auto s: sats) {
+    s.setSystem("GP");
+    s.setPrn(65535);
+  }
+  auto leap = r.initLeap();
+  leap.setReceivedNs(1'800'000'000LL * 1'000'000'000);
+  leap.setCurrentValid(true);
+  leap.setTaiMinusUtc(37);
+  leap.setChangeValid(true);
+  leap.setChange(1);
+  leap.setAtNs(1'814'400'000LL * 1'000'000'000);
+  r.setUbxFrames(~0ull);
+  r.setUbxBad(~0ull);
+}
+
+void fillLargestNetdStats(ipc::NetdStats::Builder s) {
+  auto top = s.initTopClients(16);
+  for (auto c: top) c.setAddress(kj::str(kj::repeat('f', 48)));
+}
+
+// The whole status clockd may answer: the largest refclockd and netd bodies, a source for every
+// refclock and `server` line, its own texts long (leap alarms name files: 1 KiB each here).
+void fillLargestStatus(ipc::SystemStatus::Builder st) {
+  auto body = st.getRefclockd().initBody(MAX_SOURCES);
+  for (uint8_t i = 0; i < MAX_SOURCES; ++i) fillLargestRefclock(body[i], i);
+  fillLargestNetdStats(st.getNetd().initBody());
+  auto sources = st.initSources(MAX_SOURCES + MAX_SERVERS);
+  for (auto s: sources) {
+    s.setKind("refclock");
+    s.setMark("*");
+    s.setName(kj::str(kj::repeat('f', 45)));
+  }
+  auto clock = st.initClock();
+  kj::String long_ = kj::str(kj::repeat('y', 1024));
+  clock.setReason(long_);
+  clock.setLeapAlarm(long_);
+  clock.setGpsAlarm(long_);
+  clock.setRefid("GPS");
+  clock.setBackend("system");
+  st.initClockd().setVersion(kj::str(kj::repeat('v', MAX_TEXT)));
+  st.getRefclockd().initInfo().setVersion(kj::str(kj::repeat('v', MAX_TEXT)));
+  st.getNetd().initInfo().setVersion(kj::str(kj::repeat('v', MAX_TEXT)));
+}
+
+struct Counts {
+  int statuses = 0, stats = 0;
+};
+
+struct RefclockFeed final: public ipc::RefclockFeed::Server {
+  Counts& counts;
+  explicit RefclockFeed(Counts& c): counts(c) {}
+  kj::Promise<void> pushStatus(PushStatusContext context) override {
+    validateRefclockStatus(context.getParams().getStatus());
+    ++counts.statuses;
+    return kj::READY_NOW;
+  }
+};
+
+struct NetdFeed final: public ipc::NetdFeed::Server {
+  Counts& counts;
+  explicit NetdFeed(Counts& c): counts(c) {}
+  kj::Promise<void> pushStats(PushStatsContext context) override {
+    validateNetdStats(context.getParams().getStats());
+    ++counts.stats;
+    return kj::READY_NOW;
+  }
+};
+
+struct StatusReader final: public ipc::StatusReader::Server {
+  kj::Promise<void> getStatus(GetStatusContext context) override {
+    fillLargestStatus(context.getResults().initStatus());
+    return kj::READY_NOW;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("IPC limits: each socket carries its largest valid message, with room to spare") {
+  // The messages alone, at most half of each limit (the RPC envelope adds a few words).
+  capnp::MallocMessageBuilder refclock;
+  auto list = refclock.initRoot<ipc::SystemStatus>().getRefclockd().initBody(MAX_SOURCES);
+  for (uint8_t i = 0; i < MAX_SOURCES; ++i) fillLargestRefclock(list[i], i);
+  CHECK_NOTHROW(validateRefclockStatus(list.asReader()));
+  CHECK(refclock.sizeInWords() * 2 <= ipc::REFCLOCK_SOCKET.hubReadWords);
+  capnp::MallocMessageBuilder netd;
+  fillLargestNetdStats(netd.initRoot<ipc::NetdStats>());
+  CHECK_NOTHROW(validateNetdStats(netd.getRoot<ipc::NetdStats>().asReader()));
+  CHECK(netd.sizeInWords() * 2 <= ipc::NETD_SOCKET.hubReadWords);
+  capnp::MallocMessageBuilder status;
+  fillLargestStatus(status.initRoot<ipc::SystemStatus>());
+  CHECK(status.sizeInWords() * 2 <= ipc::STATUS_SOCKET.peerReadWords);
+  MESSAGE("largest messages (words): refclock status ", refclock.sizeInWords(), ", netd stats ",
+          netd.sizeInWords(), ", system status ", status.sizeInWords());
+
+  // And through real links with those limits, both ways.
+  auto io = kj::setupAsyncIo();
+  Counts counts;
+  auto call = [&](const ipc::Socket& socket, capnp::Capability::Client server, auto body) {
+    auto pipe = kj::newTwoWayPipe();
+    ipc::Link hub(kj::mv(pipe.ends[0]), socket, kj::mv(server));
+    ipc::Link peer(kj::mv(pipe.ends[1]), socket);
+    body(peer.bootstrap()).wait(io.waitScope);
+  };
+  call(ipc::REFCLOCK_SOCKET, kj::heap<RefclockFeed>(counts), [&](capnp::Capability::Client cap) {
+    auto req = cap.castAs<ipc::RefclockFeed>().pushStatusRequest();
+    req.setStatus(list.asReader());
+    return req.send().ignoreResult();
+  });
+  call(ipc::NETD_SOCKET, kj::heap<NetdFeed>(counts), [&](capnp::Capability::Client cap) {
+    auto req = cap.castAs<ipc::NetdFeed>().pushStatsRequest();
+    req.setStats(netd.getRoot<ipc::NetdStats>().asReader());
+    return req.send().ignoreResult();
+  });
+  size_t got = 0;
+  call(ipc::STATUS_SOCKET, kj::heap<StatusReader>(), [&](capnp::Capability::Client cap) {
+    return cap.castAs<ipc::StatusReader>().getStatusRequest().send().then([&](auto answer) {
+      got = answer.getStatus().getSources().size();
+    });
+  });
+  CHECK(counts.statuses == 1);
+  CHECK(counts.stats == 1);
+  CHECK(got == MAX_SOURCES + MAX_SERVERS);
+  // A status reader cannot send clockd anything near what clockd may answer it.
+  CHECK(ipc::STATUS_SOCKET.hubReadWords * 8 <= ipc::STATUS_SOCKET.peerReadWords);
 }

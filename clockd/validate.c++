@@ -103,6 +103,7 @@ void validateDaemonInfo(ipc::DaemonInfo::Reader info, ipc::Role expected) {
   KJ_REQUIRE(info.getPid() > 0, "bad pid");
   KJ_REQUIRE(info.getSeccomp() <= 2, "bad seccomp mode");
   KJ_REQUIRE(info.getVersion().size() <= MAX_TEXT, "version too long");
+  KJ_REQUIRE(info.getUser().size() <= MAX_TEXT, "user name too long");
 }
 
 }  // namespace horloge::clockd

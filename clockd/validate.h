@@ -10,7 +10,7 @@ namespace horloge::clockd {
 constexpr int64_t EARLIEST_NS = 1'577'836'800LL * 1'000'000'000;   // 2020-01-01
 constexpr int64_t LATEST_NS = 4'102'444'800LL * 1'000'000'000;     // 2100-01-01
 constexpr uint32_t MAX_SOURCES = 8;
-constexpr uint32_t MAX_TEXT = 128;
+constexpr uint32_t MAX_TEXT = ipc::MAX_TEXT;
 
 void validateSample(ipc::RefSample::Reader s);
 void validateReceiverLeap(ipc::ReceiverLeap::Reader l);

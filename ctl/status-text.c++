@@ -4,6 +4,7 @@
 #include "table.h"
 #include <cinttypes>
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <kj/vector.h>
 
@@ -65,8 +66,12 @@ kj::String nsAgo(int64_t thenNs, int64_t nowNs) {
 // "receiver, valid until 2026-12-06 18:00:00 UTC", or "none".
 kj::String leapKnowledge(ipc::ClockStatus::Reader clock) {
   if (clock.getLeapSource().size() == 0) return kj::str("none");
-  return kj::str(printable(clock.getLeapSource()), ", valid until ",
-                 utcTime(clock.getLeapValidUntilNs()).human);
+  time_t t = clock.getLeapValidUntilNs() / 1'000'000'000;
+  struct tm u;
+  gmtime_r(&t, &u);
+  char buf[40];
+  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &u);
+  return kj::str(printable(clock.getLeapSource()), ", valid until ", buf);
 }
 
 kj::StringPtr seccompName(uint8_t mode) {

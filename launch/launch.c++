@@ -1,6 +1,8 @@
 // horloge-launch: runs the four daemons in the foreground without systemd. It binds the
 // sockets and hands them over as socket activation does (LISTEN_FDS, LISTEN_FDNAMES), restarts
-// a daemon that dies (Restart=on-failure with back-off), and stops everything on SIGINT/SIGTERM.
+// a daemon that dies (Restart=on-failure with back-off), gives up on one that keeps failing
+// while the others go on serving (as systemd's units do, each with its own start limit), and
+// stops everything on SIGINT/SIGTERM, or once it has given up on every daemon.
 #include "config.h"
 #include "log.h"
 #include "ntp-time.h"
@@ -29,8 +31,18 @@ struct Daemon {
   std::string fdName;
   pid_t pid = 0;
   int64_t restartAtNs = 0;     // 0: not waiting for a restart
+  bool gaveUp = false;         // failed repeatedly: not restarted again
   launch::RestartPolicy policy;
 };
+
+// "clockd, netd": the daemons still running (or about to be restarted).
+std::string serving(const std::vector<Daemon>& daemons) {
+  std::string names;
+  for (auto& d: daemons) {
+    if (!d.gaveUp) names += (names.empty() ? "" : ", ") + std::string(roleName(d.role));
+  }
+  return names;
+}
 
 std::string selfDir() {
   char buf[PATH_MAX];
@@ -161,10 +173,14 @@ int main(int argc, char** argv) {
         d.pid = 0;
         int64_t delay = d.policy.onFailure(monotonicNs());
         if (delay < 0) {
+          // NTP must not go down with the GPS reader (or the web page): only this one stops.
+          d.gaveUp = true;
+          std::string left = serving(daemons);
           log::error(kj::str(roleName(d.role), " ", describe(status).c_str(),
-                             "; failing repeatedly, giving up"));
-          stopAll(daemons);
-          return 1;
+                             "; failing repeatedly, giving up on it",
+                             left.empty() ? "" : "; still running: ", left.c_str()));
+          if (left.empty()) return 1;
+          continue;
         }
         log::warn(kj::str(roleName(d.role), " ", describe(status).c_str(), "; restarting in ",
                           delay / 1'000'000, " ms"));

@@ -1,4 +1,5 @@
 #include "endpoints.h"
+#include "host-info.h"
 #include "ipc.h"
 #include "metrics.h"
 #include <capnp/message.h>
@@ -58,6 +59,7 @@ Reply statusReply(const capnp::JsonCodec& json, ipc::SystemStatus::Reader fromCl
   message.setRoot(fromClockd);
   auto status = message.getRoot<ipc::SystemStatus>();
   status.setMonitord(self);
+  fillHostInfo(status.initHost());
   return {200, "OK", JSON_TYPE, encode(json, status.asReader())};
 }
 
@@ -67,6 +69,7 @@ Reply unreachableStatusReply(const capnp::JsonCodec& json, ipc::DaemonInfo::Read
   auto status = message.initRoot<ipc::SystemStatus>();
   status.setGeneratedNs(nowNs);
   status.setMonitord(self);
+  fillHostInfo(status.initHost());
   auto clock = status.initClock();
   clock.setState(ipc::SyncState::UNSYNCHRONISED);
   clock.setReason(kj::str("clockd unreachable: ", why));
@@ -139,12 +142,13 @@ Reply unreachableHealthReply(kj::StringPtr why) {
   return {503, "Service Unavailable", TEXT_TYPE, kj::str("clockd unreachable: ", oneLine(why), "\n")};
 }
 
-Reply metricsReply(ipc::SystemStatus::Reader fromClockd, ipc::DaemonInfo::Reader self) {
-  return {200, "OK", PROMETHEUS_TYPE, renderMetrics(fromClockd, self)};
+Reply metricsReply(ipc::SystemStatus::Reader fromClockd, ipc::DaemonInfo::Reader self,
+                   const ConnectionStats* connections) {
+  return {200, "OK", PROMETHEUS_TYPE, renderMetrics(fromClockd, self, connections)};
 }
 
-Reply unreachableMetricsReply(ipc::DaemonInfo::Reader self) {
-  return {200, "OK", PROMETHEUS_TYPE, renderUnreachableMetrics(self)};
+Reply unreachableMetricsReply(ipc::DaemonInfo::Reader self, const ConnectionStats* connections) {
+  return {200, "OK", PROMETHEUS_TYPE, renderUnreachableMetrics(self, connections)};
 }
 
 }  // namespace horloge::monitord

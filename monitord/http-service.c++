@@ -101,7 +101,7 @@ kj::Promise<Reply> MonitorService::fetch(Endpoint endpoint) {
   auto unreachable = [this, endpoint](kj::StringPtr why) {
     switch (endpoint) {
       case Endpoint::STATUS: return unreachableStatusReply(json, self, why, realtimeNs());
-      case Endpoint::METRICS: return unreachableMetricsReply(self);
+      case Endpoint::METRICS: return unreachableMetricsReply(self, connections);
       default: return unreachableHealthReply(why);
     }
   };
@@ -126,7 +126,7 @@ kj::Promise<Reply> MonitorService::fetch(Endpoint endpoint) {
           auto status = outcome.get<Answer>().getStatus();
           switch (endpoint) {
             case Endpoint::STATUS: return statusReply(json, status, self);
-            case Endpoint::METRICS: return metricsReply(status, self);
+            case Endpoint::METRICS: return metricsReply(status, self, connections);
             default: return healthReply(status);
           }
         });

@@ -18,6 +18,7 @@ struct Row {
 };
 
 constexpr double NS = 1e-9;
+constexpr double PER_MILLION = 1e6;   // the status says ppm; Prometheus wants the ratio
 double nsToSeconds(int64_t ns) { return double(ns) * NS; }
 double timestampOrNan(int64_t ns) { return ns == 0 ? NAN : double(ns) * NS; }
 
@@ -33,10 +34,20 @@ const Row<Clock> CLOCK_ROWS[] = {
    [](Clock c) { return c.getOffsetSigma(); }},
   {"ntp_system_jitter_seconds", "gauge", "RMS jitter of the samples",
    [](Clock c) { return c.getJitter(); }},
-  {"ntp_system_frequency_ppm", "gauge", "Estimated local frequency error",
-   [](Clock c) { return c.getFrequency(); }},
-  {"ntp_system_frequency_sigma_ppm", "gauge", "1-sigma of the frequency estimate",
-   [](Clock c) { return c.getFrequencySigma(); }},
+  {"ntp_system_frequency_offset_ratio", "gauge",
+   "Estimated frequency error of the local oscillator, s/s (1e-6: 1 ppm fast)",
+   [](Clock c) { return c.getFrequency() / PER_MILLION; }},
+  {"ntp_system_frequency_sigma_ratio", "gauge", "1-sigma of the frequency estimate, s/s",
+   [](Clock c) { return c.getFrequencySigma() / PER_MILLION; }},
+  {"ntp_system_residual_frequency_ratio", "gauge",
+   "The selected reference clock's frequency against the disciplined clock, s/s",
+   [](Clock c) { return c.getResidualFrequency() / PER_MILLION; }},
+  {"ntp_system_last_offset_seconds", "gauge", "Offset of the last sample that steered the clock",
+   [](Clock c) { return c.getLastOffset(); }},
+  {"ntp_system_rms_offset_seconds", "gauge", "RMS of the offsets that steered the clock",
+   [](Clock c) { return c.getRmsOffset(); }},
+  {"ntp_system_update_interval_seconds", "gauge", "Between the last two clock updates",
+   [](Clock c) { return nsToSeconds(c.getUpdateIntervalNs()); }},
   {"ntp_system_wander", "gauge", "Measured frequency wander (s/s per sqrt(s))",
    [](Clock c) { return c.getWander(); }},
   {"ntp_system_root_delay_seconds", "gauge", "Root delay advertised to clients",
@@ -82,6 +93,16 @@ const Row<Source> SOURCE_ROWS[] = {
    [](Source s) { return double(s.getSamples()); }},
   {"ntp_source_last_sample_timestamp_seconds", "gauge", "Unix time of the source's last sample",
    [](Source s) { return timestampOrNan(s.getLastSampleNs()); }},
+  {"ntp_source_last_offset_seconds", "gauge", "The newest sample's offset, local minus the source",
+   [](Source s) { return s.getLastOffset(); }},
+  {"ntp_source_stratum", "gauge", "The source's stratum (0: a reference clock)",
+   [](Source s) { return double(s.getStratum()); }},
+  {"ntp_source_poll_seconds", "gauge", "Polling interval (a reference clock: 1 s)",
+   [](Source s) { return std::ldexp(1.0, s.getPoll()); }},
+  {"ntp_source_reach", "gauge", "Reach register of the last 8 polls, newest in bit 0 (255: all)",
+   [](Source s) { return double(s.getReach()); }},
+  {"ntp_source_delay_seconds", "gauge", "Round-trip delay of the sample in use (NaN: a reference clock)",
+   [](Source s) { return s.getKind() == "ntp" ? s.getDelay() : NAN; }},
 };
 
 using Netd = ipc::NetdStats::Reader;
@@ -191,6 +212,12 @@ struct Daemon {
   Info info;
 };
 
+// The build monitord is, as Prometheus' *_build_info convention has it.
+void buildInfo(Exposition& e, Info self) {
+  e.family("horloge_build_info", "gauge", "The horloge version that serves these metrics, as a label");
+  e.sample(1, {{"version", self.getVersion()}});
+}
+
 void daemons(Exposition& e, kj::ArrayPtr<const Daemon> list) {
   e.family("ntp_daemon_up", "gauge", "1 while the daemon is running and connected");
   for (auto& d: list) e.sample(d.up ? 1 : 0, {{"daemon", d.name}});
@@ -200,8 +227,27 @@ void daemons(Exposition& e, kj::ArrayPtr<const Daemon> list) {
   }
 }
 
+void connectionFamilies(Exposition& e, const ConnectionStats* c) {
+  if (c == nullptr) return;
+  e.family("ntp_monitor_connections", "gauge", "HTTPS connections open now");
+  e.sample(double(c->open));
+  e.family("ntp_monitor_connections_accepted_total", "counter", "HTTPS connections given a slot");
+  e.sample(double(c->accepted));
+  e.family("ntp_monitor_connections_refused_total", "counter",
+           "HTTPS connections closed at accept, before any byte was read, by reason");
+  for (size_t i = 0; i < REFUSAL_KINDS; ++i) {
+    e.sample(double(c->refused[i]), {{"reason", refusalName(static_cast<Refusal>(i))}});
+  }
+  e.family("ntp_monitor_connections_cut_total", "counter",
+           "HTTPS connections monitord closed before the client did, by reason");
+  for (size_t i = 0; i < CUT_KINDS; ++i) {
+    e.sample(double(c->cut[i]), {{"reason", cutName(static_cast<Cut>(i))}});
+  }
+}
+
 // The name operators know a source by: its receiver's name when the source is a refclock.
 kj::String sourceName(ipc::SystemStatus::Reader status, Source s) {
+  if (s.getName().size() > 0) return kj::str(s.getName());   // an upstream's address
   for (auto rc: status.getRefclockd().getBody()) {
     if (rc.getSourceId() == s.getSourceId() && rc.getName().size() > 0) {
       return kj::str(rc.getName());
@@ -212,8 +258,10 @@ kj::String sourceName(ipc::SystemStatus::Reader status, Source s) {
 
 }  // namespace
 
-kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Reader self) {
+kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Reader self,
+                         const ConnectionStats* connections) {
   Exposition e;
+  buildInfo(e, self);
   auto clock = status.getClock();
   e.family("ntp_system_info", "gauge",
            "Clock backend, sync state, refid and the served time's source kind, as labels");
@@ -238,12 +286,12 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
   for (auto i: kj::indices(sources)) {
     auto s = sources[i];
     e.sample(s.getMark() == "*" ? 1 : 0,
-             {{"name", names[i]}, {"kind", s.getKind()}, {"mark", s.getMark()}});
+             {{"source", names[i]}, {"kind", s.getKind()}, {"mark", s.getMark()}});
   }
   for (auto& row: SOURCE_ROWS) {
     e.family(row.name, row.type, row.help);
     for (auto i: kj::indices(sources)) {
-      e.sample(row.get(sources[i]), {{"name", names[i]}, {"kind", sources[i].getKind()}});
+      e.sample(row.get(sources[i]), {{"source", names[i]}, {"kind", sources[i].getKind()}});
     }
   }
 
@@ -290,16 +338,24 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
     {"monitord", true, self},
   };
   daemons(e, list);
+  e.family("ntp_daemon_restarts_total", "counter",
+           "Times the daemon came back with another pid since clockd started");
+  e.sample(double(status.getRefclockd().getRestarts()), {{"daemon", "refclockd"}});
+  e.sample(double(netd.getRestarts()), {{"daemon", "netd"}});
+  connectionFamilies(e, connections);
   return e.finish();
 }
 
-kj::String renderUnreachableMetrics(ipc::DaemonInfo::Reader self) {
+kj::String renderUnreachableMetrics(ipc::DaemonInfo::Reader self,
+                                    const ConnectionStats* connections) {
   Exposition e;
+  buildInfo(e, self);
   const Daemon list[] = {
     {"clockd", false, self}, {"refclockd", false, self}, {"netd", false, self},
     {"monitord", true, self},
   };
   daemons(e, list);
+  connectionFamilies(e, connections);
   return e.finish();
 }
 

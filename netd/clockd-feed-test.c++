@@ -95,14 +95,14 @@ TEST_CASE("netd attaches to clockd, takes its state, pushes stats, keeps it acro
   FakeClockd fake;
   auto startServer = [&]() {
     auto listener = ipc::listenUnix(io, path, {getuid(), getgid(), 0600});
-    auto serving = ipc::serve(*listener, nullptr,
-                              [&]() -> capnp::Capability::Client { return kj::heap<FakeFeed>(fake); },
-                              "netd");
+    auto serving = ipc::serve(io.provider->getTimer(), *listener, ipc::NETD_SOCKET, nullptr,
+                              [&]() -> capnp::Capability::Client { return kj::heap<FakeFeed>(fake); });
     return serving.attach(kj::mv(listener)).eagerlyEvaluate(nullptr);
   };
   auto server = startServer();
   auto client = ipc::keepConnected(
-      io, kj::str(path), kj::str("clockd"),
+      io, ipc::Endpoint{kj::str(path), ipc::NETD_SOCKET, kj::heapArray<uid_t>({getuid()})},
+      kj::str("clockd"),
       [&](capnp::Capability::Client bootstrap) { return feed.session(kj::mv(bootstrap)); })
       .eagerlyEvaluate([](kj::Exception&& e) { KJ_LOG(ERROR, e); });
 
@@ -179,11 +179,12 @@ TEST_CASE("netd pushes its top clients, busiest first, at most 16") {
 
   FakeClockd fake;
   auto listener = ipc::listenUnix(io, path, {getuid(), getgid(), 0600});
-  auto server = ipc::serve(*listener, nullptr,
-                           [&]() -> capnp::Capability::Client { return kj::heap<FakeFeed>(fake); },
-                           "netd").eagerlyEvaluate(nullptr);
+  auto server = ipc::serve(io.provider->getTimer(), *listener, ipc::NETD_SOCKET, nullptr,
+                           [&]() -> capnp::Capability::Client { return kj::heap<FakeFeed>(fake); })
+                    .eagerlyEvaluate(nullptr);
   auto client = ipc::keepConnected(
-      io, kj::str(path), kj::str("clockd"),
+      io, ipc::Endpoint{kj::str(path), ipc::NETD_SOCKET, kj::heapArray<uid_t>({getuid()})},
+      kj::str("clockd"),
       [&](capnp::Capability::Client bootstrap) { return feed.session(kj::mv(bootstrap)); })
       .eagerlyEvaluate([](kj::Exception&& e) { KJ_LOG(ERROR, e); });
   REQUIRE(waitFor(io, [&]() { return fake.stats.size() >= 1; }, 3 * kj::SECONDS));

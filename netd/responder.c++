@@ -1,4 +1,5 @@
 #include "responder.h"
+#include "error-text.h"
 #include "log.h"
 #include "ntp-time.h"
 #include "tx-stamps.h"
@@ -287,7 +288,7 @@ Responder::Responder(kj::ArrayPtr<const int> fds, const StateCell& state, Respon
       KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { run(*worker); })) {
         // A dead worker would leave its share of the socket unanswered: stop the daemon so that
         // the supervisor restarts it.
-        log::error(kj::str("worker failed: ", e->getDescription()));
+        log::error(kj::str("worker failed: ", errorText(*e)));
         _exit(1);
       }
     }));

@@ -1,4 +1,5 @@
 #include "upstream.h"
+#include "error-text.h"
 #include "log.h"
 #include "ntp-time.h"
 #include <kj/debug.h>
@@ -195,7 +196,7 @@ void Upstream::push(Server& s, const Exchange* e) {
 
 void Upstream::taskFailed(kj::Exception&& e) {
   // clockd went away or refused the sample: the next connection gets the next one.
-  log::warn(kj::str("upstream push failed: ", e.getDescription()));
+  log::warn(kj::str("upstream push failed: ", errorText(e)));
 }
 
 }  // namespace horloge::netd

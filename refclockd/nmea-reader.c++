@@ -11,9 +11,9 @@ void NmeaStream::feed(kj::ArrayPtr<const char> bytes, int64_t arrivalNs) {
       case ubx::Framer::TAKEN: fig.ubxBad = ubxFramer.bad(); continue;
       case ubx::Framer::FRAME: onUbx(ubxFramer.frame(), arrivalNs); continue;
     }
-    uint64_t overlongBefore = framer.overlong();
+    uint64_t droppedBefore = framer.overlong() + framer.torn();
     if (framer.push(c)) onSentence(framer.sentence(), arrivalNs);
-    fig.bad += framer.overlong() - overlongBefore;
+    fig.bad += framer.overlong() + framer.torn() - droppedBefore;
   }
 }
 

@@ -1,5 +1,6 @@
 #include "receiver.h"
 #include "ntp-time.h"
+#include <cmath>
 #include <kj/io.h>
 
 namespace horloge::refclock {
@@ -8,6 +9,14 @@ NmeaTiming nmeaTiming(int64_t configuredNs, int64_t measuredNs, uint64_t measure
   if (configuredNs != 0) return {configuredNs, NMEA_KNOWN_DELAY_ERROR_NS};
   if (measured >= CALIBRATION_PAIRS) return {measuredNs, NMEA_KNOWN_DELAY_ERROR_NS};
   return {0, NMEA_UNKNOWN_DELAY_ERROR_NS};
+}
+
+void noNmeaFigures(ipc::RefclockStatus::Builder out) {
+  out.setHdop(NAN);
+  out.setPdop(NAN);
+  out.setLatitude(NAN);
+  out.setLongitude(NAN);
+  out.setAltitude(NAN);
 }
 
 void Receiver::onEdge(int64_t edgeNs, int64_t nowNs) {

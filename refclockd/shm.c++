@@ -11,7 +11,9 @@
 #include <kj/debug.h>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -72,25 +74,36 @@ public:
       : conf(conf), id(id), timer(ctx.io.provider->getTimer()),
         receiver(static_cast<int64_t>(conf.offset * S), ctx.hint, ctx.buildNs, ctx.store,
                  [this](const Paired& p) { (*sink)(this->id, p, errorNs); }) {
-    // gpsd's segment, whatever its size, else a new one.
+    // gpsd's segment, whatever its size, else a new one. Attaching is possible only now, before
+    // lockdown: a failure is a state, reported until refclockd is restarted.
     int shmid = shmget(SHM_KEY_BASE + conf.unit, 0, 0);
-    if (shmid < 0) {
-      KJ_SYSCALL(shmid = shmget(SHM_KEY_BASE + conf.unit, NATIVE_SHM_SIZE, IPC_CREAT | 0600),
-                 "NTP SHM unit", conf.unit);
+    if (shmid < 0 && errno == ENOENT) {
+      shmid = shmget(SHM_KEY_BASE + conf.unit, NATIVE_SHM_SIZE, IPC_CREAT | 0600);
     }
     shmid_ds ds;
-    KJ_SYSCALL(shmctl(shmid, IPC_STAT, &ds), "NTP SHM unit", conf.unit);
-    KJ_REQUIRE(ds.shm_segsz >= sizeof(ShmTime32), "NTP SHM segment too small for ntpd's layout",
-               conf.unit, ds.shm_segsz);
+    if (shmid < 0 || shmctl(shmid, IPC_STAT, &ds) < 0) {
+      fail(errno == EACCES || errno == EPERM
+               ? kj::str("another user's, 0600 (gpsd as root makes units 0, 1 so: start refclockd first)")
+               : kj::str(strerror(errno)));
+      return;
+    }
+    if (ds.shm_segsz < sizeof(ShmTime32)) {
+      fail(kj::str("it has ", ds.shm_segsz, " bytes, too few for ntpd's layout (another program's?)"));
+      return;
+    }
     wide = ds.shm_segsz >= sizeof(ShmTime64);
     void* p = shmat(shmid, nullptr, 0);
-    if (p == reinterpret_cast<void*>(-1)) KJ_FAIL_SYSCALL("shmat", errno, conf.unit);
+    if (p == reinterpret_cast<void*>(-1)) {
+      fail(kj::str(strerror(errno)));
+      return;
+    }
     shm = p;
   }
-  ~ShmDriver() noexcept(false) { shmdt(shm); }
+  ~ShmDriver() noexcept(false) { if (shm != nullptr) shmdt(shm); }
 
   kj::Promise<void> run(SampleSink& s) override {
     sink = &s;
+    if (shm == nullptr) return kj::NEVER_DONE;
     return poll();
   }
 
@@ -98,9 +111,11 @@ public:
     out.setSourceId(id);
     out.setName(kj::str("shm:", conf.unit));
     out.setDriver("shm");
-    out.setDeviceOpen(true);
+    noNmeaFigures(out);
+    out.setDeviceOpen(shm != nullptr);
     receiver.fillStatus(out, realtimeNs(), false, true,
-                        torn > 0 && receiver.samples() == 0 ? "SHM: only torn reads" : "");
+                        problem.size() > 0 ? problem.asPtr()
+                        : torn > 0 && receiver.samples() == 0 ? "SHM: only torn reads"_kj : ""_kj);
   }
 
 private:
@@ -113,6 +128,12 @@ private:
   bool wide = true;        // ShmTime64, else ShmTime32
   int64_t errorNs = 1000;
   uint64_t torn = 0;
+  kj::String problem = kj::str("");
+
+  void fail(kj::String why) {
+    problem = kj::str("NTP SHM unit ", conf.unit, " cannot be attached: ", why);
+    log::error(kj::str("refclock shm: ", problem, "; restart refclockd once fixed"));
+  }
 
   kj::Promise<void> poll() {
     readOnce();

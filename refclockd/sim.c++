@@ -157,12 +157,15 @@ public:
     KJ_SYSCALL(grantpt(master));
     KJ_SYSCALL(unlockpt(master));
     KJ_SYSCALL(fcntl(master, F_SETFL, O_NONBLOCK));
-    int slave = openSerial(ptsname(master), 9600, conf.ubx);
+    auto slave = openSerial(ptsname(master), 9600, conf.ubx);
+    if (slave.fd < 0) KJ_FAIL_SYSCALL("opening the simulator's pty", slave.err);
     if (conf.ubx) {
       // As `refclock nmea DEVICE ubx` does: the simulated u-blox sends TIMELS once asked.
-      for (auto& f: ubx::enableTimeLs()) writeSerial(slave, f);
+      for (auto& f: ubx::enableTimeLs()) {
+        if (int err = writeSerial(slave.fd, f)) KJ_FAIL_SYSCALL("writing to the simulator's pty", err);
+      }
     }
-    in = ctx.io.lowLevelProvider->wrapInputFd(slave, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+    in = ctx.io.lowLevelProvider->wrapInputFd(slave.fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   }
   ~SimDriver() noexcept(false) { close(master); }
 

@@ -109,8 +109,10 @@ public:
         serialTime(nmeaTiming(static_cast<int64_t>(conf.offset * S), 0, 0)) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    KJ_REQUIRE(conf.device.size() < sizeof(addr.sun_path), "socket path too long",
-               conf.device.c_str());
+    if (conf.device.size() >= sizeof(addr.sun_path)) {
+      fail(kj::str("the path is longer than a Unix socket's ", sizeof(addr.sun_path) - 1, " bytes"));
+      return;
+    }
     strcpy(addr.sun_path, conf.device.c_str());
     for (int& handed: ctx.handedSockets) {
       if (handed >= 0 && boundTo(handed, conf.device)) {
@@ -124,20 +126,35 @@ public:
         return;
       }
     }
-    int fd;
-    KJ_SYSCALL(fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+      fail(kj::str(strerror(errno)));
+      return;
+    }
     kj::AutoCloseFd owned(fd);
     unlink(conf.device.c_str());   // a stale socket from our previous run
-    KJ_SYSCALL(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), conf.device,
-               "no socket handed over for it (packaged: horloge-refclock-sock@DEVICE.socket)");
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
+      // Under the packaged unit's sandbox /run is read-only: the socket unit must make it.
+      auto name = conf.device.substr(conf.device.rfind('/') + 1);
+      bool chrony = name.rfind("chrony.", 0) == 0 && name.size() > 12;
+      fail(kj::str(strerror(errno),
+                   chrony ? kj::str(": enable horloge-refclock-sock@",
+                                    name.substr(7, name.size() - 12).c_str(), ".socket")
+                          : kj::str(": no socket was handed over for it")));
+      return;
+    }
     // gpsd may have dropped to an unprivileged user when it activates the device. Injected
     // datagrams still pass the integrity gate and clockd's filter.
-    KJ_SYSCALL(chmod(conf.device.c_str(), 0666), conf.device);
+    if (chmod(conf.device.c_str(), 0666) < 0) {
+      log::warn(kj::str("refclock sock ", conf.device.c_str(), ": cannot make it writable by "
+                        "gpsd's user (", strerror(errno), ")"));
+    }
     in = ctx.io.lowLevelProvider->wrapInputFd(kj::mv(owned));
   }
 
   kj::Promise<void> run(SampleSink& s) override {
     sink = &s;
+    if (in.get() == nullptr) return kj::NEVER_DONE;
     return readLoop();
   }
 
@@ -145,9 +162,11 @@ public:
     out.setSourceId(id);
     out.setName(kj::str("sock:", conf.device.c_str()));
     out.setDriver("sock");
-    out.setDeviceOpen(true);
+    noNmeaFigures(out);
+    out.setDeviceOpen(in.get() != nullptr);
     receiver.fillStatus(out, realtimeNs(), false, true,
-                        bad > 0 && receiver.samples() == 0 ? "SOCK: malformed datagrams" : "");
+                        problem.size() > 0 ? problem.asPtr()
+                        : bad > 0 && receiver.samples() == 0 ? "SOCK: malformed datagrams"_kj : ""_kj);
     out.setNmeaBad(bad);
     out.setRefusedPairings(pulses);
   }
@@ -162,6 +181,13 @@ private:
   uint8_t buf[sizeof(SockSample64) + 1];   // one byte more: a longer datagram is refused
   uint64_t bad = 0, pulses = 0;
   NmeaTiming serialTime;   // for a serial-time socket: its error bound
+  kj::String problem = kj::str("");
+
+  void fail(kj::String why) {
+    problem = kj::str("SOCK socket ", conf.device.c_str(), " cannot be bound: ", why);
+    log::error(kj::str("refclock sock: ", problem, "; restart refclockd once fixed "
+                       "(packaging/README.md)"));
+  }
 
   kj::Promise<void> readLoop() {
     return in->tryRead(buf, 1, sizeof(buf)).then([this](size_t n) {

@@ -119,9 +119,9 @@ seccomp kill
         s = self.status()
         if not s or not s.get("refclockd", {}).get("connected"):
             return {}, 0
-        accepted = {int(src.get("sourceId", 0)): int(src.get("samples", 0))
+        accepted = {int(src.get("source_id", 0)): int(src.get("samples", 0))
                     for src in s.get("sources", [])}
-        per = {rc["name"]: accepted.get(int(rc.get("sourceId", 0)), 0)
+        per = {rc["name"]: accepted.get(int(rc.get("source_id", 0)), 0)
                for rc in s["refclockd"].get("body", [])}
         return per, sum(per.values())
 

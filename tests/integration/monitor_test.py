@@ -164,13 +164,18 @@ leapfile {leap_file(os.path.join(tmp, "expired.list"), int(time.time()) - 86400)
         print("screenshot:", shot)
 
         # horlogectl: every subcommand against the live daemons.
-        for cmd in ("status", "sources", "sourcestats", "tracking", "serverstats", "clients", "gnss"):
+        for cmd in ("status", "sources", "sourcestats", "tracking", "serverstats", "clients", "gnss",
+                    "satellites", "daemons"):
             for fmt in ([], ["-j"], ["-c"]):
                 r = net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, cmd, *fmt, check=False)
                 assert r.returncode == 0, (cmd, fmt, r.stderr)
                 if fmt == ["-j"]:
                     json.loads(r.stdout)
             print(f"horlogectl {cmd}:\n" + net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, cmd).stdout)
+        r = net.exec(net.server, f"{BIN}/horlogectl", "-h", check=False)
+        assert r.returncode == 0 and r.stdout.startswith("usage: horlogectl"), (r.returncode, r.stderr)
+        r = net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, "-v", "sources", check=False)
+        assert r.returncode == 0 and "MS: mode" in r.stdout and "Last sample" in r.stdout, r.stdout
 
         # Holdover once the PPS is gone.
         left = PPS_LOST_AFTER - (time.monotonic() - started)

@@ -245,7 +245,7 @@ def main():
         print("A firewall elements:", topo.firewall("a").strip())
         def alarmed():
             s = topo.status("a")
-            return s["clock"].get("gpsAlarm") if s else None
+            return s["clock"].get("gps_alarm") if s else None
         print("A alarm:", wait_for("A's GPS alarm", alarmed, 40))
         sa = topo.status("a")
         assert sa["clock"]["server"]["stratum"] == 16, sa["clock"]["server"]

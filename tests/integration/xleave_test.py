@@ -91,9 +91,9 @@ clock observe
             s = netd_stats(net, app.conf)
             return s if s and int(s.get("interleaved", 0)) > 0 else None
         s = wait_for("netd's interleaved counter", counted, 10)
-        print("netd: interleaved", s.get("interleaved"), "kernelTxStamps", s.get("kernelTxStamps"))
-        if "kernelTxStamps" in s:
-            assert int(s["kernelTxStamps"]) > 0, s
+        print("netd: interleaved", s.get("interleaved"), "kernel_tx_stamps", s.get("kernel_tx_stamps"))
+        if "kernel_tx_stamps" in s:
+            assert int(s["kernel_tx_stamps"]) > 0, s
         assert app.running(), "the appliance died (seccomp?)"
         app.stop()
         print("xleave: PASS")
