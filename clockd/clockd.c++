@@ -36,7 +36,7 @@ Account accountOf(const Config& config, Role role) {
   if (geteuid() != 0 && (me == nullptr || me->pw_uid != geteuid())) return {geteuid(), getegid()};
   const passwd* pw = getpwnam(config.user(role).c_str());
   if (pw == nullptr) {
-    log::error(kj::str("user '", config.user(role).c_str(), "' for ", roleName(role),
+    log::error(kj::str("user '", config.user(role), "' for ", roleName(role),
                        " does not exist"));
     exit(1);
   }
@@ -52,7 +52,9 @@ clockd::HubOptions hubOptions(const Config& config) {
   o.discipline.maxClockError = config.maxClockError;
   o.discipline.stepLimit = config.makestepLimit;
   o.driftfile = config.driftfile;
-  if (!o.driftfile.empty()) o.drift = clockd::readDrift(o.driftfile);
+  if (!o.driftfile.empty()) {
+    if (auto drift = clockd::readDrift(o.driftfile)) o.drift = *drift;
+  }
   o.statePath = config.statedir + "/clockd.state";
   o.bootId = clockd::currentBootId();
   o.updatesDone = clockd::updatesAtStart(clockd::readStepState(o.statePath), o.bootId);
@@ -65,24 +67,24 @@ clockd::HubOptions hubOptions(const Config& config) {
       config.leapfile.empty()
           ? std::vector<std::string>{clockd::SHIPPED_LEAPFILE, clockd::TZDATA_LEAPFILE}
           : std::vector<std::string>{config.leapfile});
-  o.leap = leap.table;
-  o.leapPath = leap.path;
-  o.leapAlarm = leap.alarm;
-  if (o.leap) {
-    log::info(kj::str("leap seconds: ", o.leapPath.c_str(), ", expires ",
-                      clockd::utcDate(o.leap->expiresUnix).c_str()));
+  o.leapPath = kj::str(leap.path);
+  o.leapAlarm = kj::str(leap.alarm);
+  if (leap.table) {
+    log::info(kj::str("leap seconds: ", o.leapPath, ", expires ",
+                      clockd::utcDate(leap.table->expiresUnix)));
+    o.leap = kj::mv(*leap.table);
   }
   return o;
 }
 
-// Every address of this host as a downstream would see it in a refid (issue 8: a server whose
-// refid is one of these follows us).
+// Every address of this host as a downstream would see it in a refid: a server whose refid is
+// one of these follows us.
 std::vector<uint32_t> ownAddressRefids() {
   std::vector<uint32_t> out;
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) < 0) return out;
   for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
-    std::string text = numericAddress(i->ifa_addr);
+    auto text = numericAddress(i->ifa_addr);
     if (!text.empty()) {
       out.push_back(clockd::refidOfAddress(text));
     }
@@ -124,12 +126,12 @@ int main(int argc, char** argv) {
 
     clockd::HubOptions options = hubOptions(config);
     options.ownRefids = ownRefids;
-    options.user = user.cStr();
+    options.user = kj::str(user);
     auto clock = clockd::makeClock(
         config.clock, {config.simFrequency, config.simWander, config.simOffset, 0, config.simSeed,
                        config.simFrequencyStep, config.simFrequencyStepAt},
         clockd::realKernel(), {config.statedir + "/sim-clock.state", options.bootId});
-    log::info(kj::str("serving on ", config.rundir.c_str(), " with the ", clock->name(), " clock"));
+    log::info(kj::str("serving on ", config.rundir, " with the ", clock->name(), " clock"));
     clockd::Hub hub(io.provider->getTimer(), kj::mv(clock), kj::mv(options), started);
 
     auto only = [](uid_t u) { return kj::heapArray<uid_t>({u, 0}); };

@@ -22,7 +22,8 @@ struct LeapTable {
   int64_t updatedUnix = 0;
 };
 
-// Throws std::runtime_error naming the problem: syntax, missing or wrong hash, no expiry.
+// Throws (failWith, error.h) naming the problem in words, as the leap alarm shows it: syntax,
+// missing or wrong hash, no expiry.
 LeapTable parseLeapFile(const std::string& text);
 
 enum class LeapAction : int8_t { DELETE = -1, NONE = 0, INSERT = 1 };

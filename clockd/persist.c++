@@ -6,7 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
-#include <stdexcept>
+#include <cerrno>
+#include <kj/debug.h>
 #include <unistd.h>
 
 namespace horloge::clockd {
@@ -16,12 +17,13 @@ namespace {
 void writeAtomically(const std::string& path, const std::string& text, bool durable = true) {
   std::string tmp = path + ".tmp";
   FILE* f = fopen(tmp.c_str(), "w");
-  if (f == nullptr) throw std::runtime_error("cannot write " + tmp);
+  if (f == nullptr) KJ_FAIL_SYSCALL("fopen", errno, tmp);
   bool ok = fputs(text.c_str(), f) >= 0 && fflush(f) == 0 && (!durable || fsync(fileno(f)) == 0);
   ok = fclose(f) == 0 && ok;
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    int error = errno;
     unlink(tmp.c_str());
-    throw std::runtime_error("cannot write " + path);
+    KJ_FAIL_SYSCALL("write", error, path);
   }
 }
 

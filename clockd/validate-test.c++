@@ -1,3 +1,4 @@
+#include "ntp-time.h"
 #include "validate.h"
 #include "ipc.h"
 #include <capnp/message.h>
@@ -7,7 +8,7 @@
 using namespace horloge;
 using namespace horloge::clockd;
 
-constexpr int64_t NOW = 1'800'000'000LL * 1'000'000'000;
+constexpr int64_t NOW = 1'800'000'000LL * horloge::ntp::NS_PER_S;
 
 static ipc::RefSample::Builder goodSample(capnp::MallocMessageBuilder& m) {
   auto s = m.initRoot<ipc::RefSample>();
@@ -33,7 +34,7 @@ TEST_CASE("validate: a good sample passes, each bad field is refused") {
   s.setErrorNs(0);
   CHECK_THROWS(validateSample(s.asReader()));
   s.setErrorNs(1000);
-  s.setLeap(static_cast<ipc::Leap>(7));   // an enumerant this schema does not know
+  s.setKind(static_cast<ipc::SampleKind>(7));   // an enumerant this schema does not know
   CHECK_THROWS(validateSample(s.asReader()));
 }
 

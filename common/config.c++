@@ -295,10 +295,9 @@ bool validUserName(const std::string& s) {
 }
 
 void parseUser(const Line& l, Config& c) {
-  static const char* roles[] = {"clockd", "netd", "refclockd", "monitord"};
   if (l.words.size() == 3) {
     for (int r = 0; r < ROLE_COUNT; ++r) {
-      if (l.words[1] == roles[r]) {
+      if (l.words[1] == roleName(static_cast<Role>(r))) {
         if (!validUserName(l.words[2])) l.fail("bad user name '" + l.words[2] + "'");
         c.users[r] = l.words[2];
         return;

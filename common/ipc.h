@@ -47,6 +47,14 @@ kj::StringPtr syncStateName(SyncState state);
 // Fills `info` from this process's /proc/self/status: call it after lockdown.
 void fillDaemonInfo(DaemonInfo::Builder info, horloge::Role role, int64_t startedNs);
 
+// horloge::Role (config.h, which knows no schema) is the schema's Role, value for value, so that
+// one converts to the other with a cast.
+static_assert(static_cast<int>(Role::CLOCKD) == static_cast<int>(horloge::Role::CLOCKD) &&
+              static_cast<int>(Role::NETD) == static_cast<int>(horloge::Role::NETD) &&
+              static_cast<int>(Role::REFCLOCKD) == static_cast<int>(horloge::Role::REFCLOCKD) &&
+              static_cast<int>(Role::MONITORD) == static_cast<int>(horloge::Role::MONITORD) &&
+              horloge::ROLE_COUNT == 4);
+
 // The message stream under a Link: messages read are refused past `readWords` before any
 // room is made for them (capnp checks the segment table against the reader's limit first).
 class BoundedMessageStream final: public capnp::MessageStream {

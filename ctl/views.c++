@@ -1,5 +1,7 @@
 #include "views.h"
 #include "ipc.h"
+#include "netd-counters.h"
+#include "source-name.h"
 #include "ntp-time.h"
 #include <algorithm>
 #include <cinttypes>
@@ -16,18 +18,6 @@ namespace {
 View view(kj::StringPtr name, std::initializer_list<Column> columns,
           View::Shape shape = View::TABLE) {
   return View{name, kj::heapArray<Column>(columns.begin(), columns.size()), {}, shape};
-}
-
-// The name operators know a source by: its receiver's name for a refclock, its address for an
-// upstream server.
-kj::String sourceName(ipc::SystemStatus::Reader status, ipc::SourceStatus::Reader s) {
-  if (s.getName().size() > 0) return kj::str(s.getName());
-  for (auto rc: status.getRefclockd().getBody()) {
-    if (rc.getSourceId() == s.getSourceId() && rc.getName().size() > 0) {
-      return kj::str(rc.getName());
-    }
-  }
-  return kj::str(s.getKind(), s.getSourceId());
 }
 
 template <typename... Args>
@@ -153,7 +143,7 @@ kj::Array<View> sources(ipc::SystemStatus::Reader status, const Lookup&) {
     auto last = seconds(s.getLastOffset(), true);
     auto error = seconds(s.getError(), false);
     v.row(text(ntp ? "^" : "#", ntp ? "server" : "refclock"), stateCell(s.getMark()),
-          text(sourceName(status, s)), text(s.getKind()), count(s.getStratum()),
+          text(ipc::sourceName(status, s)), text(s.getKind()), count(s.getStratum()),
           integer(s.getPoll()), octal(s.getReach()),
           lastRx(s.getLastSampleNs(), status.getGeneratedNs()),
           text(kj::str(last.human, " +/- ", error.human)), kj::mv(last), kj::mv(error),
@@ -175,7 +165,7 @@ kj::Array<View> sourcestats(ipc::SystemStatus::Reader status, const Lookup&) {
                                 {"offset", "Offset"}, {"std_dev", "Std Dev"},
                                 {"error", "Error"}});
   for (auto s: status.getSources()) {
-    v.row(text(sourceName(status, s)), text(s.getKind()), count(s.getSamples()),
+    v.row(text(ipc::sourceName(status, s)), text(s.getKind()), count(s.getSamples()),
           seconds(s.getOffset(), true), seconds(s.getJitter(), false),
           seconds(s.getError(), false));
   }
@@ -246,34 +236,11 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
 
 kj::Array<View> serverstats(ipc::SystemStatus::Reader status, const Lookup&) {
   auto s = status.getNetd().getBody();
-  const std::tuple<kj::StringPtr, kj::StringPtr, uint64_t> rows[] = {
-    {"received", "NTP packets received", s.getReceived()},
-    {"answered", "NTP packets answered", s.getAnswered()},
-    {"dropped", "NTP packets dropped", s.getDropped()},
-    {"rate_limited", "Rate limited", s.getRateLimited()}, {"kod_sent", "KoD sent", s.getKodSent()},
-    {"dropped_denied", "Denied", s.getDroppedDenied()},
-    {"dropped_length", "Bad length", s.getDroppedLength()},
-    {"dropped_version", "Bad version", s.getDroppedVersion()},
-    {"dropped_mode", "Not client mode", s.getDroppedMode()},
-    {"dropped_extension", "Bad extension", s.getDroppedExtension()},
-    {"dropped_auth", "Authenticated", s.getDroppedAuth()},
-    {"dropped_source", "Bad source", s.getDroppedSource()},
-    {"dropped_own_address", "From own address", s.getDroppedOwnAddress()},
-    {"send_errors", "Send errors", s.getSendErrors()},
-    {"requests_v1", "NTPv1 requests", s.getRequestsV1()},
-    {"requests_v2", "NTPv2 requests", s.getRequestsV2()},
-    {"requests_v3", "NTPv3 requests", s.getRequestsV3()},
-    {"requests_v4", "NTPv4 requests", s.getRequestsV4()},
-    {"interleaved", "Interleaved replies", s.getInterleaved()},
-    {"kernel_rx_stamps", "Kernel RX timestamps", s.getKernelRxStamps()},
-    {"user_rx_stamps", "User RX timestamps", s.getUserRxStamps()},
-    {"kernel_tx_stamps", "Kernel TX timestamps", s.getKernelTxStamps()},
-  };
-  auto columns = kj::heapArrayBuilder<Column>(kj::size(rows) + 1);
-  auto cells = kj::heapArrayBuilder<Cell>(kj::size(rows) + 1);
-  for (auto& [key, header, n]: rows) {
-    columns.add(Column{key, header});
-    cells.add(count(n));
+  auto columns = kj::heapArrayBuilder<Column>(kj::size(NETD_STAT_ROWS) + 1);
+  auto cells = kj::heapArrayBuilder<Cell>(kj::size(NETD_STAT_ROWS) + 1);
+  for (auto& row: NETD_STAT_ROWS) {
+    columns.add(Column{row.key, row.label});
+    cells.add(count(row.get(s)));
   }
   columns.add(Column{"state_age", "State age"});
   cells.add(seconds(double(s.getStateAgeNs()) * 1e-9, false));
@@ -411,13 +378,13 @@ kj::Array<View> daemons(ipc::SystemStatus::Reader status, const Lookup& lookup) 
           kj::mv(restartCell), ago(info.getStartedNs(), status.getGeneratedNs()),
           text(info.getVersion()));
   };
-  row("clockd", true, status.getClockd(), nullptr);
-  row("refclockd", status.getRefclockd().getConnected(), status.getRefclockd().getInfo(),
+  row(roleName(Role::CLOCKD), true, status.getClockd(), nullptr);
+  row(roleName(Role::REFCLOCKD), status.getRefclockd().getConnected(), status.getRefclockd().getInfo(),
       status.getRefclockd().getRestarts());
-  row("netd", status.getNetd().getConnected(), status.getNetd().getInfo(),
+  row(roleName(Role::NETD), status.getNetd().getConnected(), status.getNetd().getInfo(),
       status.getNetd().getRestarts());
   if (status.hasMonitord() && status.getMonitord().getPid() != 0) {
-    row("monitord", true, status.getMonitord(), nullptr);
+    row(roleName(Role::MONITORD), true, status.getMonitord(), nullptr);
   }
   return kj::arr(kj::mv(v));
 }
@@ -427,10 +394,10 @@ const Command COMMANDS[] = {
   {"sources", "", sources, "the time sources, as chronyc sources", SOURCES_LEGEND},
   {"sourcestats", "", sourcestats, "each source's sample statistics", SOURCESTATS_LEGEND},
   {"tracking", "", tracking, "the system clock, as chronyc tracking", TRACKING_LEGEND},
-  {"serverstats", "netd", serverstats, "netd's counters, as chronyc serverstats", ""},
-  {"clients", "netd", clients, "netd's busiest clients", CLIENTS_LEGEND},
-  {"gnss", "refclockd", gnss, "each receiver's fix, DOP and faults, and its satellites", GNSS_LEGEND},
-  {"satellites", "refclockd", satellites, "every satellite in view", GNSS_LEGEND},
+  {"serverstats", roleName(Role::NETD), serverstats, "netd's counters, as chronyc serverstats", ""},
+  {"clients", roleName(Role::NETD), clients, "netd's busiest clients", CLIENTS_LEGEND},
+  {"gnss", roleName(Role::REFCLOCKD), gnss, "each receiver's fix, DOP and faults, and its satellites", GNSS_LEGEND},
+  {"satellites", roleName(Role::REFCLOCKD), satellites, "every satellite in view", GNSS_LEGEND},
   {"daemons", "", daemons, "each daemon's pid, user, capabilities, seccomp mode, restarts",
    DAEMONS_LEGEND},
 };

@@ -47,7 +47,7 @@ struct RefSample {
   systemTimeNs @1 :Int64;
   referenceTimeNs @2 :Int64;
   errorNs @3 :UInt32;         # PPS: 1-sigma of the edge's timestamp; NMEA: a bound on its error
-  leap @4 :Leap;
+  obsoleteLeap @4 :Leap;      # never set: leap seconds come from clockd's leap-seconds.list
   kind @5 :SampleKind;
 }
 

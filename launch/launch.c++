@@ -46,8 +46,8 @@ std::string serving(const std::vector<Daemon>& daemons) {
 
 std::string selfDir() {
   char buf[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  KJ_REQUIRE(n > 0, "cannot find own executable");
+  ssize_t n;
+  KJ_SYSCALL(n = readlink("/proc/self/exe", buf, sizeof(buf) - 1), "cannot find own executable");
   std::string p(buf, n);
   return p.substr(0, p.rfind('/'));
 }
@@ -77,8 +77,8 @@ std::string selfDir() {
 }
 
 void start(Daemon& d, const std::string& bindir, const std::string& conf) {
-  pid_t pid = fork();
-  KJ_REQUIRE(pid >= 0, "fork failed", strerror(errno));
+  pid_t pid;
+  KJ_SYSCALL(pid = fork());
   if (pid == 0) execDaemon(d, bindir, conf);
   d.pid = pid;
   d.restartAtNs = 0;
@@ -176,13 +176,13 @@ int main(int argc, char** argv) {
           // NTP must not go down with the GPS reader (or the web page): only this one stops.
           d.gaveUp = true;
           std::string left = serving(daemons);
-          log::error(kj::str(roleName(d.role), " ", describe(status).c_str(),
+          log::error(kj::str(roleName(d.role), " ", describe(status),
                              "; failing repeatedly, giving up on it",
                              left.empty() ? "" : "; still running: ", left.c_str()));
           if (left.empty()) return 1;
           continue;
         }
-        log::warn(kj::str(roleName(d.role), " ", describe(status).c_str(), "; restarting in ",
+        log::warn(kj::str(roleName(d.role), " ", describe(status), "; restarting in ",
                           delay / 1'000'000, " ms"));
         d.restartAtNs = monotonicNs() + delay;
       }

@@ -1,5 +1,6 @@
 #include "endpoints.h"
 #include "host-info.h"
+#include "ntp-time.h"
 #include "ipc.h"
 #include "metrics.h"
 #include <capnp/message.h>
@@ -86,12 +87,12 @@ kj::String servedProblem(ipc::SystemStatus::Reader status) {
   if (!netd.getConnected()) return kj::str("netd is not attached to clockd");
   int64_t silent = status.getGeneratedNs() - netd.getLastSeenNs();
   if (silent > NETD_STALE_NS) {
-    return kj::str("netd has not reported for ", silent / 1'000'000'000, " s");
+    return kj::str("netd has not reported for ", silent / ntp::NS_PER_S, " s");
   }
   auto body = netd.getBody();
   if (body.getStateAgeNs() < 0) return kj::str("netd has no state from clockd");
   if (body.getStateAgeNs() > NETD_STALE_NS) {
-    return kj::str("netd's state is ", body.getStateAgeNs() / 1'000'000'000,
+    return kj::str("netd's state is ", body.getStateAgeNs() / ntp::NS_PER_S,
                    " s old: clockd's pushes do not reach it");
   }
   if (body.getServedLeap() == 3 || body.getServedStratum() == 0 ||

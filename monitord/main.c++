@@ -8,22 +8,16 @@
 #include "https-server.h"
 #include "ipc.h"
 #include "log.h"
+#include "ntp-time.h"
 #include "sandbox.h"
 #include "systemd.h"
 #include "tls-setup.h"
 #include <capnp/message.h>
 #include <cstdlib>
-#include <ctime>
 #include <kj/debug.h>
 
 namespace horloge::monitord {
 namespace {
-
-int64_t realtimeNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 // The socket horloge-launch (or systemd) bound for us, or -1.
 int takeHttpsFd() {

@@ -1,5 +1,7 @@
 #include "metrics.h"
 #include "ipc.h"
+#include "netd-counters.h"
+#include "source-name.h"
 #include "exposition.h"
 #include "ntp-time.h"
 #include <cmath>
@@ -106,27 +108,8 @@ const Row<Source> SOURCE_ROWS[] = {
 };
 
 using Netd = ipc::NetdStats::Reader;
+// netd's counters come from NETD_STAT_ROWS (common/netd-counters.c++); its gauges from here.
 const Row<Netd> SERVER_ROWS[] = {
-  {"ntp_server_received_packets_total", "counter", "NTP requests received",
-   [](Netd s) { return double(s.getReceived()); }},
-  {"ntp_server_answered_packets_total", "counter", "NTP replies sent",
-   [](Netd s) { return double(s.getAnswered()); }},
-  {"ntp_server_unanswered_packets_total", "counter", "Requests that got no answer",
-   [](Netd s) { return double(s.getDropped()); }},
-  {"ntp_server_rate_limited_packets_total", "counter", "Requests refused by ratelimit",
-   [](Netd s) { return double(s.getRateLimited()); }},
-  {"ntp_server_kod_packets_total", "counter", "RATE kiss-o'-death replies sent",
-   [](Netd s) { return double(s.getKodSent()); }},
-  {"ntp_server_send_error_packets_total", "counter", "Replies the kernel refused to send",
-   [](Netd s) { return double(s.getSendErrors()); }},
-  {"ntp_server_interleaved_packets_total", "counter", "Replies in interleaved mode (RFC 9769)",
-   [](Netd s) { return double(s.getInterleaved()); }},
-  {"ntp_server_kernel_rx_timestamp_packets_total", "counter", "Requests with a kernel RX timestamp",
-   [](Netd s) { return double(s.getKernelRxStamps()); }},
-  {"ntp_server_user_rx_timestamp_packets_total", "counter", "Requests stamped in user space",
-   [](Netd s) { return double(s.getUserRxStamps()); }},
-  {"ntp_server_kernel_tx_timestamp_packets_total", "counter", "Kernel TX timestamps handed to interleaved clients",
-   [](Netd s) { return double(s.getKernelTxStamps()); }},
   {"ntp_server_state_age_seconds", "gauge", "Time since clockd last pushed the server state (-1e-9: never)",
    [](Netd s) { return nsToSeconds(s.getStateAgeNs()); }},
 };
@@ -245,17 +228,6 @@ void connectionFamilies(Exposition& e, const ConnectionStats* c) {
   }
 }
 
-// The name operators know a source by: its receiver's name when the source is a refclock.
-kj::String sourceName(ipc::SystemStatus::Reader status, Source s) {
-  if (s.getName().size() > 0) return kj::str(s.getName());   // an upstream's address
-  for (auto rc: status.getRefclockd().getBody()) {
-    if (rc.getSourceId() == s.getSourceId() && rc.getName().size() > 0) {
-      return kj::str(rc.getName());
-    }
-  }
-  return kj::str(s.getKind(), s.getSourceId());
-}
-
 }  // namespace
 
 kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Reader self,
@@ -281,7 +253,7 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
 
   auto sources = status.getSources();
   kj::Vector<kj::String> names;
-  for (auto s: sources) names.add(sourceName(status, s));
+  for (auto s: sources) names.add(ipc::sourceName(status, s));
   e.family("ntp_source_selection", "gauge", "Selection mark (* selected, + combined, - outlier, x falseticker, ? unusable) as a label; 1 when selected");
   for (auto i: kj::indices(sources)) {
     auto s = sources[i];
@@ -298,22 +270,16 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
   auto netd = status.getNetd();
   if (netd.getConnected()) {
     auto s = netd.getBody();
+    kj::StringPtr family;
+    for (auto& row: NETD_STAT_ROWS) {
+      if (row.metric != family) e.family(family = row.metric, "counter", row.help);
+      if (*row.metricLabel == 0) e.sample(double(row.get(s)));
+      else e.sample(double(row.get(s)), {{row.metricLabel, row.metricLabelValue}});
+    }
     for (auto& row: SERVER_ROWS) {
       e.family(row.name, row.type, row.help);
       e.sample(row.get(s));
     }
-    e.family("ntp_server_dropped_packets_total", "counter", "Requests dropped, by reason");
-    const std::pair<kj::StringPtr, uint64_t> reasons[] = {
-      {"length", s.getDroppedLength()}, {"version", s.getDroppedVersion()},
-      {"mode", s.getDroppedMode()}, {"extension", s.getDroppedExtension()},
-      {"auth", s.getDroppedAuth()}, {"source", s.getDroppedSource()},
-      {"own_address", s.getDroppedOwnAddress()}, {"denied", s.getDroppedDenied()}};
-    for (auto& [reason, n]: reasons) e.sample(double(n), {{"reason", reason}});
-    e.family("ntp_server_request_packets_total", "counter", "Well-formed requests by NTP version");
-    const std::pair<kj::StringPtr, uint64_t> versions[] = {
-      {"1", s.getRequestsV1()}, {"2", s.getRequestsV2()}, {"3", s.getRequestsV3()},
-      {"4", s.getRequestsV4()}};
-    for (auto& [v, n]: versions) e.sample(double(n), {{"version", v}});
   }
 
   auto refclocks = status.getRefclockd().getBody();
@@ -332,10 +298,10 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
   }
 
   const Daemon list[] = {
-    {"clockd", true, status.getClockd()},
-    {"refclockd", status.getRefclockd().getConnected(), status.getRefclockd().getInfo()},
-    {"netd", netd.getConnected(), netd.getInfo()},
-    {"monitord", true, self},
+    {roleName(Role::CLOCKD), true, status.getClockd()},
+    {roleName(Role::REFCLOCKD), status.getRefclockd().getConnected(), status.getRefclockd().getInfo()},
+    {roleName(Role::NETD), netd.getConnected(), netd.getInfo()},
+    {roleName(Role::MONITORD), true, self},
   };
   daemons(e, list);
   e.family("ntp_daemon_restarts_total", "counter",
@@ -351,8 +317,8 @@ kj::String renderUnreachableMetrics(ipc::DaemonInfo::Reader self,
   Exposition e;
   buildInfo(e, self);
   const Daemon list[] = {
-    {"clockd", false, self}, {"refclockd", false, self}, {"netd", false, self},
-    {"monitord", true, self},
+    {roleName(Role::CLOCKD), false, self}, {roleName(Role::REFCLOCKD), false, self},
+    {roleName(Role::NETD), false, self}, {roleName(Role::MONITORD), true, self},
   };
   daemons(e, list);
   connectionFamilies(e, connections);

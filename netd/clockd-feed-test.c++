@@ -85,10 +85,10 @@ TEST_CASE("netd attaches to clockd, takes its state, pushes stats, keeps it acro
   info.setPid(4242);
   StateCell cell;
   ResponderStats counters;
-  counters.received = 10;
-  counters.answered = 7;
-  counters.dropped[static_cast<int>(Drop::MODE)] = 2;
-  counters.kernelRxStamps = 10;
+  counters[NetdCounter::RECEIVED] = 10;
+  counters[NetdCounter::ANSWERED] = 7;
+  counters[dropCounter(Drop::MODE)] = 2;
+  counters[NetdCounter::KERNEL_RX_STAMPS] = 10;
   ClockdFeed feed(io.provider->getTimer(), cell, [&]() { return counters; }, info.asReader(),
                   7200 * ntp::NS_PER_S, 50 * kj::MILLISECONDS);
 
@@ -142,7 +142,7 @@ TEST_CASE("netd attaches to clockd, takes its state, pushes stats, keeps it acro
   CHECK(s.leap == 0);
   CHECK(s.stratum == 1);
   CHECK(s.pushedMonoNs == pushed);
-  CHECK(s.modelOffsetNs == 1234);
+  CHECK(s.model.offsetNs == 1234);
   st = fake.stats.back()->getRoot<ipc::NetdStats>();
   CHECK(st.getServedLeap() == 0);
   CHECK(st.getServedStratum() == 1);

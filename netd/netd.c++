@@ -51,7 +51,7 @@ int run(int argc, char** argv) {
     if (fd.name == "ntp") {
       fds.add(fd.fd);
     } else {
-      log::warn(kj::str("closing unexpected handed socket '", fd.name.c_str(), "'"));
+      log::warn(kj::str("closing unexpected handed socket '", fd.name, "'"));
       close(fd.fd);
     }
   }

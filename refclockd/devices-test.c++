@@ -22,7 +22,7 @@
 
 using namespace horloge;
 using namespace horloge::refclock;
-constexpr int64_t S = 1'000'000'000;
+constexpr int64_t S = horloge::ntp::NS_PER_S;
 
 namespace {
 
@@ -45,7 +45,7 @@ struct Pty {
     path = ptsname(master);
   }
   ~Pty() { if (master >= 0) close(master); }
-  void write(const std::string& s) { REQUIRE(::write(master, s.data(), s.size()) == ssize_t(s.size())); }
+  void write(kj::StringPtr s) { REQUIRE(::write(master, s.begin(), s.size()) == ssize_t(s.size())); }
 };
 
 // Runs `drivers` on the loop for `ns`, with `during` called every 100 ms.

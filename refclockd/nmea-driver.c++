@@ -45,7 +45,7 @@ public:
 
   void status(ipc::RefclockStatus::Builder out) override {
     out.setSourceId(id);
-    out.setName(kj::str("nmea:", conf.device.c_str()));
+    out.setName(kj::str("nmea:", conf.device));
     out.setDriver("nmea");
     out.setDeviceOpen(in.get() != nullptr);
     out.setReopens(reopens);
@@ -96,7 +96,7 @@ private:
     }
     if (conf.ubx) {
       for (auto& f: ubx::enableTimeLs()) {
-        if (int err = writeSerial(line.fd, f)) {
+        if (int err = writeSerial(line.fd, kj::arrayPtr(f.data(), f.size()))) {
           // Still a receiver of NMEA: say why its leap information may never come.
           log::warn(kj::str("refclock nmea ", dev, ": cannot ask the receiver for UBX-NAV-TIMELS: ",
                             strerror(err)));

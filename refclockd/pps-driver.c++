@@ -80,7 +80,7 @@ public:
   void status(ipc::RefclockStatus::Builder out) override {
     int64_t now = realtimeNs();
     out.setSourceId(id);
-    out.setName(kj::str("pps:", conf.device.c_str()));
+    out.setName(kj::str("pps:", conf.device));
     out.setDriver("pps");
     noNmeaFigures(out);
     out.setDeviceOpen(open);

@@ -18,9 +18,9 @@ static speed_t speedOf(int baud) {
   return B9600;
 }
 
-SerialOpen openSerial(const std::string& path, int baud, bool writable) {
+SerialOpen openSerial(kj::StringPtr path, int baud, bool writable) {
   SerialOpen r;
-  int fd = open(path.c_str(), (writable ? O_RDWR : O_RDONLY) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  int fd = open(path.cStr(), (writable ? O_RDWR : O_RDONLY) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     r.err = errno;
     return r;
@@ -49,10 +49,10 @@ SerialOpen openSerial(const std::string& path, int baud, bool writable) {
   return r;
 }
 
-int writeSerial(int fd, const std::string& bytes, int timeoutMs) {
+int writeSerial(int fd, kj::ArrayPtr<const char> bytes, int timeoutMs) {
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    ssize_t n = write(fd, bytes.begin() + done, bytes.size() - done);
     if (n >= 0) {
       done += static_cast<size_t>(n);
       continue;

@@ -1,6 +1,6 @@
 // A serial line in raw mode: how refclockd reads NMEA from a UART, a USB receiver or a pty.
 #pragma once
-#include <string>
+#include <kj/string.h>
 
 namespace horloge::refclock {
 
@@ -13,11 +13,11 @@ struct SerialOpen {
 // Opens `path` non-blocking, raw 8N1 at `baud` (4800..115200, as the configuration checked),
 // read-only unless `writable` (a receiver that is sent configuration). Never throws: a missing
 // or wrong device is the caller's state to report.
-SerialOpen openSerial(const std::string& path, int baud, bool writable = false);
+SerialOpen openSerial(kj::StringPtr path, int baud, bool writable = false);
 
 // Writes `bytes` whole to a non-blocking serial descriptor, waiting at most `timeoutMs` for room
 // (a few hundred bytes at start: the line's buffer takes them). 0, or the errno of the failure
 // (ETIMEDOUT when the line took nothing for that long).
-int writeSerial(int fd, const std::string& bytes, int timeoutMs = 1000);
+int writeSerial(int fd, kj::ArrayPtr<const char> bytes, int timeoutMs = 1000);
 
 }  // namespace horloge::refclock

@@ -4,6 +4,7 @@
 // not made it yet so that either may start first; afterwards it is only read (and its `valid`
 // flag cleared), which needs no system call at all.
 #include "driver.h"
+#include "shm-layout.h"
 #include "ntp-time.h"
 #include <kj/io.h>
 #include "receiver.h"
@@ -24,30 +25,6 @@ namespace {
 
 constexpr int64_t S = ntp::NS_PER_S;
 
-// ntpd's `struct shmTime`, laid out with its writer's time_t: 64-bit on amd64 and arm64
-// (96 bytes); 32-bit from a gpsd built for a 32-bit system such as Debian 12 armhf (80 bytes),
-// while refclockd itself always has a 64-bit time_t (CMakeLists.txt). The segment's size tells
-// which layout its writer uses.
-template <typename Seconds>
-struct ShmTimeOf {
-  int32_t mode;                // 1: writer bumps `count` around each update (gpsd does)
-  volatile int32_t count;
-  Seconds clockTimeStampSec;   // the reference (GNSS) time
-  int32_t clockTimeStampUSec;
-  Seconds receiveTimeStampSec; // the system time it was taken
-  int32_t receiveTimeStampUSec;
-  int32_t leap;
-  int32_t precision;           // log2 seconds
-  int32_t nsamples;
-  volatile int32_t valid;
-  uint32_t clockTimeStampNSec;
-  uint32_t receiveTimeStampNSec;
-  int32_t dummy[8];
-};
-using ShmTime64 = ShmTimeOf<int64_t>;
-using ShmTime32 = ShmTimeOf<int32_t>;
-static_assert(sizeof(ShmTime64) == 96 && sizeof(ShmTime32) == 80, "ntpd's shmTime layouts");
-
 // A segment refclockd creates (gpsd not started yet) has the C library's own time_t layout:
 // the one gpsd on the same system was built with.
 #if defined(__TIMESIZE) && __TIMESIZE == 32
@@ -56,14 +33,8 @@ constexpr size_t NATIVE_SHM_SIZE = sizeof(ShmTime32);
 constexpr size_t NATIVE_SHM_SIZE = sizeof(ShmTime64);
 #endif
 
-constexpr key_t SHM_KEY_BASE = 0x4e545030;   // "NTP0"
-
-// Nanoseconds when they agree with the microseconds (a writer that knows only usec leaves
-// nsec stale), as ntpd does.
 int64_t stamp(int64_t sec, int32_t usec, uint32_t nsec) {
-  int64_t ns = (nsec >= unsigned(usec) * 1000u && nsec < unsigned(usec) * 1000u + 1000u)
-                   ? nsec : int64_t(usec) * 1000;
-  return int64_t(sec) * S + ns;
+  return int64_t(sec) * S + shmSubsecondNs(usec, nsec);
 }
 
 class ShmDriver final: public Driver {

@@ -12,7 +12,7 @@
 
 using namespace horloge;
 using namespace horloge::refclock;
-constexpr int64_t S = 1'000'000'000;
+constexpr int64_t S = ntp::NS_PER_S;
 constexpr int64_t T0 = 1'780'000'000;   // seconds, 2026
 constexpr int64_t BUILD = 1'770'000'000 * S;
 
@@ -48,9 +48,8 @@ public:
       int64_t second = T0 + k;
       if (clockdSynced) hint = ClockHint{true, 0, second * S};
       auto plan = model.at(second, k);
-      if (plan.edgeNs) receiver.onEdge(*plan.edgeNs, second * S);
-      if (!plan.nmea.empty()) stream.feed(kj::arrayPtr(plan.nmea.data(), plan.nmea.size()),
-                                          plan.nmeaAtNs);
+      KJ_IF_MAYBE(edge, plan.edgeNs) receiver.onEdge(*edge, second * S);
+      if (plan.nmea.size() > 0) stream.feed(plan.nmea.asArray(), plan.nmeaAtNs);
     }
     capnp::MallocMessageBuilder m;
     auto st = m.initRoot<ipc::RefclockStatus>();
@@ -213,7 +212,7 @@ TEST_CASE("sim: a u-blox announcing a leap second, asked for TIMELS, sends 23:59
     for (int64_t s = from; s < to; ++s) {
       auto plan = model.at(s, static_cast<double>(s - from));
       first = true;
-      stream.feed(kj::arrayPtr(plan.nmea.data(), plan.nmea.size()), plan.nmeaAtNs);
+      stream.feed(plan.nmea.asArray(), plan.nmeaAtNs);
     }
   };
   // Not asked: NMEA only, as a u-blox out of the box.
@@ -227,7 +226,8 @@ TEST_CASE("sim: a u-blox announcing a leap second, asked for TIMELS, sends 23:59
   run(JAN1 - 3, JAN1 + 3);
   // 23:59:57, :58, :59, :60 (numbered as :59 repeated), 00:00:00, :01.
   CHECK(named == std::vector<int64_t>{JAN1 - 3, JAN1 - 2, JAN1 - 1, JAN1 - 1, JAN1, JAN1 + 1});
-  auto bytes = model.at(JAN1, 0).nmea;
+  auto leapSecond = model.at(JAN1, 0).nmea;
+  std::string bytes(leapSecond.begin(), leapSecond.size());
   CHECK(bytes.find("$GPZDA,235960.00,31,12,2026") != std::string::npos);
   CHECK(bytes.find("$GPRMC,235960.00,A") != std::string::npos);
   REQUIRE(stream.figures().leap);
@@ -244,7 +244,7 @@ TEST_CASE("sim: a u-blox announcing a leap second, asked for TIMELS, sends 23:59
   NmeaStream s2([](int64_t, int64_t) {});
   for (int64_t s = JAN1 - 20 * 86400; s < JAN1 - 20 * 86400 + 2; ++s) {
     auto plan = early.at(s, 0);
-    s2.feed(kj::arrayPtr(plan.nmea.data(), plan.nmea.size()), plan.nmeaAtNs);
+    s2.feed(plan.nmea.asArray(), plan.nmeaAtNs);
   }
   REQUIRE(s2.figures().leap);
   CHECK(s2.figures().leap->taiMinusUtc == 37);
@@ -265,7 +265,7 @@ TEST_CASE("sim: a leap second deleted skips 23:59:59") {
   });
   for (int64_t s = JUL1 - 3; s < JUL1 + 1; ++s) {
     auto plan = model.at(s, 0);
-    stream.feed(kj::arrayPtr(plan.nmea.data(), plan.nmea.size()), plan.nmeaAtNs);
+    stream.feed(plan.nmea.asArray(), plan.nmeaAtNs);
   }
   CHECK(named == std::vector<int64_t>{JUL1 - 3, JUL1 - 2, JUL1, JUL1 + 1});
 }

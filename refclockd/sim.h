@@ -4,15 +4,14 @@
 #include "config.h"
 #include "ubx.h"
 #include <cstdint>
-#include <optional>
+#include <kj/string.h>
 #include <random>
-#include <string>
 
 namespace horloge::refclock {
 
 struct SimSecond {
-  std::optional<int64_t> edgeNs;   // the PPS edge by the system clock; none when PPS is missing
-  std::string nmea;                // bytes written after the edge; empty when NMEA is missing
+  kj::Maybe<int64_t> edgeNs;       // the PPS edge by the system clock; none when PPS is missing
+  kj::String nmea;                 // bytes written after the edge; empty when NMEA is missing
   int64_t nmeaAtNs = 0;            // when they are written
 };
 
@@ -39,14 +38,14 @@ private:
   ubx::Framer hostFrames;
   bool timeLs = false;
   int64_t leapMidnight = 0;
-  std::string timeLsFrame(int64_t unixSecond) const;
+  kj::String timeLsFrame(int64_t unixSecond) const;
   std::mt19937_64 rng;
   std::normal_distribution<double> edgeNoise;
 };
 
 // The sentences a u-blox-like receiver sends for a second: RMC, GGA, GSA, GSV, GNS, ZDA.
 // `leapSecond`: `second` is 23:59:59 and the sentences name the inserted 23:59:60 after it.
-std::string simSentences(int64_t second, bool leapSecond = false);
+kj::String simSentences(int64_t second, bool leapSecond = false);
 
 // GPS - UTC before any leap the simulator announces (since 2017-01-01).
 constexpr int SIM_GPS_UTC = 18;

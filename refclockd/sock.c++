@@ -41,7 +41,7 @@ namespace {
 constexpr int64_t S = ntp::NS_PER_S;
 
 // Whether `fd` is a Unix datagram socket bound to `path`.
-bool boundTo(int fd, const std::string& path) {
+bool boundTo(int fd, kj::StringPtr path) {
   sockaddr_un addr{};
   socklen_t len = sizeof(addr);
   int type = 0;
@@ -52,15 +52,16 @@ bool boundTo(int fd, const std::string& path) {
   if (addr.sun_family != AF_UNIX || type != SOCK_DGRAM || len <= offsetof(sockaddr_un, sun_path))
     return false;
   size_t n = strnlen(addr.sun_path, len - offsetof(sockaddr_un, sun_path));
-  return path == std::string(addr.sun_path, n);
+  return path.asArray() == kj::ArrayPtr<const char>(addr.sun_path, n);
 }
 
 constexpr int SOCK_MAGIC = 0x534f434b;   // "SOCK"
 // gpsd sends its PPS stamps to /run/chrony.ppsN.sock (user-space PPS when the kernel has none:
 // design.md), and its serial (NMEA) time to /run/chrony.DEVICE.sock: the path tells which.
 constexpr int64_t SOCK_PPS_ERROR_NS = 20'000;
-bool carriesPps(const std::string& path) {
-  return path.substr(path.rfind('/') + 1).find("pps") != std::string::npos;
+bool carriesPps(kj::StringPtr path) {
+  KJ_IF_MAYBE(slash, path.findLast('/')) path = path.slice(*slash + 1);
+  return strstr(path.cStr(), "pps") != nullptr;
 }
 
 // chrony's `struct sock_sample`, laid out with its writer's time_t (struct timeval): 64-bit
@@ -122,7 +123,7 @@ public:
         KJ_SYSCALL(fcntl(handed, F_SETFD, FD_CLOEXEC));
         in = ctx.io.lowLevelProvider->wrapInputFd(kj::AutoCloseFd(handed));
         handed = -1;
-        log::info(kj::str("SOCK ", conf.device.c_str(), ": using the handed socket"));
+        log::info(kj::str("SOCK ", conf.device, ": using the handed socket"));
         return;
       }
     }
@@ -160,7 +161,7 @@ public:
 
   void status(ipc::RefclockStatus::Builder out) override {
     out.setSourceId(id);
-    out.setName(kj::str("sock:", conf.device.c_str()));
+    out.setName(kj::str("sock:", conf.device));
     out.setDriver("sock");
     noNmeaFigures(out);
     out.setDeviceOpen(in.get() != nullptr);

@@ -36,17 +36,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Feeder  # noqa: E402
+from netns import Feeder, skip  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 SHIM = os.path.join(os.path.dirname(BIN), "tests", "pps-shim.so")
 SOCK = "/run/chrony.pps0.sock"
 INSIDE = "HORLOGE_GPSD_TEST_INSIDE"
-
-
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
 
 
 def sh(*args):

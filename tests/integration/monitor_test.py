@@ -24,17 +24,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Appliance, Pair, leap_file, wait_for  # noqa: E402
+from netns import Appliance, Pair, leap_file, skip, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 ARTIFACTS = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else tempfile.mkdtemp()
 URL = f"https://{Pair.SERVER4}"
 PPS_LOST_AFTER = 45   # seconds after start: the simulator stops the PPS for good
-
-
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
 
 
 def curl(net, *args, ns=None, check=False):

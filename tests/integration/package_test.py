@@ -42,7 +42,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import netns  # noqa: E402
-from netns import Feeder, Pair  # noqa: E402
+from netns import Feeder, Pair, skip  # noqa: E402
 from debian import SERVICES, SOCKETS, mirror  # noqa: E402
 
 SRC = os.path.abspath(sys.argv[1])
@@ -103,11 +103,6 @@ def check(what, ok, detail=""):
 
 def wait_for(what, fn, timeout, interval=0.5):
     return netns.wait_for(what, fn, timeout, interval, fail=False)
-
-
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
 
 
 def base_tarball():
