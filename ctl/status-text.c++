@@ -74,15 +74,6 @@ kj::String leapKnowledge(ipc::ClockStatus::Reader clock) {
   return kj::str(printable(clock.getLeapSource()), ", valid until ", buf);
 }
 
-kj::StringPtr seccompName(uint8_t mode) {
-  switch (mode) {
-    case 0: return "off";
-    case 1: return "strict";
-    case 2: return "filter";
-  }
-  return "?";
-}
-
 void daemonRow(Table& table, kj::StringPtr name, bool up, ipc::DaemonInfo::Reader info) {
   if (!up) {
     table.row(name, "down", "-", "-", "-", "-", "-");
@@ -174,6 +165,15 @@ void renderDownNotes(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
 }
 
 }  // namespace
+
+kj::StringPtr seccompName(uint8_t mode) {
+  switch (mode) {
+    case 0: return "off";
+    case 1: return "strict";
+    case 2: return "filter";
+  }
+  return "?";
+}
 
 kj::String renderStatus(ipc::SystemStatus::Reader status) {
   kj::Vector<char> out;

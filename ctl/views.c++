@@ -2,6 +2,7 @@
 #include "ipc.h"
 #include "netd-counters.h"
 #include "source-name.h"
+#include "status-text.h"
 #include "ntp-time.h"
 #include <algorithm>
 #include <cinttypes>
@@ -64,15 +65,6 @@ Cell timestamp(int64_t ns) {
 // Where the leap second knowledge comes from: file, receiver, both, or none.
 Cell leapSource(ipc::ClockStatus::Reader c) {
   return c.getLeapSource().size() > 0 ? text(c.getLeapSource()) : text("none");
-}
-
-kj::StringPtr seccompName(uint8_t mode) {
-  switch (mode) {
-    case 0: return "off";
-    case 1: return "strict";
-    case 2: return "filter";
-  }
-  return "?";
 }
 
 // CapEff as capability names, as capsh prints them.
