@@ -231,3 +231,105 @@ TEST_CASE("hub: a missing sensor is a state in the status, not a crash") {
   CHECK(t.getReadNs() == 0);
   CHECK_FALSE(t.getActive());
 }
+
+namespace {
+
+// The midnight that ends the current UTC month: a leap there is always within its last month.
+int64_t endOfMonth() {
+  time_t t = realtimeNs() / ntp::NS_PER_S;
+  struct tm u;
+  gmtime_r(&t, &u);
+  u.tm_mday = 1;
+  u.tm_hour = u.tm_min = u.tm_sec = 0;
+  u.tm_mon += 1;
+  return timegm(&u);
+}
+
+void pushReceiverLeap(ipc::RefclockFeed::Client& feed, kj::WaitScope& ws, int change, int64_t atUnix) {
+  auto req = feed.pushStatusRequest();
+  auto st = req.initStatus(1)[0];
+  st.setName("nmea:/dev/ttyACM0");
+  auto l = st.initLeap();
+  l.setReceivedNs(realtimeNs());
+  l.setCurrentValid(true);
+  l.setTaiMinusUtc(37);
+  l.setChangeValid(true);
+  l.setChange(static_cast<int8_t>(change));
+  l.setAtNs(atUnix * ntp::NS_PER_S);
+  req.send().wait(ws);
+}
+
+}  // namespace
+
+TEST_CASE("hub: a receiver's leap announcement against a valid leap file that has none") {
+  auto io = kj::setupAsyncIo();
+  HubOptions o;
+  LeapTable t;
+  t.entries = {{63072000, 10}, {1483228800, 37}};
+  t.expiresUnix = 1893456000;   // 2030: valid, and silent about the end of this month
+  o.leap = t;
+  o.leapPath = kj::str("/etc/leap.list");
+  Hub hub(io.provider->getTimer(), makeClock(ClockBackend::OBSERVE), kj::mv(o), realtimeNs());
+  auto ticking = hub.run().eagerlyEvaluate(nullptr);
+  auto status = [&](auto&& check) {
+    capnp::MallocMessageBuilder m;
+    auto st = m.initRoot<ipc::SystemStatus>();
+    hub.fillStatus(st);
+    check(st.asReader().getClock());
+  };
+  status([](ipc::ClockStatus::Reader c) {
+    CHECK(c.getLeapSource() == "file");
+    CHECK(c.getLeapValidUntilNs() == 1893456000LL * ntp::NS_PER_S);
+    CHECK(c.getLeapAlarm() == "");
+  });
+
+  auto feed = hub.newRefclockFeed();
+  {
+    auto req = feed.helloRequest();
+    req.getInfo().setRole(ipc::Role::REFCLOCKD);
+    req.getInfo().setPid(8);
+    req.send().wait(io.waitScope);
+  }
+  int64_t t0 = realtimeNs() - 6 * ntp::NS_PER_S;
+  for (int i = 0; i < 6; ++i) {
+    auto req = feed.pushSampleRequest();
+    auto s = req.initSample();
+    s.setSystemTimeNs(t0 + i * ntp::NS_PER_S);
+    s.setReferenceTimeNs(t0 + i * ntp::NS_PER_S);
+    s.setErrorNs(100);
+    req.send().wait(io.waitScope);
+  }
+  // A report clockd must refuse: no change of 2 s exists.
+  CHECK_THROWS_AS(pushReceiverLeap(feed, io.waitScope, 2, endOfMonth()), kj::Exception);
+  pushReceiverLeap(feed, io.waitScope, 1, endOfMonth());
+  io.provider->getTimer().afterDelay(1100 * kj::MILLISECONDS).wait(io.waitScope);   // a tick
+
+  Pushes pushes;
+  auto netd = hub.newNetdFeed();
+  {
+    auto req = netd.attachRequest();
+    req.getInfo().setRole(ipc::Role::NETD);
+    req.getInfo().setPid(7);
+    req.setListener(kj::heap<Listener>(pushes));
+    req.send().wait(io.waitScope);
+  }
+  io.provider->getTimer().afterDelay(10 * kj::MILLISECONDS).wait(io.waitScope);
+  CHECK(pushes.leap == 1);   // LI: insert, from the receiver
+  status([](ipc::ClockStatus::Reader c) {
+    CHECK(c.getRejectedMessages() == 1);
+    CHECK(c.getLeapSource() == "receiver");
+    CHECK(c.getLeapPendingNs() == endOfMonth() * ntp::NS_PER_S);
+    std::string alarm = c.getLeapAlarm().cStr();
+    CHECK(alarm.find("leap file (/etc/leap.list) and receiver disagree: the receiver announces an "
+                     "inserted leap second before ") == 0);
+  });
+
+  // The receiver now agrees there is no leap: both sources, no alarm, no announcement.
+  pushReceiverLeap(feed, io.waitScope, 0, 0);
+  io.provider->getTimer().afterDelay(1100 * kj::MILLISECONDS).wait(io.waitScope);
+  status([](ipc::ClockStatus::Reader c) {
+    CHECK(c.getLeapSource() == "both");
+    CHECK(c.getLeapAlarm() == "");
+    CHECK(c.getLeapPendingNs() == 0);
+  });
+}

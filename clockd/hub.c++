@@ -81,7 +81,8 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
                       " ppm/C and ", f.quadratic * 1e6, " ppm/C^2 about ", f.reference, " C",
                       f.active ? "" : " (not yet in use)"));
   }
-  if (options.leapAlarm.size() > 0) log::warn(kj::str("leap seconds: ", options.leapAlarm));
+  // The leap file's alarm, if any, is logged by the first tick (updateLeap), unless a
+  // receiver's leap information already covers for it.
 }
 
 // ---- refclockd ----
@@ -131,6 +132,26 @@ void Hub::refclockdStatus(uint64_t connection, capnp::List<ipc::RefclockStatus>:
   m->initRoot<ipc::SystemStatus>().getRefclockd().setBody(list);
   refclockd.body = kj::mv(m);
   refclockd.lastSeenNs = realtimeNs();
+  onReceiverLeap(list);
+}
+
+void Hub::onReceiverLeap(capnp::List<ipc::RefclockStatus>::Reader list) {
+  // Several receivers: the newest report that knows the next event (they say the same thing,
+  // the broadcast being one).
+  for (auto r: list) {
+    auto l = r.getLeap();
+    if (l.getReceivedNs() == 0 || !l.getChangeValid()) continue;
+    int64_t at = l.getReceivedNs() / ntp::NS_PER_S;
+    if (receiverLeap && receiverLeap->receivedUnix > at) continue;
+    ReceiverLeap got;
+    got.receivedUnix = at;
+    got.currentValid = l.getCurrentValid();
+    got.taiMinusUtc = l.getTaiMinusUtc();
+    got.changeValid = true;
+    got.change = l.getChange();
+    got.atUnix = got.change != 0 ? l.getAtNs() / ntp::NS_PER_S : 0;
+    receiverLeap = got;
+  }
 }
 
 void Hub::fillHint(ipc::ClockHint::Builder hint) {
@@ -313,10 +334,30 @@ void Hub::pushState() {
 
 // ---- time passing ----
 
-kj::String Hub::leapExpired() const {
-  auto& table = KJ_ASSERT_NONNULL(options.leap);
-  return kj::str("leap file expired on ", utcDate(table.expiresUnix), " (", options.leapPath,
-                 "): a leap second after that date cannot be announced");
+void Hub::updateLeap(int64_t now) {
+  LeapKnowledge before = leapKnown;
+  LeapFileInput file;
+  KJ_IF_MAYBE(table, options.leap) file.table = table;
+  file.path = options.leapPath.cStr();
+  file.alarm = options.leapAlarm.cStr();
+  leapKnown = combineLeap(file, receiverLeap, now / ntp::NS_PER_S);
+  leap = leapKnown.status;
+  // The kernel inserts at the next midnight: tell it only when we are synchronised.
+  LeapAction kernel = sync.state() == Sync::UNSYNCHRONISED ? LeapAction::NONE : leap.kernel;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->setLeap(kernel); })) {
+    log::error(kj::str("cannot set the leap flag: ", errorText(*e)));
+  }
+  if (leapKnown.alarm != before.alarm && !leapKnown.alarm.empty()) {
+    log::warn(kj::str("leap seconds: ", leapKnown.alarm.c_str()));
+  }
+  if (leapKnown.source != before.source) {
+    log::info(kj::str("leap seconds known from: ",
+                      leapKnown.source.empty() ? "nothing valid" : leapKnown.source.c_str()));
+  }
+  if (leap.announce != before.status.announce || leap.at != before.status.at) {
+    log::info(kj::str("leap second ", leap.announce == LeapAction::NONE ? "no longer " : "",
+                      "announced for ", leap.announce == LeapAction::NONE ? before.status.at : leap.at));
+  }
 }
 
 void Hub::saveState(int64_t nowNs) {
@@ -371,20 +412,7 @@ kj::Promise<void> Hub::run() {
     log::info(kj::str("state ", ipc::syncStateName(sync.state()), ": ", sync.reason()));
     if (sync.state() == Sync::HOLDOVER) apply(discipline.coast(clock->reading(now)));
   }
-  KJ_IF_MAYBE(table, options.leap) {
-    LeapStatus before = leap;
-    leap = leapStatus(*table, now / ntp::NS_PER_S);
-    // The kernel inserts at the next midnight: tell it only when we are synchronised.
-    LeapAction kernel = sync.state() == Sync::UNSYNCHRONISED ? LeapAction::NONE : leap.kernel;
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->setLeap(kernel); })) {
-      log::error(kj::str("cannot set the leap flag: ", errorText(*e)));
-    }
-    if (leap.expired && !before.expired) log::warn(kj::str("leap seconds: ", leapExpired()));
-    if (leap.announce != before.announce) {
-      log::info(kj::str("leap second ", leap.announce == LeapAction::NONE ? "no longer " : "",
-                        "announced for ", leap.at));
-    }
-  }
+  updateLeap(now);
   if (sync.state() == Sync::LOCKED && now - lastSaveNs > 600 * ntp::NS_PER_S) {
     saveState(now);
     lastSaveNs = now;
@@ -440,8 +468,9 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   c.setSteps(discipline.stepsDone());
   c.setForeignAdjustments(foreign);
   c.setRejectedMessages(rejected);
-  if (options.leapAlarm.size() > 0) c.setLeapAlarm(options.leapAlarm);
-  else if (leap.expired) c.setLeapAlarm(leapExpired());
+  c.setLeapAlarm(leapKnown.alarm.c_str());
+  c.setLeapSource(leapKnown.source.c_str());
+  c.setLeapValidUntilNs(leapKnown.validUntil * ntp::NS_PER_S);
   c.setLeapPendingNs(leap.announce == LeapAction::NONE ? 0 : leap.at * ntp::NS_PER_S);
   c.setGpsAlarm(sources.gpsAlarm().text());
   KJ_IF_MAYBE(table, options.leap) c.setLeapExpiresNs(table->expiresUnix * ntp::NS_PER_S);

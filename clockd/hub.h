@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "discipline.h"
 #include "leap-file.h"
+#include "leap-sources.h"
 #include "log.h"
 #include "persist.h"
 #include "reference.h"
@@ -117,6 +118,11 @@ private:
   double lastOffset = 0, rmsOffset = 0;
   int64_t lastUpdateNs = 0, updateIntervalNs = 0;
   LeapStatus leap;
+  LeapKnowledge leapKnown;                 // file and receiver combined, as of the last tick
+  std::optional<ReceiverLeap> receiverLeap;   // the newest report of any refclock
+  // Combines the leap file and the receiver's report, tells the kernel, logs the changes.
+  void updateLeap(int64_t nowNs);
+  void onReceiverLeap(capnp::List<ipc::RefclockStatus>::Reader list);
   uint64_t rejected = 0;
   Peer refclockd, netd;
   // Every netd connection that attached and is still open gets the state: a second attach (a
@@ -134,7 +140,6 @@ private:
   log::RateLimited rejectLog{10};
 
   ServerHeader header(int64_t nowNs);
-  kj::String leapExpired() const;          // the alarm once options.leap has expired
   void saveState(int64_t nowNs);
   // A temperature reading for the discipline; in holdover, the frequency it now predicts.
   void readTemperature(int64_t nowNs);

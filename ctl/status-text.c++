@@ -4,6 +4,7 @@
 #include "table.h"
 #include <cinttypes>
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <kj/vector.h>
 
@@ -62,6 +63,17 @@ kj::String nsAgo(int64_t thenNs, int64_t nowNs) {
   return kj::str(seconds(double(nowNs - thenNs) * 1e-9, false), " ago");
 }
 
+// "receiver, valid until 2026-12-06 18:00:00 UTC", or "none".
+kj::String leapKnowledge(ipc::ClockStatus::Reader clock) {
+  if (clock.getLeapSource().size() == 0) return kj::str("none");
+  time_t t = clock.getLeapValidUntilNs() / 1'000'000'000;
+  struct tm u;
+  gmtime_r(&t, &u);
+  char buf[40];
+  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &u);
+  return kj::str(printable(clock.getLeapSource()), ", valid until ", buf);
+}
+
 void daemonRow(Table& table, kj::StringPtr name, bool up, ipc::DaemonInfo::Reader info) {
   if (!up) {
     table.row(name, "down", "-", "-", "-", "-", "-");
@@ -104,6 +116,7 @@ void renderClock(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
   t.row("samples", kj::str(clock.getSamples(), " (last ",
                            nsAgo(clock.getLastSampleNs(), status.getGeneratedNs()), ")"));
   t.row("rejected", kj::str(clock.getRejectedMessages(), " peer messages"));
+  t.row("leap", leapKnowledge(clock));
   if (clock.getGpsAlarm().size() > 0) t.row("GPS alarm", printable(clock.getGpsAlarm()));
   if (clock.getLeapAlarm().size() > 0) t.row("leap alarm", printable(clock.getLeapAlarm()));
   t.renderTo(out);

@@ -62,6 +62,11 @@ Cell timestamp(int64_t ns) {
           format("%.3f", double(ns) * 1e-9), Cell::NUMBER};
 }
 
+// Where the leap second knowledge comes from: file, receiver, both, or none.
+Cell leapSource(ipc::ClockStatus::Reader c) {
+  return c.getLeapSource().size() > 0 ? text(c.getLeapSource()) : text("none");
+}
+
 // CapEff as capability names, as capsh prints them.
 kj::String capabilityNames(uint64_t caps) {
   static const char* names[] = {
@@ -94,6 +99,7 @@ kj::Array<View> statusViews(ipc::SystemStatus::Reader status, const Lookup&) {
     {"state", "State"}, {"reason", "Reason"}, {"stratum", "Stratum"}, {"refid", "Refid"},
     {"source", "Source"}, {"max_error", "Max error"}, {"offset", "Offset"}, {"jitter", "Jitter"},
     {"frequency_ppm", "Frequency"}, {"samples", "Samples"}, {"last_sample", "Last sample"},
+    {"leap_source", "Leap source"}, {"leap_valid_until", "Leap expiry"},
     {"leap_alarm", "Leap alarm"}, {"gps_alarm", "GPS alarm"},
     {"refclockd_connected", "refclockd"}, {"netd_connected", "netd"},
     {"temperature_c", "Temperature"}}, View::RECORD);
@@ -103,7 +109,8 @@ kj::Array<View> statusViews(ipc::SystemStatus::Reader status, const Lookup&) {
                 ntp::secondsFromShort(server.getRootDispersion()), false),
         seconds(c.getOffset(), true), seconds(c.getJitter(), false),
         fixed(c.getFrequency(), "%+.3f", "ppm"), count(c.getSamples()),
-        ago(c.getLastSampleNs(), status.getGeneratedNs()), text(c.getLeapAlarm()),
+        ago(c.getLastSampleNs(), status.getGeneratedNs()), leapSource(c),
+        timestamp(c.getLeapValidUntilNs()), text(c.getLeapAlarm()),
         text(c.getGpsAlarm()), boolean(status.getRefclockd().getConnected()),
         boolean(status.getNetd().getConnected()), temperatureCell(c.getTemperature()));
   return kj::arr(kj::mv(v));
@@ -194,6 +201,7 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
     {"residual_frequency_ppm", "Residual freq"}, {"skew_ppm", "Skew"},
     {"root_delay", "Root delay"}, {"root_dispersion", "Root dispersion"},
     {"update_interval", "Update interval"}, {"leap_status", "Leap status"},
+    {"leap_source", "Leap source"}, {"leap_valid_until", "Leap expiry"},
     {"state", "State"}, {"reason", "Reason"}, {"source", "Source"}, {"max_error", "Max error"},
     {"offset_sigma", "Offset sigma"}, {"jitter", "Jitter"}, {"wander", "Wander"},
     {"steps", "Steps"}, {"backend", "Clock"}, {"leap_alarm", "Leap alarm"},
@@ -234,7 +242,8 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
         fixed(c.getFrequencySigma(), "%.3f", "ppm"), seconds(rootDelay, false),
         seconds(rootDispersion, false),
         c.getUpdateIntervalNs() ? seconds(double(c.getUpdateIntervalNs()) * 1e-9, false) : none(),
-        leapCell(server.getLeap()), text(ipc::syncStateName(c.getState())), text(c.getReason()),
+        leapCell(server.getLeap()), leapSource(c), timestamp(c.getLeapValidUntilNs()),
+        text(ipc::syncStateName(c.getState())), text(c.getReason()),
         text(c.getSourceKind()), seconds(rootDelay / 2 + rootDispersion, false),
         seconds(c.getOffsetSigma(), false), seconds(c.getJitter(), false),
         fixed(c.getWander(), "%.3g", "s/s/sqrt(s)"), count(c.getSteps()), text(c.getBackend()),
@@ -297,6 +306,26 @@ View satelliteView(ipc::SystemStatus::Reader status) {
   return sats;
 }
 
+// What u-blox receivers (`ubx`) say about leap seconds (UBX-NAV-TIMELS), for people (scripts
+// read `refclockd.body[].leap` in `status -j`): one row per receiver that sent UBX.
+View leapView(ipc::SystemStatus::Reader status) {
+  auto v = view("leap", {{"receiver", "Receiver"}, {"tai_utc", "TAI-UTC"}, {"change", "Leap"},
+                         {"before", "Before"}, {"reported", "Reported"},
+                         {"ubx_frames", "UBX frames"}, {"ubx_bad", "UBX bad"}});
+  v.textOnly = true;
+  for (auto rc: status.getRefclockd().getBody()) {
+    auto l = rc.getLeap();
+    if (rc.getUbxFrames() == 0 && rc.getUbxBad() == 0 && l.getReceivedNs() == 0) continue;
+    bool known = l.getChangeValid();
+    bool pending = known && l.getChange() != 0;
+    v.row(text(rc.getName()), l.getCurrentValid() ? integer(l.getTaiMinusUtc()) : none(),
+          !known ? none() : text(l.getChange() > 0 ? "insert" : l.getChange() < 0 ? "delete" : "none"),
+          timestamp(pending ? l.getAtNs() : 0), ago(l.getReceivedNs(), status.getGeneratedNs()),
+          count(rc.getUbxFrames()), count(rc.getUbxBad()));
+  }
+  return v;
+}
+
 kj::String satellitesJson(ipc::RefclockStatus::Reader rc) {
   kj::Vector<kj::String> items;
   for (auto s: rc.getSatellites()) {
@@ -332,7 +361,9 @@ kj::Array<View> gnss(ipc::SystemStatus::Reader status, const Lookup&) {
   }
   auto sats = satelliteView(status);
   sats.textOnly = true;
-  return kj::arr(kj::mv(receivers), kj::mv(sats));
+  auto leap = leapView(status);
+  if (leap.rows.size() == 0) return kj::arr(kj::mv(receivers), kj::mv(sats));
+  return kj::arr(kj::mv(receivers), kj::mv(sats), kj::mv(leap));
 }
 
 kj::Array<View> satellites(ipc::SystemStatus::Reader status, const Lookup&) {

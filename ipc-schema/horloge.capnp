@@ -82,6 +82,21 @@ struct RefclockStatus {
   lastGoodNs @24 :Int64;      # the persisted last-good GNSS time
   deviceOpen @25 :Bool;
   reopens @26 :UInt64;
+  # u-blox UBX frames read from the same stream as the NMEA (`ubx`): good ones of any class,
+  # and those dropped (bad checksum, length beyond 256 bytes, a TIMELS of unknown layout).
+  ubxFrames @27 :UInt64;
+  ubxBad @28 :UInt64;
+  leap @29 :ReceiverLeap;     # the last UBX-NAV-TIMELS; receivedNs 0 when none came
+}
+
+struct ReceiverLeap {
+  # The leap second information the receiver decoded from the GNSS broadcast (UBX-NAV-TIMELS).
+  receivedNs @0 :Int64;       # system time it arrived; 0: never
+  currentValid @1 :Bool;
+  taiMinusUtc @2 :Int16;      # now (GPS - UTC + 19)
+  changeValid @3 :Bool;       # the next event (or the last, when none is scheduled) is known
+  change @4 :Int8;            # -1, 0, +1
+  atNs @5 :Int64;             # when change != 0: the first second after it, a UTC midnight
 }
 
 struct Satellite {
@@ -188,6 +203,11 @@ struct ClockStatus {
                               # clock over its sample window; NaN for an upstream or none
   updateIntervalNs @24 :Int64;  # between the last two samples that steered the clock; 0: fewer
   temperature @25 :TemperatureStatus;
+  # Where the leap second knowledge in use comes from: file (a valid leap-seconds.list),
+  # receiver (a GNSS receiver's UBX-NAV-TIMELS), both; empty: none. And until when it is valid:
+  # the later of the file's expiry and a day after the receiver last reported.
+  leapSource @26 :Text;
+  leapValidUntilNs @27 :Int64;
 }
 
 struct TemperatureStatus {

@@ -169,6 +169,20 @@ function capabilities(capEff) {
 
 let windowSeconds = 3600, lastHistory = null, lastStatus = null, clockdRestarts = null;
 
+// "2027-01-01 00:00 UTC" from Unix nanoseconds (a JSON Int64 may come as a string).
+function utcDay(ns) {
+  return new Date(Number(ns) / 1e6).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+// What a receiver says about leap seconds (UBX-NAV-TIMELS), when it has said anything.
+function receiverLeap(r) {
+  const l = r.leap || {};
+  if (!Number(l.receivedNs || 0)) return "";
+  const pending = l.changeValid && l.change && Number(l.atNs) > Number(l.receivedNs);
+  return ", leap: TAI-UTC " + (l.currentValid ? (l.taiMinusUtc || 0) + " s" : "?") +
+    (pending ? ", " + (l.change > 0 ? "insert" : "delete") + " before " + utcDay(l.atNs) : ", none pending");
+}
+
 function renderStatus(st) {
   const clock = st.clock || {};
   const state = clock.state || "unsynchronised";
@@ -206,6 +220,8 @@ function renderStatus(st) {
     ["root delay", secs((num(server.rootDelay) || 0) / 65536)],
     ["root dispersion", secs((num(server.rootDispersion) || 0) / 65536)],
     ["leap", ["none", "insert", "delete", "alarm"][server.leap || 0] + (clock.leapAlarm ? " (" + clock.leapAlarm + ")" : "")],
+    ["leap knowledge", (clock.leapSource || "none") +
+      (Number(clock.leapValidUntilNs || 0) > 0 ? ", valid until " + utcDay(clock.leapValidUntilNs) : "")],
     ["samples", (clock.samples || 0) + " (last " + ago(clock.lastSampleNs, now) + ")"],
     ["GPS alarm", clock.gpsAlarm || "none"]]);
 
@@ -224,7 +240,7 @@ function renderStatus(st) {
     const text = (r.locked ? "locked" : "not locked") + ", fix " + (r.fixQuality || 0) + ", " +
       (r.satellitesUsed || 0) + "/" + (r.satellitesInView || 0) + " satellites, HDOP " +
       fixed(r.hdop, 1) + ", NMEA delay " + secs((num(r.nmeaDelayNs) || 0) * 1e-9) +
-      (r.anomaly ? ", anomaly: " + r.anomaly : "");
+      (r.anomaly ? ", anomaly: " + r.anomaly : "") + receiverLeap(r);
     const td = el("td", text);
     if (r.fault) td.append(el("div", "fault: " + r.fault, "fault"));
     gnss.push([el("th", r.name || "-"), td]);
