@@ -64,7 +64,7 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
   for (auto& row: NETD_STAT_ROWS) {
     if (row.perRequest) KJ_REQUIRE(row.get(s) <= received, "a netd counter exceeds the requests received");
   }
-  // Issue 6: netd's top talkers, copied into every status read: bounded, short addresses.
+  // netd's top talkers, copied into every status read: bounded, short addresses.
   KJ_REQUIRE(s.getTopClients().size() <= 16, "too many top clients");
   for (auto c: s.getTopClients()) {
     KJ_REQUIRE(c.getAddress().size() <= 48 && c.getKodSent() <= c.getRateLimited() &&
@@ -73,7 +73,7 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
 }
 
 void validateUpstreamSample(ipc::UpstreamSample::Reader s) {
-  // Issue 8: netd's raw exchange with an upstream server.
+  // netd's raw exchange with an upstream server.
   KJ_REQUIRE(s.getServer() < MAX_SERVERS, "server index out of range", s.getServer());
   KJ_REQUIRE(s.getAddress().size() > 0 && s.getAddress().size() <= 45, "bad server address");
   for (char ch: s.getAddress()) {

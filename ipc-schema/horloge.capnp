@@ -124,7 +124,7 @@ struct ServerState {
   referenceTime @4 :UInt64;   # NTP 64-bit timestamp
   rootDelay @5 :UInt32;       # NTP short format
   rootDispersion @6 :UInt32;  # NTP short format
-  # Issue 8: the clock model netd applies when stamping, so that a `clock sim` appliance serves
+  # The clock model netd applies when stamping, so that a `clock sim` appliance serves
   # its virtual clock: served = system + modelOffsetNs + modelFrequency * (system - modelAtNs).
   # The identity (all 0) for `system` and `observe`.
   modelOffsetNs @7 :Int64;
@@ -191,7 +191,7 @@ struct ClockStatus {
   foreignAdjustments @15 :UInt64;  # times another process was seen adjusting the clock
   leapAlarm @16 :Text;        # empty, or why the leap second table cannot be trusted
   leapPendingNs @17 :Int64;   # Unix time of an announced leap second, 0 if none
-  # Issue 8: the GPS disagrees with the majority of the `noselect` peers beyond their combined
+  # The GPS disagrees with the majority of the `noselect` peers beyond their combined
   # error bounds (GPS fault or spoofing suspected); empty when they agree or cannot tell.
   gpsAlarm @18 :Text;
   leapExpiresNs @19 :Int64;   # Unix time the leap second table expires, 0 without a table
@@ -236,7 +236,7 @@ struct SourceStatus {
   jitter @5 :Float64;
   samples @6 :UInt64;
   lastSampleNs @7 :Int64;
-  # Issue 8: upstream NTP servers (kind "ntp"); empty or 0 for refclocks.
+  # Upstream NTP servers (kind "ntp"); empty or 0 for refclocks.
   name @8 :Text;              # numeric address
   stratum @9 :UInt8;
   poll @10 :Int8;             # log2 s
@@ -303,7 +303,7 @@ struct ClientStats {
 }
 
 struct UpstreamSample {
-  # Issue 8: one reply (or a poll without one) from an upstream server that netd polls, raw.
+  # One reply (or a poll without one) from an upstream server that netd polls, raw.
   # T1 and T4 are netd's system clock (T4 the kernel RX stamp); T2 and T3 the server's.
   server @0 :UInt8;           # index of the `server` line, 0..15
   address @1 :Text;           # numeric
