@@ -23,8 +23,6 @@ void Discipline::reset(double t, double offset, double error, bool learnR) {
   p00 = learnR ? std::max(error * error, r) : error * error;
   p01 = 0;
   p11 = n > 0 ? std::max(p11, 1e-12) : f0Sigma * f0Sigma;
-  // What the corrections in force removed up to t: phaseCorrection() stays continuous.
-  if (t > tLast) integral += removed(x1, tLast, t);
   advanceTo(t);
   n = 1;
   consecutiveOutliers = 0;
