@@ -283,7 +283,16 @@ void Discipline::bankUpdate(double offset, double rUse) {
 
 double Discipline::errorBound(double now) const {
   double age = std::max(0.0, now - tLast);
-  return offsetLeft(now) + 3 * predictedSigma(age) + unmodelled + params.maxClockError * age;
+  double overdue = std::isnan(slewEndAt) ? 0 : std::max(0.0, now - slewEndAt) * slewRate();
+  return offsetLeft(now) + 3 * predictedSigma(age) + unmodelled + params.maxClockError * age +
+         overdue;
+}
+
+double Discipline::slewRate() const {
+  if (std::isnan(slewEndAt)) return 0;
+  // Per true second the offset moves by f + c; per local second by (f + c) / (1 + f + c).
+  double slow = (1 - std::fabs(x1 + applied)) * (1 - std::fabs(x1 + afterSlew));
+  return std::fabs(applied - afterSlew) / std::max(slow, 0.5);
 }
 
 double Discipline::predictedSigma(double age) const {

@@ -333,3 +333,55 @@ TEST_CASE("hub: a receiver's leap announcement against a valid leap file that ha
     CHECK(c.getLeapPendingNs() == 0);
   });
 }
+
+TEST_CASE("hub: a sample taken before a step but handled after it is dropped") {
+  // A board 1 s off with `makestep 0.1 3`: the first sample steps. One taken just before
+  // it, still queued (a loaded machine), carries the old timescale's 1 s: taken as new, it
+  // would make a second step back (or, past the step window, wreck the frequency estimate).
+  kj::AsyncIoContext io = kj::setupAsyncIo();
+  SimClockParams sim;
+  sim.frequency = 0;
+  sim.wander = 0;
+  sim.offset = 1.0;
+  sim.jitter = 0;
+  HubOptions options;
+  options.discipline.stepThreshold = 0.1;
+  options.discipline.stepLimit = 3;
+  Hub hub{io.provider->getTimer(), makeClock(ClockBackend::SIM, sim), kj::mv(options), realtimeNs()};
+  auto refclock = hub.newRefclockFeed();
+  auto push = [&](int64_t atNs) {
+    auto req = refclock.pushSampleRequest();
+    auto s = req.initSample();
+    s.setSystemTimeNs(atNs);
+    s.setReferenceTimeNs(atNs);
+    s.setErrorNs(100);
+    req.send().wait(io.waitScope);
+  };
+  auto status = [&](auto check) {
+    capnp::MallocMessageBuilder m;
+    auto st = m.initRoot<ipc::SystemStatus>();
+    hub.fillStatus(st);
+    check(st.getClock().asReader());
+  };
+  auto hello = refclock.helloRequest();
+  hello.getInfo().setRole(ipc::Role::REFCLOCKD);
+  hello.getInfo().setPid(8);
+  hello.send().wait(io.waitScope);
+
+  int64_t t = realtimeNs() - 200'000'000;
+  push(t);
+  status([](auto c) { CHECK(c.getSteps() == 1); });
+  push(t + 100'000'000);   // before the step
+  status([](auto c) {
+    CHECK(c.getSteps() == 1);
+    CHECK(std::fabs(c.getOffset()) < 1e-3);
+  });
+  // Stamps after a step back of 1 s overlap the old timescale's for 1 s: those are dropped too.
+  io.provider->getTimer().afterDelay(1100 * kj::MILLISECONDS).wait(io.waitScope);
+  push(realtimeNs());      // well after it: taken
+  status([](auto c) {
+    CHECK(c.getSteps() == 1);
+    CHECK(std::fabs(c.getOffset()) < 1e-3);
+    CHECK(c.getSamples() >= 2);
+  });
+}

@@ -103,6 +103,7 @@ void Hub::refclockdClosed(uint64_t connection) {
 void Hub::refclockdSample(uint64_t connection, ipc::RefSample::Reader s) {
   if (refclockd.current(connection)) refclockd.lastSeenNs = realtimeNs();
   int64_t local = s.getSystemTimeNs();
+  if (beforeStep(local)) return;
   // The sim backend's virtual clock adds its own error to what was measured.
   double offset = (local - s.getReferenceTimeNs()) * 1e-9 + clock->sampleBias(local);
   double error = s.getErrorNs() * 1e-9;
@@ -210,9 +211,10 @@ void Hub::netdUpstream(ipc::UpstreamSample::Reader s) {
   r.poll = s.getPoll();
   r.reach = s.getReach();
   r.stopped = s.getStopped();
-  r.valid = s.getValid();
   int64_t t4 = s.getT4Ns();
-  if (r.valid) {
+  // An exchange that began before our last step is no sample (but the server was heard).
+  if (s.getValid() && !beforeStep(s.getT1Ns())) {
+    r.valid = true;
     r.t1Ns = s.getT1Ns();
     r.t2Ns = s.getT2Ns();
     r.t3Ns = s.getT3Ns();
@@ -266,13 +268,30 @@ SourceId Hub::reselect(int64_t local, SourceId trigger) {
 void Hub::apply(const Command& c) {
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(c); })) {
     log::error(kj::str("cannot adjust the clock: ", errorText(*e)));
+    return;
+  }
+  if (c.step != 0 && clock->steers()) {
+    // Stamps before the step are below this on the new timescale too (a step back puts them
+    // up to |step| ahead of the new one). Samples queued behind the one that made the step,
+    // from refclockd or netd, would otherwise come back as if the step had never been made.
+    stepFenceNs = realtimeNs() + static_cast<int64_t>(std::ceil(std::max(0.0, -c.step) * 1e9));
+    fenceLogged = false;
   }
 }
 
+bool Hub::beforeStep(int64_t stampNs) {
+  if (stampNs >= stepFenceNs) return false;
+  if (!fenceLogged) log::info("a sample taken before the clock step was dropped");
+  fenceLogged = true;
+  return true;
+}
+
 void Hub::follow(int64_t local, double offset, double error, bool knownNoise) {
-  double now = clock->reading(realtimeNs());
   // A slew that should have ended by now ends first (its timer has not fired yet).
-  if (discipline.slewEnd() <= now) endSlew();
+  if (discipline.slewEnd() <= clock->reading(realtimeNs())) endSlew();
+  // Read after that (it writes and pushes): the new command takes effect a moment from now,
+  // and at a slew's rate every millisecond between counts.
+  double now = clock->reading(realtimeNs());
   bool accepted = true;
   // Applied now, a fraction of a second after the sample (refclockd polls SHM every 200 ms):
   // the discipline counts the previous correction as in force until then.
@@ -321,13 +340,21 @@ ServerHeader Hub::header(int64_t nowNs) {
 void Hub::pushState() {
   if (sync.state() != Sync::UNSYNCHRONISED) hadOwnState = true;
   if (netdListeners.empty()) return;
-  ServerHeader h = header(realtimeNs());
-  ClockModel m = clock->model(realtimeNs());
+  int64_t nowNs = realtimeNs();
+  ServerHeader h = header(nowNs);
+  ClockModel m = clock->model(nowNs);
   // Nothing of our own to say yet (a restart): netd may keep a previous clockd's good state.
   bool isStarting = starting(hadOwnState, h, sources.gpsAlarm().raised());
+  // The header assumes the slew in progress ends on time; netd adds what a late end costs.
+  PlannedSlew slew;
+  if (clock->steers() && discipline.slewRate() > 0) {
+    double left = discipline.slewEnd() - clock->reading(nowNs);   // steered seconds
+    slew = {nowNs + static_cast<int64_t>(std::ceil(left / (1 + m.frequency) * 1e9)),
+            discipline.slewRate()};
+  }
   for (auto& attached: netdListeners) {
     auto req = attached.listener.updateRequest();
-    writeServerState(req.initState(), {h, m, isStarting});
+    writeServerState(req.initState(), {h, m, isStarting, slew});
     tasks.add(req.send().ignoreResult());
   }
 }

@@ -124,6 +124,12 @@ private:
   void updateLeap(int64_t nowNs);
   void onReceiverLeap(capnp::List<ipc::RefclockStatus>::Reader list);
   uint64_t rejected = 0;
+  // A sample stamped before this (system ns) may predate our last step: its offset and its
+  // time are on the old timescale, and an exchange across the step has a meaningless delay.
+  // The first after the step is logged.
+  int64_t stepFenceNs = 0;
+  bool fenceLogged = true;
+  bool beforeStep(int64_t stampNs);
   Peer refclockd, netd;
   // Every netd connection that attached and is still open gets the state: a second attach (a
   // netd restarting while the old one exits, or a stray client) never starves the other.

@@ -135,6 +135,13 @@ struct ServerState {
   # clockd were away, until a push without this flag or maxholdover (netd/state-listener.h).
   # Only the fields above the model are kept: the model is the clock's, always taken.
   starting @10 :Bool;
+  # A slew in progress (a step's worth of offset being slewed out) that clockd must end: until
+  # it does, the clock keeps moving `slewRate` s/s beyond the correction it will keep. The
+  # header above assumes it ends at `slewEndNs` (Unix ns, system clock); an end that comes late
+  # (clockd starved of CPU or stuck on a disk) is error netd adds to the root dispersion.
+  # slewRate 0: none.
+  slewEndNs @11 :Int64;
+  slewRate @12 :Float64;
 }
 
 struct NetdStats {
