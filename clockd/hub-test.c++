@@ -39,7 +39,9 @@ private:
 
 struct Fixture {
   kj::AsyncIoContext io = kj::setupAsyncIo();
-  Hub hub{io.provider->getTimer(), makeClock(ClockBackend::OBSERVE), HubOptions{}, realtimeNs()};
+  Hub hub;
+  explicit Fixture(kj::Own<Clock> clock = makeClock(ClockBackend::OBSERVE), HubOptions options = {})
+      : hub(io.provider->getTimer(), kj::mv(clock), kj::mv(options), realtimeNs()) {}
 
   // Lets released capabilities be destroyed and calls be delivered.
   void settle() { io.provider->getTimer().afterDelay(10 * kj::MILLISECONDS).wait(io.waitScope); }
@@ -338,7 +340,6 @@ TEST_CASE("hub: a sample taken before a step but handled after it is dropped") {
   // A board 1 s off with `makestep 0.1 3`: the first sample steps. One taken just before
   // it, still queued (a loaded machine), carries the old timescale's 1 s: taken as new, it
   // would make a second step back (or, past the step window, wreck the frequency estimate).
-  kj::AsyncIoContext io = kj::setupAsyncIo();
   SimClockParams sim;
   sim.frequency = 0;
   sim.wander = 0;
@@ -347,26 +348,16 @@ TEST_CASE("hub: a sample taken before a step but handled after it is dropped") {
   HubOptions options;
   options.discipline.stepThreshold = 0.1;
   options.discipline.stepLimit = 3;
-  Hub hub{io.provider->getTimer(), makeClock(ClockBackend::SIM, sim), kj::mv(options), realtimeNs()};
-  auto refclock = hub.newRefclockFeed();
-  auto push = [&](int64_t atNs) {
-    auto req = refclock.pushSampleRequest();
-    auto s = req.initSample();
-    s.setSystemTimeNs(atNs);
-    s.setReferenceTimeNs(atNs);
-    s.setErrorNs(100);
-    req.send().wait(io.waitScope);
-  };
+  Fixture f(makeClock(ClockBackend::SIM, sim), kj::mv(options));
+  auto refclock = f.hub.newRefclockFeed();
+  f.hello(refclock);
+  auto push = [&](int64_t atNs) { f.sample(refclock, atNs); };
   auto status = [&](auto check) {
     capnp::MallocMessageBuilder m;
     auto st = m.initRoot<ipc::SystemStatus>();
-    hub.fillStatus(st);
+    f.hub.fillStatus(st);
     check(st.getClock().asReader());
   };
-  auto hello = refclock.helloRequest();
-  hello.getInfo().setRole(ipc::Role::REFCLOCKD);
-  hello.getInfo().setPid(8);
-  hello.send().wait(io.waitScope);
 
   int64_t t = realtimeNs() - 200'000'000;
   push(t);
@@ -377,7 +368,7 @@ TEST_CASE("hub: a sample taken before a step but handled after it is dropped") {
     CHECK(std::fabs(c.getOffset()) < 1e-3);
   });
   // Stamps after a step back of 1 s overlap the old timescale's for 1 s: those are dropped too.
-  io.provider->getTimer().afterDelay(1100 * kj::MILLISECONDS).wait(io.waitScope);
+  f.io.provider->getTimer().afterDelay(1100 * kj::MILLISECONDS).wait(f.io.waitScope);
   push(realtimeNs());      // well after it: taken
   status([](auto c) {
     CHECK(c.getSteps() == 1);
