@@ -143,6 +143,7 @@ public:
     save();
   }
   const char* name() const override { return "sim"; }
+  bool stepsStamps() const override { return false; }
   // A sample reaches us after its event (an NMEA sentence follows its edge by 0.2 s, and the
   // virtual clock may have been advanced meanwhile): its bias is the offset at its own time,
   // which at an 83,333 ppm slew differs from the offset now by 17 ms.

@@ -33,6 +33,9 @@ public:
   virtual const char* name() const = 0;
   // False for `observe`: the discipline must then not believe its corrections took effect.
   virtual bool steers() const { return true; }
+  // Whether a step moves the system clock, and so the timescale samples are stamped on: true
+  // but for `sim`, whose stamps stay on the (unstepped) host clock.
+  virtual bool stepsStamps() const { return true; }
   virtual void apply(const Command& c) = 0;
   virtual void setLeap(LeapAction a) {}
   // Added to a measured offset (local minus reference) taken at system time `localNs`.

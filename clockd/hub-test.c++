@@ -367,9 +367,7 @@ TEST_CASE("hub: a sample taken before a step but handled after it is dropped") {
     CHECK(c.getSteps() == 1);
     CHECK(std::fabs(c.getOffset()) < 1e-3);
   });
-  // Stamps after a step back of 1 s overlap the old timescale's for 1 s: those are dropped too.
-  f.io.provider->getTimer().afterDelay(1100 * kj::MILLISECONDS).wait(f.io.waitScope);
-  push(realtimeNs());      // well after it: taken
+  push(realtimeNs());      // after it: taken (the sim clock's stamps are never stepped)
   status([](auto c) {
     CHECK(c.getSteps() == 1);
     CHECK(std::fabs(c.getOffset()) < 1e-3);

@@ -271,10 +271,12 @@ void Hub::apply(const Command& c) {
     return;
   }
   if (c.step != 0 && clock->steers()) {
-    // Stamps before the step are below this on the new timescale too (a step back puts them
-    // up to |step| ahead of the new one). Samples queued behind the one that made the step,
-    // from refclockd or netd, would otherwise come back as if the step had never been made.
-    stepFenceNs = realtimeNs() + static_cast<int64_t>(std::ceil(std::max(0.0, -c.step) * 1e9));
+    // Samples queued behind the one that made the step, from refclockd or netd, would
+    // otherwise come back as if the step had never been made. Stamps before the step are below
+    // this on the new timescale too (a step back of the system clock puts them up to |step|
+    // ahead of the new one; the sim clock's stamps are the host's, never stepped).
+    double overlap = clock->stepsStamps() ? std::max(0.0, -c.step) : 0;
+    stepFenceNs = realtimeNs() + static_cast<int64_t>(std::ceil(overlap * 1e9));
     fenceLogged = false;
   }
 }
