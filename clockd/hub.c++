@@ -108,6 +108,7 @@ public:
       hub.netd.lastSeenNs = realtimeNs();
       hub.netdListeners.push_back({generation, params.getListener()});
       log::info(kj::str("netd attached (pid ", params.getInfo().getPid(), ")"));
+      hub.pushKeysTo(hub.netdListeners.back().listener);
       hub.pushState();
     });
   }
@@ -135,6 +136,45 @@ public:
 private:
   Hub& hub;
   uint64_t generation = 0;   // 0 until attach
+};
+
+class NtskeFeedImpl final: public ipc::NtskeFeed::Server {
+public:
+  NtskeFeedImpl(Hub& hub): hub(hub) {}
+  ~NtskeFeedImpl() noexcept(false) {
+    if (generation != 0) hub.ntskdDetached(generation);
+  }
+
+  kj::Promise<void> attach(AttachContext context) override {
+    return hub.checked("ntskd", [&]() {
+      auto params = context.getParams();
+      validateDaemonInfo(params.getInfo(), ipc::Role::NTSKD);
+      std::erase_if(hub.ntskdListeners, [this](auto& l) { return l.generation == generation; });
+      generation = hub.ntskd.generation = ++hub.ntskd.issued;
+      hub.ntskd.info = copyOf<ipc::DaemonInfo>(params.getInfo());
+      hub.ntskd.connected = true;
+      hub.ntskd.lastSeenNs = realtimeNs();
+      hub.ntskdListeners.push_back({generation, params.getListener()});
+      log::info(kj::str("ntskd attached (pid ", params.getInfo().getPid(), ")"));
+      hub.pushKeysTo(hub.ntskdListeners.back().listener);
+    });
+  }
+  kj::Promise<void> pushStats(PushStatsContext context) override {
+    return hub.checked("ntskd", [&]() {
+      KJ_REQUIRE(generation != 0, "attach first");
+      auto stats = context.getParams().getStats();
+      validateNtskeStats(stats);
+      if (hub.ntskd.generation != generation) return;
+      auto m = kj::heap<capnp::MallocMessageBuilder>();
+      m->initRoot<ipc::SystemStatus>().getNtskd().setBody(stats);
+      hub.ntskd.body = kj::mv(m);
+      hub.ntskd.lastSeenNs = realtimeNs();
+    });
+  }
+
+private:
+  Hub& hub;
+  uint64_t generation = 0;
 };
 
 class StatusReaderImpl final: public ipc::StatusReader::Server {
@@ -201,6 +241,38 @@ void Hub::netdDetached(uint64_t generation) {
   }
 }
 
+void Hub::ntskdDetached(uint64_t generation) {
+  std::erase_if(ntskdListeners, [generation](auto& l) { return l.generation == generation; });
+  if (ntskd.generation != generation) return;
+  if (ntskdListeners.empty()) {
+    ntskd.generation = 0;
+    ntskd.connected = false;
+    log::warn("ntskd disconnected");
+  } else {
+    ntskd.generation = ntskdListeners.back().generation;
+  }
+}
+
+void Hub::pushKeysTo(ipc::StateListener::Client& listener) {
+  if (options.ntsKeys == nullptr) return;
+  auto req = listener.updateKeysRequest();
+  nts::keySetToWire(options.ntsKeys->keys(), req.initKeys());
+  tasks.add(req.send().ignoreResult());
+}
+
+void Hub::pushKeysTo(ipc::KeyListener::Client& listener) {
+  if (options.ntsKeys == nullptr) return;
+  auto req = listener.updateRequest();
+  nts::keySetToWire(options.ntsKeys->keys(), req.initKeys());
+  tasks.add(req.send().ignoreResult());
+}
+
+void Hub::pushKeys() {
+  for (auto& l: netdListeners) pushKeysTo(l.listener);
+  for (auto& l: ntskdListeners) pushKeysTo(l.listener);
+}
+
+ipc::NtskeFeed::Client Hub::newNtskeFeed() { return kj::heap<NtskeFeedImpl>(*this); }
 ipc::RefclockFeed::Client Hub::newRefclockFeed() { return kj::heap<RefclockFeedImpl>(*this); }
 ipc::NetdFeed::Client Hub::newNetdFeed() { return kj::heap<NetdFeedImpl>(*this); }
 ipc::StatusReader::Client Hub::newStatusReader() { return kj::heap<StatusReaderImpl>(*this); }
@@ -495,6 +567,13 @@ kj::Promise<void> Hub::run() {
     lastSaveNs = now;
   }
   pushState();
+  if (options.ntsKeys != nullptr) {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+      if (options.ntsKeys->rotateIfDue(now)) pushKeys();
+    })) {
+      log::error(kj::str("NTS keys: ", e->getDescription()));
+    }
+  }
   return timer.afterDelay(1 * kj::SECONDS).then([this]() { return run(); });
 }
 
@@ -586,6 +665,14 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
 
   copyPeer(refclockd, out.initRefclockd(), [](auto st) { return st.getRefclockd().getBody(); });
   copyPeer(netd, out.initNetd(), [](auto st) { return st.getNetd().getBody(); });
+  if (options.ntsKeys != nullptr) {
+    copyPeer(ntskd, out.initNtskd(), [](auto st) { return st.getNtskd().getBody(); });
+    auto n = out.initNts();
+    n.setEnabled(true);
+    n.setKeys(options.ntsKeys->keys().keys.size());
+    n.setCurrentKeyAgeNs(options.ntsKeys->currentAgeNs(now));
+    n.setRotations(options.ntsKeys->rotations());
+  }
 }
 
 }  // namespace horloge::clockd

@@ -6,6 +6,7 @@
 #include "discipline.h"
 #include "leap-file.h"
 #include "log.h"
+#include "nts-keys.h"
 #include "persist.h"
 #include "relay.h"
 #include "selection.h"
@@ -35,6 +36,7 @@ struct HubOptions {
   std::string leapPath;                   // the file `leap` came from
   std::string leapAlarm;                  // why there is no usable leap table, or ""
   std::vector<uint32_t> ownRefids;        // our addresses as refids: loop detection (issue 8)
+  NtsKeyStore* ntsKeys = nullptr;         // NTS on: the server keys (not owned), else null
 };
 
 class Hub: private kj::TaskSet::ErrorHandler {
@@ -46,6 +48,7 @@ public:
   ipc::RefclockFeed::Client newRefclockFeed();
   ipc::NetdFeed::Client newNetdFeed();
   ipc::StatusReader::Client newStatusReader();
+  ipc::NtskeFeed::Client newNtskeFeed();
 
   // Ticks the state machine and pushes the state to netd once a second. Never resolves.
   kj::Promise<void> run();
@@ -67,6 +70,7 @@ public:
 private:
   friend class RefclockFeedImpl;
   friend class NetdFeedImpl;
+  friend class NtskeFeedImpl;
 
   kj::Timer& timer;
   kj::Own<Clock> clock;
@@ -103,6 +107,17 @@ private:
   };
   std::vector<NetdListener> netdListeners;
   void netdDetached(uint64_t generation);
+  // NTS: ntskd's record and listeners, as netd's; the keys go to both at attach and rotation.
+  Peer ntskd;
+  struct NtskdListener {
+    uint64_t generation;
+    ipc::KeyListener::Client listener;
+  };
+  std::vector<NtskdListener> ntskdListeners;
+  void ntskdDetached(uint64_t generation);
+  void pushKeys();
+  void pushKeysTo(ipc::StateListener::Client& netdListener);
+  void pushKeysTo(ipc::KeyListener::Client& ntskdListener);
   bool hadOwnState = false;                // synchronised at least once since we started
   kj::TaskSet tasks;
   log::RateLimited rejectLog{10};

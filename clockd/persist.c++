@@ -4,16 +4,20 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace horloge::clockd {
 
-namespace {
-
-void writeAtomically(const std::string& path, const std::string& text, bool durable = true) {
+void writeAtomically(const std::string& path, const std::string& text, bool durable, int mode) {
   std::string tmp = path + ".tmp";
-  FILE* f = fopen(tmp.c_str(), "w");
-  if (f == nullptr) throw std::runtime_error("cannot write " + tmp);
+  unlink(tmp.c_str());   // a stale one may have a wider mode
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  FILE* f = fd < 0 ? nullptr : fdopen(fd, "w");
+  if (f == nullptr) {
+    if (fd >= 0) close(fd);
+    throw std::runtime_error("cannot write " + tmp);
+  }
   bool ok = fputs(text.c_str(), f) >= 0 && fflush(f) == 0 && (!durable || fsync(fileno(f)) == 0);
   ok = fclose(f) == 0 && ok;
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
@@ -21,6 +25,8 @@ void writeAtomically(const std::string& path, const std::string& text, bool dura
     throw std::runtime_error("cannot write " + path);
   }
 }
+
+namespace {
 
 std::optional<std::string> readAll(const std::string& path) {
   std::ifstream f(path);

@@ -16,6 +16,7 @@ void validateSample(ipc::RefSample::Reader s);
 void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list);
 void validateNetdStats(ipc::NetdStats::Reader s);
 void validateUpstreamSample(ipc::UpstreamSample::Reader s);
+void validateNtskeStats(ipc::NtskeStats::Reader s);
 void validateDaemonInfo(ipc::DaemonInfo::Reader info, ipc::Role expected);
 
 }  // namespace horloge::clockd

@@ -14,6 +14,7 @@ namespace horloge::ipc {
 constexpr char REFCLOCK_SOCKET[] = "refclock.sock";   // bootstrap RefclockFeed
 constexpr char NETD_SOCKET[] = "netd.sock";           // bootstrap NetdFeed
 constexpr char STATUS_SOCKET[] = "status.sock";       // bootstrap StatusReader
+constexpr char NTSKE_SOCKET[] = "ntske.sock";         // bootstrap NtskeFeed (NTS on)
 
 kj::String socketPath(const Config& config, kj::StringPtr name);
 

@@ -13,7 +13,7 @@ kj::Promise<void> ClockdFeed::session(capnp::Capability::Client bootstrap) {
   auto feed = bootstrap.castAs<ipc::NetdFeed>();
   auto request = feed.attachRequest();
   request.setInfo(info);
-  request.setListener(kj::heap<StateListenerImpl>(cell, maxHoldoverNs));
+  request.setListener(kj::heap<StateListenerImpl>(cell, maxHoldoverNs, ntsKeys));
   return request.send().then([this, feed](auto&&) mutable { return pushStats(kj::mv(feed)); });
 }
 
@@ -50,6 +50,10 @@ kj::Promise<void> ClockdFeed::pushStats(ipc::NetdFeed::Client feed) {
   out.setRequestsV4(s.requests[3]);
   out.setInterleaved(s.interleaved);
   out.setKernelTxStamps(s.kernelTxStamps);
+  out.setNtsRequests(s.ntsRequests);
+  out.setNtsNaks(s.ntsNaks);
+  out.setNtsCookiesIssued(s.ntsCookiesIssued);
+  out.setDroppedNts(s.dropped[static_cast<int>(Drop::NTS)]);
   if (top != nullptr) {
     TopClients::Client busiest[TopClients::REPORTED];
     size_t n = top->top(busiest, TopClients::REPORTED);

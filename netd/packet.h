@@ -31,8 +31,9 @@ enum class Drop : uint8_t {
   SOURCE,          // a source that cannot be a client: port 0, unspecified, broadcast, multicast
   OWN_ADDRESS,     // the source is one of our own addresses (a reflection loop)
   DENIED,          // a `deny` rule covers the source (the responder's decision, not prepareReply's)
+  NTS,             // malformed NTS extension fields (nts-packet.h), with NTS on
 };
-constexpr int DROP_REASONS = 9;
+constexpr int DROP_REASONS = 10;
 const char* dropName(Drop reason);   // "length", "version", ...
 
 // The server state as clockd last pushed it, with when it arrived. Trivially copyable so that

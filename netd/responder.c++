@@ -1,5 +1,6 @@
 #include "responder.h"
 #include "log.h"
+#include "nts-packet.h"
 #include "ntp-time.h"
 #include "tx-stamps.h"
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <fcntl.h>
 #include <kj/debug.h>
 #include <netinet/in.h>
+#include <openssl/rand.h>
 #include <sys/random.h>
 #include <thread>
 #include <unistd.h>
@@ -126,6 +128,9 @@ struct alignas(64) Responder::Counters {
   std::atomic<uint64_t> interleavedFull{0};
   std::atomic<uint64_t> kernelTxStamps{0};
   std::atomic<uint64_t> kernelTxLagSumNs{0};   // two's complement: a sum of signed values
+  std::atomic<uint64_t> ntsRequests{0};
+  std::atomic<uint64_t> ntsNaks{0};
+  std::atomic<uint64_t> ntsCookiesIssued{0};
   std::atomic<int64_t> heartbeatNs{0};
 };
 
@@ -152,6 +157,29 @@ struct Responder::Worker {
   InterleaveTable::Plan plans[BATCH];
   TxStampReader txStamps;
   SocketShared* shared = nullptr;
+
+  // NTS (only with NTS on): this thread's cipher context and copy of the keys, and what each
+  // reply of the batch needs once its header is final.
+  kj::Own<nts::AesSiv> siv;
+  nts::KeySet keys;
+  uint64_t keysGeneration = 0;   // of the cell, when `keys` was copied; 0: none yet
+  enum class NtsKind : uint8_t { NONE, ANSWER, NAK };
+  struct NtsSlot {
+    NtsKind kind = NtsKind::NONE;
+    NtsRequest request;
+    size_t requestLength = 0;
+    nts::SessionKeys session;
+  };
+  NtsSlot nts[BATCH];
+  uint8_t ntsOut[BATCH][RX_BUFFER];
+
+  void refreshKeys(const NtsKeyCell& cell) {
+    uint64_t g = cell.generation();
+    if (g != keysGeneration) {
+      keys = cell.copy();
+      keysGeneration = g;
+    }
+  }
 
   Worker(int fd, int family, uint64_t seed): fd(fd), family(family), rng(seed) {}
 
@@ -275,6 +303,7 @@ Responder::Responder(kj::ArrayPtr<const int> fds, const StateCell& state, Respon
       uint64_t seed;
       KJ_SYSCALL(getrandom(&seed, sizeof(seed), 0));
       ws.add(kj::heap<Worker>(fd, family, seed));
+      if (options.ntsKeys) ws.back()->siv = kj::heap<nts::AesSiv>();   // before lockdown
       ws.back()->shared = &sockets[f];
       ws.back()->counters.heartbeatNs.store(monotonicNs(), std::memory_order_relaxed);
     }
@@ -348,6 +377,12 @@ void Responder::run(Worker& w) {
       if (drop == Drop::NONE && options.access && !options.access->allows(client)) {
         drop = Drop::DENIED;
       }
+      NtsRequest ntsRequest;
+      NtsParse ntsParse = NtsParse::NOT_NTS;
+      if (drop == Drop::NONE && w.siv) {
+        ntsParse = parseNts(request.bytes, request.length, ntsRequest);
+        if (ntsParse == NtsParse::MALFORMED) drop = Drop::NTS;
+      }
       if (drop != Drop::NONE) {
         bump(c.dropped[static_cast<int>(drop)]);
         continue;
@@ -368,8 +403,25 @@ void Responder::run(Worker& w) {
           kod = true;
         }
       }
+      w.nts[m].kind = Worker::NtsKind::NONE;
+      if (ntsParse == NtsParse::NTS && !kod) {
+        w.refreshKeys(*options.ntsKeys);
+        Worker::NtsSlot& slot = w.nts[m];
+        if (checkNts(*w.siv, w.keysGeneration ? &w.keys : nullptr, request.bytes, ntsRequest,
+                     slot.session) == NtsCheck::OK) {
+          slot.kind = Worker::NtsKind::ANSWER;
+          bump(c.ntsRequests);
+        } else {
+          slot.kind = Worker::NtsKind::NAK;
+          makeKissOfDeath(w.replies[m], KISS_NTSN);
+          bump(c.ntsNaks);
+        }
+        slot.request = ntsRequest;
+        slot.requestLength = request.length;
+      }
       w.plans[m] = {};
-      if (!kod && wantsInterleaved(request.bytes, request.length)) {
+      if (!kod && w.nts[m].kind != Worker::NtsKind::NAK &&
+          wantsInterleaved(request.bytes, request.length)) {
         txControlLen = w.planInterleaved(m, request, *interleave, txControlLen);
       }
       w.txIov[m] = {w.replies[m].bytes, PACKET_SIZE};
@@ -388,11 +440,19 @@ void Responder::run(Worker& w) {
     // The transmit time, as late as we can read it: right before the send.
     int64_t txNs = served(snapshot, realtimeNs());
     for (unsigned j = 0; j < m; ++j) {
+      Worker::NtsSlot& ntsSlot = w.nts[j];
+      if (ntsSlot.kind == Worker::NtsKind::NAK) {
+        memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
+        w.txIov[j] = {w.ntsOut[j], ntsNak(ntsSlot.request, w.ntsOut[j])};
+      }
       if (w.replies[j].bytes[1] == 0) continue;   // a kiss-o'-death: no timestamps at all
       using Outcome = InterleaveTable::Outcome;
       const InterleaveTable::Plan& plan = w.plans[j];
       bool interleaved = plan.outcome == Outcome::INTERLEAVED;
-      if (!interleaved) stampTransmit(w.replies[j], txNs, static_cast<uint32_t>(splitmix64(w.rng)));
+      bool ntsAnswer = ntsSlot.kind == Worker::NtsKind::ANSWER;
+      // An NTS reply is sealed right after its stamp: its own, fresh, transmit time.
+      int64_t tx = ntsAnswer ? served(snapshot, realtimeNs()) : txNs;
+      if (!interleaved) stampTransmit(w.replies[j], tx, static_cast<uint32_t>(splitmix64(w.rng)));
       flagTimestamps(w.replies[j], interleaved);
       if (plan.outcome != Outcome::FULL) {
         // Saved before the send: the kernel stamp may be read by another worker right after.
@@ -402,6 +462,24 @@ void Responder::run(Worker& w) {
         w.shared->pendingTxStamps.fetch_add(1, std::memory_order_relaxed);
         if (interleaved) bump(c.interleaved);
       }
+      if (ntsAnswer) {
+        uint8_t random[NTS_NONCE_SIZE + MAX_REPLY_COOKIES * nts::COOKIE_NONCE_SIZE];
+        memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
+        size_t length = RAND_bytes(random, sizeof(random)) == 1
+            ? sealNtsReply(*w.siv, w.keys, ntsSlot.session, ntsSlot.request,
+                           ntsSlot.requestLength, random, w.ntsOut[j])
+            : 0;
+        if (length == 0) {
+          // OpenSSL failed: a NAK rather than an unauthenticated reply.
+          makeKissOfDeath(w.replies[j], KISS_NTSN);
+          memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
+          length = ntsNak(ntsSlot.request, w.ntsOut[j]);
+        } else {
+          bump(c.ntsCookiesIssued, replyCookies(ntsSlot.request, ntsSlot.requestLength));
+        }
+        w.txIov[j] = {w.ntsOut[j], length};
+      }
+      memset(&ntsSlot.session, 0, sizeof(ntsSlot.session));
     }
     unsigned sent = 0;
     while (sent < m) {
@@ -436,6 +514,9 @@ ResponderStats Responder::stats() const {
     s.interleavedFull += get(c.interleavedFull);
     s.kernelTxStamps += get(c.kernelTxStamps);
     s.kernelTxLagSumNs += static_cast<int64_t>(get(c.kernelTxLagSumNs));
+    s.ntsRequests += get(c.ntsRequests);
+    s.ntsNaks += get(c.ntsNaks);
+    s.ntsCookiesIssued += get(c.ntsCookiesIssued);
   }
   return s;
 }

@@ -7,6 +7,11 @@
 // Each handed socket gets its own set of workers, all blocked in recvmmsg on it (the kernel
 // wakes one waiter per datagram). A receive timeout (SO_RCVTIMEO) lets them notice stop().
 //
+// NTS (nts-packet.h): after the deny check, malformed NTS fields are a silent drop; the rate
+// limiter comes before any cryptography, so a limited client costs no AES; the cookie and the
+// authenticator are checked in the batch loop, and the reply is sealed right after its own
+// transmit time is read (a fresh clock read per NTS reply: sealing takes microseconds).
+//
 // Interleaved mode (interleave.h, tx-stamps.h): replies to interleaved clients ask the kernel
 // for a TX stamp; whichever worker of that socket runs next reads the error queue (only when
 // stamps are pending) before answering its batch, so a client's next request finds the stamp
@@ -14,6 +19,7 @@
 #pragma once
 #include "access-list.h"
 #include "interleave.h"
+#include "nts-key-cell.h"
 #include "packet.h"
 #include "rate-limiter.h"
 #include "top-clients.h"
@@ -39,6 +45,9 @@ struct ResponderStats {
   uint64_t interleavedFull = 0;      // interleaved requests answered basic: no slot for them
   uint64_t kernelTxStamps = 0;       // kernel TX stamps that reached their client's slot
   int64_t kernelTxLagSumNs = 0;      // sum of (kernel - user-space) TX stamp over those
+  uint64_t ntsRequests = 0;          // NTS requests answered with authenticated replies
+  uint64_t ntsNaks = 0;              // NTS NAKs: cookie unusable or request not authentic
+  uint64_t ntsCookiesIssued = 0;     // cookies sealed into those replies
 
   uint64_t droppedTotal() const;
 };
@@ -54,6 +63,9 @@ struct ResponderOptions {
   RateLimiter* rateLimiter = nullptr;
   TopClients* topClients = nullptr;   // `horlogectl clients`: well-formed requests past `deny`
   size_t interleaveSlots = 16384;   // clients served in interleaved mode at once (64 B each)
+  // NTS on: the server keys clockd pushes (not owned). Null: NTS fields are ignored as any
+  // unknown extension field, and the request answered unauthenticated (as before NTS).
+  const NtsKeyCell* ntsKeys = nullptr;
 };
 
 // Config::workers: 0 means one per CPU, at most 4.
