@@ -77,6 +77,40 @@ TEST_CASE("metrics: families, labels, escaping") {
   CHECK(v.find("# TYPE ntp_system_info ", first + 1) == std::string_view::npos);
 }
 
+TEST_CASE("metrics: NTS keys, requests and key exchanges, only with NTS on") {
+  capnp::MallocMessageBuilder m1, m2;
+  auto status = m1.initRoot<ipc::SystemStatus>();
+  fill(status);
+  auto self = m2.initRoot<ipc::DaemonInfo>();
+  auto off = renderMetrics(status.asReader(), self.asReader());
+  CHECK(!has(off, "ntp_nts_"));
+  CHECK(!has(off, "daemon=\"ntskd\""));
+  status.getNetd().getBody().setNtsRequests(40);
+  status.getNetd().getBody().setNtsNaks(2);
+  status.getNetd().getBody().setDroppedNts(5);
+  auto nts = status.initNts();
+  nts.setEnabled(true);
+  nts.setKeys(3);
+  nts.setCurrentKeyAgeNs(7'200'000'000'000);
+  nts.setRotations(2);
+  auto ke = status.initNtskd();
+  ke.setConnected(true);
+  ke.initBody().setSessions(10);
+  ke.getBody().setCompleted(8);
+  ke.getBody().setFailedAlpn(1);
+  auto text = renderMetrics(status.asReader(), self.asReader());
+  CHECK(has(text, "ntp_nts_keys 3\n"));
+  CHECK(has(text, "ntp_nts_key_age_seconds 7200\n"));
+  CHECK(has(text, "ntp_nts_key_rotations_total 2\n"));
+  CHECK(has(text, "ntp_server_nts_requests_total 40\n"));
+  CHECK(has(text, "ntp_server_nts_naks_total 2\n"));
+  CHECK(has(text, "ntp_server_dropped_packets_total{reason=\"nts\"} 5\n"));
+  CHECK(has(text, "ntp_nts_ke_sessions_total 10\n"));
+  CHECK(has(text, "ntp_nts_ke_completed_total 8\n"));
+  CHECK(has(text, "ntp_nts_ke_failures_total{reason=\"alpn\"} 1\n"));
+  CHECK(has(text, "ntp_daemon_up{daemon=\"ntskd\"} 1\n"));
+}
+
 TEST_CASE("metrics: clockd unreachable still scrapes") {
   capnp::MallocMessageBuilder m;
   auto self = m.initRoot<ipc::DaemonInfo>();

@@ -105,6 +105,24 @@ const Row<Netd> SERVER_ROWS[] = {
    [](Netd s) { return double(s.getKernelTxStamps()); }},
   {"ntp_server_state_age_seconds", "gauge", "Time since clockd last pushed the server state (-1e-9: never)",
    [](Netd s) { return nsToSeconds(s.getStateAgeNs()); }},
+  {"ntp_server_nts_requests_total", "counter", "NTS requests answered with an authenticated reply",
+   [](Netd s) { return double(s.getNtsRequests()); }},
+  {"ntp_server_nts_naks_total", "counter", "NTS NAKs sent (cookie unusable or request not authentic)",
+   [](Netd s) { return double(s.getNtsNaks()); }},
+  {"ntp_server_nts_cookies_issued_total", "counter", "Cookies sealed into NTS replies",
+   [](Netd s) { return double(s.getNtsCookiesIssued()); }},
+};
+
+using Ntske = ipc::NtskeStats::Reader;
+const Row<Ntske> NTSKE_ROWS[] = {
+  {"ntp_nts_ke_sessions_total", "counter", "NTS-KE connections accepted",
+   [](Ntske s) { return double(s.getSessions()); }},
+  {"ntp_nts_ke_completed_total", "counter", "NTS-KE exchanges that issued cookies",
+   [](Ntske s) { return double(s.getCompleted()); }},
+  {"ntp_nts_ke_cookies_issued_total", "counter", "Cookies issued by key exchanges",
+   [](Ntske s) { return double(s.getCookiesIssued()); }},
+  {"ntp_nts_ke_open_connections", "gauge", "NTS-KE sessions open now",
+   [](Ntske s) { return double(s.getOpenConnections()); }},
 };
 
 using Refclock = ipc::RefclockStatus::Reader;
@@ -234,13 +252,41 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
       {"length", s.getDroppedLength()}, {"version", s.getDroppedVersion()},
       {"mode", s.getDroppedMode()}, {"extension", s.getDroppedExtension()},
       {"auth", s.getDroppedAuth()}, {"source", s.getDroppedSource()},
-      {"own_address", s.getDroppedOwnAddress()}, {"denied", s.getDroppedDenied()}};
+      {"own_address", s.getDroppedOwnAddress()}, {"denied", s.getDroppedDenied()},
+      {"nts", s.getDroppedNts()}};
     for (auto& [reason, n]: reasons) e.sample(double(n), {{"reason", reason}});
     e.family("ntp_server_request_packets_total", "counter", "Well-formed requests by NTP version");
     const std::pair<kj::StringPtr, uint64_t> versions[] = {
       {"1", s.getRequestsV1()}, {"2", s.getRequestsV2()}, {"3", s.getRequestsV3()},
       {"4", s.getRequestsV4()}};
     for (auto& [v, n]: versions) e.sample(double(n), {{"version", v}});
+  }
+
+  // NTS: clockd's keys (age and count, never the keys) and ntskd's sessions.
+  if (status.getNts().getEnabled()) {
+    auto nts = status.getNts();
+    e.family("ntp_nts_keys", "gauge", "NTS server keys accepted (the current one and its predecessors)");
+    e.sample(double(nts.getKeys()));
+    e.family("ntp_nts_key_age_seconds", "gauge", "Age of the key new cookies are sealed under");
+    e.sample(nsToSeconds(nts.getCurrentKeyAgeNs()));
+    e.family("ntp_nts_key_rotations_total", "counter", "NTS server key rotations since clockd started");
+    e.sample(double(nts.getRotations()));
+    auto ntskd = status.getNtskd();
+    if (ntskd.getConnected()) {
+      auto s = ntskd.getBody();
+      for (auto& row: NTSKE_ROWS) {
+        e.family(row.name, row.type, row.help);
+        e.sample(row.get(s));
+      }
+      e.family("ntp_nts_ke_failures_total", "counter", "NTS-KE sessions that failed, by reason");
+      const std::pair<kj::StringPtr, uint64_t> reasons[] = {
+        {"busy", s.getRefusedBusy()}, {"handshake", s.getFailedHandshake()},
+        {"alpn", s.getFailedAlpn()}, {"timeout", s.getFailedTimeout()},
+        {"truncated", s.getFailedTruncated()}, {"oversized", s.getFailedOversized()},
+        {"unknown_critical", s.getFailedUnknownCritical()},
+        {"bad_request", s.getFailedBadRequest()}, {"io", s.getFailedIo()}};
+      for (auto& [reason, n]: reasons) e.sample(double(n), {{"reason", reason}});
+    }
   }
 
   auto refclocks = status.getRefclockd().getBody();
@@ -263,8 +309,10 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
     {"refclockd", status.getRefclockd().getConnected(), status.getRefclockd().getInfo()},
     {"netd", netd.getConnected(), netd.getInfo()},
     {"monitord", true, self},
+    {"ntskd", status.getNtskd().getConnected(), status.getNtskd().getInfo()},
   };
-  daemons(e, list);
+  // ntskd only where NTS is on: elsewhere its absence is no outage.
+  daemons(e, kj::arrayPtr(list, status.getNts().getEnabled() ? 5 : 4));
   return e.finish();
 }
 
