@@ -12,6 +12,11 @@ AesSiv::AesSiv()
       mac(EVP_MAC_fetch(nullptr, "CMAC", nullptr)), macCtx(mac ? EVP_MAC_CTX_new(mac) : nullptr) {
   KJ_REQUIRE(cipher != nullptr && ctx != nullptr && macCtx != nullptr,
              "OpenSSL has no AES-128-SIV or CMAC");
+  // Once: naming the cipher at every init would fetch it from the provider every time.
+  char name[] = "AES-128-CBC";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, name, 0),
+                         OSSL_PARAM_construct_end()};
+  KJ_REQUIRE(EVP_MAC_CTX_set_params(macCtx, params) == 1, "OpenSSL refuses CMAC over AES-128");
 }
 
 AesSiv::~AesSiv() {
@@ -45,11 +50,9 @@ void dbl(uint8_t* d) {   // multiplication by x in GF(2^128), RFC 5297 §2.3
 }  // namespace
 
 bool AesSiv::cmac(kj::ArrayPtr<const uint8_t> key, kj::ArrayPtr<const uint8_t> data, uint8_t* out) {
-  char name[] = "AES-128-CBC";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, name, 0),
-                         OSSL_PARAM_construct_end()};
+  // An empty key: the last one again (CMAC restarts without a new key schedule).
   size_t len = 0;
-  return EVP_MAC_init(macCtx, key.begin(), key.size(), params) == 1 &&
+  return EVP_MAC_init(macCtx, key.size() ? key.begin() : nullptr, key.size(), nullptr) == 1 &&
          EVP_MAC_update(macCtx, data.begin(), data.size()) == 1 &&
          EVP_MAC_final(macCtx, out, &len, SIV_TAG_SIZE) == 1 && len == SIV_TAG_SIZE;
 }
@@ -63,19 +66,19 @@ bool AesSiv::s2v(kj::ArrayPtr<const uint8_t> key, kj::ArrayPtr<const uint8_t> no
   if (!cmac(k1, kj::arrayPtr(zero, 16), d)) return false;
   kj::ArrayPtr<const uint8_t> pieces[2] = {ad, nonce};
   for (size_t p = 0; p < (nonce.size() ? 2u : 1u); ++p) {
-    if (!cmac(k1, pieces[p], m)) return false;
+    if (!cmac(nullptr, pieces[p], m)) return false;
     dbl(d);
     for (int i = 0; i < 16; ++i) d[i] ^= m[i];
   }
   if (last.size() >= 16) {
     auto t = kj::heapArray<uint8_t>(last);
     for (int i = 0; i < 16; ++i) t[t.size() - 16 + i] ^= d[i];
-    return cmac(k1, t, tag);
+    return cmac(nullptr, t, tag);
   }
   dbl(d);
   for (size_t i = 0; i < last.size(); ++i) d[i] ^= last[i];
   d[last.size()] ^= 0x80;
-  return cmac(k1, kj::arrayPtr(d, 16), tag);
+  return cmac(nullptr, kj::arrayPtr(d, 16), tag);
 }
 
 bool AesSiv::seal(kj::ArrayPtr<const uint8_t> key, kj::ArrayPtr<const uint8_t> nonce,
