@@ -39,8 +39,8 @@ void KeServer::ErrorHandler::taskFailed(kj::Exception&& e) {
   log::warn(kj::str("NTS-KE session: ", e.getDescription()));
 }
 
-KeServer::KeServer(kj::UnixEventPort& events, kj::Timer& timer, int listenFd, SSL_CTX* tls,
-                   KeOptions options)
+KeServer::KeServer(kj::UnixEventPort& events, kj::Timer& timer, int listenFd,
+                   ServerCertificate& tls, KeOptions options)
     : events(events), timer(timer), listenFd(listenFd), tls(tls), options(kj::mv(options)),
       listenObserver(events, [&]() {
         int flags;
@@ -54,7 +54,14 @@ KeServer::~KeServer() noexcept(false) {}
 
 void KeServer::setKeys(nts::KeySet keys) { keySet = kj::mv(keys); }
 
-kj::Promise<void> KeServer::run() { return acceptLoop(); }
+kj::Promise<void> KeServer::run() { return acceptLoop().exclusiveJoin(watchCertificate()); }
+
+kj::Promise<void> KeServer::watchCertificate() {
+  return timer.afterDelay(10 * kj::SECONDS).then([this]() {
+    tls.reloadIfChanged();
+    return watchCertificate();
+  });
+}
 
 kj::Promise<void> KeServer::acceptLoop() {
   for (;;) {
@@ -82,7 +89,7 @@ kj::Promise<void> KeServer::acceptLoop() {
 }
 
 void KeServer::startSession(int fd) {
-  SSL* ssl = SSL_new(tls);
+  SSL* ssl = SSL_new(tls.context());
   if (ssl == nullptr || SSL_set_fd(ssl, fd) != 1) {
     SSL_free(ssl);
     close(fd);

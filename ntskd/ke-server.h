@@ -9,6 +9,7 @@
 #pragma once
 #include "cookie.h"
 #include "ke-records.h"
+#include "tls.h"
 #include <kj/async-io.h>
 #include <kj/async-unix.h>
 #include <kj/timer.h>
@@ -37,12 +38,12 @@ struct KeStats {
 class KeServer {
 public:
   // `listenFd` (non-blocking afterwards; not owned) and `tls` must outlive the server.
-  KeServer(kj::UnixEventPort& events, kj::Timer& timer, int listenFd, SSL_CTX* tls,
+  KeServer(kj::UnixEventPort& events, kj::Timer& timer, int listenFd, ServerCertificate& tls,
            KeOptions options);
   ~KeServer() noexcept(false);
   KJ_DISALLOW_COPY(KeServer);
 
-  // Accepts forever.
+  // Accepts forever; checks the certificate files for a replacement every 10 s.
   kj::Promise<void> run();
 
   // clockd's keys, checked by the caller (nts::keySetFromWire). Until the first set, requests
@@ -57,7 +58,7 @@ private:
   kj::UnixEventPort& events;
   kj::Timer& timer;
   int listenFd;
-  SSL_CTX* tls;
+  ServerCertificate& tls;
   KeOptions options;
   kj::UnixEventPort::FdObserver listenObserver;
   kj::Maybe<nts::KeySet> keySet;
@@ -69,6 +70,7 @@ private:
   kj::TaskSet tasks;   // the open sessions; after `errors`, which it uses
 
   kj::Promise<void> acceptLoop();
+  kj::Promise<void> watchCertificate();
   void startSession(int fd);
   kj::Promise<void> handshake(Session& s);
   kj::Promise<void> readRequest(Session& s);

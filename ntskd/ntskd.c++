@@ -43,8 +43,7 @@ int run(int argc, char** argv) {
   }
 
   auto io = kj::setupAsyncIo();
-  SSL_CTX* tls = makeServerContext(config.nts.cert.c_str(), config.nts.key.c_str());
-  KJ_DEFER(freeServerContext(tls));
+  ServerCertificate tls(kj::str(config.nts.cert.c_str()), kj::str(config.nts.key.c_str()));
   KeOptions options;
   options.maxConnections = config.nts.maxConnections;
   options.server = kj::str(config.nts.ntpServer.c_str());

@@ -1,5 +1,7 @@
 #include "tls.h"
 #include "ke-records.h"
+#include "log.h"
+#include <sys/stat.h>
 #include <cstring>
 #include <kj/debug.h>
 #include <openssl/err.h>
@@ -57,5 +59,37 @@ SSL_CTX* makeServerContext(kj::StringPtr certPath, kj::StringPtr keyPath) {
 }
 
 void freeServerContext(SSL_CTX* ctx) { SSL_CTX_free(ctx); }
+
+ServerCertificate::Stamp ServerCertificate::stampOf(kj::StringPtr path) {
+  struct stat st;
+  if (stat(path.cStr(), &st) < 0) return {};
+  return {int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec, int64_t(st.st_size)};
+}
+
+ServerCertificate::ServerCertificate(kj::String certPathArg, kj::String keyPathArg)
+    : certPath(kj::mv(certPathArg)), keyPath(kj::mv(keyPathArg)),
+      ctx(makeServerContext(certPath, keyPath)), certStamp(stampOf(certPath)),
+      keyStamp(stampOf(keyPath)) {}
+
+ServerCertificate::~ServerCertificate() { SSL_CTX_free(ctx); }
+
+bool ServerCertificate::reloadIfChanged() {
+  Stamp c = stampOf(certPath), k = stampOf(keyPath);
+  if (c == certStamp && k == keyStamp) return false;
+  certStamp = c;
+  keyStamp = k;
+  SSL_CTX* fresh = nullptr;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { fresh = makeServerContext(certPath, keyPath); })) {
+    // Often a renewal caught half written (the certificate before its key): the next change
+    // of either file retries.
+    log::warn(kj::str("NTS certificate changed on disk but cannot be used, keeping the one "
+                      "in use: ", e->getDescription()));
+    return false;
+  }
+  SSL_CTX_free(ctx);
+  ctx = fresh;
+  log::info(kj::str("NTS certificate reloaded from ", certPath));
+  return true;
+}
 
 }  // namespace horloge::ntskd

@@ -12,10 +12,13 @@ in the client namespace must get authenticated time:
 Then bad NTS-KE input, each refused and counted by ntskd while chronyd still gets time:
 wrong ALPN, TLS 1.2, a truncated request, an oversized one, an unknown critical record, more
 idle connections than `nts maxconnections`; and malformed NTS fields to netd, dropped silently.
+Last, a certificate replaced on disk is served without a restart.
 """
 import glob
+import hashlib
 import json
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -126,6 +129,15 @@ elif what == "critical":
     t = connect(); t.sendall(GOOD + rec(1, 0x1234, b"abcd") + END); out["answer"] = answer(t).hex()
 elif what == "good":
     t = connect(); t.sendall(GOOD + END); a = answer(t); out["answer"] = a.hex()
+elif what == "cert":
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["ntske/1"])
+    t = ctx.wrap_socket(socket.create_connection((host, port), timeout=5))
+    import hashlib
+    out["sha256"] = hashlib.sha256(t.getpeercert(binary_form=True)).hexdigest()
+    t.sendall(GOOD + END); answer(t)
 elif what == "idle":
     n = int(sys.argv[5]); socks = []
     for i in range(n):
@@ -169,6 +181,13 @@ def records(hexdata):
     return out
 
 
+def make_cert(cert, key, name):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
+                    f"/CN={name}", "-addext", f"subjectAltName=IP:{SERVER},DNS:{name}",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+
+
 def main():
     require_root()
     if shutil.which("chronyd") is None or shutil.which("ntpdig") is None:
@@ -177,10 +196,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="horloge-nts-")
     os.chmod(tmp, 0o755)
     cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-                    "/CN=horloge.test", "-addext", f"subjectAltName=IP:{SERVER},DNS:horloge.test",
-                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    make_cert(cert, key, "horloge.test")
     dumpdir = os.path.join(tmp, "chrony-cookies")
     os.makedirs(dumpdir)
     conf = f"""
@@ -276,6 +292,24 @@ nts maxconnections 20
 
         # chronyd still gets authenticated time after all that.
         must_measure(net, tmp, "after-abuse", cert, dumpdir)
+
+        # 6. A certificate replaced on disk (a renewal) is served without a restart.
+        new_cert, new_key = cert + ".new", key + ".new"
+        make_cert(new_cert, new_key, "horloge-renewed.test")
+        der = subprocess.run(["openssl", "x509", "-in", new_cert, "-outform", "DER"], check=True,
+                             capture_output=True).stdout
+        want = hashlib.sha256(der).hexdigest()
+        # ntskd reads it as its own user (nobody here) once locked down: the operator's renewal
+        # gives that user the key (in the package, group _horloge-ntskd).
+        nobody = pwd.getpwnam("nobody")
+        os.chown(new_key, nobody.pw_uid, nobody.pw_gid)
+        os.replace(new_key, key)
+        os.replace(new_cert, cert)
+        wait_for("the renewed certificate served", lambda: ke(net, tmp, cert, "cert").get(
+            "sha256") == want, 25)
+        fresh = os.path.join(tmp, "fresh-cookies")   # no cookies: a new key exchange
+        os.makedirs(fresh)
+        must_measure(net, tmp, "renewed", cert, fresh)
         assert app.running(), "the appliance died (seccomp?)"
         app.stop()
         print("nts: PASS")
