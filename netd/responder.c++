@@ -173,6 +173,19 @@ struct Responder::Worker {
   NtsSlot nts[BATCH];
   uint8_t ntsOut[BATCH][RX_BUFFER];
 
+  // Nonces for NTS replies and their cookies, drawn from OpenSSL's generator a page at a time:
+  // a call per reply would cost as much as the reply's cryptography.
+  uint8_t randomPool[4096];
+  size_t randomLeft = 0;
+  const uint8_t* randomBytes(size_t n) {
+    if (randomLeft < n) {
+      if (RAND_bytes(randomPool, sizeof(randomPool)) != 1) return nullptr;
+      randomLeft = sizeof(randomPool);
+    }
+    randomLeft -= n;
+    return randomPool + randomLeft;
+  }
+
   void refreshKeys(const NtsKeyCell& cell) {
     uint64_t g = cell.generation();
     if (g != keysGeneration) {
@@ -463,9 +476,10 @@ void Responder::run(Worker& w) {
         if (interleaved) bump(c.interleaved);
       }
       if (ntsAnswer) {
-        uint8_t random[NTS_NONCE_SIZE + MAX_REPLY_COOKIES * nts::COOKIE_NONCE_SIZE];
         memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
-        size_t length = RAND_bytes(random, sizeof(random)) == 1
+        const uint8_t* random =
+            w.randomBytes(NTS_NONCE_SIZE + MAX_REPLY_COOKIES * nts::COOKIE_NONCE_SIZE);
+        size_t length = random != nullptr
             ? sealNtsReply(*w.siv, w.keys, ntsSlot.session, ntsSlot.request,
                            ntsSlot.requestLength, random, w.ntsOut[j])
             : 0;

@@ -1,5 +1,7 @@
 #include "aes-siv.h"
 #include <doctest/doctest.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <kj/array.h>
 #include <string>
 #include <vector>
@@ -29,7 +31,7 @@ TEST_CASE("AES-SIV: RFC 5297 A.1, deterministic, sealed and opened") {
   std::vector<uint8_t> out(SIV_TAG_SIZE + plain.size());
   REQUIRE(siv.seal(ptr(key), nullptr, ptr(ad), ptr(plain), out.data()));
   CHECK(out == expected);
-  // Our own S2V (used for empty plaintexts) agrees with OpenSSL's tag.
+  // S2V alone gives the tag.
   uint8_t tag[16];
   REQUIRE(siv.s2v(ptr(key), nullptr, ptr(ad), ptr(plain), tag));
   CHECK(std::vector<uint8_t>(tag, tag + 16) == std::vector<uint8_t>(expected.begin(), expected.begin() + 16));
@@ -60,4 +62,37 @@ TEST_CASE("AES-SIV: a nonce and an empty plaintext (an NTS request's authenticat
   CHECK(back == plain);
   CHECK_FALSE(siv.open(ptr(key), ptr(other), ptr(ad), ptr(out), back.data()));
   CHECK_FALSE(siv.open(ptr(key), ptr(nonce), ptr(ad), kj::arrayPtr(out.data(), 8), back.data()));
+}
+
+TEST_CASE("AES-SIV: the same bytes as OpenSSL's own AES-128-SIV, for any sizes") {
+  AesSiv siv;
+  EVP_CIPHER* reference = EVP_CIPHER_fetch(nullptr, "AES-128-SIV", nullptr);
+  REQUIRE(reference != nullptr);
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  for (size_t plainLength: {1, 15, 16, 17, 31, 32, 64, 100, 832}) {
+    for (size_t adLength: {1, 16, 48, 228, 1000}) {
+      CAPTURE(plainLength);
+      CAPTURE(adLength);
+      std::vector<uint8_t> key(32), nonce(16), ad(adLength), plain(plainLength);
+      RAND_bytes(key.data(), 32);
+      RAND_bytes(nonce.data(), 16);
+      RAND_bytes(ad.data(), int(adLength));
+      RAND_bytes(plain.data(), int(plainLength));
+      std::vector<uint8_t> ours(16 + plainLength), theirs(16 + plainLength);
+      REQUIRE(siv.seal(ptr(key), ptr(nonce), ptr(ad), ptr(plain), ours.data()));
+      int len = 0;
+      REQUIRE(EVP_EncryptInit_ex2(ctx, reference, key.data(), nullptr, nullptr) == 1);
+      REQUIRE(EVP_EncryptUpdate(ctx, nullptr, &len, ad.data(), int(adLength)) == 1);
+      REQUIRE(EVP_EncryptUpdate(ctx, nullptr, &len, nonce.data(), 16) == 1);
+      REQUIRE(EVP_EncryptUpdate(ctx, theirs.data() + 16, &len, plain.data(), int(plainLength)) == 1);
+      REQUIRE(EVP_EncryptFinal_ex(ctx, theirs.data() + 16 + len, &len) == 1);
+      REQUIRE(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, theirs.data()) == 1);
+      CHECK(ours == theirs);
+      std::vector<uint8_t> back(plainLength);
+      CHECK(siv.open(ptr(key), ptr(nonce), ptr(ad), ptr(ours), back.data()));
+      CHECK(back == plain);
+    }
+  }
+  EVP_CIPHER_CTX_free(ctx);
+  EVP_CIPHER_free(reference);
 }

@@ -1,122 +1,141 @@
 #include "aes-siv.h"
 #include <cstring>
 #include <kj/debug.h>
-#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
 namespace horloge::nts {
 
-AesSiv::AesSiv()
-    : cipher(EVP_CIPHER_fetch(nullptr, "AES-128-SIV", nullptr)), ctx(EVP_CIPHER_CTX_new()),
-      mac(EVP_MAC_fetch(nullptr, "CMAC", nullptr)), macCtx(mac ? EVP_MAC_CTX_new(mac) : nullptr) {
-  KJ_REQUIRE(cipher != nullptr && ctx != nullptr && macCtx != nullptr,
-             "OpenSSL has no AES-128-SIV or CMAC");
-  // Once: naming the cipher at every init would fetch it from the provider every time.
-  char name[] = "AES-128-CBC";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, name, 0),
-                         OSSL_PARAM_construct_end()};
-  KJ_REQUIRE(EVP_MAC_CTX_set_params(macCtx, params) == 1, "OpenSSL refuses CMAC over AES-128");
-}
-
-AesSiv::~AesSiv() {
-  EVP_MAC_CTX_free(macCtx);
-  EVP_MAC_free(mac);
-  EVP_CIPHER_CTX_free(ctx);
-  EVP_CIPHER_free(cipher);
-}
-
 namespace {
 
-// SIV takes each piece of associated data in a call of its own, the nonce last.
-bool addAd(EVP_CIPHER_CTX* ctx, kj::ArrayPtr<const uint8_t> ad, kj::ArrayPtr<const uint8_t> nonce) {
-  int len;
-  if (EVP_CipherUpdate(ctx, nullptr, &len, ad.begin(), static_cast<int>(ad.size())) != 1) {
-    return false;
-  }
-  if (nonce.size() > 0 &&
-      EVP_CipherUpdate(ctx, nullptr, &len, nonce.begin(), static_cast<int>(nonce.size())) != 1) {
-    return false;
-  }
-  return true;
-}
-
-void dbl(uint8_t* d) {   // multiplication by x in GF(2^128), RFC 5297 §2.3
+void dbl(uint8_t* d) {   // multiplication by x in GF(2^128), RFC 5297 §2.3 and RFC 4493
   uint8_t carry = d[0] >> 7;
   for (int i = 0; i < 15; ++i) d[i] = static_cast<uint8_t>(d[i] << 1 | d[i + 1] >> 7);
   d[15] = static_cast<uint8_t>(d[15] << 1) ^ (carry ? 0x87 : 0);
 }
 
+void xor16(uint8_t* a, const uint8_t* b) {
+  for (int i = 0; i < 16; ++i) a[i] ^= b[i];
+}
+
+const uint8_t ZERO[16] = {};
+
 }  // namespace
 
-bool AesSiv::cmac(kj::ArrayPtr<const uint8_t> key, kj::ArrayPtr<const uint8_t> data, uint8_t* out) {
-  // An empty key: the last one again (CMAC restarts without a new key schedule).
-  size_t len = 0;
-  return EVP_MAC_init(macCtx, key.size() ? key.begin() : nullptr, key.size(), nullptr) == 1 &&
-         EVP_MAC_update(macCtx, data.begin(), data.size()) == 1 &&
-         EVP_MAC_final(macCtx, out, &len, SIV_TAG_SIZE) == 1 && len == SIV_TAG_SIZE;
+AesSiv::AesSiv()
+    : cbc(EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr)),
+      ctr(EVP_CIPHER_fetch(nullptr, "AES-128-CTR", nullptr)), cbcCtx(EVP_CIPHER_CTX_new()),
+      ctrCtx(EVP_CIPHER_CTX_new()) {
+  KJ_REQUIRE(cbc != nullptr && ctr != nullptr && cbcCtx != nullptr && ctrCtx != nullptr,
+             "OpenSSL has no AES-128-CBC or AES-128-CTR");
+  // The ciphers are set once; each operation then only changes key and IV.
+  KJ_REQUIRE(EVP_EncryptInit_ex2(cbcCtx, cbc, ZERO, ZERO, nullptr) == 1 &&
+             EVP_CIPHER_CTX_set_padding(cbcCtx, 0) == 1 &&
+             EVP_EncryptInit_ex2(ctrCtx, ctr, ZERO, ZERO, nullptr) == 1,
+             "OpenSSL cannot set up AES");
+}
+
+AesSiv::~AesSiv() {
+  EVP_CIPHER_CTX_free(ctrCtx);
+  EVP_CIPHER_CTX_free(cbcCtx);
+  EVP_CIPHER_free(ctr);
+  EVP_CIPHER_free(cbc);
+}
+
+bool AesSiv::cmacKey(const uint8_t* key) {
+  int len = 0;
+  uint8_t l[16];
+  if (EVP_EncryptInit_ex2(cbcCtx, nullptr, key, ZERO, nullptr) != 1 ||
+      EVP_EncryptUpdate(cbcCtx, l, &len, ZERO, 16) != 1 || len != 16) {
+    return false;
+  }
+  memcpy(sub1, l, 16);
+  dbl(sub1);
+  memcpy(sub2, sub1, 16);
+  dbl(sub2);
+  return true;
+}
+
+bool AesSiv::cmac(const uint8_t* data, size_t length, uint8_t* out) {
+  // CBC-MAC over every block but the last, then the last one with its subkey (RFC 4493).
+  size_t prefix = length == 0 ? 0 : (length - 1) / 16 * 16;
+  uint8_t last[16] = {};
+  size_t rest = length - prefix;
+  memcpy(last, data + prefix, rest);
+  if (rest == 16) {
+    xor16(last, sub1);
+  } else {
+    last[rest] = 0x80;
+    xor16(last, sub2);
+  }
+  int len = 0;
+  if (EVP_EncryptInit_ex2(cbcCtx, nullptr, nullptr, ZERO, nullptr) != 1) return false;
+  if (prefix > 0 && (EVP_EncryptUpdate(cbcCtx, scratch, &len, data, static_cast<int>(prefix)) != 1 ||
+                     size_t(len) != prefix)) {
+    return false;
+  }
+  if (EVP_EncryptUpdate(cbcCtx, out, &len, last, 16) != 1 || len != 16) return false;
+  return true;
 }
 
 bool AesSiv::s2v(kj::ArrayPtr<const uint8_t> key, kj::ArrayPtr<const uint8_t> nonce,
                  kj::ArrayPtr<const uint8_t> ad, kj::ArrayPtr<const uint8_t> last, uint8_t* tag) {
   KJ_ASSERT(key.size() == SIV_KEY_SIZE);
-  auto k1 = key.slice(0, SIV_KEY_SIZE / 2);
-  static const uint8_t zero[16] = {};
+  if (ad.size() > SIV_MAX_INPUT || nonce.size() > SIV_MAX_INPUT || last.size() > SIV_MAX_INPUT) {
+    return false;
+  }
   uint8_t d[16], m[16];
-  if (!cmac(k1, kj::arrayPtr(zero, 16), d)) return false;
+  if (!cmacKey(key.begin()) || !cmac(ZERO, 16, d)) return false;
   kj::ArrayPtr<const uint8_t> pieces[2] = {ad, nonce};
   for (size_t p = 0; p < (nonce.size() ? 2u : 1u); ++p) {
-    if (!cmac(nullptr, pieces[p], m)) return false;
+    if (!cmac(pieces[p].begin(), pieces[p].size(), m)) return false;
     dbl(d);
-    for (int i = 0; i < 16; ++i) d[i] ^= m[i];
+    xor16(d, m);
   }
   if (last.size() >= 16) {
-    auto t = kj::heapArray<uint8_t>(last);
-    for (int i = 0; i < 16; ++i) t[t.size() - 16 + i] ^= d[i];
-    return cmac(nullptr, t, tag);
+    // T = last xorend D.
+    memcpy(folded, last.begin(), last.size());
+    xor16(folded + last.size() - 16, d);
+    return cmac(folded, last.size(), tag);
   }
   dbl(d);
-  for (size_t i = 0; i < last.size(); ++i) d[i] ^= last[i];
-  d[last.size()] ^= 0x80;
-  return cmac(nullptr, kj::arrayPtr(d, 16), tag);
+  uint8_t t[16] = {};
+  memcpy(t, last.begin(), last.size());
+  t[last.size()] = 0x80;
+  xor16(t, d);
+  return cmac(t, 16, tag);
+}
+
+bool AesSiv::ctrCrypt(const uint8_t* key, const uint8_t* v, const uint8_t* in, size_t length,
+                      uint8_t* out) {
+  if (length == 0) return true;
+  // Q: V with the top bit of each of its last two 32-bit words cleared (RFC 5297 §2.6).
+  uint8_t q[16];
+  memcpy(q, v, 16);
+  q[8] &= 0x7f;
+  q[12] &= 0x7f;
+  int len = 0;
+  return EVP_EncryptInit_ex2(ctrCtx, nullptr, key, q, nullptr) == 1 &&
+         EVP_EncryptUpdate(ctrCtx, out, &len, in, static_cast<int>(length)) == 1 &&
+         size_t(len) == length;
 }
 
 bool AesSiv::seal(kj::ArrayPtr<const uint8_t> key, kj::ArrayPtr<const uint8_t> nonce,
                   kj::ArrayPtr<const uint8_t> ad, kj::ArrayPtr<const uint8_t> plain, uint8_t* out) {
   KJ_ASSERT(key.size() == SIV_KEY_SIZE);
-  if (plain.size() == 0) return s2v(key, nonce, ad, nullptr, out);
-  // A fresh key schedule every time: an OpenSSL SIV context cannot be reused once finished.
-  if (EVP_CipherInit_ex2(ctx, cipher, key.begin(), nullptr, 1, nullptr) != 1) return false;
-  if (!addAd(ctx, ad, nonce)) return false;
-  int len = 0;
-  if (EVP_CipherUpdate(ctx, out + SIV_TAG_SIZE, &len, plain.begin(),
-                       static_cast<int>(plain.size())) != 1) {
-    return false;
-  }
-  if (EVP_CipherFinal_ex(ctx, out + SIV_TAG_SIZE + len, &len) != 1) return false;
-  return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, SIV_TAG_SIZE, out) == 1;
+  return s2v(key, nonce, ad, plain, out) &&
+         ctrCrypt(key.begin() + 16, out, plain.begin(), plain.size(), out + SIV_TAG_SIZE);
 }
 
 bool AesSiv::open(kj::ArrayPtr<const uint8_t> key, kj::ArrayPtr<const uint8_t> nonce,
                   kj::ArrayPtr<const uint8_t> ad, kj::ArrayPtr<const uint8_t> sealed, uint8_t* out) {
   KJ_ASSERT(key.size() == SIV_KEY_SIZE);
-  if (sealed.size() < SIV_TAG_SIZE) return false;
-  if (sealed.size() == SIV_TAG_SIZE) {
-    uint8_t tag[SIV_TAG_SIZE];
-    return s2v(key, nonce, ad, nullptr, tag) && CRYPTO_memcmp(tag, sealed.begin(), SIV_TAG_SIZE) == 0;
-  }
-  if (EVP_CipherInit_ex2(ctx, cipher, key.begin(), nullptr, 0, nullptr) != 1) return false;
-  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, SIV_TAG_SIZE,
-                          const_cast<uint8_t*>(sealed.begin())) != 1) {
-    return false;
-  }
-  if (!addAd(ctx, ad, nonce)) return false;
-  int len = 0;
-  if (EVP_CipherUpdate(ctx, out, &len, sealed.begin() + SIV_TAG_SIZE,
-                       static_cast<int>(sealed.size() - SIV_TAG_SIZE)) != 1) {
-    return false;
-  }
-  return EVP_CipherFinal_ex(ctx, out + len, &len) == 1;
+  if (sealed.size() < SIV_TAG_SIZE || sealed.size() - SIV_TAG_SIZE > SIV_MAX_INPUT) return false;
+  size_t n = sealed.size() - SIV_TAG_SIZE;
+  uint8_t tag[SIV_TAG_SIZE];
+  return ctrCrypt(key.begin() + 16, sealed.begin(), sealed.begin() + SIV_TAG_SIZE, n, out) &&
+         s2v(key, nonce, ad, kj::arrayPtr(out, n), tag) &&
+         CRYPTO_memcmp(tag, sealed.begin(), SIV_TAG_SIZE) == 0;
 }
 
 }  // namespace horloge::nts
