@@ -11,7 +11,7 @@
 //     a relay: polls the servers with netd's poller (netd/poller.c++: requests, origin check,
 //     poll adaptation, iburst), one connected UDP socket per request as netd/upstream.c++
 //     does; takes the replies through clockd's upstream filter, selection and the relay's
-//     rules (clockd/upstreams.c++, selection.c++, relay.c++) into the same discipline, and
+//     rules (clockd/upstreams.c++, sources.c++, relay.c++) into the same discipline, and
 //     ends each slew by timer as clockd/hub.c++ does (bench/relay.md).
 // --wander fixes the filter's W (tests and benchmarks only: an oracle); --log prints each sample.
 //
@@ -23,6 +23,8 @@
 #include "ntp-time.h"
 #include "poller.h"
 #include "relay.h"
+#include "shm-layout.h"
+#include "sources.h"
 #include <arpa/inet.h>
 #include <cmath>
 #include <cstdio>
@@ -43,29 +45,12 @@ using namespace horloge::clockd;
 
 namespace {
 
-// ntpd's `struct shmTime` (the writer's time_t), as refclockd/shm.c++.
-struct ShmTime {
-  int mode;
-  volatile int count;
-  time_t clockTimeStampSec;
-  int clockTimeStampUSec;
-  time_t receiveTimeStampSec;
-  int receiveTimeStampUSec;
-  int leap;
-  int precision;
-  int nsamples;
-  volatile int valid;
-  unsigned clockTimeStampNSec;
-  unsigned receiveTimeStampNSec;
-  int dummy[8];
-};
-
-constexpr key_t SHM_KEY_BASE = 0x4e545030;   // "NTP0"
+// The segment as gpsd writes it on this system (the native time_t).
+using ShmTime = refclock::ShmTimeOf<time_t>;
+using refclock::SHM_KEY_BASE;
 
 double stamp(time_t sec, int usec, unsigned nsec) {
-  // Nanoseconds when they agree with the microseconds, as ntpd and refclockd do.
-  bool nsOk = nsec >= unsigned(usec) * 1000u && nsec < unsigned(usec) * 1000u + 1000u;
-  return double(sec) + (nsOk ? nsec * 1e-9 : usec * 1e-6);
+  return double(sec) + refclock::shmSubsecondNs(usec, nsec) * 1e-9;
 }
 
 // One consistent sample (mode 1: `count` unchanged around the copy), or false.
@@ -88,12 +73,11 @@ bool readSample(ShmTime* shm, double& reference, double& receive) {
 double nowSeconds() { return realtimeNs() * 1e-9; }
 
 // The relay: netd's poller and clockd's upstream rules (clockd/relay.h) around one discipline,
-// as clockd/hub.c++ onUpstream() and follow() run them.
+// as clockd/hub.c++ netdUpstream() and follow() run them.
 class RelayHarness {
 public:
   RelayHarness(const std::vector<ServerConf>& confs, DisciplineParams dp, bool verbose)
-      : discipline(dp), verbose(verbose), sources(confs.size()),
-        marks(confs.size(), Mark::UNUSABLE) {
+      : discipline(dp), verbose(verbose) {
     for (auto& c: confs) servers.push_back({c, netd::Poller(c)});
     clock = makeClock(ClockBackend::SYSTEM);
     discipline.setAppliedCorrection(clock->initialCorrection(), clock->reading(realtimeNs()));
@@ -151,9 +135,7 @@ private:
   kj::Own<Clock> clock;
   bool verbose;
   std::vector<Server> servers;
-  std::vector<UpstreamSource> sources;
-  std::vector<Mark> marks;
-  int lastChosen = -1;
+  Sources sources;   // the servers are its upstreams, in order
   std::mt19937_64 random{12345};
 
   void send(size_t k) {
@@ -200,7 +182,7 @@ private:
     }
     finish(k, now);
     UpstreamReport r;
-    r.address = s.conf.address;
+    r.address = kj::str(s.conf.address);
     r.poll = static_cast<int8_t>(s.poller.poll());
     r.reach = s.poller.reach();
     r.valid = true;
@@ -214,13 +196,11 @@ private:
     r.rootDelay = ntp::secondsFromShort(e.rootDelay);
     r.rootDispersion = ntp::secondsFromShort(e.rootDispersion);
     // Under clknetsim the system clock is the steered one: its reading is the discipline's time.
-    UpstreamSource& u = sources[k];
+    UpstreamSource& u = sources.upstream(static_cast<uint8_t>(k));
     takeReport(u, r, 0, discipline.phaseCorrection(t4 * 1e-9), {});
-    UpstreamChoice choice =
-        selectUpstreams(sources, t4, discipline.phaseCorrection(t4 * 1e-9), lastChosen);
-    marks = choice.marks;
-    lastChosen = choice.chosen;
-    if (choice.chosen < 0 || !steers(marks[k])) return;
+    SourceId chosen = sources.select(t4, discipline.phaseCorrection(t4 * 1e-9));
+    Mark mark = sources.upstreamMark(static_cast<uint8_t>(k));
+    if (chosen.none() || !steers(mark)) return;
     if (discipline.slewEnd() <= now) endSlew(now);
     const NtpSample& sample = u.filter.newest();
     double sigma = u.sigma(sample);
@@ -231,7 +211,7 @@ private:
       Estimate est = discipline.estimate();
       printf("%.3f %s %c offset %+.9f delay %.6f sigma %.3e est %+.9f freq %+.3fppm "
              "jitter %.3e base %.3e asym %+.3f corr %+.3fppm slew %.1f wander %.1e%s\n", now,
-             s.conf.address.c_str(), static_cast<char>(marks[k]), sample.offset, sample.delay,
+             s.conf.address.c_str(), static_cast<char>(mark), sample.offset, sample.delay,
              sigma, est.offset, est.frequency * 1e6, u.stats.jitter, std::sqrt(u.model.base),
              u.model.asymmetry, c.correction * 1e6, c.slewFor, est.wander,
              accepted ? "" : " rejected");
@@ -239,7 +219,7 @@ private:
   }
 
   void endSlew(double now) {
-    if (auto c = discipline.endSlew(now)) clock->apply(*c);
+    KJ_IF_MAYBE(c, discipline.endSlew(now)) clock->apply(*c);
   }
 };
 
@@ -324,7 +304,7 @@ int main(int argc, char** argv) {
     poll(nullptr, 0, pollMs);
     // A slew outlasting the samples (a gap) ends on time, as in clockd.
     if (d.slewEnd() <= nowSeconds()) {
-      if (auto c = d.endSlew(nowSeconds())) clock->apply(*c);
+      KJ_IF_MAYBE(c, d.endSlew(nowSeconds())) clock->apply(*c);
     }
     double reference, receive;
     if (!readSample(shm, reference, receive)) continue;

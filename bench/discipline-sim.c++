@@ -9,6 +9,7 @@
 // a cell is worse than the loose bounds the CTest test asserts (1.0x chronyd, lock < 120 s).
 // See bench/discipline.md for the model, the definitions and the results.
 #include "discipline.h"
+#include "ntp-time.h"
 #include "sim-clock.h"
 #include <cmath>
 #include <cstdio>
@@ -53,7 +54,7 @@ Result run(const Cell& cell, uint64_t seed, double duration, double warmup,
     double local = clock.trueTime() + clock.jitteredOffset();
     // Paired as refclockd pairs it: integer nanoseconds, the reference is the true second.
     int64_t edgeNs = static_cast<int64_t>(std::llround(local * 1e9));
-    int64_t secondNs = static_cast<int64_t>(std::llround(clock.trueTime())) * 1'000'000'000;
+    int64_t secondNs = static_cast<int64_t>(std::llround(clock.trueTime())) * horloge::ntp::NS_PER_S;
     struct { int64_t systemTimeNs, referenceTimeNs; } pair{edgeNs, secondNs}, *p = &pair;
     double theta = clock.offset();
     if (std::fabs(theta) > LOCK_THRESHOLD) lastBad = s + 1;

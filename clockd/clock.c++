@@ -70,7 +70,7 @@ public:
       double whole = std::floor(c.step);
       tx.time.tv_sec = static_cast<time_t>(whole);
       tx.time.tv_usec = static_cast<suseconds_t>(std::llround((c.step - whole) * 1e9));
-      if (tx.time.tv_usec >= 1'000'000'000) { tx.time.tv_sec += 1; tx.time.tv_usec = 0; }
+      if (tx.time.tv_usec >= ntp::NS_PER_S) { tx.time.tv_sec += 1; tx.time.tv_usec = 0; }
       KJ_SYSCALL(kernel->adjtime(tx), "clock_adjtime step");
       log::warn(kj::str("stepped the clock by ", c.step, " s"));
     }
@@ -196,12 +196,13 @@ private:
 
   void save() {
     if (persist.path.empty()) return;
-    try {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
       writeSimState(persist.path, persist.bootId, params, sim.state());
-      saveFailed = false;
-    } catch (const std::exception& e) {
-      if (!saveFailed) log::warn(kj::str("sim clock: ", e.what()));   // once per outage
+    })) {
+      if (!saveFailed) log::warn(kj::str("sim clock: ", e->getDescription()));   // once per outage
       saveFailed = true;
+    } else {
+      saveFailed = false;
     }
   }
 };

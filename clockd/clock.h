@@ -10,6 +10,7 @@
 #include "config.h"
 #include "discipline.h"
 #include "leap-file.h"
+#include "server-state.h"
 #include "sim-clock.h"
 #include <kj/memory.h>
 #include <kj/string.h>
@@ -25,13 +26,6 @@ public:
   virtual int adjtime(struct timex& tx) = 0;   // returns the clock state or -1 with errno
 };
 kj::Own<Kernel> realKernel();
-
-// What netd applies when stamping (issue 8): served = system + offset + frequency * (t - at).
-struct ClockModel {
-  int64_t offsetNs = 0;
-  double frequency = 0;
-  int64_t atNs = 0;
-};
 
 class Clock {
 public:

@@ -4,6 +4,7 @@
 #include "address.h"
 #include "clock.h"
 #include "daemon.h"
+#include "host-info.h"
 #include "hub.h"
 #include "ipc.h"
 #include "log.h"
@@ -35,18 +36,11 @@ Account accountOf(const Config& config, Role role) {
   if (geteuid() != 0 && (me == nullptr || me->pw_uid != geteuid())) return {geteuid(), getegid()};
   const passwd* pw = getpwnam(config.user(role).c_str());
   if (pw == nullptr) {
-    log::error(kj::str("user '", config.user(role).c_str(), "' for ", roleName(role),
+    log::error(kj::str("user '", config.user(role), "' for ", roleName(role),
                        " does not exist"));
     exit(1);
   }
   return {pw->pw_uid, pw->pw_gid};
-}
-
-void makeDir(const std::string& path, mode_t mode, Account owner) {
-  if (mkdir(path.c_str(), mode) < 0 && errno != EEXIST) KJ_FAIL_SYSCALL("mkdir", errno, path);
-  if (geteuid() == 0) {
-    KJ_SYSCALL(chown(path.c_str(), owner.uid, owner.gid), path);
-  }
 }
 
 // The discipline's settings and what the state directory remembers from a previous run.
@@ -58,7 +52,9 @@ clockd::HubOptions hubOptions(const Config& config) {
   o.discipline.maxClockError = config.maxClockError;
   o.discipline.stepLimit = config.makestepLimit;
   o.driftfile = config.driftfile;
-  if (!o.driftfile.empty()) o.drift = clockd::readDrift(o.driftfile);
+  if (!o.driftfile.empty()) {
+    if (auto drift = clockd::readDrift(o.driftfile)) o.drift = *drift;
+  }
   o.statePath = config.statedir + "/clockd.state";
   o.bootId = clockd::currentBootId();
   o.updatesDone = clockd::updatesAtStart(clockd::readStepState(o.statePath), o.bootId);
@@ -71,24 +67,24 @@ clockd::HubOptions hubOptions(const Config& config) {
       config.leapfile.empty()
           ? std::vector<std::string>{clockd::SHIPPED_LEAPFILE, clockd::TZDATA_LEAPFILE}
           : std::vector<std::string>{config.leapfile});
-  o.leap = leap.table;
-  o.leapPath = leap.path;
-  o.leapAlarm = leap.alarm;
-  if (o.leap) {
-    log::info(kj::str("leap seconds: ", o.leapPath.c_str(), ", expires ",
-                      clockd::utcDate(o.leap->expiresUnix).c_str()));
+  o.leapPath = kj::str(leap.path);
+  o.leapAlarm = kj::str(leap.alarm);
+  if (leap.table) {
+    log::info(kj::str("leap seconds: ", o.leapPath, ", expires ",
+                      clockd::utcDate(leap.table->expiresUnix)));
+    o.leap = kj::mv(*leap.table);
   }
   return o;
 }
 
-// Every address of this host as a downstream would see it in a refid (issue 8: a server whose
-// refid is one of these follows us).
+// Every address of this host as a downstream would see it in a refid: a server whose refid is
+// one of these follows us.
 std::vector<uint32_t> ownAddressRefids() {
   std::vector<uint32_t> out;
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) < 0) return out;
   for (ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
-    std::string text = numericAddress(i->ifa_addr);
+    auto text = numericAddress(i->ifa_addr);
     if (!text.empty()) {
       out.push_back(clockd::refidOfAddress(text));
     }
@@ -110,8 +106,9 @@ int main(int argc, char** argv) {
     Account self = accountOf(config, Role::CLOCKD);
 
     // 1. Open what we need: one socket per role, owned by that role's user.
-    makeDir(config.rundir, 0755, {0, 0});
-    makeDir(config.statedir, 0750, self);
+    // Nobody else may write where the sockets and the state live (they could swap them).
+    ipc::secureDirectory(config.rundir.c_str(), 0755, {0, 0, 0755}, "rundir");
+    ipc::secureDirectory(config.statedir.c_str(), 0750, {self.uid, self.gid, 0750}, "statedir");
     auto refclockSock = ipc::listenUnix(io, ipc::socketPath(config, ipc::REFCLOCK_SOCKET),
                                         {refclockd.uid, refclockd.gid, 0600});
     auto netdSock = ipc::listenUnix(io, ipc::socketPath(config, ipc::NETD_SOCKET),
@@ -130,12 +127,14 @@ int main(int argc, char** argv) {
     // Our addresses as refids, for loop detection (read before lockdown: netlink).
     std::vector<uint32_t> ownRefids = ownAddressRefids();
 
+    auto user = lockdownUserName(config, Role::CLOCKD);
     // 2. Drop everything but CAP_SYS_TIME, and that only when we really drive the clock.
     lockdown(Role::CLOCKD, {config.user(Role::CLOCKD), config.clock == ClockBackend::SYSTEM,
                             config.seccomp});
 
     clockd::HubOptions options = hubOptions(config);
     options.ownRefids = ownRefids;
+    options.user = kj::str(user);
     // NTS: made after lockdown, so that the key file belongs to clockd's user.
     kj::Maybe<kj::Own<clockd::NtsKeyStore>> ntsKeys;
     if (config.nts.enabled) {
@@ -149,23 +148,24 @@ int main(int argc, char** argv) {
         config.clock, {config.simFrequency, config.simWander, config.simOffset, 0, config.simSeed,
                        config.simFrequencyStep, config.simFrequencyStepAt},
         clockd::realKernel(), {config.statedir + "/sim-clock.state", options.bootId});
-    log::info(kj::str("serving on ", config.rundir.c_str(), " with the ", clock->name(), " clock"));
+    log::info(kj::str("serving on ", config.rundir, " with the ", clock->name(), " clock"));
     clockd::Hub hub(io.provider->getTimer(), kj::mv(clock), kj::mv(options), started);
 
     auto only = [](uid_t u) { return kj::heapArray<uid_t>({u, 0}); };
+    auto& timer = io.provider->getTimer();
     auto serving =
-        ipc::serve(*refclockSock, only(refclockd.uid), [&]() { return hub.newRefclockFeed(); },
-                   "refclock.sock")
-            .exclusiveJoin(ipc::serve(*netdSock, only(netd.uid),
-                                      [&]() { return hub.newNetdFeed(); }, "netd.sock"))
+        ipc::serve(timer, *refclockSock, ipc::REFCLOCK_SOCKET, only(refclockd.uid),
+                   [&]() { return hub.newRefclockFeed(); })
+            .exclusiveJoin(ipc::serve(timer, *netdSock, ipc::NETD_SOCKET, only(netd.uid),
+                                      [&]() { return hub.newNetdFeed(); }))
             // Read-only: the socket's group permission decides who may read.
-            .exclusiveJoin(ipc::serve(*statusSock, nullptr, [&]() { return hub.newStatusReader(); },
-                                      "status.sock"))
+            .exclusiveJoin(ipc::serve(timer, *statusSock, ipc::STATUS_SOCKET, nullptr,
+                                      [&]() { return hub.newStatusReader(); }))
             .exclusiveJoin(hub.run())
             .exclusiveJoin([&]() -> kj::Promise<void> {
               KJ_IF_MAYBE(sock, ntskeSock) {
-                return ipc::serve(**sock, only(ntskdUid), [&]() { return hub.newNtskeFeed(); },
-                                  "ntske.sock");
+                return ipc::serve(timer, **sock, ipc::NTSKE_SOCKET, only(ntskdUid),
+                                  [&]() { return hub.newNtskeFeed(); });
               }
               return kj::NEVER_DONE;
             }())

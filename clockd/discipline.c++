@@ -14,6 +14,10 @@ void Discipline::setInitialFrequency(double frequency, double sigma) {
 
 void Discipline::reset(double t, double offset, double error, bool learnR) {
   if (n > 0) ++resets;
+  // phaseCorrection() stays continuous across the first sample: until then the correction in
+  // force at our start (a previous clockd's, kept by the kernel) was removing phase, and an
+  // upstream's samples taken meanwhile were corrected for it. (Later resets come at tLast.)
+  if (t > tLast) integral += removed(x1, tLast, t);
   x0 = offset;
   x1 = n > 0 ? x1 : f0;
   p00 = learnR ? std::max(error * error, r) : error * error;
@@ -153,8 +157,8 @@ Command Discipline::coast(double now) {
   return {applied, 0};
 }
 
-std::optional<Command> Discipline::endSlew(double now) {
-  if (std::isnan(slewEndAt)) return std::nullopt;
+kj::Maybe<Command> Discipline::endSlew(double now) {
+  if (std::isnan(slewEndAt)) return nullptr;
   commandAt(now, afterSlew);
   return Command{applied, 0};
 }

@@ -15,7 +15,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
+#include <kj/common.h>
 #include <vector>
 #include "temperature.h"
 
@@ -96,7 +96,7 @@ public:
   // The slew of the last command is over: the command to apply at local time `now`, the
   // frequency correction alone. Empty when no slew is in progress (a later sample or coast()
   // replaced it).
-  std::optional<Command> endSlew(double now);
+  kj::Maybe<Command> endSlew(double now);
   // Local time the current slew ends (NaN: none), for the caller's timer.
   double slewEnd() const { return slewEndAt; }
 

@@ -38,7 +38,7 @@ private:
 
 struct Fixture {
   kj::AsyncIoContext io = kj::setupAsyncIo();
-  Hub hub{io.provider->getTimer(), makeClock(ClockBackend::OBSERVE), SyncParams{}, realtimeNs()};
+  Hub hub{io.provider->getTimer(), makeClock(ClockBackend::OBSERVE), HubOptions{}, realtimeNs()};
 
   // Lets released capabilities be destroyed and calls be delivered.
   void settle() { io.provider->getTimer().afterDelay(10 * kj::MILLISECONDS).wait(io.waitScope); }
@@ -160,7 +160,7 @@ TEST_CASE("hub: an expired leap table is an alarm naming its file and date") {
   t.entries = {{63072000, 10}, {1483228800, 37}};
   t.expiresUnix = 1782604800;   // 2026-06-28
   o.leap = t;
-  o.leapPath = "/usr/share/zoneinfo/leap-seconds.list";
+  o.leapPath = kj::str("/usr/share/zoneinfo/leap-seconds.list");
   Hub hub(io.provider->getTimer(), makeClock(ClockBackend::OBSERVE), kj::mv(o), realtimeNs());
   auto ticking = hub.run();   // the first tick reads the table's status
   capnp::MallocMessageBuilder m;

@@ -1,11 +1,12 @@
 #include "leap-file.h"
+#include "error.h"
+#include "read-file.h"
 #include <openssl/sha.h>
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <sstream>
-#include <stdexcept>
+#include <kj/debug.h>
 
 namespace horloge::clockd {
 
@@ -13,9 +14,11 @@ namespace {
 
 constexpr int64_t NTP_UNIX = 2'208'988'800;   // 1900 to 1970
 
+
 int64_t number(const std::string& s, int line) {
-  if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos) {
-    throw std::runtime_error("leap file line " + std::to_string(line) + ": bad number '" + s + "'");
+  // 18 digits at most: every such number fits an int64 (no std::out_of_range from stoll).
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) {
+    failWith(kj::str("leap file line ", line, ": bad number '", s, "'"));
   }
   return std::stoll(s);
 }
@@ -45,12 +48,16 @@ LeapTable parseLeapFile(const std::string& text) {
       words >> b;
       int64_t when = number(a, n);
       hashed += a + b;
-      t.entries.push_back({when - NTP_UNIX, static_cast<int>(number(b, n))});
+      int64_t offset = number(b, n);
+      if (offset > 1000) {
+        failWith(kj::str("leap file line ", n, ": TAI-UTC ", b.c_str(), " out of range"));
+      }
+      t.entries.push_back({when - NTP_UNIX, static_cast<int>(offset)});
     }
   }
-  if (t.expiresUnix <= 0) throw std::runtime_error("leap file: no expiry (#@) line");
-  if (t.entries.empty()) throw std::runtime_error("leap file: no entries");
-  if (!hashLine) throw std::runtime_error("leap file: no hash (#h) line");
+  if (t.expiresUnix <= 0) failWith(kj::str("leap file: no expiry (#@) line"));
+  if (t.entries.empty()) failWith(kj::str("leap file: no entries"));
+  if (!hashLine) failWith(kj::str("leap file: no hash (#h) line"));
   unsigned char md[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(hashed.data()), hashed.size(), md);
   // Five 32-bit words in hex; leading zeros may be dropped.
@@ -60,14 +67,16 @@ LeapTable parseLeapFile(const std::string& text) {
     hw >> w;
     uint32_t expect = (uint32_t(md[4 * i]) << 24) | (uint32_t(md[4 * i + 1]) << 16) |
                       (uint32_t(md[4 * i + 2]) << 8) | md[4 * i + 3];
-    if (w.empty() || std::stoul(w, nullptr, 16) != expect) {
-      throw std::runtime_error("leap file: hash mismatch (damaged or edited)");
+    bool hex = !w.empty() && w.size() <= 8 &&
+               w.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+    if (!hex || std::stoul(w, nullptr, 16) != expect) {
+      failWith(kj::str("leap file: hash mismatch (damaged or edited)"));
     }
   }
   for (size_t i = 1; i < t.entries.size(); ++i) {
     int d = t.entries[i].taiMinusUtc - t.entries[i - 1].taiMinusUtc;
     if (t.entries[i].unixTime <= t.entries[i - 1].unixTime || (d != 1 && d != -1)) {
-      throw std::runtime_error("leap file: entries out of order or not one second apart");
+      failWith(kj::str("leap file: entries out of order or not one second apart"));
     }
   }
   return t;
@@ -101,19 +110,23 @@ LeapFileChoice chooseLeapFile(const std::vector<std::string>& paths) {
   std::string reasons;
   for (const std::string& path: paths) {
     std::string why;
-    try {
-      std::ifstream f(path);
-      std::stringstream text;
-      text << f.rdbuf();
-      if (!f) throw std::runtime_error("cannot read " + path);
-      LeapTable t = parseLeapFile(text.str());
-      if (!choice.table || t.expiresUnix > choice.table->expiresUnix) {
-        choice.table = std::move(t);
-        choice.path = path;
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+      kj::String error;
+      KJ_IF_MAYBE(f, tryReadSmallFile(path.c_str(), MAX_LEAP_FILE_BYTES, error)) {
+        LeapTable t = parseLeapFile(std::string(f->begin(), f->size()));
+        if (!choice.table || t.expiresUnix > choice.table->expiresUnix) {
+          choice.table = std::move(t);
+          choice.path = path;
+        }
+      } else if (error.size() > 0) {
+        failWith(kj::str("leap file ", error));
+      } else {
+        failWith(kj::str("cannot read ", path.c_str()));
       }
+    })) {
+      why = e->getDescription().cStr();
+    } else {
       continue;
-    } catch (const std::exception& e) {
-      why = e.what();
     }
     // The parser's messages do not name the file: say which one when there are several.
     if (why.find(path) == std::string::npos && paths.size() > 1) why = path + ": " + why;

@@ -22,7 +22,8 @@ struct LeapTable {
   int64_t updatedUnix = 0;
 };
 
-// Throws std::runtime_error naming the problem: syntax, missing or wrong hash, no expiry.
+// Throws (failWith, error.h) naming the problem in words, as the leap alarm shows it: syntax,
+// missing or wrong hash, no expiry.
 LeapTable parseLeapFile(const std::string& text);
 
 enum class LeapAction : int8_t { DELETE = -1, NONE = 0, INSERT = 1 };
@@ -42,13 +43,16 @@ LeapStatus leapStatus(const LeapTable& table, int64_t nowUnix);
 constexpr char SHIPPED_LEAPFILE[] = "/usr/share/horloge/leap-seconds.list";
 constexpr char TZDATA_LEAPFILE[] = "/usr/share/zoneinfo/leap-seconds.list";
 
+// IERS's file is about 10 KiB; anything much larger is not a leap second table.
+constexpr size_t MAX_LEAP_FILE_BYTES = 64 << 10;
+
 struct LeapFileChoice {
   std::optional<LeapTable> table;
   std::string path;               // where `table` came from
   std::string alarm;              // why there is no table (every candidate's reason), or ""
 };
 
-// Reads and checks each of `paths`; the valid table that expires last wins (the first listed
+// Reads (at most MAX_LEAP_FILE_BYTES of a regular file) and checks each of `paths`; the valid table that expires last wins (the first listed
 // on a tie). An explicit `leapfile` is passed alone: it is then the only one considered.
 LeapFileChoice chooseLeapFile(const std::vector<std::string>& paths);
 

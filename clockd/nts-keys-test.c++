@@ -1,4 +1,5 @@
 #include "nts-keys.h"
+#include "persist.h"
 #include <cstdio>
 #include <doctest/doctest.h>
 #include <fstream>
@@ -77,4 +78,16 @@ TEST_CASE("NTS keys: a short rotation keeps at most 16 keys; garbage files are r
   NtsKeyStore fresh(path, 10 * S, t0);
   CHECK(fresh.keys().keys.size() == 1);
   CHECK(slurp(path).rfind("horloge-nts-keys 1\n", 0) == 0);
+}
+
+TEST_CASE("NTS keys: the largest key file fits the state file limit; a larger one is replaced") {
+  std::string path = tempPath();
+  int64_t t0 = 1'800'000'000 * S;
+  NtsKeyStore store(path, 10 * S, t0);
+  for (int i = 1; i <= 40; ++i) store.rotateIfDue(t0 + i * 10 * S);
+  CHECK(NtsKeyStore::format(store.keys()).size() <= MAX_STATE_FILE_BYTES);
+  std::ofstream(path) << NtsKeyStore::format(store.keys()) << std::string(MAX_STATE_FILE_BYTES, '\n');
+  NtsKeyStore fresh(path, 10 * S, t0 + 400 * S);
+  CHECK(fresh.keys().keys.size() == 1);
+  CHECK(slurp(path).size() <= MAX_STATE_FILE_BYTES);
 }

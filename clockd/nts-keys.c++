@@ -1,8 +1,8 @@
 #include "nts-keys.h"
 #include "log.h"
 #include "persist.h"
+#include "read-file.h"
 #include <cstring>
-#include <fstream>
 #include <kj/debug.h>
 #include <kj/vector.h>
 #include <sstream>
@@ -70,11 +70,15 @@ nts::KeySet NtsKeyStore::parse(const std::string& text) {
 
 NtsKeyStore::NtsKeyStore(std::string pathArg, int64_t rotateNs, int64_t nowNs)
     : path(kj::mv(pathArg)), rotateNs(rotateNs) {
-  std::ifstream f(path);
-  if (f) {
-    std::stringstream ss;
-    ss << f.rdbuf();
-    set = parse(ss.str());
+  // Bounded as clockd's other state files: a runaway or special file is no key file.
+  kj::String why;
+  auto text = tryReadSmallFile(path.c_str(), MAX_STATE_FILE_BYTES, why);
+  if (why.size() > 0) {
+    log::warn(kj::str("NTS keys: ignoring ", why, "; making new keys (cookies issued before are "
+                      "refused)"));
+  }
+  KJ_IF_MAYBE(t, text) {
+    set = parse(std::string(t->begin(), t->size()));
     if (set.keys.size() == 0) {
       log::warn(kj::str("NTS keys: ", path.c_str(), " is not a key file; making new keys "
                         "(cookies issued before are refused)"));

@@ -1,6 +1,7 @@
 #include "discipline.h"
 #include "persist.h"
 #include <doctest/doctest.h>
+#include <kj/exception.h>
 #include <cstdlib>
 #include <fstream>
 #include <unistd.h>
@@ -56,6 +57,46 @@ TEST_CASE("persist: a restart in the same boot keeps the step window closed") {
   Discipline rebooted(p);
   rebooted.setUpdatesDone(updatesAtStart(saved, "boot-b"));
   CHECK(rebooted.update(0, 1.0, 1e-6).step == doctest::Approx(-1.0));
+  unlink(path.c_str());
+  rmdir(dir.c_str());
+}
+
+TEST_CASE("persist: a huge update count neither wraps nor reopens the step window") {
+  std::string dir = tempDir(), path = dir + "/clockd.state";
+  std::ofstream(path) << "boot-a 2147483647 5\n";
+  auto saved = readStepState(path);
+  REQUIRE(saved);
+  CHECK(saved->updates == MAX_SAVED_UPDATES);
+  DisciplineParams p;
+  p.stepThreshold = 0.1;
+  p.stepLimit = 1'000'000'000;   // the largest limit the configuration takes
+  Discipline d(p);
+  d.setUpdatesDone(updatesAtStart(saved, "boot-a"));
+  CHECK(d.update(0, 1.0, 1e-6).step == 0);
+  writeStepState(path, {"boot-a", d.updatesDone(), 6});
+  saved = readStepState(path);   // what the next start reads: not negative, still closed
+  REQUIRE(saved);
+  CHECK(saved->updates == MAX_SAVED_UPDATES);
+  std::ofstream(path) << "boot-a 99999999999999999999 5\n";   // past any integer: garbage
+  CHECK_FALSE(readStepState(path));
+  std::ofstream(path) << "boot-a -1 5\n";
+  CHECK_FALSE(readStepState(path));
+  unlink(path.c_str());
+  rmdir(dir.c_str());
+}
+
+TEST_CASE("persist: files that cannot be ours are refused by name, never read whole") {
+  // An operator's driftfile naming a device: an error naming it (clockd stops with it).
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([]() { readDrift("/dev/zero"); })) {
+    CHECK(e->getDescription() == "driftfile /dev/zero: not a regular file");
+  } else {
+    FAIL("/dev/zero accepted as a driftfile");
+  }
+  // Our own state file grown past any line we write: ignored, as a damaged one is.
+  std::string dir = tempDir(), path = dir + "/clockd.state";
+  std::ofstream(path) << "boot-a 3 5" << std::string(MAX_STATE_FILE_BYTES, ' ') << "\n";
+  CHECK_FALSE(readStepState(path));
+  CHECK_FALSE(readSimState(path, "boot-a", SimClockParams{}));
   unlink(path.c_str());
   rmdir(dir.c_str());
 }

@@ -1,9 +1,13 @@
 #include "persist.h"
+#include "log.h"
+#include "read-file.h"
+#include <kj/exception.h>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <sstream>
-#include <stdexcept>
+#include <cerrno>
+#include <kj/debug.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -13,35 +17,54 @@ void writeAtomically(const std::string& path, const std::string& text, bool dura
   std::string tmp = path + ".tmp";
   unlink(tmp.c_str());   // a stale one may have a wider mode
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  FILE* f = fd < 0 ? nullptr : fdopen(fd, "w");
+  if (fd < 0) KJ_FAIL_SYSCALL("open", errno, tmp);
+  FILE* f = fdopen(fd, "w");
   if (f == nullptr) {
-    if (fd >= 0) close(fd);
-    throw std::runtime_error("cannot write " + tmp);
+    int error = errno;
+    close(fd);
+    KJ_FAIL_SYSCALL("fdopen", error, tmp);
   }
   bool ok = fputs(text.c_str(), f) >= 0 && fflush(f) == 0 && (!durable || fsync(fileno(f)) == 0);
   ok = fclose(f) == 0 && ok;
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    int error = errno;
     unlink(tmp.c_str());
-    throw std::runtime_error("cannot write " + path);
+    KJ_FAIL_SYSCALL("write", error, path);
   }
 }
 
 namespace {
 
-std::optional<std::string> readAll(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) return std::nullopt;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+// The file, or nullopt when absent (`why` empty) or unusable (`why` says so, naming it).
+std::optional<std::string> readAll(const std::string& path, kj::String& why) {
+  KJ_IF_MAYBE(text, tryReadSmallFile(path.c_str(), MAX_STATE_FILE_BYTES, why)) {
+    return std::string(text->begin(), text->size());
+  }
+  return std::nullopt;
+}
+
+// Our own files in statedir: one we cannot read is as good as absent, and said so.
+std::optional<std::string> readOwn(const std::string& path) {
+  kj::String why;
+  auto text = readAll(path, why);
+  if (why.size() > 0) log::warn(kj::str("ignoring ", why));
+  return text;
 }
 
 }  // namespace
 
 std::optional<Drift> readDrift(const std::string& path) {
-  auto text = readAll(path);
-  if (!text) return std::nullopt;
-  std::istringstream in(*text);
+  kj::String why;
+  auto text = readAll(path, why);
+  if (why.size() > 0) {
+    kj::throwFatalException(kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
+                                          kj::str("driftfile ", why)));
+  }
+  return text ? parseDrift(*text) : std::nullopt;
+}
+
+std::optional<Drift> parseDrift(const std::string& text) {
+  std::istringstream in(text);
   double freq, skew;
   if (!(in >> freq >> skew) || !std::isfinite(freq) || !std::isfinite(skew) ||
       std::fabs(freq) > 500 || skew < 0 || skew > 100) {
@@ -57,17 +80,22 @@ void writeDrift(const std::string& path, const Drift& d) {
 }
 
 std::optional<StepState> readStepState(const std::string& path) {
-  auto text = readAll(path);
-  if (!text) return std::nullopt;
-  std::istringstream in(*text);
+  auto text = readOwn(path);
+  return text ? parseStepState(*text) : std::nullopt;
+}
+
+std::optional<StepState> parseStepState(const std::string& text) {
+  std::istringstream in(text);
   StepState s;
-  if (!(in >> s.bootId >> s.updates >> s.lastGoodNs) || s.updates < 0) return std::nullopt;
+  long long updates;
+  if (!(in >> s.bootId >> updates >> s.lastGoodNs) || updates < 0) return std::nullopt;
+  s.updates = static_cast<int>(std::min<long long>(updates, MAX_SAVED_UPDATES));
   return s;
 }
 
 void writeStepState(const std::string& path, const StepState& s) {
-  writeAtomically(path, s.bootId + " " + std::to_string(s.updates) + " " +
-                            std::to_string(s.lastGoodNs) + "\n");
+  writeAtomically(path, s.bootId + " " + std::to_string(std::clamp(s.updates, 0, MAX_SAVED_UPDATES)) +
+                            " " + std::to_string(s.lastGoodNs) + "\n");
 }
 
 namespace {
@@ -93,9 +121,14 @@ void writeSimState(const std::string& path, const std::string& bootId, const Sim
 
 std::optional<SimClockState> readSimState(const std::string& path, const std::string& bootId,
                                           const SimClockParams& p) {
-  auto text = readAll(path);
-  if (!text || bootId.empty()) return std::nullopt;
-  std::istringstream in(*text);
+  auto text = readOwn(path);
+  return text ? parseSimState(*text, bootId, p) : std::nullopt;
+}
+
+std::optional<SimClockState> parseSimState(const std::string& text, const std::string& bootId,
+                                           const SimClockParams& p) {
+  if (bootId.empty()) return std::nullopt;
+  std::istringstream in(text);
   std::string magic, boot;
   SimClockState s;
   int waiting = 0;
@@ -133,7 +166,7 @@ std::optional<SimClockState> readSimState(const std::string& path, const std::st
 }
 
 std::string currentBootId() {
-  auto id = readAll("/proc/sys/kernel/random/boot_id");
+  auto id = readOwn("/proc/sys/kernel/random/boot_id");
   if (!id) return "";
   std::string s = *id;
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();

@@ -1,9 +1,11 @@
 // The relay's closed loop on the sim clock: three servers (one 50 ms off) over a simulated
-// network with queueing, the relay's rules (relay.h) and the discipline, minutes of simulated
+// network with queueing, the relay's rules (relay.h), clockd's selection (sources.h) and the
+// discipline, minutes of simulated
 // time in milliseconds. Bounds are loose on purpose; bench/relay.md has the figures under
 // clknetsim beside chronyd.
 #include "relay.h"
 #include "sim-clock.h"
+#include "sources.h"
 #include <doctest/doctest.h>
 #include <cmath>
 #include <random>
@@ -37,18 +39,18 @@ Run relay(SimClockParams clockParams, DisciplineParams dp, const std::vector<dou
   syncAt.resize(serverOffsets.size(), 0);
   SimClock clock(clockParams, START);
   Discipline d(dp);
-  std::vector<UpstreamSource> servers(serverOffsets.size());
+  Sources sources;   // the servers are its upstreams 0..n-1; selection as clockd's
+  size_t servers = serverOffsets.size();
   std::mt19937_64 rng(7);
   std::exponential_distribution<double> expo(1.0);
-  std::vector<double> next(servers.size());
-  std::vector<int> sent(servers.size(), 0);
+  std::vector<double> next(servers);
+  std::vector<int> sent(servers, 0);
   for (size_t k = 0; k < next.size(); ++k) next[k] = 0.01 * double(k);
-  int chosen = -1;
-  std::vector<Mark> marks(servers.size(), Mark::UNUSABLE);
+  SourceId chosen;
   Run run;
   auto ns = [](double s) { return static_cast<int64_t>(std::llround(s * 1e9)); };
   auto local = [&]() { return clock.localTime(); };
-  int falseticker = serverOffsets[0] != 0 ? 0 : -1;
+  SourceId falseticker = serverOffsets[0] != 0 ? SourceId::upstream(0) : SourceId();
   for (double t = 0; t < seconds; t += 0.25) {
     double target = START + t;
     // Advance to `target`, stopping to end a slew on time, as the hub's timer does.
@@ -58,10 +60,10 @@ Run relay(SimClockParams clockParams, DisciplineParams dp, const std::vector<dou
       if (!std::isnan(end) && end - local() < step) step = std::max(end - local(), 0.0) + 1e-6;
       clock.advance(step);
       if (d.slewEnd() <= local()) {
-        if (auto c = d.endSlew(local())) clock.setCorrection(c->correction);
+        KJ_IF_MAYBE(c, d.endSlew(local())) clock.setCorrection(c->correction);
       }
     }
-    for (size_t k = 0; k < servers.size(); ++k) {
+    for (uint8_t k = 0; k < servers; ++k) {
       if (t < next[k]) continue;
       next[k] = t + (sent[k]++ < 4 ? 2 : std::ldexp(1.0, poll));
       double out = net.base + net.queue * expo(rng), back = net.base + net.queue * expo(rng);
@@ -70,7 +72,7 @@ Run relay(SimClockParams clockParams, DisciplineParams dp, const std::vector<dou
       clock.advance(out + back);
       double t4 = local();
       UpstreamReport r;
-      r.address = "198.18.0." + std::to_string(k + 1);
+      r.address = kj::str("198.18.0.", k + 1);
       r.poll = static_cast<int8_t>(poll);
       r.valid = true;
       r.t1Ns = ns(t1);
@@ -79,12 +81,10 @@ Run relay(SimClockParams clockParams, DisciplineParams dp, const std::vector<dou
       r.stratum = t >= syncAt[k] ? 1 : 16;
       r.leap = t >= syncAt[k] ? 0 : 3;
       r.rootDispersion = 30e-6;
-      UpstreamSource& u = servers[k];
+      UpstreamSource& u = sources.upstream(k);
       takeReport(u, r, 0, d.phaseCorrection(t4), {});
-      UpstreamChoice c = selectUpstreams(servers, r.t4Ns, d.phaseCorrection(t4), chosen);
-      chosen = c.chosen;
-      marks = c.marks;
-      if (chosen < 0 || !steers(marks[k])) continue;
+      chosen = sources.select(r.t4Ns, d.phaseCorrection(t4));
+      if (chosen.none() || !steers(sources.upstreamMark(k))) continue;
       const NtpSample& s = u.filter.newest();
       Command cmd = d.updateKnownNoise(t4, u.offsetOf(s), u.sigma(s), nullptr, t4);
       clock.step(cmd.step);
@@ -95,18 +95,19 @@ Run relay(SimClockParams clockParams, DisciplineParams dp, const std::vector<dou
     else if (run.convergedAt < 0) run.convergedAt = t;
     if (t >= settle) run.worstAfter = std::max(run.worstAfter, std::fabs(theta));
     // What a relay following `chosen` would claim now, when it claims anything.
-    if (chosen >= 0 && relayBounded(servers[chosen], d, ns(local()), local())) {
+    if (chosen.isUpstream() &&
+        relayBounded(sources.upstream(chosen.index()), d, ns(local()), local())) {
       ++run.bounded;
       if (run.firstBounded < 0) run.firstBounded = t;
       // As clockd's header: the relay's root distance and our own error bound.
-      RelayHeader h = relayHeader(servers[chosen], ns(local()));
+      RelayHeader h = relayHeader(sources.upstream(chosen.index()), ns(local()));
       double claim = h.rootDelay / 2 + h.rootDispersion + d.errorBound(local());
       // The truth (the good servers are true time).
       if (std::fabs(theta) > claim) ++run.dishonest;
       if (chosen == falseticker) ++run.followedFalseticker;
     }
   }
-  run.marks = marks;
+  for (uint8_t k = 0; k < servers; ++k) run.marks.push_back(sources.upstreamMark(k));
   return run;
 }
 
@@ -177,7 +178,7 @@ TEST_CASE("relay: queueing of milliseconds, polls of 16 s: converged and honest"
 TEST_CASE("relay: an unsynchronised server's replies are no samples") {
   UpstreamSource u;
   UpstreamReport r;
-  r.address = "192.0.2.1";
+  r.address = kj::str("192.0.2.1");
   r.valid = true;
   r.t1Ns = 1'800'000'000'000'000'000;
   r.t2Ns = r.t1Ns + 100'000;

@@ -7,7 +7,7 @@ namespace horloge::clockd {
 Intake takeReport(UpstreamSource& u, const UpstreamReport& r, double bias, double phaseNow,
                   const std::vector<uint32_t>& own) {
   u.heard = true;
-  u.address = r.address;
+  u.address = kj::str(r.address);
   u.noselect = r.noselect;
   u.prefer = r.prefer;
   u.poll = r.poll;
@@ -42,28 +42,6 @@ bool startingUp(const UpstreamSource& u, int64_t nowNs) {
   return u.heard && !u.noselect && !u.loop && !u.stopped && !u.beenUsable && u.firstNs != 0 &&
          (nowNs - u.lastNs) * 1e-9 < std::max(8.0, 3 * interval) &&
          (nowNs - u.firstNs) * 1e-9 < STARTUP_WAIT;
-}
-
-UpstreamChoice selectUpstreams(const std::vector<UpstreamSource>& servers, int64_t nowNs,
-                               double phaseNow, int current) {
-  bool quorum = upstreamQuorum(servers, nowNs);
-  std::vector<Candidate> candidates;
-  std::vector<int> ids;
-  for (size_t k = 0; k < servers.size(); ++k) {
-    auto& u = servers[k];
-    if (!u.heard || u.noselect) continue;
-    candidates.push_back(u.candidate(nowNs, phaseNow));
-    candidates.back().prefer = u.prefer;
-    candidates.back().current = int(k) == current;
-    candidates.back().usable = candidates.back().usable && quorum;
-    ids.push_back(int(k));
-  }
-  Selection sel = select(candidates);
-  UpstreamChoice out;
-  out.marks.assign(servers.size(), Mark::UNUSABLE);
-  for (size_t i = 0; i < ids.size(); ++i) out.marks[ids[i]] = sel.marks[i];
-  if (sel.selected >= 0) out.chosen = ids[sel.selected];
-  return out;
 }
 
 bool relayBounded(const UpstreamSource& u, const Discipline& d, int64_t nowNs, double reading) {

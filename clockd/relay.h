@@ -13,14 +13,14 @@
 #include "selection.h"
 #include "upstreams.h"
 #include <cstdint>
-#include <string>
+#include <kj/string.h>
 #include <vector>
 
 namespace horloge::clockd {
 
 // One poll of one server as netd reports it (NetdFeed.pushUpstream), in plain types.
 struct UpstreamReport {
-  std::string address;
+  kj::String address;
   bool noselect = false, prefer = false, stopped = false;
   int8_t poll = 0;
   uint8_t reach = 0;
@@ -59,17 +59,6 @@ bool upstreamQuorum(const Servers& servers, int64_t nowNs) {
   }
   return 2 * usable > usable + starting;
 }
-
-// Selection over upstream servers alone, as clockd's (which adds its refclocks) does it: the
-// servers heard from and not `noselect`, offsets as of `nowNs` (`phaseNow`: what our
-// corrections had removed by then), `current` the one chosen last time (its stickiness).
-// One mark per server ('?' for the others); `chosen` is an index or -1.
-struct UpstreamChoice {
-  int chosen = -1;
-  std::vector<Mark> marks;
-};
-UpstreamChoice selectUpstreams(const std::vector<UpstreamSource>& servers, int64_t nowNs,
-                               double phaseNow, int current);
 
 // Whether a relay following `u` can bound its error at system time `nowNs` (`reading`: what
 // the steered clock reads then, the discipline's time): the offset still to slew out plus 3

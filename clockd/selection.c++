@@ -5,6 +5,15 @@
 
 namespace horloge::clockd {
 
+const char* kindName(SourceKind kind) {
+  switch (kind) {
+    case SourceKind::PPS: return "pps";
+    case SourceKind::NMEA: return "nmea";
+    case SourceKind::NTP: return "ntp";
+  }
+  return "?";
+}
+
 Selection select(const std::vector<Candidate>& c) {
   Selection out;
   out.marks.assign(c.size(), Mark::UNUSABLE);

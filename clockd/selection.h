@@ -1,5 +1,5 @@
-// Source selection, for any kind of source (PPS refclock, NMEA-only refclock, and later upstream
-// NTP servers): Marzullo's intersection over the sources' error intervals marks falsetickers,
+// Source selection, for any kind of source (PPS refclock, NMEA-only refclock, upstream NTP
+// server): Marzullo's intersection over the sources' error intervals marks falsetickers,
 // the survivors close to the best one are combined, PPS preferred. Marks as in `chronyc
 // sources` / `ntpq -p`: '*' selected, '+' combined, '-' outlier, 'x' falseticker, '?' unusable.
 #pragma once
@@ -8,7 +8,10 @@
 
 namespace horloge::clockd {
 
-enum class SourceKind : uint8_t { PPS, REFCLOCK, NTP };
+// What a source's samples are: PPS edges, the arrival of NMEA time sentences, NTP exchanges.
+enum class SourceKind : uint8_t { PPS, NMEA, NTP };
+// "pps", "nmea", "ntp": the words the status (SourceStatus.kind, ClockStatus.sourceKind) uses.
+const char* kindName(SourceKind kind);
 
 struct Candidate {
   SourceKind kind = SourceKind::PPS;

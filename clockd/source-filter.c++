@@ -46,4 +46,15 @@ SourceStats SourceFilter::stats() const {
   return st;
 }
 
+uint8_t SourceFilter::reach(int64_t nowNs) const {
+  uint8_t r = 0;
+  for (size_t i = 0; i < n; ++i) {
+    int64_t age = nowNs - at(i).localNs;
+    if (age < 0) age = 0;
+    int64_t k = age / 1'000'000'000;
+    if (k < 8) r |= uint8_t(1u << k);
+  }
+  return r;
+}
+
 }  // namespace horloge::clockd

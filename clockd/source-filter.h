@@ -30,6 +30,11 @@ public:
   void clear() { n = 0; }
   SourceStats stats() const;
   uint64_t total() const { return added; }
+  // A reach register for a source that samples once a second, as chronyc shows it (octal 377:
+  // every second heard): bit k set when a sample arrived k to k+1 seconds before `nowNs`.
+  uint8_t reach(int64_t nowNs) const;
+  // The newest sample's offset (the statistics' offset is a median); 0 when there is none.
+  double newestOffset() const { return n ? at(0).offset : 0; }
 
 private:
   std::array<Sample, WINDOW> ring{};

@@ -1,8 +1,10 @@
+#include "ntp-time.h"
 #include "sync-state.h"
 #include <doctest/doctest.h>
 
+using namespace horloge;
 using namespace horloge::clockd;
-constexpr int64_t S = 1'000'000'000;
+constexpr int64_t S = ntp::NS_PER_S;
 constexpr int64_t T0 = 1'800'000'000 * S;
 
 TEST_CASE("sync state: lock, holdover, unsynchronised, relock") {
@@ -23,7 +25,7 @@ TEST_CASE("sync state: lock, holdover, unsynchronised, relock") {
   m.onSample(st, T0 + 5 * S);
   CHECK(m.tick(T0 + 5 * S));
   CHECK(m.state() == Sync::LOCKED);
-  Header h = m.header(T0 + 5 * S);
+  ServerHeader h = m.header(T0 + 5 * S);
   CHECK(h.leap == 0);
   CHECK(h.stratum == 1);
   CHECK(h.refid == refidFromText("PPS\0"));
@@ -58,7 +60,7 @@ TEST_CASE("sync state: a gap breaks the run") {
 
 TEST_CASE("sync state: an upstream locks after its iburst, and its poll sets the holdover delay") {
   SyncStateMachine m{SyncParams{}};
-  m.setSource("upstream 192.0.2.1", 64, true);
+  m.setSource(kj::str("upstream 192.0.2.1"), 64, true);
   SourceStats st;
   m.onSample(st, T0);
   m.onSample(st, T0 + 2 * S);

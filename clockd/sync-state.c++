@@ -5,47 +5,42 @@
 
 namespace horloge::clockd {
 
-const char* syncName(Sync s) {
-  switch (s) {
-    case Sync::UNSYNCHRONISED: return "unsynchronised";
-    case Sync::LOCKED: return "locked";
-    case Sync::HOLDOVER: return "holdover";
-  }
-  return "?";
-}
-
-std::string refidText(uint32_t refid, uint8_t stratum) {
+kj::String refidText(uint32_t refid, uint8_t stratum) {
   char buf[16];
   if (stratum >= 2 && stratum < 16) {
     snprintf(buf, sizeof(buf), "%u.%u.%u.%u", refid >> 24, (refid >> 16) & 255,
              (refid >> 8) & 255, refid & 255);
-    return buf;
+    return kj::str(buf);
   }
-  std::string out;
+  size_t n = 0;
   for (int shift = 24; shift >= 0; shift -= 8) {
     char c = char(refid >> shift);
     if (c == 0) break;
-    out += c >= 0x20 && c < 0x7f ? c : '?';   // a status is text: never raw bytes
+    buf[n++] = c >= 0x20 && c < 0x7f ? c : '?';   // a status is text: never raw bytes
   }
-  return out;
+  return kj::heapString(buf, n);
 }
 
-static std::string fmt(const std::string& source, const char* f, double a, double b = 0) {
+namespace {
+
+kj::String fmt(kj::StringPtr source, const char* f, double a, double b = 0) {
   char buf[128];
   snprintf(buf, sizeof(buf), f, a, b);
-  return source + buf;
+  return kj::str(source, buf);
 }
 
-void SyncStateMachine::setSource(std::string name, double intervalS, bool isUpstream) {
-  source = std::move(name);
+}  // namespace
+
+void SyncStateMachine::setSource(kj::String name, double intervalS, bool isUpstream) {
+  source = kj::mv(name);
   interval = intervalS;
   upstream = isUpstream;
 }
 
-void SyncStateMachine::enter(Sync s, std::string reason) {
+void SyncStateMachine::enter(Sync s, kj::String reason) {
   changed = changed || s != current;
   current = s;
-  why = std::move(reason);
+  why = kj::mv(reason);
 }
 
 void SyncStateMachine::onSample(const SourceStats& stats, int64_t localNs, double unslewed) {
@@ -71,7 +66,7 @@ void SyncStateMachine::onSample(const SourceStats& stats, int64_t localNs, doubl
 bool SyncStateMachine::tick(int64_t nowNs) {
   double silent = lastSampleNs ? (nowNs - lastSampleNs) * 1e-9 : 0;
   if (current == Sync::LOCKED && silent > std::max(params.holdoverAfter, 4 * interval + 1)) {
-    enter(Sync::HOLDOVER, fmt("no sample from the " + source, " for %.1f s", silent));
+    enter(Sync::HOLDOVER, fmt(kj::str("no sample from the ", source), " for %.1f s", silent));
   } else if (current == Sync::HOLDOVER && silent > params.maxHoldover) {
     enter(Sync::UNSYNCHRONISED, fmt("holdover", " exceeded maxholdover (%.0f s)", params.maxHoldover));
     run = 0;
@@ -81,12 +76,9 @@ bool SyncStateMachine::tick(int64_t nowNs) {
   return c;
 }
 
-Header SyncStateMachine::header(int64_t nowNs) const {
-  Header h;
-  if (current == Sync::UNSYNCHRONISED) {
-    h.refid = refidFromText("INIT");
-    return h;
-  }
+ServerHeader SyncStateMachine::header(int64_t nowNs) const {
+  ServerHeader h;
+  if (current == Sync::UNSYNCHRONISED) return h;
   h.leap = 0;
   h.stratum = 1;
   h.refid = refidFromText("PPS\0");

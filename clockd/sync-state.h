@@ -2,24 +2,16 @@
 //   UNSYNCHRONISED -> LOCKED -> HOLDOVER -> UNSYNCHRONISED (or back to LOCKED),
 // and the header netd advertises in each state.
 #pragma once
+#include "server-state.h"
 #include "source-filter.h"
+#include <horloge.capnp.h>
 #include <cstdint>
-#include <string>
+#include <kj/string.h>
 
 namespace horloge::clockd {
 
-enum class Sync : uint8_t { UNSYNCHRONISED, LOCKED, HOLDOVER };   // = ipc::SyncState
-const char* syncName(Sync s);
-
-struct Header {              // wire values, see ipc::ServerState
-  uint8_t leap = 3;
-  uint8_t stratum = 16;
-  int8_t precision = -20;
-  uint32_t refid = 0;
-  uint64_t referenceTime = 0;
-  uint32_t rootDelay = 0;
-  uint32_t rootDispersion = 0;
-};
+// The schema's states, as the status reports them (ipc::syncStateName names them).
+using Sync = ipc::SyncState;
 
 constexpr uint32_t refidFromText(const char (&s)[5]) {
   return (uint32_t(uint8_t(s[0])) << 24) | (uint32_t(uint8_t(s[1])) << 16) |
@@ -28,7 +20,7 @@ constexpr uint32_t refidFromText(const char (&s)[5]) {
 
 // The refid as operators read it: ASCII for stratum 0/1 (`PPS`, `GPS`, `INIT`), a dotted quad
 // above (an upstream's IPv4 address, or the hash of an IPv6 one), as ntpq and chronyc show it.
-std::string refidText(uint32_t refid, uint8_t stratum);
+kj::String refidText(uint32_t refid, uint8_t stratum);
 
 struct SyncParams {
   int lockSamples = 6;             // consecutive samples before claiming stratum 1
@@ -53,30 +45,30 @@ public:
   // Time passes; returns true when the state changed (reason() says why).
   bool tick(int64_t nowNs);
 
-  // Issue 8: the source followed, as the reasons name it ("reference clock", "upstream
-  // 192.0.2.1"), and the interval between its samples (1 s for a refclock, the poll interval
-  // for an upstream): gaps and the holdover delay scale with it, and an upstream locks after
+  // The source followed, as the reasons name it ("reference clock", "upstream 192.0.2.1"),
+  // and the interval between its samples (1 s for a refclock, the poll interval for an
+  // upstream): gaps and the holdover delay scale with it, and an upstream locks after
   // upstreamLockSamples.
-  void setSource(std::string name, double intervalS, bool upstream);
+  void setSource(kj::String name, double intervalS, bool upstream);
 
   Sync state() const { return current; }
-  const std::string& reason() const { return why; }
+  kj::StringPtr reason() const { return why; }
   int consecutive() const { return run; }
-  Header header(int64_t nowNs) const;
+  ServerHeader header(int64_t nowNs) const;
 
 private:
   SyncParams params;
   Sync current = Sync::UNSYNCHRONISED;
-  std::string why = "waiting for reference clock samples";
+  kj::String why = kj::str("waiting for reference clock samples");
   SourceStats last;
   int64_t lastSampleNs = 0;
   int run = 0;
   bool changed = false;
   double interval = 1;
   bool upstream = false;
-  std::string source = "reference clock";
+  kj::String source = kj::str("reference clock");
 
-  void enter(Sync s, std::string reason);
+  void enter(Sync s, kj::String reason);
 };
 
 }  // namespace horloge::clockd

@@ -211,11 +211,11 @@ Candidate UpstreamSource::candidate(int64_t nowNs, double phaseNow) const {
   return {SourceKind::NTP, usable(nowNs), offsetAt(nowNs, phaseNow), error(nowNs), stats.jitter};
 }
 
-uint32_t refidOfAddress(const std::string& address) {
+uint32_t refidOfAddress(kj::StringPtr address) {
   in_addr a4;
-  if (inet_pton(AF_INET, address.c_str(), &a4) == 1) return ntohl(a4.s_addr);
+  if (inet_pton(AF_INET, address.cStr(), &a4) == 1) return ntohl(a4.s_addr);
   in6_addr a6;
-  if (inet_pton(AF_INET6, address.c_str(), &a6) != 1) return 0;
+  if (inet_pton(AF_INET6, address.cStr(), &a6) != 1) return 0;
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_Digest(a6.s6_addr, 16, md, &len, EVP_md5(), nullptr);
@@ -233,7 +233,7 @@ RelayHeader relayHeader(const UpstreamSource& s, int64_t nowNs) {
           s.rootDispersion + s.stats.jitter + PHI * age};
 }
 
-std::string crossCheck(const Candidate& gps, const std::vector<Candidate>& peers) {
+kj::Maybe<kj::String> crossCheck(const Candidate& gps, const std::vector<Candidate>& peers) {
   int asked = 0, disagree = 0;
   double worst = 0;
   for (auto& p: peers) {
@@ -245,17 +245,18 @@ std::string crossCheck(const Candidate& gps, const std::vector<Candidate>& peers
       if (std::fabs(d) > std::fabs(worst)) worst = d;
     }
   }
-  if (!gps.usable || asked == 0 || 2 * disagree <= asked) return {};
+  if (!gps.usable || asked == 0 || 2 * disagree <= asked) return nullptr;
   char buf[160];
   snprintf(buf, sizeof(buf),
            "GPS disagrees with %d of %d noselect peers by up to %+.6f s: GPS fault or spoofing "
            "suspected", disagree, asked, -worst);
-  return buf;
+  return kj::str(buf);
 }
 
-bool GpsAlarm::update(const std::string& verdict, int64_t nowNs) {
-  if (verdict.empty() != raised()) {
-    if (raised()) current = verdict;   // still disagreeing: the newest figures
+bool GpsAlarm::update(kj::Maybe<kj::String> verdict, int64_t nowNs) {
+  bool disagree = verdict != nullptr;
+  if (disagree == raised()) {
+    KJ_IF_MAYBE(v, verdict) current = kj::mv(*v);   // still disagreeing: the newest figures
     pending = false;
     return false;
   }
@@ -264,7 +265,8 @@ bool GpsAlarm::update(const std::string& verdict, int64_t nowNs) {
     sinceNs = nowNs;
   }
   if ((nowNs - sinceNs) * 1e-9 < (raised() ? CLEAR_S : RAISE_S)) return false;
-  current = verdict;
+  KJ_IF_MAYBE(v, verdict) current = kj::mv(*v);
+  else current = kj::str("");
   pending = false;
   return true;
 }

@@ -1,4 +1,4 @@
-// Upstream NTP servers as clockd sees them (issue 8): netd pushes raw T1..T4 exchanges; here
+// Upstream NTP servers as clockd sees them: netd pushes raw T1..T4 exchanges; here
 // they become offsets through the clock filter, candidates for selection, the header a relay
 // advertises, and the GPS-versus-peers cross-check of a Stratum-1.
 #pragma once
@@ -6,7 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <string>
+#include <kj/string.h>
 #include <vector>
 
 namespace horloge::clockd {
@@ -82,7 +82,7 @@ private:
 
 struct UpstreamSource {
   bool heard = false;
-  std::string address;
+  kj::String address;
   bool noselect = false, prefer = false, stopped = false;
   uint8_t stratum = 16, leap = 3, reach = 0;
   int8_t poll = 0;
@@ -123,7 +123,7 @@ struct UpstreamSource {
 
 // The refid a downstream sees for an upstream address: the IPv4 address, or the first four
 // bytes of the MD5 of the IPv6 address (RFC 5905 7.3). 0 for an unparsable address.
-uint32_t refidOfAddress(const std::string& address);
+uint32_t refidOfAddress(kj::StringPtr address);
 
 // A server whose refid is one of our own addresses gets its time from us: a loop.
 bool isLoop(uint32_t refid, const std::vector<uint32_t>& ownRefids);
@@ -138,10 +138,10 @@ struct RelayHeader {
 };
 RelayHeader relayHeader(const UpstreamSource& s, int64_t nowNs);
 
-// GPS versus the `noselect` peers: an alarm when a strict majority of the usable peers lie
-// beyond the combined error bounds (|gps - peer| > gps.error + peer.error). Empty: agree or
-// nobody to ask.
-std::string crossCheck(const Candidate& gps, const std::vector<Candidate>& peers);
+// GPS versus the `noselect` peers: why the GPS is suspect when a strict majority of the usable
+// peers lie beyond the combined error bounds (|gps - peer| > gps.error + peer.error); null when
+// they agree or there is nobody to ask.
+kj::Maybe<kj::String> crossCheck(const Candidate& gps, const std::vector<Candidate>& peers);
 
 // crossCheck()'s verdict with hysteresis: raised once the GPS has disagreed for RAISE_S, cleared
 // once it has agreed for CLEAR_S, so that a verdict near the bound does not flap the alarm (and
@@ -150,12 +150,12 @@ class GpsAlarm {
 public:
   static constexpr double RAISE_S = 8, CLEAR_S = 60;
   // Takes the verdict at `nowNs`; true when the alarm was raised or cleared.
-  bool update(const std::string& verdict, int64_t nowNs);
-  bool raised() const { return !current.empty(); }
-  const std::string& text() const { return current; }   // the latest disagreeing verdict
+  bool update(kj::Maybe<kj::String> verdict, int64_t nowNs);
+  bool raised() const { return current.size() > 0; }
+  kj::StringPtr text() const { return current; }   // the latest disagreeing verdict, or ""
 
 private:
-  std::string current;
+  kj::String current = kj::str("");
   bool pending = false;     // the verdict differs from the state since `sinceNs`
   int64_t sinceNs = 0;
 };

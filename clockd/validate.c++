@@ -1,4 +1,5 @@
 #include "validate.h"
+#include "netd-counters.h"
 #include <kj/debug.h>
 
 namespace horloge::clockd {
@@ -9,9 +10,10 @@ void validateSample(ipc::RefSample::Reader s) {
              "systemTimeNs out of range", s.getSystemTimeNs());
   KJ_REQUIRE(s.getReferenceTimeNs() >= EARLIEST_NS && s.getReferenceTimeNs() < LATEST_NS,
              "referenceTimeNs out of range", s.getReferenceTimeNs());
-  KJ_REQUIRE(s.getErrorNs() > 0 && s.getErrorNs() <= 1'000'000'000u, "errorNs out of range",
+  KJ_REQUIRE(s.getErrorNs() > 0 && s.getErrorNs() <= uint64_t(ntp::NS_PER_S), "errorNs out of range",
              s.getErrorNs());
-  KJ_REQUIRE(static_cast<uint16_t>(s.getLeap()) <= 3, "unknown leap value");
+  KJ_REQUIRE(s.getKind() == ipc::SampleKind::PPS || s.getKind() == ipc::SampleKind::NMEA,
+             "unknown sample kind");
 }
 
 void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list) {
@@ -20,7 +22,7 @@ void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list) {
     KJ_REQUIRE(r.getSourceId() < MAX_SOURCES, "sourceId out of range");
     KJ_REQUIRE(r.getName().size() <= MAX_TEXT && r.getDriver().size() <= MAX_TEXT &&
                r.getFault().size() <= MAX_TEXT, "refclock text too long");
-    KJ_REQUIRE(r.getNmeaDelayNs() >= -1'000'000'000 && r.getNmeaDelayNs() <= 2'000'000'000,
+    KJ_REQUIRE(r.getNmeaDelayNs() >= -ntp::NS_PER_S && r.getNmeaDelayNs() <= 2 * ntp::NS_PER_S,
                "nmeaDelayNs out of range");
     KJ_REQUIRE(r.getSatellitesUsed() <= 255 && r.getFixQuality() <= 9, "bad GNSS fix fields");
     KJ_REQUIRE(r.getAnomaly().size() <= MAX_TEXT && r.getSatellites().size() <= 128,
@@ -38,13 +40,8 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
   // Each count is of received requests. netd sums its workers' counters one after another
   // without a snapshot, so only bounds that hold for every single counter are checked.
   uint64_t received = s.getReceived();
-  for (uint64_t v: {s.getDroppedLength(), s.getDroppedVersion(), s.getDroppedMode(),
-                    s.getDroppedExtension(), s.getDroppedAuth(), s.getDroppedSource(),
-                    s.getDroppedOwnAddress(), s.getDroppedDenied(), s.getRateLimited(),
-                    s.getKodSent(), s.getSendErrors(), s.getRequestsV1(), s.getRequestsV2(),
-                    s.getRequestsV3(), s.getRequestsV4(), s.getInterleaved(),
-                    s.getNtsRequests(), s.getNtsNaks(), s.getDroppedNts()}) {
-    KJ_REQUIRE(v <= received, "a netd counter exceeds the requests received");
+  for (auto& row: NETD_STAT_ROWS) {
+    if (row.perRequest) KJ_REQUIRE(row.get(s) <= received, "a netd counter exceeds the requests received");
   }
   KJ_REQUIRE(s.getNtsCookiesIssued() <= 8 * received, "more NTS cookies than 8 per request");
   // Issue 6: netd's top talkers, copied into every status read: bounded, short addresses.
@@ -70,7 +67,7 @@ void validateNtskeStats(ipc::NtskeStats::Reader s) {
 
 void validateUpstreamSample(ipc::UpstreamSample::Reader s) {
   // Issue 8: netd's raw exchange with an upstream server.
-  KJ_REQUIRE(s.getServer() < 16, "server index out of range", s.getServer());
+  KJ_REQUIRE(s.getServer() < MAX_SERVERS, "server index out of range", s.getServer());
   KJ_REQUIRE(s.getAddress().size() > 0 && s.getAddress().size() <= 45, "bad server address");
   for (char ch: s.getAddress()) {
     KJ_REQUIRE((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F') ||
@@ -81,9 +78,9 @@ void validateUpstreamSample(ipc::UpstreamSample::Reader s) {
   for (int64_t t: {s.getT1Ns(), s.getT2Ns(), s.getT3Ns(), s.getT4Ns()}) {
     KJ_REQUIRE(t >= EARLIEST_NS && t < LATEST_NS, "upstream timestamp out of range", t);
   }
-  KJ_REQUIRE(s.getT4Ns() >= s.getT1Ns() && s.getT4Ns() - s.getT1Ns() <= 10'000'000'000,
+  KJ_REQUIRE(s.getT4Ns() >= s.getT1Ns() && s.getT4Ns() - s.getT1Ns() <= 10 * ntp::NS_PER_S,
              "T4 before T1 or more than 10 s after it");
-  KJ_REQUIRE(s.getT3Ns() >= s.getT2Ns() && s.getT3Ns() - s.getT2Ns() <= 10'000'000'000,
+  KJ_REQUIRE(s.getT3Ns() >= s.getT2Ns() && s.getT3Ns() - s.getT2Ns() <= 10 * ntp::NS_PER_S,
              "T3 before T2 or more than 10 s after it");
   KJ_REQUIRE(s.getStratum() >= 1 && s.getStratum() <= 16, "stratum out of range");
   KJ_REQUIRE(s.getLeap() <= 3, "leap out of range");
@@ -97,6 +94,7 @@ void validateDaemonInfo(ipc::DaemonInfo::Reader info, ipc::Role expected) {
   KJ_REQUIRE(info.getPid() > 0, "bad pid");
   KJ_REQUIRE(info.getSeccomp() <= 2, "bad seccomp mode");
   KJ_REQUIRE(info.getVersion().size() <= MAX_TEXT, "version too long");
+  KJ_REQUIRE(info.getUser().size() <= MAX_TEXT, "user name too long");
 }
 
 }  // namespace horloge::clockd

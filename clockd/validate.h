@@ -2,15 +2,16 @@
 // before it touches the discipline or the status. A violation throws (KJ_REQUIRE), which fails
 // that call back to the sender; clockd counts it and carries on.
 #pragma once
+#include "ntp-time.h"
+#include "sources.h"
 #include <horloge.capnp.h>
 #include <cstdint>
 
 namespace horloge::clockd {
 
-constexpr int64_t EARLIEST_NS = 1'577'836'800LL * 1'000'000'000;   // 2020-01-01
-constexpr int64_t LATEST_NS = 4'102'444'800LL * 1'000'000'000;     // 2100-01-01
-constexpr uint32_t MAX_SOURCES = 8;
-constexpr uint32_t MAX_TEXT = 128;
+constexpr int64_t EARLIEST_NS = 1'577'836'800LL * ntp::NS_PER_S;   // 2020-01-01
+constexpr int64_t LATEST_NS = 4'102'444'800LL * ntp::NS_PER_S;     // 2100-01-01
+constexpr uint32_t MAX_TEXT = ipc::MAX_TEXT;
 
 void validateSample(ipc::RefSample::Reader s);
 void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list);

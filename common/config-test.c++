@@ -156,6 +156,26 @@ TEST_CASE("config: missing file") {
                        ConfigError);
 }
 
+TEST_CASE("config: a file that is not a small regular file is refused by name, unread") {
+  CHECK_THROWS_WITH_AS(loadConfig("/dev/zero"), "/dev/zero: not a regular file", ConfigError);
+  CHECK_THROWS_WITH_AS(loadConfig("/tmp"), "/tmp: not a regular file", ConfigError);
+}
+
+TEST_CASE("config: socket paths that a Unix socket cannot have are file:line errors") {
+  std::string fits(MAX_UNIX_SOCKET_PATH - 1 - LONGEST_IPC_SOCKET_NAME, 'r');
+  fits[0] = '/';
+  CHECK(errorOf("rundir " + fits + "\n") == "");
+  CHECK(errorOf("\nrundir " + fits + "x\n") ==
+        "t.conf:2: rundir is 94 characters long; its sockets' paths (up to " + fits +
+        "x/refclock.sock) would pass the 107 characters a Unix socket path may have (at most 93 "
+        "for rundir)");
+  std::string sock(MAX_UNIX_SOCKET_PATH, 's');
+  sock[0] = '/';
+  CHECK(errorOf("refclock sock " + sock + "\n") == "");
+  CHECK(errorOf("refclock sock " + sock + "s\n") ==
+        "t.conf:1: socket path is 108 characters long; a Unix socket path may have at most 107");
+}
+
 TEST_CASE("config: allow and deny") {
   Config c = parseConfig(
       "deny all\n"
@@ -310,7 +330,7 @@ TEST_CASE("config: server (issue 8)") {
 
   CHECK(errorOf("server 192.0.2.1 burst\n") ==
         "t.conf:1: unknown server option 'burst' (known: port, minpoll, maxpoll, iburst, prefer, "
-        "noselect)");
+        "noselect): `burst` is abuse for a public server: `iburst` only");
   CHECK(errorOf("server 192.0.2.1 minpoll 8 maxpoll 6\n") == "t.conf:1: maxpoll is below minpoll");
   CHECK(errorOf("server 192.0.2.1 maxpoll 18\n").find("t.conf:1: ") == 0);
   CHECK(errorOf("server a/b\n") == "t.conf:1: server 'a/b' is neither an address nor a host name");
@@ -377,4 +397,33 @@ TEST_CASE("config: nts") {
   CHECK(errorOf("nts\n") == "t.conf:1: missing nts option after 'nts'");
   CHECK(errorOf("nts port 1\nnts port 2\n") == "t.conf:2: 'nts port' already given at line 1");
   CHECK(errorOf("user ntskd bad/user\n") == "t.conf:1: bad user name 'bad/user'");
+}
+
+TEST_CASE("config: chrony's and ntpd's lines are refused with the horloge form to write") {
+  CHECK(errorOf("refclock PPS /dev/pps0 lock NMEA\n") ==
+        "t.conf:1: unknown refclock driver 'PPS' (known: sim, nmea, pps, shm, sock): chrony's "
+        "`refclock PPS`: write `refclock pps ...` (lower case)");
+  CHECK(errorOf("refclock pps /dev/pps0 lock NMEA\n") ==
+        "t.conf:1: unknown refclock pps option 'lock': no `lock` needed: PPS edges are numbered by "
+        "a `refclock nmea` of the same file, or by clockd's clock once it is within 0.4 s");
+  CHECK(errorOf("refclock shm 0 refid NMEA\n") ==
+        "t.conf:1: unknown refclock shm option 'refid': the refid is PPS or NMEA by what the "
+        "samples are");
+  CHECK(errorOf("pool 2.debian.pool.ntp.org iburst\n").find(
+            "`pool` needs DNS, which the appliance's VLAN has not: write one `server ADDRESS "
+            "iburst` line per server") != std::string::npos);
+  CHECK(errorOf("restrict default kod nomodify notrap nopeer noquery limited\n").find(
+            "t.conf:1: unknown directive 'restrict': ntpd's `restrict`: write `allow") == 0);
+  CHECK(errorOf("fudge 127.127.28.0 time1 0.304 refid NMEA\n") ==
+        "t.conf:1: unknown directive 'fudge': ntpd's `fudge`: put `offset SECONDS` (its time1) on "
+        "the `refclock` line");
+  CHECK(errorOf("server 127.127.28.0 minpoll 4\n") ==
+        "t.conf:1: server 127.127.28.0: ntpd's SHM driver: write `refclock shm 0` (`offset` for its "
+        "fudge time1)");
+  CHECK(errorOf("server 192.0.2.1 iburst xleave\n").find(
+            "unknown server option 'xleave' (known: port, minpoll, maxpoll, iburst, prefer, "
+            "noselect): not needed") != std::string::npos);
+  CHECK(errorOf("local stratum 10\n").find("horloge never serves its free-running clock") !=
+        std::string::npos);
+  CHECK(errorOf("frobnicate 1\n") == "t.conf:1: unknown directive 'frobnicate'");
 }

@@ -1,8 +1,9 @@
 #include "config.h"
 #include "address.h"
+#include "read-file.h"
+#include "config-hints.h"
 #include <charconv>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 #include <algorithm>
 #include <cctype>
@@ -71,6 +72,11 @@ struct Line {
   }
 };
 
+// "message: hint" when chrony or ntpd would have taken the line.
+std::string withHint(std::string message, const std::string& hint) {
+  return hint.empty() ? message : message + ": " + hint;
+}
+
 std::vector<std::string> split(const std::string& line) {
   std::vector<std::string> out;
   std::istringstream in(line);
@@ -89,6 +95,9 @@ void parseRefclock(const Line& l, Config& c) {
     i = 3;
   } else if (r.driver == "sock") {
     r.device = l.path_(2, "socket path");
+    if (r.device.size() > MAX_UNIX_SOCKET_PATH)
+      l.fail("socket path is " + std::to_string(r.device.size()) + " characters long; a Unix "
+             "socket path may have at most " + std::to_string(MAX_UNIX_SOCKET_PATH));
     i = 3;
   } else if (r.driver == "shm") {
     double unit = l.number_(2, "unit", 0, 7);
@@ -96,7 +105,8 @@ void parseRefclock(const Line& l, Config& c) {
     r.unit = static_cast<int>(unit);
     i = 3;
   } else if (r.driver != "sim") {
-    l.fail("unknown refclock driver '" + r.driver + "' (known: sim, nmea, pps, shm, sock)");
+    l.fail(withHint("unknown refclock driver '" + r.driver + "' (known: sim, nmea, pps, shm, sock)",
+                    foreignDriverHint(r.driver)));
   }
   bool sim = r.driver == "sim";
   while (i < l.words.size()) {
@@ -131,7 +141,8 @@ void parseRefclock(const Line& l, Config& c) {
       r.faults.push_back(f);
       i += 4;
       continue;
-    } else l.fail("unknown refclock " + r.driver + " option '" + key + "'");
+    } else l.fail(withHint("unknown refclock " + r.driver + " option '" + key + "'",
+                           foreignOptionHint("refclock", key)));
     i += 2;
   }
   c.refclocks.push_back(r);
@@ -246,10 +257,9 @@ bool validUserName(const std::string& s) {
 }
 
 void parseUser(const Line& l, Config& c) {
-  static const char* roles[] = {"clockd", "netd", "refclockd", "monitord", "ntskd"};
   if (l.words.size() == 3) {
     for (int r = 0; r < ROLE_COUNT; ++r) {
-      if (l.words[1] == roles[r]) {
+      if (l.words[1] == roleName(static_cast<Role>(r))) {
         if (!validUserName(l.words[2])) l.fail("bad user name '" + l.words[2] + "'");
         c.users[r] = l.words[2];
         return;
@@ -338,6 +348,7 @@ void parseServer(const Line& l, Config& c) {
   s.line = l.number;
   const std::string& a = l.word(1, "server address");
   unsigned char buf[16];
+  if (!ntpdRefclockHint(a).empty()) l.fail("server " + a + ": " + ntpdRefclockHint(a));
   if (inet_pton(AF_INET, a.c_str(), buf) == 1 || inet_pton(AF_INET6, a.c_str(), buf) == 1) {
     s.address = a;
   } else if (validHostName(a)) {
@@ -358,8 +369,9 @@ void parseServer(const Line& l, Config& c) {
     else if (k == "iburst") s.iburst = true;
     else if (k == "prefer") s.prefer = true;
     else if (k == "noselect") s.noselect = true;
-    else l.fail("unknown server option '" + k +
-                "' (known: port, minpoll, maxpoll, iburst, prefer, noselect)");
+    else l.fail(withHint("unknown server option '" + k +
+                         "' (known: port, minpoll, maxpoll, iburst, prefer, noselect)",
+                         foreignOptionHint("server", k)));
   }
   if (s.maxpoll < s.minpoll) l.fail("maxpoll is below minpoll");
   if (c.servers.size() >= MAX_SERVERS) l.fail("more than 16 servers");
@@ -423,6 +435,13 @@ void parseLine(const Line& l, Config& c) {
   } else if (d == "rundir") {
     c.rundir = l.path_(1, "rundir");
     l.noMoreThan(2);
+    // Found here rather than when clockd binds, with the socket path's limit in words.
+    if (c.rundir.size() + 1 + LONGEST_IPC_SOCKET_NAME > MAX_UNIX_SOCKET_PATH)
+      l.fail("rundir is " + std::to_string(c.rundir.size()) + " characters long; its sockets' "
+             "paths (up to " + c.rundir + "/refclock.sock) would pass the " +
+             std::to_string(MAX_UNIX_SOCKET_PATH) + " characters a Unix socket path may have (" +
+             "at most " + std::to_string(MAX_UNIX_SOCKET_PATH - 1 - LONGEST_IPC_SOCKET_NAME) +
+             " for rundir)");
   } else if (d == "statedir") {
     c.statedir = l.path_(1, "statedir");
     l.noMoreThan(2);
@@ -478,7 +497,7 @@ void parseLine(const Line& l, Config& c) {
   } else if (d == "nts") {
     parseNts(l, c);
   } else {
-    l.fail("unknown directive '" + d + "'");
+    l.fail(withHint("unknown directive '" + d + "'", foreignDirectiveHint(l.words)));
   }
 }
 
@@ -524,14 +543,14 @@ Config parseConfig(const std::string& text, const std::string& path) {
 }
 
 Config loadConfig(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw ConfigError(path + ": cannot open");
-  std::ostringstream s;
-  s << f.rdbuf();
-  if (s.str().size() > 1 << 20) throw ConfigError(path + ": larger than 1 MiB");
-  Config c = parseConfig(s.str(), path);
-  resolveServers(c);
-  return c;
+  kj::String why;
+  KJ_IF_MAYBE(text, tryReadSmallFile(path.c_str(), MAX_CONFIG_BYTES, why)) {
+    Config c = parseConfig(std::string(text->begin(), text->size()), path);
+    resolveServers(c);
+    return c;
+  }
+  // "PATH: why", as readSmallFile says it.
+  throw ConfigError(why.size() > 0 ? std::string(why.cStr()) : path + ": cannot open");
 }
 
 }  // namespace horloge

@@ -93,6 +93,14 @@ struct NtsConf {
   unsigned maxConnections = 100;  // NTS-KE connections at once; more are closed at once
 };
 
+// A Unix socket's path fits in sockaddr_un.sun_path (108 bytes with its NUL): clockd's sockets
+// are `rundir`/NAME, the longest NAME being "refclock.sock" (common/ipc.h checks its names
+// against this), and `refclock sock PATH` is bound as written.
+constexpr size_t MAX_UNIX_SOCKET_PATH = 107;
+constexpr size_t LONGEST_IPC_SOCKET_NAME = 13;
+// The configuration file is read whole, up to this size.
+constexpr size_t MAX_CONFIG_BYTES = 1 << 20;
+
 struct Config {
   std::string path;
   std::vector<ListenConf> listen;

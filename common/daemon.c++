@@ -1,4 +1,5 @@
 #include "daemon.h"
+#include "error-text.h"
 #include "log.h"
 #include <kj/exception.h>
 #include <exception>
@@ -34,7 +35,7 @@ int runDaemon(kj::FunctionParam<int()> body) {
   try {
     return body();
   } catch (const kj::Exception& e) {
-    log::error(e.getDescription());
+    log::error(errorText(e));
   } catch (const std::exception& e) {
     log::error(e.what());
   }

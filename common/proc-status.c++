@@ -1,7 +1,8 @@
 #include "proc-status.h"
+#include <cerrno>
 #include <fstream>
+#include <kj/debug.h>
 #include <sstream>
-#include <stdexcept>
 
 namespace horloge {
 
@@ -31,7 +32,7 @@ ProcStatus parseProcStatus(const std::string& text) {
 ProcStatus readProcStatus(pid_t pid) {
   std::string path = pid ? "/proc/" + std::to_string(pid) + "/status" : "/proc/self/status";
   std::ifstream f(path);
-  if (!f) throw std::runtime_error("cannot read " + path);
+  if (!f) KJ_FAIL_SYSCALL("open", errno, path);
   std::ostringstream s;
   s << f.rdbuf();
   return parseProcStatus(s.str());

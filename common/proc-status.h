@@ -13,7 +13,7 @@ struct ProcStatus {
   uint8_t seccomp = 0;       // 0 off, 1 strict, 2 filter
 };
 
-// pid 0 means this process. Throws std::runtime_error when the file cannot be read.
+// pid 0 means this process. KJ_FAIL_SYSCALL when the file cannot be read.
 ProcStatus readProcStatus(pid_t pid = 0);
 ProcStatus parseProcStatus(const std::string& text);
 

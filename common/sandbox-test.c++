@@ -109,10 +109,8 @@ ChildResult inChild(std::function<std::string()> body) {
     rlimit noCore = {0, 0};   // SIGSYS dumps core by default
     setrlimit(RLIMIT_CORE, &noCore);
     std::string report;
-    try {
-      report = body();
-    } catch (const std::exception& e) {
-      report = std::string("exception: ") + e.what();
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { report = body(); })) {
+      report = std::string("exception: ") + e->getDescription().cStr();
     }
     if (!report.empty()) (void)!write(fds[1], report.data(), report.size());
     _exit(report.empty() ? 0 : 1);
@@ -197,10 +195,10 @@ std::string lockedDownChecks(Role role, uid_t nobody) {
   });
 
   std::string error;
-  try {
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
     lockdown(role, optionsFor(role, SeccompAction::ERRNO));
-  } catch (const std::exception& e) {
-    error = e.what();
+  })) {
+    error = e->getDescription().cStr();
   }
   {
     std::lock_guard<std::mutex> lock(mutex);
@@ -432,10 +430,9 @@ TEST_CASE("as root, an unknown or missing user stops lockdown in step 1") {
       LockdownOptions o;
       o.user = user;
       o.action = SeccompAction::ERRNO;
-      try {
-        lockdown(Role::NETD, o);
-      } catch (const std::runtime_error& e) {
-        if (std::string(e.what()).find("step 1") == std::string::npos) return e.what();
+      KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { lockdown(Role::NETD, o); })) {
+        std::string what = e->getDescription().cStr();
+        if (what.find("step 1") == std::string::npos) return what;
         return geteuid() == 0 ? "" : "uid changed before the error";
       }
       return "no exception";
@@ -462,9 +459,9 @@ TEST_CASE("policy tables name real syscalls and nothing dangerous") {
   };
   for (Role role: ROLES) {
     const policy::Policy& p = policy::forRole(role);
-    std::string role_ = p.role;
+    std::string role_ = roleName(role);
     CAPTURE(role_);
-    CHECK(std::string(p.role) == roleName(role));
+    CHECK(p.role == role);
     for (const policy::Syscall& s: p.syscalls) {
       CAPTURE(s.name);
       // A typo would be skipped silently at load time: catch it here. Every name is a call

@@ -1,6 +1,7 @@
 // lockdown(): the four steps of sandbox.h in order, then a check that every thread ended up
 // confined. The tables of what each role may do are in policy/, this file only applies them.
 #include "sandbox.h"
+#include "error.h"
 #include "policy.h"
 #include "proc-status.h"
 #include <cerrno>
@@ -13,7 +14,6 @@
 #include <pwd.h>
 #include <seccomp.h>
 #include <sstream>
-#include <stdexcept>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -29,9 +29,7 @@ constexpr char STEP4[] = "step 4 (seccomp)";
 constexpr char STEP5[] = "step 5 (verify)";
 
 [[noreturn]] void fail(const char* step, const std::string& what, int error = 0) {
-  std::string message = std::string("lockdown: ") + step + ": " + what;
-  if (error) message += std::string(": ") + strerror(error);
-  throw std::runtime_error(message);
+  failWith(kj::str("lockdown: ", step, ": ", what, error ? ": " : "", error ? strerror(error) : ""));
 }
 
 using CapPtr = std::unique_ptr<std::remove_pointer_t<cap_t>, int (*)(void*)>;

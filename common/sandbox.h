@@ -20,8 +20,8 @@ struct LockdownOptions {
   bool relay = false;               // netd with `server` lines: may open upstream UDP sockets
 };
 
-// Throws std::runtime_error (with the failing step) if any step fails: a daemon must not run
-// half confined.
+// Throws (failWith, error.h: "lockdown: step N (...): what") if any step fails: a daemon must
+// not run half confined.
 void lockdown(Role role, const LockdownOptions& options);
 
 }  // namespace horloge

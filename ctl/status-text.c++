@@ -108,11 +108,11 @@ void renderClock(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
 void renderDaemons(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
   Table t;
   t.row("daemon", "state", "pid", "uid", "CapEff", "NoNewPrivs", "Seccomp");
-  daemonRow(t, "clockd", true, status.getClockd());
-  daemonRow(t, "refclockd", status.getRefclockd().getConnected(), status.getRefclockd().getInfo());
-  daemonRow(t, "netd", status.getNetd().getConnected(), status.getNetd().getInfo());
+  daemonRow(t, roleName(Role::CLOCKD), true, status.getClockd());
+  daemonRow(t, roleName(Role::REFCLOCKD), status.getRefclockd().getConnected(), status.getRefclockd().getInfo());
+  daemonRow(t, roleName(Role::NETD), status.getNetd().getConnected(), status.getNetd().getInfo());
   if (status.getNts().getEnabled()) {
-    daemonRow(t, "ntskd", status.getNtskd().getConnected(), status.getNtskd().getInfo());
+    daemonRow(t, roleName(Role::NTSKD), status.getNtskd().getConnected(), status.getNtskd().getInfo());
   }
   t.renderTo(out);
 }
@@ -164,7 +164,7 @@ void renderNetd(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
   if (!peer.getConnected()) return;
   auto s = peer.getBody();
   Table t;
-  t.row("netd", "received", "answered", "dropped", "kernel RX", "user RX", "state age");
+  t.row(roleName(Role::NETD), "received", "answered", "dropped", "kernel RX", "user RX", "state age");
   t.row("", s.getReceived(), s.getAnswered(), s.getDropped(), s.getKernelRxStamps(),
         s.getUserRxStamps(), seconds(double(s.getStateAgeNs()) * 1e-9, false));
   // One table, so that the three header rows and their values share column widths.
@@ -186,10 +186,10 @@ void renderDownNotes(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
     out.addAll(kj::str(name, " is down (last seen ", nsAgo(lastSeenNs, status.getGeneratedNs()),
                        ")\n"));
   };
-  note("refclockd", status.getRefclockd().getConnected(), status.getRefclockd().getLastSeenNs());
-  note("netd", status.getNetd().getConnected(), status.getNetd().getLastSeenNs());
+  note(roleName(Role::REFCLOCKD), status.getRefclockd().getConnected(), status.getRefclockd().getLastSeenNs());
+  note(roleName(Role::NETD), status.getNetd().getConnected(), status.getNetd().getLastSeenNs());
   if (status.getNts().getEnabled()) {
-    note("ntskd", status.getNtskd().getConnected(), status.getNtskd().getLastSeenNs());
+    note(roleName(Role::NTSKD), status.getNtskd().getConnected(), status.getNtskd().getLastSeenNs());
   }
 }
 
@@ -222,9 +222,11 @@ kj::String renderStatus(ipc::SystemStatus::Reader status) {
 
 kj::Array<kj::StringPtr> downPeers(ipc::SystemStatus::Reader status) {
   kj::Vector<kj::StringPtr> down;
-  if (!status.getRefclockd().getConnected()) down.add("refclockd");
-  if (!status.getNetd().getConnected()) down.add("netd");
-  if (status.getNts().getEnabled() && !status.getNtskd().getConnected()) down.add("ntskd");
+  if (!status.getRefclockd().getConnected()) down.add(roleName(Role::REFCLOCKD));
+  if (!status.getNetd().getConnected()) down.add(roleName(Role::NETD));
+  if (status.getNts().getEnabled() && !status.getNtskd().getConnected()) {
+    down.add(roleName(Role::NTSKD));
+  }
   return down.releaseAsArray();
 }
 

@@ -1,6 +1,7 @@
 #include "table.h"
 #include <cmath>
 #include <cstdio>
+#include <kj/debug.h>
 
 namespace horloge::ctl {
 
@@ -13,23 +14,7 @@ kj::String format(const char* fmt, Args... args) {
   return kj::heapString(buf);
 }
 
-kj::String rawNumber(double v) {
-  return std::isfinite(v) ? format("%.9g", v) : kj::str("null");
-}
-
-kj::String jsonKey(kj::StringPtr header) {
-  kj::Vector<char> out;
-  for (char c: header) {
-    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) out.add(c);
-    else if (c >= 'A' && c <= 'Z') out.add(char(c - 'A' + 'a'));
-    else if (out.size() > 0 && out.back() != '_') out.add('_');
-  }
-  while (out.size() > 0 && out.back() == '_') out.removeLast();
-  out.add('\0');
-  return kj::String(out.releaseAsArray());
-}
-
-void jsonString(kj::Vector<char>& out, kj::StringPtr s) {
+void appendJsonString(kj::Vector<char>& out, kj::StringPtr s) {
   out.add('"');
   for (char c: s) {
     if (c == '"' || c == '\\') { out.add('\\'); out.add(c); }
@@ -48,54 +33,95 @@ void csvField(kj::Vector<char>& out, kj::StringPtr s) {
   out.add('"');
 }
 
-void renderText(const View& v, kj::Vector<char>& out) {
+bool inText(const Column& c) { return c.shown == Column::ALL || c.shown == Column::TEXT_ONLY; }
+bool inCsv(const Column& c) { return c.shown == Column::ALL || c.shown == Column::DATA_ONLY; }
+bool inJson(const Column& c) { return c.shown != Column::TEXT_ONLY; }
+
+void renderTable(const View& v, kj::Vector<char>& out) {
+  kj::Vector<size_t> shown;
+  for (auto i: kj::indices(v.columns)) if (inText(v.columns[i])) shown.add(i);
   kj::Vector<size_t> widths;
-  auto widen = [&](size_t i, size_t w) {
-    while (widths.size() <= i) widths.add(0);
-    widths[i] = kj::max(widths[i], w);
-  };
-  for (auto i: kj::indices(v.columns)) widen(i, v.columns[i].size());
-  for (auto& r: v.rows) for (auto i: kj::indices(r)) widen(i, r[i].human.size());
-  auto line = [&](auto cellText, size_t n) {
-    for (size_t i = 0; i < n; ++i) {
-      kj::StringPtr t = cellText(i);
+  for (auto i: shown) widths.add(v.columns[i].header.size());
+  for (auto& r: v.rows) {
+    for (auto k: kj::indices(shown)) widths[k] = kj::max(widths[k], r[shown[k]].human.size());
+  }
+  auto line = [&](auto cellText) {
+    for (auto k: kj::indices(shown)) {
+      kj::StringPtr t = cellText(shown[k]);
       out.addAll(t);
-      if (i + 1 < n) for (size_t k = t.size(); k < widths[i] + 2; ++k) out.add(' ');
+      if (k + 1 < shown.size()) for (size_t n = t.size(); n < widths[k] + 2; ++n) out.add(' ');
     }
     out.add('\n');
   };
-  line([&](size_t i) -> kj::StringPtr { return v.columns[i]; }, v.columns.size());
-  for (auto& r: v.rows) line([&](size_t i) -> kj::StringPtr { return r[i].human; }, r.size());
+  line([&](size_t i) -> kj::StringPtr { return v.columns[i].header; });
+  for (auto& r: v.rows) line([&](size_t i) -> kj::StringPtr { return r[i].human; });
+}
+
+// "Header      : value" lines, as chronyc's tracking.
+void renderRecord(const View& v, kj::Vector<char>& out) {
+  size_t width = 0;
+  for (auto& c: v.columns) if (inText(c)) width = kj::max(width, c.header.size());
+  for (auto& r: v.rows) {
+    for (auto i: kj::indices(v.columns)) {
+      if (!inText(v.columns[i])) continue;
+      out.addAll(v.columns[i].header);
+      for (size_t n = v.columns[i].header.size(); n < width; ++n) out.add(' ');
+      out.addAll(" : "_kj);
+      out.addAll(r[i].human);
+      out.add('\n');
+    }
+  }
 }
 
 void renderCsv(const View& v, kj::Vector<char>& out) {
-  for (auto i: kj::indices(v.columns)) {
-    if (i) out.add(',');
-    csvField(out, jsonKey(v.columns[i]));
+  bool first = true;
+  for (auto& c: v.columns) {
+    if (!inCsv(c)) continue;
+    if (!first) out.add(',');
+    first = false;
+    csvField(out, c.key);
   }
   out.add('\n');
   for (auto& r: v.rows) {
+    first = true;
     for (auto i: kj::indices(r)) {
-      if (i) out.add(',');
-      csvField(out, r[i].raw == "null" ? kj::StringPtr("") : kj::StringPtr(r[i].raw));
+      if (!inCsv(v.columns[i])) continue;
+      if (!first) out.add(',');
+      first = false;
+      if (r[i].kind != Cell::NONE) csvField(out, r[i].raw);
     }
     out.add('\n');
   }
 }
 
+void jsonObject(const View& v, const kj::Array<Cell>& r, kj::Vector<char>& out) {
+  out.add('{');
+  bool first = true;
+  for (auto i: kj::indices(r)) {
+    if (!inJson(v.columns[i])) continue;
+    if (!first) out.add(',');
+    first = false;
+    appendJsonString(out, v.columns[i].key);
+    out.add(':');
+    switch (r[i].kind) {
+      case Cell::TEXT: appendJsonString(out, r[i].raw); break;
+      case Cell::NONE: out.addAll("null"_kj); break;
+      default: out.addAll(r[i].raw); break;
+    }
+  }
+  out.add('}');
+}
+
 void renderJson(const View& v, kj::Vector<char>& out) {
+  if (v.shape == View::RECORD) {
+    if (v.rows.size() > 0) jsonObject(v, v.rows[0], out);
+    else out.addAll("{}"_kj);
+    return;
+  }
   out.add('[');
   for (auto n: kj::indices(v.rows)) {
-    auto& r = v.rows[n];
-    out.addAll(n ? ",\n {"_kj : "{"_kj);
-    for (auto i: kj::indices(r)) {
-      if (i) out.add(',');
-      jsonString(out, jsonKey(v.columns[i]));
-      out.add(':');
-      if (r[i].number) out.addAll(r[i].raw);
-      else jsonString(out, r[i].raw);
-    }
-    out.add('}');
+    if (n) out.addAll(",\n "_kj);
+    jsonObject(v, v.rows[n], out);
   }
   out.add(']');
 }
@@ -111,60 +137,69 @@ kj::String printable(kj::StringPtr s) {
   return out;
 }
 
-Cell text(kj::StringPtr s) {
-  return {s.size() ? printable(s) : kj::str("-"), printable(s), false};
+kj::String jsonString(kj::StringPtr s) {
+  kj::Vector<char> out;
+  appendJsonString(out, s);
+  out.add('\0');
+  return kj::String(out.releaseAsArray());
 }
-Cell count(uint64_t n) { return {kj::str(n), kj::str(n), true}; }
-Cell integer(int64_t n) { return {kj::str(n), kj::str(n), true}; }
+
+Cell text(kj::StringPtr s) { return {s.size() ? printable(s) : kj::str("-"), printable(s), Cell::TEXT}; }
+Cell text(kj::StringPtr human, kj::StringPtr raw) {
+  return {printable(human), printable(raw), Cell::TEXT};
+}
+Cell count(uint64_t n) { return {kj::str(n), kj::str(n), Cell::NUMBER}; }
+Cell integer(int64_t n) { return {kj::str(n), kj::str(n), Cell::NUMBER}; }
+Cell boolean(bool b) { return {kj::str(b ? "yes" : "no"), kj::str(b ? "true" : "false"), Cell::BOOL}; }
+Cell octal(unsigned n) { return {format("%o", n), kj::str(n), Cell::NUMBER}; }
+Cell none() { return {kj::str("-"), kj::str("null"), Cell::NONE}; }
+Cell nested(kj::String json) { return {kj::str(""), kj::mv(json), Cell::JSON}; }
 
 Cell seconds(double s, bool sign) {
+  if (!std::isfinite(s)) return none();
   double a = std::fabs(s);
   kj::String human;
-  if (!std::isfinite(s)) human = kj::str("-");
-  else if (a < 1e-6) human = format(sign ? "%+.0f ns" : "%.0f ns", s * 1e9);
+  if (a < 1e-6) human = format(sign ? "%+.0f ns" : "%.0f ns", s * 1e9);
   else if (a < 1e-3) human = format(sign ? "%+.3f us" : "%.3f us", s * 1e6);
   else if (a < 1) human = format(sign ? "%+.3f ms" : "%.3f ms", s * 1e3);
   else human = format(sign ? "%+.3f s" : "%.3f s", s);
-  return {kj::mv(human), rawNumber(s), true};
+  return {kj::mv(human), format("%.9g", s), Cell::NUMBER};
 }
 
 Cell fixed(double v, const char* fmt, kj::StringPtr unit) {
-  if (!std::isfinite(v)) return {kj::str("-"), kj::str("null"), true};
+  if (!std::isfinite(v)) return none();
   // Raw at 6 digits: these are Float32 or rounded figures, "0.9" not "0.899999976".
-  return {kj::str(format(fmt, v), unit.size() ? " " : "", unit), format("%.6g", v), true};
+  return {kj::str(format(fmt, v), unit.size() ? " " : "", unit), format("%.6g", v), Cell::NUMBER};
 }
 
 Cell ago(int64_t thenNs, int64_t nowNs) {
-  if (thenNs == 0) return {kj::str("never"), kj::str("null"), true};
-  auto c = seconds(double(nowNs - thenNs) * 1e-9, false);
+  if (thenNs == 0) return {kj::str("never"), kj::str("null"), Cell::NONE};
+  double s = double(nowNs - thenNs) * 1e-9;
+  auto c = seconds(s, false);
+  if (s >= 2 * 86400) c.human = format("%.1f d", s / 86400);
+  else if (s >= 2 * 3600) c.human = format("%.1f h", s / 3600);
+  else if (s >= 120) c.human = format("%.1f min", s / 60);
   c.human = kj::str(c.human, " ago");
   return c;
 }
 
 kj::String render(kj::ArrayPtr<const View> views, Format format) {
   kj::Vector<char> out;
-  if (format == Format::JSON && views.size() > 1) out.add('{');
-  for (auto i: kj::indices(views)) {
-    switch (format) {
-      case Format::TEXT:
-        if (i) out.add('\n');
-        renderText(views[i], out);
-        break;
-      case Format::CSV:
-        if (i) out.add('\n');
-        renderCsv(views[i], out);
-        break;
-      case Format::JSON:
-        if (views.size() > 1) {
-          if (i) out.addAll(",\n"_kj);
-          jsonString(out, views[i].name);
-          out.add(':');
-        }
-        renderJson(views[i], out);
-        break;
+  if (format == Format::TEXT) {
+    for (auto i: kj::indices(views)) {
+      if (i) out.add('\n');
+      if (views[i].shape == View::RECORD) renderRecord(views[i], out);
+      else renderTable(views[i], out);
+    }
+  } else {
+    size_t data = 0;
+    for (auto& v: views) {
+      if (v.textOnly) continue;
+      KJ_ASSERT(data++ == 0, "one table per command for scripts", v.name);
+      if (format == Format::CSV) renderCsv(v, out);
+      else { renderJson(v, out); out.add('\n'); }
     }
   }
-  if (format == Format::JSON) out.addAll(views.size() > 1 ? "}\n"_kj : "\n"_kj);
   out.add('\0');
   return kj::String(out.releaseAsArray());
 }

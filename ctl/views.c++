@@ -1,127 +1,254 @@
 #include "views.h"
 #include "ipc.h"
+#include "netd-counters.h"
+#include "source-name.h"
 #include "ntp-time.h"
+#include <algorithm>
 #include <cinttypes>
+#include <cmath>
 #include <cstdio>
+#include <ctime>
+#include <tuple>
 #include <utility>
 
 namespace horloge::ctl {
 
 namespace {
 
-kj::Array<kj::String> headers(std::initializer_list<kj::StringPtr> names) {
-  return KJ_MAP(n, names) { return kj::str(n); };
+View view(kj::StringPtr name, std::initializer_list<Column> columns,
+          View::Shape shape = View::TABLE) {
+  return View{name, kj::heapArray<Column>(columns.begin(), columns.size()), {}, shape};
 }
 
-View view(kj::StringPtr name, std::initializer_list<kj::StringPtr> columns) {
-  return View{kj::str(name), headers(columns), {}};
+template <typename... Args>
+kj::String format(const char* fmt, Args... args) {
+  char buf[96];
+  snprintf(buf, sizeof(buf), fmt, args...);
+  return kj::heapString(buf);
 }
 
-// The name operators know a source by: its receiver's name for a refclock, its address for an
-// upstream server.
-kj::String sourceName(ipc::SystemStatus::Reader status, ipc::SourceStatus::Reader s) {
-  if (s.getName().size() > 0) return kj::str(s.getName());
-  for (auto rc: status.getRefclockd().getBody()) {
-    if (rc.getSourceId() == s.getSourceId() && rc.getName().size() > 0) {
-      return kj::str(rc.getName());
-    }
+// chronyc's selection state, as its mark and as a word for scripts.
+Cell stateCell(kj::StringPtr mark) {
+  static const std::pair<kj::StringPtr, kj::StringPtr> known[] = {
+    {"*", "selected"}, {"+", "combined"}, {"-", "outlier"}, {"x", "falseticker"}, {"?", "unusable"}};
+  for (auto& [m, word]: known) if (mark == m) return text(m, word);
+  return text("?", "unusable");   // only the documented marks reach the terminal
+}
+
+// chronyc's LastRx: seconds, then minutes, hours, days once it would not fit.
+Cell lastRx(int64_t thenNs, int64_t nowNs) {
+  if (thenNs == 0) return none();
+  double s = double(nowNs - thenNs) * 1e-9;
+  kj::String human;
+  if (s < 1000) human = format("%.0f", std::max(0.0, s));
+  else if (s < 60 * 1000) human = format("%.0fm", s / 60);
+  else if (s < 3600 * 100) human = format("%.0fh", s / 3600);
+  else human = format("%.0fd", s / 86400);
+  auto c = seconds(s, false);
+  c.human = kj::mv(human);
+  return c;
+}
+
+// A Unix time: human in UTC with milliseconds, raw in seconds.
+Cell timestamp(int64_t ns) {
+  if (ns == 0) return none();
+  time_t t = ns / 1'000'000'000;
+  tm u;
+  gmtime_r(&t, &u);
+  char buf[40];
+  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &u);
+  return {format("%s.%03d UTC", buf, int(ns / 1'000'000 % 1000)),
+          format("%.3f", double(ns) * 1e-9), Cell::NUMBER};
+}
+
+kj::StringPtr seccompName(uint8_t mode) {
+  switch (mode) {
+    case 0: return "off";
+    case 1: return "strict";
+    case 2: return "filter";
   }
-  return kj::str(s.getKind(), s.getSourceId());
+  return "?";
 }
 
-kj::String octal(unsigned v) {
-  char buf[8];
-  snprintf(buf, sizeof(buf), "%o", v);
-  return kj::str(buf);
-}
-
-Cell markCell(kj::StringPtr mark) {
-  // Only the five documented marks reach the terminal.
-  for (kj::StringPtr known: {"*"_kj, "+"_kj, "-"_kj, "x"_kj, "?"_kj}) {
-    if (mark == known) return text(mark);
+// CapEff as capability names, as capsh prints them.
+kj::String capabilityNames(uint64_t caps) {
+  static const char* names[] = {
+    "cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid",
+    "cap_kill", "cap_setgid", "cap_setuid", "cap_setpcap", "cap_linux_immutable",
+    "cap_net_bind_service", "cap_net_broadcast", "cap_net_admin", "cap_net_raw", "cap_ipc_lock",
+    "cap_ipc_owner", "cap_sys_module", "cap_sys_rawio", "cap_sys_chroot", "cap_sys_ptrace",
+    "cap_sys_pacct", "cap_sys_admin", "cap_sys_boot", "cap_sys_nice", "cap_sys_resource",
+    "cap_sys_time", "cap_sys_tty_config", "cap_mknod", "cap_lease", "cap_audit_write",
+    "cap_audit_control", "cap_setfcap", "cap_mac_override", "cap_mac_admin", "cap_syslog",
+    "cap_wake_alarm", "cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf",
+    "cap_checkpoint_restore"};
+  if (caps == 0) return kj::str("none");
+  kj::Vector<kj::String> out;
+  for (unsigned bit = 0; bit < 64; ++bit) {
+    if (!(caps & (1ull << bit))) continue;
+    out.add(bit < kj::size(names) ? kj::str(names[bit]) : kj::str("cap_", bit));
   }
-  return text("?");
+  return kj::strArray(out, ",");
 }
 
-kj::Array<View> sources(ipc::SystemStatus::Reader status) {
-  // Stratum, poll and reach as chronyc shows them; a refclock is stratum 0, sampled each second.
-  auto v = view("sources", {"M", "Name", "Kind", "St", "Poll", "Reach", "Offset", "Error",
-                            "Jitter", "Last"});
-  for (auto s: status.getSources()) {
-    bool ntp = s.getKind() == "ntp";
-    v.row(markCell(s.getMark()), text(sourceName(status, s)), text(s.getKind()),
-          count(s.getStratum()), integer(s.getPoll()), text(ntp ? octal(s.getReach()) : kj::str("-")),
-          seconds(s.getOffset(), true), seconds(s.getError(), false),
-          seconds(s.getJitter(), false), ago(s.getLastSampleNs(), status.getGeneratedNs()));
-  }
-  return kj::arr(kj::mv(v));
-}
-
-kj::Array<View> sourcestats(ipc::SystemStatus::Reader status) {
-  auto v = view("sourcestats", {"Name", "Kind", "NP", "Offset", "Std Dev", "Jitter"});
-  for (auto s: status.getSources()) {
-    v.row(text(sourceName(status, s)), text(s.getKind()), count(s.getSamples()),
-          seconds(s.getOffset(), true), seconds(s.getError(), false),
-          seconds(s.getJitter(), false));
-  }
-  return kj::arr(kj::mv(v));
-}
-
-kj::StringPtr leapName(uint8_t li) {
-  static const kj::StringPtr names[] = {"normal", "insert second", "delete second",
-                                        "not synchronised"};
-  return names[li & 3];
-}
-
-kj::Array<View> tracking(ipc::SystemStatus::Reader status) {
+kj::Array<View> statusViews(ipc::SystemStatus::Reader status, const Lookup&) {
   auto c = status.getClock();
   auto server = c.getServer();
-  auto v = view("tracking", {"Field", "Value"});
-  v.row(text("State"), text(ipc::syncStateName(c.getState())));
-  v.row(text("Reason"), text(c.getReason()));
-  v.row(text("Reference ID"), text(c.getRefid()));
-  v.row(text("Stratum"), count(server.getStratum()));
+  auto v = view("status", {
+    {"state", "State"}, {"reason", "Reason"}, {"stratum", "Stratum"}, {"refid", "Refid"},
+    {"source", "Source"}, {"max_error", "Max error"}, {"offset", "Offset"}, {"jitter", "Jitter"},
+    {"frequency_ppm", "Frequency"}, {"samples", "Samples"}, {"last_sample", "Last sample"},
+    {"leap_alarm", "Leap alarm"}, {"gps_alarm", "GPS alarm"},
+    {"refclockd_connected", "refclockd"}, {"netd_connected", "netd"}}, View::RECORD);
+  v.row(text(ipc::syncStateName(c.getState())), text(c.getReason()), count(server.getStratum()),
+        text(c.getRefid()), text(c.getSourceKind()),
+        seconds(ntp::secondsFromShort(server.getRootDelay()) / 2 +
+                ntp::secondsFromShort(server.getRootDispersion()), false),
+        seconds(c.getOffset(), true), seconds(c.getJitter(), false),
+        fixed(c.getFrequency(), "%+.3f", "ppm"), count(c.getSamples()),
+        ago(c.getLastSampleNs(), status.getGeneratedNs()), text(c.getLeapAlarm()),
+        text(c.getGpsAlarm()), boolean(status.getRefclockd().getConnected()),
+        boolean(status.getNetd().getConnected()));
+  return kj::arr(kj::mv(v));
+}
+
+constexpr kj::StringPtr SOURCES_LEGEND = R"(  MS: mode  # reference clock (GPS: PPS edges or NMEA time), ^ NTP server
+      state * selected, + combined, - outlier (not used), x falseticker, ? unusable
+  Stratum  the source's stratum (0: a reference clock)
+  Poll     log2 of the polling interval in seconds (a reference clock: 0, every second)
+  Reach    octal register of the last 8 polls, newest in the lowest bit (377: all answered)
+  LastRx   seconds since the last sample (m, h, d: minutes, hours, days)
+  Last sample  the last sample's offset of the local clock from the source (+: the local
+           clock is ahead), +/- the source's error interval
+)"_kj;
+
+kj::Array<View> sources(ipc::SystemStatus::Reader status, const Lookup&) {
+  auto v = view("sources", {
+    {"mode", "M"}, {"state", "S"}, {"name", "Name"}, {"kind", "Kind", Column::DATA_ONLY},
+    {"stratum", "Stratum"}, {"poll", "Poll"}, {"reach", "Reach"}, {"last_rx", "LastRx"},
+    {"last_sample", "Last sample", Column::TEXT_ONLY},
+    {"last_offset", "", Column::DATA_ONLY}, {"error", "", Column::DATA_ONLY},
+    {"offset", "", Column::DATA_ONLY}, {"jitter", "", Column::DATA_ONLY},
+    {"samples", "", Column::DATA_ONLY}, {"delay", "", Column::DATA_ONLY},
+    {"noselect", "", Column::DATA_ONLY}});
+  for (auto s: status.getSources()) {
+    bool ntp = s.getKind() == "ntp";
+    auto last = seconds(s.getLastOffset(), true);
+    auto error = seconds(s.getError(), false);
+    v.row(text(ntp ? "^" : "#", ntp ? "server" : "refclock"), stateCell(s.getMark()),
+          text(ipc::sourceName(status, s)), text(s.getKind()), count(s.getStratum()),
+          integer(s.getPoll()), octal(s.getReach()),
+          lastRx(s.getLastSampleNs(), status.getGeneratedNs()),
+          text(kj::str(last.human, " +/- ", error.human)), kj::mv(last), kj::mv(error),
+          seconds(s.getOffset(), true), seconds(s.getJitter(), false), count(s.getSamples()),
+          ntp ? seconds(s.getDelay(), false) : none(), boolean(s.getNoselect()));
+  }
+  return kj::arr(kj::mv(v));
+}
+
+constexpr kj::StringPtr SOURCESTATS_LEGEND = R"(  NP       samples received from the source
+  Offset   the filter's offset of the local clock from the source (median of the newest)
+  Std Dev  RMS jitter of the samples around the fitted line
+  Freq     the source's frequency against the local clock, fitted over the window (ppm)
+  Error    half-width of the source's error interval
+)"_kj;
+
+kj::Array<View> sourcestats(ipc::SystemStatus::Reader status, const Lookup&) {
+  auto v = view("sourcestats", {{"name", "Name"}, {"kind", "Kind"}, {"samples", "NP"},
+                                {"offset", "Offset"}, {"std_dev", "Std Dev"},
+                                {"error", "Error"}});
+  for (auto s: status.getSources()) {
+    v.row(text(ipc::sourceName(status, s)), text(s.getKind()), count(s.getSamples()),
+          seconds(s.getOffset(), true), seconds(s.getJitter(), false),
+          seconds(s.getError(), false));
+  }
+  return kj::arr(kj::mv(v));
+}
+
+Cell leapCell(uint8_t li) {
+  static const std::pair<kj::StringPtr, kj::StringPtr> names[] = {
+    {"Normal", "normal"}, {"Insert second", "insert"}, {"Delete second", "delete"},
+    {"Not synchronised", "unsynchronised"}};
+  return text(names[li & 3].first, names[li & 3].second);
+}
+
+constexpr kj::StringPtr TRACKING_LEGEND = R"(  Reference ID     refid served, in hex and as text (PPS, NMEA, an upstream's address)
+  Ref time         when the served time was last set from the reference
+  System time      the local clock's offset from the reference now (fast: ahead)
+  Last offset      the offset of the last sample that steered the clock
+  RMS offset       RMS of those offsets over about the last 16 updates
+  Frequency        the local oscillator's error, corrected (fast: it gains)
+  Residual freq    the selected reference clock's frequency against the corrected clock
+  Skew             1-sigma of the frequency estimate
+  Root delay/dispersion  what clients are told; max error = root delay/2 + root dispersion
+  Update interval  between the last two samples that steered the clock
+)"_kj;
+
+kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
+  auto c = status.getClock();
+  auto server = c.getServer();
+  auto v = view("tracking", {
+    {"reference_id", "Reference ID"}, {"stratum", "Stratum"}, {"ref_time", "Ref time (UTC)"},
+    {"system_time", "System time"}, {"last_offset", "Last offset"},
+    {"rms_offset", "RMS offset"}, {"frequency_ppm", "Frequency"},
+    {"residual_frequency_ppm", "Residual freq"}, {"skew_ppm", "Skew"},
+    {"root_delay", "Root delay"}, {"root_dispersion", "Root dispersion"},
+    {"update_interval", "Update interval"}, {"leap_status", "Leap status"},
+    {"state", "State"}, {"reason", "Reason"}, {"source", "Source"}, {"max_error", "Max error"},
+    {"offset_sigma", "Offset sigma"}, {"jitter", "Jitter"}, {"wander", "Wander"},
+    {"steps", "Steps"}, {"backend", "Clock"}, {"leap_alarm", "Leap alarm"},
+    {"gps_alarm", "GPS alarm"}}, View::RECORD);
   int64_t refNs = server.getReferenceTime() == 0
       ? 0 : ntp::toUnixNs(server.getReferenceTime(), status.getGeneratedNs());
-  v.row(text("Ref time"), ago(refNs, status.getGeneratedNs()));
-  v.row(text("System time"), seconds(c.getOffset(), true));
-  v.row(text("Offset sigma"), seconds(c.getOffsetSigma(), false));
-  v.row(text("Jitter"), seconds(c.getJitter(), false));
-  v.row(text("Frequency"), fixed(c.getFrequency(), "%+.3f", "ppm"));
-  v.row(text("Frequency sigma"), fixed(c.getFrequencySigma(), "%.3f", "ppm"));
-  v.row(text("Wander"), fixed(c.getWander(), "%.3g", "s/s/sqrt(s)"));
-  v.row(text("Root delay"), seconds(ntp::secondsFromShort(server.getRootDelay()), false));
-  v.row(text("Root dispersion"), seconds(ntp::secondsFromShort(server.getRootDispersion()), false));
-  v.row(text("Leap status"), text(leapName(server.getLeap())));
-  v.row(text("Leap alarm"), text(c.getLeapAlarm()));
-  v.row(text("Steps"), count(c.getSteps()));
-  v.row(text("Backend"), text(c.getBackend()));
+  auto refTime = timestamp(refNs);
+  if (refNs != 0) refTime.human = kj::str(refTime.human, " (", ago(refNs, status.getGeneratedNs()).human, ")");
+  auto systemTime = seconds(c.getOffset(), false);
+  systemTime.human = kj::str(seconds(std::fabs(c.getOffset()), false).human,
+                             c.getOffset() >= 0 ? " fast of the reference" : " slow of the reference");
+  auto frequency = fixed(c.getFrequency(), "%.3f", "ppm");
+  frequency.human = kj::str(format("%.3f ppm ", std::fabs(c.getFrequency())),
+                            c.getFrequency() >= 0 ? "fast" : "slow");
+  double rootDelay = ntp::secondsFromShort(server.getRootDelay());
+  double rootDispersion = ntp::secondsFromShort(server.getRootDispersion());
+  v.row(text(format("%08X (%s)", server.getRefid(), printable(c.getRefid()).cStr()), c.getRefid()),
+        count(server.getStratum()), kj::mv(refTime), kj::mv(systemTime),
+        seconds(c.getLastOffset(), true), seconds(c.getRmsOffset(), false), kj::mv(frequency),
+        fixed(c.getResidualFrequency(), "%+.3f", "ppm"),
+        fixed(c.getFrequencySigma(), "%.3f", "ppm"), seconds(rootDelay, false),
+        seconds(rootDispersion, false),
+        c.getUpdateIntervalNs() ? seconds(double(c.getUpdateIntervalNs()) * 1e-9, false) : none(),
+        leapCell(server.getLeap()), text(ipc::syncStateName(c.getState())), text(c.getReason()),
+        text(c.getSourceKind()), seconds(rootDelay / 2 + rootDispersion, false),
+        seconds(c.getOffsetSigma(), false), seconds(c.getJitter(), false),
+        fixed(c.getWander(), "%.3g", "s/s/sqrt(s)"), count(c.getSteps()), text(c.getBackend()),
+        text(c.getLeapAlarm()), text(c.getGpsAlarm()));
   return kj::arr(kj::mv(v));
 }
 
-kj::Array<View> serverstats(ipc::SystemStatus::Reader status) {
+kj::Array<View> serverstats(ipc::SystemStatus::Reader status, const Lookup&) {
   auto s = status.getNetd().getBody();
-  auto v = view("serverstats", {"Counter", "Value"});
-  const std::pair<kj::StringPtr, uint64_t> rows[] = {
-    {"NTP packets received", s.getReceived()}, {"NTP packets answered", s.getAnswered()},
-    {"NTP packets dropped", s.getDropped()}, {"Rate limited", s.getRateLimited()},
-    {"KoD sent", s.getKodSent()}, {"Denied", s.getDroppedDenied()},
-    {"Bad length", s.getDroppedLength()}, {"Bad version", s.getDroppedVersion()},
-    {"Not client mode", s.getDroppedMode()}, {"Bad extension", s.getDroppedExtension()},
-    {"Authenticated", s.getDroppedAuth()}, {"Bad source", s.getDroppedSource()},
-    {"From own address", s.getDroppedOwnAddress()}, {"Send errors", s.getSendErrors()},
-    {"NTPv1 requests", s.getRequestsV1()}, {"NTPv2 requests", s.getRequestsV2()},
-    {"NTPv3 requests", s.getRequestsV3()}, {"NTPv4 requests", s.getRequestsV4()},
-    {"Interleaved replies", s.getInterleaved()}, {"Kernel RX timestamps", s.getKernelRxStamps()},
-    {"User RX timestamps", s.getUserRxStamps()}, {"Kernel TX timestamps", s.getKernelTxStamps()},
-  };
-  for (auto& [name, n]: rows) v.row(text(name), count(n));
-  v.row(text("State age"), seconds(double(s.getStateAgeNs()) * 1e-9, false));
+  auto columns = kj::heapArrayBuilder<Column>(kj::size(NETD_STAT_ROWS) + 1);
+  auto cells = kj::heapArrayBuilder<Cell>(kj::size(NETD_STAT_ROWS) + 1);
+  for (auto& row: NETD_STAT_ROWS) {
+    columns.add(Column{row.key, row.label});
+    cells.add(count(row.get(s)));
+  }
+  columns.add(Column{"state_age", "State age"});
+  cells.add(seconds(double(s.getStateAgeNs()) * 1e-9, false));
+  View v{"serverstats", columns.finish(), {}, View::RECORD};
+  v.rows.add(cells.finish());
   return kj::arr(kj::mv(v));
 }
 
-kj::Array<View> clients(ipc::SystemStatus::Reader status) {
-  auto v = view("clients", {"Address", "NTP", "Drop", "KoD", "Last"});
+constexpr kj::StringPtr CLIENTS_LEGEND = R"(  Address  an IPv4 client, or an IPv6 /64 (one site), as netd's rate limiter keys them
+  NTP      requests since netd started or since the client took its slot in netd's table
+  Drop     requests refused by `ratelimit`; KoD: RATE kiss-o'-death replies among them
+  Last     time since its last request, when netd last reported
+)"_kj;
+
+kj::Array<View> clients(ipc::SystemStatus::Reader status, const Lookup&) {
+  auto v = view("clients", {{"address", "Address"}, {"requests", "NTP"},
+                            {"rate_limited", "Drop"}, {"kod_sent", "KoD"}, {"last", "Last"}});
   for (auto c: status.getNetd().getBody().getTopClients()) {
     auto last = seconds(double(c.getLastAgoNs()) * 1e-9, false);
     last.human = kj::str(last.human, " ago");
@@ -131,60 +258,121 @@ kj::Array<View> clients(ipc::SystemStatus::Reader status) {
   return kj::arr(kj::mv(v));
 }
 
-kj::Array<View> gnss(ipc::SystemStatus::Reader status) {
-  auto receivers = view("receivers", {"Receiver", "Locked", "Fix", "Used", "In view", "HDOP",
-                                      "PDOP", "NMEA delay", "Anomaly", "Fault"});
-  auto sats = view("satellites", {"Receiver", "System", "PRN", "Elevation", "Azimuth", "SNR"});
+View satelliteView(ipc::SystemStatus::Reader status) {
+  auto sats = view("satellites", {{"receiver", "Receiver"}, {"system", "System"}, {"prn", "PRN"},
+                                  {"elevation", "Elevation"}, {"azimuth", "Azimuth"},
+                                  {"snr", "SNR"}});
   for (auto rc: status.getRefclockd().getBody()) {
-    receivers.row(text(rc.getName()), text(rc.getLocked() ? "yes" : "no"),
-                  count(rc.getFixQuality()), count(rc.getSatellitesUsed()),
-                  count(rc.getSatellitesInView()), fixed(rc.getHdop(), "%.1f", ""),
-                  fixed(rc.getPdop(), "%.1f", ""),
-                  seconds(double(rc.getNmeaDelayNs()) * 1e-9, false), text(rc.getAnomaly()),
-                  text(rc.getFault()));
     for (auto s: rc.getSatellites()) {
       sats.row(text(rc.getName()), text(s.getSystem()), count(s.getPrn()),
                integer(s.getElevation()), count(s.getAzimuth()), count(s.getSnr()));
     }
   }
+  return sats;
+}
+
+kj::String satellitesJson(ipc::RefclockStatus::Reader rc) {
+  kj::Vector<kj::String> items;
+  for (auto s: rc.getSatellites()) {
+    items.add(kj::str("{\"system\":", jsonString(printable(s.getSystem())), ",\"prn\":", s.getPrn(),
+                      ",\"elevation\":", s.getElevation(), ",\"azimuth\":", s.getAzimuth(),
+                      ",\"snr\":", s.getSnr(), "}"));
+  }
+  return kj::str("[", kj::strArray(items, ","), "]");
+}
+
+constexpr kj::StringPtr GNSS_LEGEND = R"(  Locked   PPS and NMEA paired in the last seconds (or samples flowing, without PPS)
+  Fix      GGA fix quality: 0 none, 1 GPS, 2 DGPS; Used/In view: satellites
+  HDOP, PDOP  dilution of precision (- : the receiver has not said)
+  NMEA delay  the time sentence's arrival after the PPS edge (chrony's and ntpd's time2)
+  Anomaly  a failed GNSS integrity check (no sample is sent meanwhile); Fault: what is wrong
+  SNR      carrier to noise density, dB-Hz (0: in view, not tracked)
+)"_kj;
+
+kj::Array<View> gnss(ipc::SystemStatus::Reader status, const Lookup&) {
+  auto receivers = view("receivers", {
+    {"receiver", "Receiver"}, {"driver", "Driver", Column::DATA_ONLY},
+    {"device_open", "Open", Column::DATA_ONLY}, {"locked", "Locked"}, {"fix", "Fix"},
+    {"satellites_used", "Used"}, {"satellites_in_view", "In view"}, {"hdop", "HDOP"},
+    {"pdop", "PDOP"}, {"nmea_delay", "NMEA delay"}, {"anomaly", "Anomaly"}, {"fault", "Fault"},
+    {"satellites", "", Column::JSON_ONLY}});
+  for (auto rc: status.getRefclockd().getBody()) {
+    receivers.row(text(rc.getName()), text(rc.getDriver()), boolean(rc.getDeviceOpen()),
+                  boolean(rc.getLocked()), count(rc.getFixQuality()),
+                  count(rc.getSatellitesUsed()), count(rc.getSatellitesInView()),
+                  fixed(rc.getHdop(), "%.1f", ""), fixed(rc.getPdop(), "%.1f", ""),
+                  seconds(double(rc.getNmeaDelayNs()) * 1e-9, false), text(rc.getAnomaly()),
+                  text(rc.getFault()), nested(satellitesJson(rc)));
+  }
+  auto sats = satelliteView(status);
+  sats.textOnly = true;
   return kj::arr(kj::mv(receivers), kj::mv(sats));
 }
 
-kj::String capHex(uint64_t caps) {
-  char buf[24];
-  snprintf(buf, sizeof(buf), "%016" PRIx64, caps);
-  return kj::heapString(buf);
+kj::Array<View> satellites(ipc::SystemStatus::Reader status, const Lookup&) {
+  return kj::arr(satelliteView(status));
 }
 
-kj::Array<View> statusViews(ipc::SystemStatus::Reader status) {
-  auto daemons = view("daemons", {"Daemon", "State", "PID", "UID", "CapEff", "NoNewPrivs",
-                                  "Seccomp"});
-  auto row = [&](kj::StringPtr name, bool up, ipc::DaemonInfo::Reader info) {
-    static const kj::StringPtr modes[] = {"off", "strict", "filter", "?"};
+constexpr kj::StringPtr DAEMONS_LEGEND = R"(  State    up: running and connected to clockd (clockd: answering)
+  User     the account it runs as; Capabilities: its effective set (clockd: cap_sys_time
+           only with `clock system`; the others none)
+  Seccomp  filter: its own system call allowlist is loaded (mode 2)
+  Restarts times it came back with another pid since clockd started (clockd's own: -)
+)"_kj;
+
+Cell upCell(bool up) {
+  return {kj::str(up ? "up" : "down"), kj::str(up ? "true" : "false"), Cell::BOOL};
+}
+
+kj::Array<View> daemons(ipc::SystemStatus::Reader status, const Lookup& lookup) {
+  auto v = view("daemons", {
+    {"daemon", "Daemon"}, {"up", "State"}, {"pid", "PID"}, {"user", "User"}, {"uid", "UID", Column::DATA_ONLY},
+    {"capabilities", "Capabilities"}, {"cap_eff", "CapEff", Column::DATA_ONLY},
+    {"no_new_privs", "NoNewPrivs"}, {"seccomp", "Seccomp"}, {"restarts", "Restarts"},
+    {"started", "Started"}, {"version", "Version"}});
+  auto row = [&](kj::StringPtr name, bool up, ipc::DaemonInfo::Reader info, kj::Maybe<uint32_t> restarts) {
+    Cell restartCell = none();
+    KJ_IF_MAYBE(n, restarts) restartCell = count(*n);
     if (!up) {
-      daemons.row(text(name), text("down"), text(""), text(""), text(""), text(""), text(""));
+      v.row(text(name), upCell(false), none(), none(), none(), none(), none(), none(),
+            none(), kj::mv(restartCell), none(), none());
       return;
     }
-    daemons.row(text(name), text("up"), count(info.getPid()), count(info.getUid()),
-                text(capHex(info.getCapEff())), text(info.getNoNewPrivs() ? "yes" : "no"),
-                text(modes[kj::min(info.getSeccomp(), 3)]));
+    kj::String user = info.getUser().size() > 0 ? kj::str(info.getUser())
+                      : lookup.userName ? lookup.userName(info.getUid()) : kj::str("");
+    v.row(text(name), upCell(true), count(info.getPid()),
+          text(user.size() ? kj::str(user) : kj::str(info.getUid()), user), count(info.getUid()),
+          text(capabilityNames(info.getCapEff())), text(format("%016" PRIx64, info.getCapEff())),
+          boolean(info.getNoNewPrivs()), text(seccompName(info.getSeccomp())),
+          kj::mv(restartCell), ago(info.getStartedNs(), status.getGeneratedNs()),
+          text(info.getVersion()));
   };
-  row("clockd", true, status.getClockd());
-  row("refclockd", status.getRefclockd().getConnected(), status.getRefclockd().getInfo());
-  row("netd", status.getNetd().getConnected(), status.getNetd().getInfo());
-  auto clock = tracking(status);
-  clock[0].name = kj::str("clock");
-  return kj::arr(kj::mv(clock[0]), kj::mv(daemons));
+  row(roleName(Role::CLOCKD), true, status.getClockd(), nullptr);
+  row(roleName(Role::REFCLOCKD), status.getRefclockd().getConnected(), status.getRefclockd().getInfo(),
+      status.getRefclockd().getRestarts());
+  row(roleName(Role::NETD), status.getNetd().getConnected(), status.getNetd().getInfo(),
+      status.getNetd().getRestarts());
+  if (status.hasMonitord() && status.getMonitord().getPid() != 0) {
+    row(roleName(Role::MONITORD), true, status.getMonitord(), nullptr);
+  }
+  if (status.getNts().getEnabled()) {   // ntskd runs only with NTS on
+    row(roleName(Role::NTSKD), status.getNtskd().getConnected(), status.getNtskd().getInfo(),
+        status.getNtskd().getRestarts());
+  }
+  return kj::arr(kj::mv(v));
 }
 
 const Command COMMANDS[] = {
-  {"status", "", statusViews},
-  {"sources", "", sources},
-  {"sourcestats", "", sourcestats},
-  {"tracking", "", tracking},
-  {"serverstats", "netd", serverstats},
-  {"clients", "netd", clients},
-  {"gnss", "refclockd", gnss},
+  {"status", "", statusViews, "the state, the daemons, the receivers and netd's counters", ""},
+  {"sources", "", sources, "the time sources, as chronyc sources", SOURCES_LEGEND},
+  {"sourcestats", "", sourcestats, "each source's sample statistics", SOURCESTATS_LEGEND},
+  {"tracking", "", tracking, "the system clock, as chronyc tracking", TRACKING_LEGEND},
+  {"serverstats", roleName(Role::NETD), serverstats, "netd's counters, as chronyc serverstats", ""},
+  {"clients", roleName(Role::NETD), clients, "netd's busiest clients", CLIENTS_LEGEND},
+  {"gnss", roleName(Role::REFCLOCKD), gnss, "each receiver's fix, DOP and faults, and its satellites", GNSS_LEGEND},
+  {"satellites", roleName(Role::REFCLOCKD), satellites, "every satellite in view", GNSS_LEGEND},
+  {"daemons", "", daemons, "each daemon's pid, user, capabilities, seccomp mode, restarts",
+   DAEMONS_LEGEND},
 };
 
 }  // namespace

@@ -20,6 +20,10 @@ $Cxx.namespace("horloge::ipc");
 
 enum Role { clockd @0; netd @1; refclockd @2; monitord @3; ntskd @4; }
 
+# The longest text a peer may put in a name, a version, a receiver's fault or anomaly: clockd
+# refuses a longer one (clockd/validate.h), so a peer cuts its own texts to it.
+const maxText :UInt32 = 128;
+
 struct DaemonInfo {
   # Who the peer is and how it is confined, read from /proc/self/status after lockdown.
   role @0 :Role;
@@ -30,6 +34,7 @@ struct DaemonInfo {
   seccomp @5 :UInt8;          # 0 off, 1 strict, 2 filter
   version @6 :Text;
   startedNs @7 :Int64;
+  user @8 :Text;              # the account's name, as the daemon resolved it before lockdown
 }
 
 enum Leap { none @0; insert @1; delete @2; unknown @3; }
@@ -45,7 +50,7 @@ struct RefSample {
   systemTimeNs @1 :Int64;
   referenceTimeNs @2 :Int64;
   errorNs @3 :UInt32;         # PPS: 1-sigma of the edge's timestamp; NMEA: a bound on its error
-  leap @4 :Leap;
+  obsoleteLeap @4 :Leap;      # never set: leap seconds come from clockd's leap-seconds.list
   kind @5 :SampleKind;
 }
 
@@ -223,6 +228,12 @@ struct ClockStatus {
   gpsAlarm @18 :Text;
   leapExpiresNs @19 :Int64;   # Unix time the leap second table expires, 0 without a table
   sourceKind @20 :Text;       # what the served time comes from: pps | nmea | ntp; empty: none
+  # As chronyc's `tracking` shows them (horlogectl tracking):
+  lastOffset @21 :Float64;    # s, the offset of the last sample that steered the clock
+  rmsOffset @22 :Float64;     # s, RMS of those offsets, exponentially weighted (chrony's "RMS offset")
+  residualFrequency @23 :Float64;  # ppm, the selected refclock's frequency against the disciplined
+                              # clock over its sample window; NaN for an upstream or none
+  updateIntervalNs @24 :Int64;  # between the last two samples that steered the clock; 0: fewer
 }
 
 struct SourceStatus {
@@ -242,6 +253,9 @@ struct SourceStatus {
   reach @11 :UInt8;           # reach register, octal in displays
   delay @12 :Float64;         # s, round-trip delay of the sample in use
   noselect @13 :Bool;
+  lastOffset @14 :Float64;    # s, the newest sample's offset (`offset` is the filter's)
+  # Refclocks: poll 0 (a sample a second) and reach a register of the last 8 seconds, bit 0 the
+  # last second (chronyc's 377: one every second).
 }
 
 struct Peer(Body) {
@@ -249,6 +263,7 @@ struct Peer(Body) {
   info @1 :DaemonInfo;
   lastSeenNs @2 :Int64;
   body @3 :Body;
+  restarts @4 :UInt32;        # times it came back with another pid since clockd started
 }
 
 struct SystemStatus {
@@ -259,8 +274,14 @@ struct SystemStatus {
   netd @4 :Peer(NetdStats);
   monitord @5 :DaemonInfo;    # filled by monitord itself when it renders
   sources @6 :List(SourceStatus);
-  ntskd @7 :Peer(NtskeStats);
-  nts @8 :NtsStatus;
+  host @7 :HostInfo;          # filled by the reader (monitord, horlogectl), not by clockd
+  ntskd @8 :Peer(NtskeStats);
+  nts @9 :NtsStatus;
+}
+
+struct HostInfo {
+  name @0 :Text;              # gethostname()
+  bootedNs @1 :Int64;         # Unix time the host booted (CLOCK_REALTIME - CLOCK_BOOTTIME)
 }
 
 interface RefclockFeed {

@@ -1,6 +1,8 @@
 // horloge-launch: runs the daemons (four, five with NTS) in the foreground without systemd. It binds the
 // sockets and hands them over as socket activation does (LISTEN_FDS, LISTEN_FDNAMES), restarts
-// a daemon that dies (Restart=on-failure with back-off), and stops everything on SIGINT/SIGTERM.
+// a daemon that dies (Restart=on-failure with back-off), gives up on one that keeps failing
+// while the others go on serving (as systemd's units do, each with its own start limit), and
+// stops everything on SIGINT/SIGTERM, or once it has given up on every daemon.
 #include "config.h"
 #include "log.h"
 #include "ntp-time.h"
@@ -29,13 +31,23 @@ struct Daemon {
   std::string fdName;
   pid_t pid = 0;
   int64_t restartAtNs = 0;     // 0: not waiting for a restart
+  bool gaveUp = false;         // failed repeatedly: not restarted again
   launch::RestartPolicy policy;
 };
 
+// "clockd, netd": the daemons still running (or about to be restarted).
+std::string serving(const std::vector<Daemon>& daemons) {
+  std::string names;
+  for (auto& d: daemons) {
+    if (!d.gaveUp) names += (names.empty() ? "" : ", ") + std::string(roleName(d.role));
+  }
+  return names;
+}
+
 std::string selfDir() {
   char buf[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  KJ_REQUIRE(n > 0, "cannot find own executable");
+  ssize_t n;
+  KJ_SYSCALL(n = readlink("/proc/self/exe", buf, sizeof(buf) - 1), "cannot find own executable");
   std::string p(buf, n);
   return p.substr(0, p.rfind('/'));
 }
@@ -65,8 +77,8 @@ std::string selfDir() {
 }
 
 void start(Daemon& d, const std::string& bindir, const std::string& conf) {
-  pid_t pid = fork();
-  KJ_REQUIRE(pid >= 0, "fork failed", strerror(errno));
+  pid_t pid;
+  KJ_SYSCALL(pid = fork());
   if (pid == 0) execDaemon(d, bindir, conf);
   d.pid = pid;
   d.restartAtNs = 0;
@@ -162,12 +174,16 @@ int main(int argc, char** argv) {
         d.pid = 0;
         int64_t delay = d.policy.onFailure(monotonicNs());
         if (delay < 0) {
-          log::error(kj::str(roleName(d.role), " ", describe(status).c_str(),
-                             "; failing repeatedly, giving up"));
-          stopAll(daemons);
-          return 1;
+          // NTP must not go down with the GPS reader (or the web page): only this one stops.
+          d.gaveUp = true;
+          std::string left = serving(daemons);
+          log::error(kj::str(roleName(d.role), " ", describe(status),
+                             "; failing repeatedly, giving up on it",
+                             left.empty() ? "" : "; still running: ", left.c_str()));
+          if (left.empty()) return 1;
+          continue;
         }
-        log::warn(kj::str(roleName(d.role), " ", describe(status).c_str(), "; restarting in ",
+        log::warn(kj::str(roleName(d.role), " ", describe(status), "; restarting in ",
                           delay / 1'000'000, " ms"));
         d.restartAtNs = monotonicNs() + delay;
       }

@@ -1,8 +1,9 @@
+#include "ntp-time.h"
 #include "restart-policy.h"
 #include <doctest/doctest.h>
 
 using horloge::launch::RestartPolicy;
-constexpr int64_t S = 1'000'000'000;
+constexpr int64_t S = horloge::ntp::NS_PER_S;
 
 TEST_CASE("restart policy: back-off doubles, then gives up on a crash loop") {
   RestartPolicy p;

@@ -20,28 +20,48 @@ bool matches(const AccessRule& rule, const uint8_t* address, int family) {
 ClientAccess::ClientAccess(const std::vector<AccessRule>& rules)
     : rules(kj::heapArray<AccessRule>(rules.data(), rules.size())) {}
 
-bool ClientAccess::allows(const sockaddr* peer) const {
-  if (rules.size() == 0) return true;
-  uint8_t address[16];
-  int family;
+bool ClientAccess::address(const sockaddr* peer, uint8_t (&out)[16], int& family) {
+  memset(out, 0, sizeof(out));
   if (peer->sa_family == AF_INET) {
-    memcpy(address, &reinterpret_cast<const sockaddr_in*>(peer)->sin_addr, 4);
+    memcpy(out, &reinterpret_cast<const sockaddr_in*>(peer)->sin_addr, 4);
     family = 4;
   } else if (peer->sa_family == AF_INET6) {
     auto& a6 = reinterpret_cast<const sockaddr_in6*>(peer)->sin6_addr;
     if (IN6_IS_ADDR_V4MAPPED(&a6)) {
-      memcpy(address, a6.s6_addr + 12, 4);
+      memcpy(out, a6.s6_addr + 12, 4);
       family = 4;
     } else {
-      memcpy(address, a6.s6_addr, 16);
+      memcpy(out, a6.s6_addr, 16);
       family = 6;
     }
   } else {
     return false;
   }
+  return true;
+}
+
+bool ClientAccess::allows(const sockaddr* peer) const {
+  if (rules.size() == 0) return true;
+  uint8_t a[16];
+  int family;
+  if (!address(peer, a, family)) return false;
   // Only `allow` rules exist for monitord, so any match admits.
-  for (auto& rule: rules) if (matches(rule, address, family)) return true;
+  for (auto& rule: rules) if (matches(rule, a, family)) return true;
   return false;
+}
+
+bool ClientAccess::insider(const sockaddr* peer) const {
+  uint8_t a[16];
+  int family;
+  if (!address(peer, a, family)) return false;
+  for (auto& rule: rules) if (rule.prefixLength > 0 && matches(rule, a, family)) return true;
+  return false;
+}
+
+bool ClientAccess::keepsReserve() const {
+  bool open = false, narrow = false;
+  for (auto& rule: rules) (rule.prefixLength == 0 ? open : narrow) = true;
+  return open && narrow;
 }
 
 }  // namespace horloge::monitord

@@ -1,9 +1,12 @@
 #include "clockd-link.h"
+#include <kj/debug.h>
 
 namespace horloge::monitord {
 
 kj::Promise<void> ClockdLink::run() {
-  return ipc::keepConnected(io, kj::str(path), kj::str("clockd"),
+  auto where = kj::mv(KJ_ASSERT_NONNULL(endpoint, "ClockdLink::run() called twice"));
+  endpoint = nullptr;
+  return ipc::keepConnected(io, kj::mv(where), kj::str("clockd"),
       [this](capnp::Capability::Client bootstrap) -> kj::Promise<void> {
         current = bootstrap.castAs<ipc::StatusReader>();
         // The session lasts until keepConnected sees the disconnect and drops this promise;

@@ -10,7 +10,8 @@ namespace horloge::monitord {
 
 class ClockdLink {
 public:
-  ClockdLink(kj::AsyncIoContext& io, kj::String path): io(io), path(kj::mv(path)) {}
+  ClockdLink(kj::AsyncIoContext& io, ipc::Endpoint endpoint)
+      : io(io), endpoint(kj::mv(endpoint)) {}
   KJ_DISALLOW_COPY(ClockdLink);
 
   // Keeps the connection up; never resolves. Destroying it (or this object) ends the link.
@@ -21,7 +22,7 @@ public:
 
 private:
   kj::AsyncIoContext& io;
-  kj::String path;
+  kj::Maybe<ipc::Endpoint> endpoint;   // handed to the reconnect loop by run()
   kj::Maybe<ipc::StatusReader::Client> current;
 };
 

@@ -1,4 +1,6 @@
 #include "endpoints.h"
+#include "host-info.h"
+#include "ntp-time.h"
 #include "ipc.h"
 #include "metrics.h"
 #include <capnp/message.h>
@@ -58,6 +60,7 @@ Reply statusReply(const capnp::JsonCodec& json, ipc::SystemStatus::Reader fromCl
   message.setRoot(fromClockd);
   auto status = message.getRoot<ipc::SystemStatus>();
   status.setMonitord(self);
+  fillHostInfo(status.initHost());
   return {200, "OK", JSON_TYPE, encode(json, status.asReader())};
 }
 
@@ -67,6 +70,7 @@ Reply unreachableStatusReply(const capnp::JsonCodec& json, ipc::DaemonInfo::Read
   auto status = message.initRoot<ipc::SystemStatus>();
   status.setGeneratedNs(nowNs);
   status.setMonitord(self);
+  fillHostInfo(status.initHost());
   auto clock = status.initClock();
   clock.setState(ipc::SyncState::UNSYNCHRONISED);
   clock.setReason(kj::str("clockd unreachable: ", why));
@@ -83,12 +87,12 @@ kj::String servedProblem(ipc::SystemStatus::Reader status) {
   if (!netd.getConnected()) return kj::str("netd is not attached to clockd");
   int64_t silent = status.getGeneratedNs() - netd.getLastSeenNs();
   if (silent > NETD_STALE_NS) {
-    return kj::str("netd has not reported for ", silent / 1'000'000'000, " s");
+    return kj::str("netd has not reported for ", silent / ntp::NS_PER_S, " s");
   }
   auto body = netd.getBody();
   if (body.getStateAgeNs() < 0) return kj::str("netd has no state from clockd");
   if (body.getStateAgeNs() > NETD_STALE_NS) {
-    return kj::str("netd's state is ", body.getStateAgeNs() / 1'000'000'000,
+    return kj::str("netd's state is ", body.getStateAgeNs() / ntp::NS_PER_S,
                    " s old: clockd's pushes do not reach it");
   }
   if (body.getServedLeap() == 3 || body.getServedStratum() == 0 ||
@@ -139,12 +143,13 @@ Reply unreachableHealthReply(kj::StringPtr why) {
   return {503, "Service Unavailable", TEXT_TYPE, kj::str("clockd unreachable: ", oneLine(why), "\n")};
 }
 
-Reply metricsReply(ipc::SystemStatus::Reader fromClockd, ipc::DaemonInfo::Reader self) {
-  return {200, "OK", PROMETHEUS_TYPE, renderMetrics(fromClockd, self)};
+Reply metricsReply(ipc::SystemStatus::Reader fromClockd, ipc::DaemonInfo::Reader self,
+                   const ConnectionStats* connections) {
+  return {200, "OK", PROMETHEUS_TYPE, renderMetrics(fromClockd, self, connections)};
 }
 
-Reply unreachableMetricsReply(ipc::DaemonInfo::Reader self) {
-  return {200, "OK", PROMETHEUS_TYPE, renderUnreachableMetrics(self)};
+Reply unreachableMetricsReply(ipc::DaemonInfo::Reader self, const ConnectionStats* connections) {
+  return {200, "OK", PROMETHEUS_TYPE, renderUnreachableMetrics(self, connections)};
 }
 
 }  // namespace horloge::monitord

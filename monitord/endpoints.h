@@ -1,6 +1,7 @@
 // What monitord answers on each path, as pure functions of clockd's status (or of its absence),
 // so that the bodies are tested without sockets. http-service.h puts them on the wire.
 #pragma once
+#include "connection-slots.h"
 #include <capnp/compat/json.h>
 #include <horloge.capnp.h>
 #include <kj/string.h>
@@ -50,8 +51,11 @@ constexpr int64_t NETD_STALE_NS = 5'000'000'000;
 Reply healthReply(ipc::SystemStatus::Reader fromClockd);
 Reply unreachableHealthReply(kj::StringPtr why);
 
-// 200 text/plain; version=0.0.4: the Prometheus exposition (metrics.h), also when clockd is away.
-Reply metricsReply(ipc::SystemStatus::Reader fromClockd, ipc::DaemonInfo::Reader self);
-Reply unreachableMetricsReply(ipc::DaemonInfo::Reader self);
+// 200 text/plain; version=0.0.4: the Prometheus exposition (metrics.h), also when clockd is away;
+// with monitord's own connection counters when given.
+Reply metricsReply(ipc::SystemStatus::Reader fromClockd, ipc::DaemonInfo::Reader self,
+                   const ConnectionStats* connections = nullptr);
+Reply unreachableMetricsReply(ipc::DaemonInfo::Reader self,
+                              const ConnectionStats* connections = nullptr);
 
 }  // namespace horloge::monitord

@@ -10,6 +10,9 @@ History::History(double intervalSeconds)
       ring(kj::heapArray<Sample>(kj::min(MAX_SAMPLES, size_t(std::ceil(86400 / intervalSeconds))))) {}
 
 void History::add(ipc::SystemStatus::Reader status) {
+  uint32_t pid = status.getClockd().getPid();
+  if (pid != 0 && clockdPid != 0 && pid != clockdPid) ++clockdRestarts;
+  if (pid != 0) clockdPid = pid;
   auto clock = status.getClock();
   Sample s{status.getGeneratedNs(), uint8_t(clock.getState()), clock.getOffset(),
            clock.getJitter(), clock.getFrequency(), NAN};
@@ -51,7 +54,8 @@ void number(kj::Vector<char>& out, double v, const char* fmt) {
 
 kj::String History::toJson() const {
   kj::Vector<char> out(64 + count * 80);
-  out.addAll(kj::str("{\"intervalSeconds\":", intervalSeconds, ",\"samples\":["));
+  out.addAll(kj::str("{\"intervalSeconds\":", intervalSeconds, ",\"clockdRestarts\":",
+                     clockdRestarts, ",\"samples\":["));
   size_t first = (next + ring.size() - count) % ring.size();
   for (size_t i = 0; i < count; ++i) {
     auto& s = ring[(first + i) % ring.size()];

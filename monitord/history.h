@@ -29,11 +29,12 @@ public:
   void add(const Sample& sample);
 
   size_t size() const { return count; }
+  uint32_t restartsOfClockd() const { return clockdRestarts; }
   size_t capacity() const { return ring.size(); }
   double interval() const { return intervalSeconds; }
 
-  // {"intervalSeconds":N,"samples":[[unixSeconds,state,offset,jitter,frequency,rate],...]}
-  // oldest first; NaN written as null.
+  // {"intervalSeconds":N,"clockdRestarts":N,"samples":[[unixSeconds,state,offset,jitter,
+  // frequency,rate],...]} oldest first; NaN written as null.
   kj::String toJson() const;
 
 private:
@@ -43,6 +44,9 @@ private:
   // For the rate: netd's received counter at the previous sample (0 time: none).
   int64_t lastTimeNs = 0;
   uint64_t lastReceived = 0;
+  // clockd's restarts as the samples saw them (its pid changed): clockd cannot count its own.
+  uint32_t clockdPid = 0;
+  uint32_t clockdRestarts = 0;
 };
 
 }  // namespace horloge::monitord

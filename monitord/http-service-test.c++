@@ -218,7 +218,7 @@ TEST_CASE("issue 6: /metrics, dashboard, history") {
   f.service.setHistory(history);
   auto h = f.ask(kj::HttpMethod::GET, "/history.json");
   CHECK(h.status == 200);
-  CHECK(h.body == "{\"intervalSeconds\":30,\"samples\":[]}\n");
+  CHECK(h.body == "{\"intervalSeconds\":30,\"clockdRestarts\":0,\"samples\":[]}\n");
 }
 
 TEST_CASE("issue 6: header size and count are capped") {

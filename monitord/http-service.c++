@@ -1,18 +1,12 @@
 #include "http-service.h"
 #include "dashboard.h"
+#include "ntp-time.h"
 #include <openssl/crypto.h>
-#include <ctime>
 #include <kj/one-of.h>
 
 namespace horloge::monitord {
 
 namespace {
-
-int64_t realtimeNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 Reply plain(unsigned status, kj::StringPtr text, kj::StringPtr body) {
   return {status, text, "text/plain; charset=utf-8", kj::str(body, "\n")};
@@ -101,7 +95,7 @@ kj::Promise<Reply> MonitorService::fetch(Endpoint endpoint) {
   auto unreachable = [this, endpoint](kj::StringPtr why) {
     switch (endpoint) {
       case Endpoint::STATUS: return unreachableStatusReply(json, self, why, realtimeNs());
-      case Endpoint::METRICS: return unreachableMetricsReply(self);
+      case Endpoint::METRICS: return unreachableMetricsReply(self, connections);
       default: return unreachableHealthReply(why);
     }
   };
@@ -126,7 +120,7 @@ kj::Promise<Reply> MonitorService::fetch(Endpoint endpoint) {
           auto status = outcome.get<Answer>().getStatus();
           switch (endpoint) {
             case Endpoint::STATUS: return statusReply(json, status, self);
-            case Endpoint::METRICS: return metricsReply(status, self);
+            case Endpoint::METRICS: return metricsReply(status, self, connections);
             default: return healthReply(status);
           }
         });

@@ -31,6 +31,8 @@ public:
   void requireToken(kj::String token) { this->token = kj::mv(token); }
   // Where /history.json comes from; without one it is 404. Must outlive the service.
   void setHistory(const History& history) { this->history = history; }
+  // monitord's own connection counters for /metrics. Must outlive the service.
+  void setConnectionStats(const ConnectionStats& stats) { connections = &stats; }
 
   kj::Promise<void> request(kj::HttpMethod method, kj::StringPtr url,
                             const kj::HttpHeaders& headers, kj::AsyncInputStream& requestBody,
@@ -47,6 +49,7 @@ private:
   capnp::JsonCodec json;
   kj::Maybe<kj::String> token;
   kj::Maybe<const History&> history;
+  const ConnectionStats* connections = nullptr;
 
   bool authorised(const kj::HttpHeaders& headers) const;
   kj::Maybe<Reply> local(Endpoint endpoint);   // endpoints answered without clockd

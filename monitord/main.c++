@@ -4,25 +4,20 @@
 #include "daemon.h"
 #include "http-service.h"
 #include "history.h"
+#include "host-info.h"
 #include "https-server.h"
 #include "ipc.h"
 #include "log.h"
+#include "ntp-time.h"
 #include "sandbox.h"
 #include "systemd.h"
 #include "tls-setup.h"
 #include <capnp/message.h>
 #include <cstdlib>
-#include <ctime>
 #include <kj/debug.h>
 
 namespace horloge::monitord {
 namespace {
-
-int64_t realtimeNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 // The socket horloge-launch (or systemd) bound for us, or -1.
 int takeHttpsFd() {
@@ -62,18 +57,26 @@ int run(const Config& config) {
   auto clientCa = loadClientCa(config);
   kj::Maybe<const kj::TlsCertificate&> ca;
   KJ_IF_MAYBE(c, clientCa) ca = *c;
-  auto tls = makeTlsContext(loadKeypair(config), io.provider->getTimer(), limits.handshakeTimeout, ca);
+  // kj's own handshake deadline is a backstop: HttpsServer cuts slow handshakes first, and
+  // sooner when its slots are busy.
+  auto tls = makeTlsContext(loadKeypair(config), io.provider->getTimer(),
+                            limits.slots.handshake + 1 * kj::SECONDS, ca);
   auto token = loadToken(config);
   ClientAccess access(config.monitorAllow);
   if (!access.restricted()) log::info("no `monitor allow`: any address may connect");
 
+  // Who may serve status.sock is looked up now: no user database after lockdown.
+  auto clockdSocket = ipc::clockdEndpoint(config, ipc::STATUS_SOCKET);
+
+  auto user = lockdownUserName(config, Role::MONITORD);
   lockdown(Role::MONITORD, {config.user(Role::MONITORD), false, config.seccomp});
 
   capnp::MallocMessageBuilder selfMessage;
   auto self = selfMessage.initRoot<ipc::DaemonInfo>();
   ipc::fillDaemonInfo(self, Role::MONITORD, startedNs);
+  self.setUser(user);
 
-  ClockdLink clockd(io, ipc::socketPath(config, ipc::STATUS_SOCKET));
+  ClockdLink clockd(io, kj::mv(clockdSocket));
   auto link = clockd.run();
 
   kj::HttpHeaderTable::Builder headers;
@@ -84,6 +87,7 @@ int run(const Config& config) {
   service.setHistory(history);
   auto headerTable = headers.build();
   HttpsServer server(io.provider->getTimer(), *tls, *headerTable, service, limits, &access);
+  service.setConnectionStats(server.stats());
 
   // The socket's own port, not the configuration's: the launcher is what bound it.
   auto where = kj::str("serving HTTPS on port ", port->getPort());

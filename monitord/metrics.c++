@@ -1,5 +1,7 @@
 #include "metrics.h"
 #include "ipc.h"
+#include "netd-counters.h"
+#include "source-name.h"
 #include "exposition.h"
 #include "ntp-time.h"
 #include <cmath>
@@ -18,6 +20,7 @@ struct Row {
 };
 
 constexpr double NS = 1e-9;
+constexpr double PER_MILLION = 1e6;   // the status says ppm; Prometheus wants the ratio
 double nsToSeconds(int64_t ns) { return double(ns) * NS; }
 double timestampOrNan(int64_t ns) { return ns == 0 ? NAN : double(ns) * NS; }
 
@@ -33,10 +36,20 @@ const Row<Clock> CLOCK_ROWS[] = {
    [](Clock c) { return c.getOffsetSigma(); }},
   {"ntp_system_jitter_seconds", "gauge", "RMS jitter of the samples",
    [](Clock c) { return c.getJitter(); }},
-  {"ntp_system_frequency_ppm", "gauge", "Estimated local frequency error",
-   [](Clock c) { return c.getFrequency(); }},
-  {"ntp_system_frequency_sigma_ppm", "gauge", "1-sigma of the frequency estimate",
-   [](Clock c) { return c.getFrequencySigma(); }},
+  {"ntp_system_frequency_offset_ratio", "gauge",
+   "Estimated frequency error of the local oscillator, s/s (1e-6: 1 ppm fast)",
+   [](Clock c) { return c.getFrequency() / PER_MILLION; }},
+  {"ntp_system_frequency_sigma_ratio", "gauge", "1-sigma of the frequency estimate, s/s",
+   [](Clock c) { return c.getFrequencySigma() / PER_MILLION; }},
+  {"ntp_system_residual_frequency_ratio", "gauge",
+   "The selected reference clock's frequency against the disciplined clock, s/s",
+   [](Clock c) { return c.getResidualFrequency() / PER_MILLION; }},
+  {"ntp_system_last_offset_seconds", "gauge", "Offset of the last sample that steered the clock",
+   [](Clock c) { return c.getLastOffset(); }},
+  {"ntp_system_rms_offset_seconds", "gauge", "RMS of the offsets that steered the clock",
+   [](Clock c) { return c.getRmsOffset(); }},
+  {"ntp_system_update_interval_seconds", "gauge", "Between the last two clock updates",
+   [](Clock c) { return nsToSeconds(c.getUpdateIntervalNs()); }},
   {"ntp_system_wander", "gauge", "Measured frequency wander (s/s per sqrt(s))",
    [](Clock c) { return c.getWander(); }},
   {"ntp_system_root_delay_seconds", "gauge", "Root delay advertised to clients",
@@ -79,38 +92,23 @@ const Row<Source> SOURCE_ROWS[] = {
    [](Source s) { return double(s.getSamples()); }},
   {"ntp_source_last_sample_timestamp_seconds", "gauge", "Unix time of the source's last sample",
    [](Source s) { return timestampOrNan(s.getLastSampleNs()); }},
+  {"ntp_source_last_offset_seconds", "gauge", "The newest sample's offset, local minus the source",
+   [](Source s) { return s.getLastOffset(); }},
+  {"ntp_source_stratum", "gauge", "The source's stratum (0: a reference clock)",
+   [](Source s) { return double(s.getStratum()); }},
+  {"ntp_source_poll_seconds", "gauge", "Polling interval (a reference clock: 1 s)",
+   [](Source s) { return std::ldexp(1.0, s.getPoll()); }},
+  {"ntp_source_reach", "gauge", "Reach register of the last 8 polls, newest in bit 0 (255: all)",
+   [](Source s) { return double(s.getReach()); }},
+  {"ntp_source_delay_seconds", "gauge", "Round-trip delay of the sample in use (NaN: a reference clock)",
+   [](Source s) { return s.getKind() == "ntp" ? s.getDelay() : NAN; }},
 };
 
 using Netd = ipc::NetdStats::Reader;
+// netd's counters come from NETD_STAT_ROWS (common/netd-counters.c++); its gauges from here.
 const Row<Netd> SERVER_ROWS[] = {
-  {"ntp_server_received_packets_total", "counter", "NTP requests received",
-   [](Netd s) { return double(s.getReceived()); }},
-  {"ntp_server_answered_packets_total", "counter", "NTP replies sent",
-   [](Netd s) { return double(s.getAnswered()); }},
-  {"ntp_server_unanswered_packets_total", "counter", "Requests that got no answer",
-   [](Netd s) { return double(s.getDropped()); }},
-  {"ntp_server_rate_limited_packets_total", "counter", "Requests refused by ratelimit",
-   [](Netd s) { return double(s.getRateLimited()); }},
-  {"ntp_server_kod_packets_total", "counter", "RATE kiss-o'-death replies sent",
-   [](Netd s) { return double(s.getKodSent()); }},
-  {"ntp_server_send_error_packets_total", "counter", "Replies the kernel refused to send",
-   [](Netd s) { return double(s.getSendErrors()); }},
-  {"ntp_server_interleaved_packets_total", "counter", "Replies in interleaved mode (RFC 9769)",
-   [](Netd s) { return double(s.getInterleaved()); }},
-  {"ntp_server_kernel_rx_timestamp_packets_total", "counter", "Requests with a kernel RX timestamp",
-   [](Netd s) { return double(s.getKernelRxStamps()); }},
-  {"ntp_server_user_rx_timestamp_packets_total", "counter", "Requests stamped in user space",
-   [](Netd s) { return double(s.getUserRxStamps()); }},
-  {"ntp_server_kernel_tx_timestamp_packets_total", "counter", "Kernel TX timestamps handed to interleaved clients",
-   [](Netd s) { return double(s.getKernelTxStamps()); }},
   {"ntp_server_state_age_seconds", "gauge", "Time since clockd last pushed the server state (-1e-9: never)",
    [](Netd s) { return nsToSeconds(s.getStateAgeNs()); }},
-  {"ntp_server_nts_requests_total", "counter", "NTS requests answered with an authenticated reply",
-   [](Netd s) { return double(s.getNtsRequests()); }},
-  {"ntp_server_nts_naks_total", "counter", "NTS NAKs sent (cookie unusable or request not authentic)",
-   [](Netd s) { return double(s.getNtsNaks()); }},
-  {"ntp_server_nts_cookies_issued_total", "counter", "Cookies sealed into NTS replies",
-   [](Netd s) { return double(s.getNtsCookiesIssued()); }},
 };
 
 using Ntske = ipc::NtskeStats::Reader;
@@ -189,6 +187,12 @@ struct Daemon {
   Info info;
 };
 
+// The build monitord is, as Prometheus' *_build_info convention has it.
+void buildInfo(Exposition& e, Info self) {
+  e.family("horloge_build_info", "gauge", "The horloge version that serves these metrics, as a label");
+  e.sample(1, {{"version", self.getVersion()}});
+}
+
 void daemons(Exposition& e, kj::ArrayPtr<const Daemon> list) {
   e.family("ntp_daemon_up", "gauge", "1 while the daemon is running and connected");
   for (auto& d: list) e.sample(d.up ? 1 : 0, {{"daemon", d.name}});
@@ -198,20 +202,30 @@ void daemons(Exposition& e, kj::ArrayPtr<const Daemon> list) {
   }
 }
 
-// The name operators know a source by: its receiver's name when the source is a refclock.
-kj::String sourceName(ipc::SystemStatus::Reader status, Source s) {
-  for (auto rc: status.getRefclockd().getBody()) {
-    if (rc.getSourceId() == s.getSourceId() && rc.getName().size() > 0) {
-      return kj::str(rc.getName());
-    }
+void connectionFamilies(Exposition& e, const ConnectionStats* c) {
+  if (c == nullptr) return;
+  e.family("ntp_monitor_connections", "gauge", "HTTPS connections open now");
+  e.sample(double(c->open));
+  e.family("ntp_monitor_connections_accepted_total", "counter", "HTTPS connections given a slot");
+  e.sample(double(c->accepted));
+  e.family("ntp_monitor_connections_refused_total", "counter",
+           "HTTPS connections closed at accept, before any byte was read, by reason");
+  for (size_t i = 0; i < REFUSAL_KINDS; ++i) {
+    e.sample(double(c->refused[i]), {{"reason", refusalName(static_cast<Refusal>(i))}});
   }
-  return kj::str(s.getKind(), s.getSourceId());
+  e.family("ntp_monitor_connections_cut_total", "counter",
+           "HTTPS connections monitord closed before the client did, by reason");
+  for (size_t i = 0; i < CUT_KINDS; ++i) {
+    e.sample(double(c->cut[i]), {{"reason", cutName(static_cast<Cut>(i))}});
+  }
 }
 
 }  // namespace
 
-kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Reader self) {
+kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Reader self,
+                         const ConnectionStats* connections) {
   Exposition e;
+  buildInfo(e, self);
   auto clock = status.getClock();
   e.family("ntp_system_info", "gauge",
            "Clock backend, sync state, refid and the served time's source kind, as labels");
@@ -226,40 +240,33 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
 
   auto sources = status.getSources();
   kj::Vector<kj::String> names;
-  for (auto s: sources) names.add(sourceName(status, s));
+  for (auto s: sources) names.add(ipc::sourceName(status, s));
   e.family("ntp_source_selection", "gauge", "Selection mark (* selected, + combined, - outlier, x falseticker, ? unusable) as a label; 1 when selected");
   for (auto i: kj::indices(sources)) {
     auto s = sources[i];
     e.sample(s.getMark() == "*" ? 1 : 0,
-             {{"name", names[i]}, {"kind", s.getKind()}, {"mark", s.getMark()}});
+             {{"source", names[i]}, {"kind", s.getKind()}, {"mark", s.getMark()}});
   }
   for (auto& row: SOURCE_ROWS) {
     e.family(row.name, row.type, row.help);
     for (auto i: kj::indices(sources)) {
-      e.sample(row.get(sources[i]), {{"name", names[i]}, {"kind", sources[i].getKind()}});
+      e.sample(row.get(sources[i]), {{"source", names[i]}, {"kind", sources[i].getKind()}});
     }
   }
 
   auto netd = status.getNetd();
   if (netd.getConnected()) {
     auto s = netd.getBody();
+    kj::StringPtr family;
+    for (auto& row: NETD_STAT_ROWS) {
+      if (row.metric != family) e.family(family = row.metric, "counter", row.help);
+      if (*row.metricLabel == 0) e.sample(double(row.get(s)));
+      else e.sample(double(row.get(s)), {{row.metricLabel, row.metricLabelValue}});
+    }
     for (auto& row: SERVER_ROWS) {
       e.family(row.name, row.type, row.help);
       e.sample(row.get(s));
     }
-    e.family("ntp_server_dropped_packets_total", "counter", "Requests dropped, by reason");
-    const std::pair<kj::StringPtr, uint64_t> reasons[] = {
-      {"length", s.getDroppedLength()}, {"version", s.getDroppedVersion()},
-      {"mode", s.getDroppedMode()}, {"extension", s.getDroppedExtension()},
-      {"auth", s.getDroppedAuth()}, {"source", s.getDroppedSource()},
-      {"own_address", s.getDroppedOwnAddress()}, {"denied", s.getDroppedDenied()},
-      {"nts", s.getDroppedNts()}};
-    for (auto& [reason, n]: reasons) e.sample(double(n), {{"reason", reason}});
-    e.family("ntp_server_request_packets_total", "counter", "Well-formed requests by NTP version");
-    const std::pair<kj::StringPtr, uint64_t> versions[] = {
-      {"1", s.getRequestsV1()}, {"2", s.getRequestsV2()}, {"3", s.getRequestsV3()},
-      {"4", s.getRequestsV4()}};
-    for (auto& [v, n]: versions) e.sample(double(n), {{"version", v}});
   }
 
   // NTS: clockd's keys (age and count, never the keys) and ntskd's sessions.
@@ -305,24 +312,35 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
   }
 
   const Daemon list[] = {
-    {"clockd", true, status.getClockd()},
-    {"refclockd", status.getRefclockd().getConnected(), status.getRefclockd().getInfo()},
-    {"netd", netd.getConnected(), netd.getInfo()},
-    {"monitord", true, self},
-    {"ntskd", status.getNtskd().getConnected(), status.getNtskd().getInfo()},
+    {roleName(Role::CLOCKD), true, status.getClockd()},
+    {roleName(Role::REFCLOCKD), status.getRefclockd().getConnected(), status.getRefclockd().getInfo()},
+    {roleName(Role::NETD), netd.getConnected(), netd.getInfo()},
+    {roleName(Role::MONITORD), true, self},
+    {roleName(Role::NTSKD), status.getNtskd().getConnected(), status.getNtskd().getInfo()},
   };
   // ntskd only where NTS is on: elsewhere its absence is no outage.
   daemons(e, kj::arrayPtr(list, status.getNts().getEnabled() ? 5 : 4));
+  e.family("ntp_daemon_restarts_total", "counter",
+           "Times the daemon came back with another pid since clockd started");
+  e.sample(double(status.getRefclockd().getRestarts()), {{"daemon", "refclockd"}});
+  e.sample(double(netd.getRestarts()), {{"daemon", "netd"}});
+  if (status.getNts().getEnabled()) {
+    e.sample(double(status.getNtskd().getRestarts()), {{"daemon", "ntskd"}});
+  }
+  connectionFamilies(e, connections);
   return e.finish();
 }
 
-kj::String renderUnreachableMetrics(ipc::DaemonInfo::Reader self) {
+kj::String renderUnreachableMetrics(ipc::DaemonInfo::Reader self,
+                                    const ConnectionStats* connections) {
   Exposition e;
+  buildInfo(e, self);
   const Daemon list[] = {
-    {"clockd", false, self}, {"refclockd", false, self}, {"netd", false, self},
-    {"monitord", true, self},
+    {roleName(Role::CLOCKD), false, self}, {roleName(Role::REFCLOCKD), false, self},
+    {roleName(Role::NETD), false, self}, {roleName(Role::MONITORD), true, self},
   };
   daemons(e, list);
+  connectionFamilies(e, connections);
   return e.finish();
 }
 

@@ -34,5 +34,22 @@ TEST_CASE("loadKeypair: cert and key go together") {
   CHECK_THROWS(loadKeypair(config));
 }
 
+TEST_CASE("loadKeypair and loadToken: a device or a missing file is an error naming it") {
+  Config config;
+  config.monitorCert = "/dev/zero";
+  config.monitorKey = "/dev/zero";
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { loadKeypair(config); })) {
+    CHECK(e->getDescription() == "cannot read the monitor certificate /dev/zero: not a regular file");
+  } else {
+    FAIL("/dev/zero read as a certificate");
+  }
+  config.monitorTokenFile = "/nonexistent-token";
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { loadToken(config); })) {
+    CHECK(e->getDescription() == "cannot read the monitor token /nonexistent-token: no such file");
+  } else {
+    FAIL("a missing token file accepted");
+  }
+}
+
 }  // namespace
 }  // namespace horloge::monitord

@@ -1,26 +1,25 @@
 #include "tls-setup.h"
+#include "error-text.h"
 #include "log.h"
+#include "read-file.h"
 #include "self-signed.h"
 #include <kj/debug.h>
-#include <kj/filesystem.h>
 
 namespace horloge::monitord {
 
 namespace {
 
-// kj's own messages name neither the directive nor the whole path; the operator needs both.
-kj::String readPem(const kj::Filesystem& fs, const std::string& path, kj::StringPtr what) {
-  kj::Maybe<kj::String> text;
-  auto problem = kj::runCatchingExceptions([&]() {
-    KJ_IF_MAYBE(file, fs.getRoot().tryOpenFile(fs.getCurrentPath().evalNative(path.c_str()))) {
-      text = (*file)->readAllText();
-    }
-  });
-  KJ_IF_MAYBE(t, text) return kj::mv(*t);
-  kj::StringPtr why = "no such file";
-  KJ_IF_MAYBE(e, problem) why = e->getDescription();
+// PEM files hold a key, a certificate chain or a CA bundle: a few KiB, a bundle some hundreds.
+constexpr size_t MAX_PEM_BYTES = 1 << 20;
+constexpr size_t MAX_TOKEN_BYTES = 4096;
+
+// The file's text, bounded; an error names the directive and the whole path.
+kj::String readBounded(const std::string& path, kj::StringPtr what, size_t limit) {
+  kj::String why;
+  KJ_IF_MAYBE(text, tryReadSmallFile(path.c_str(), limit, why)) return kj::mv(*text);
+  if (why.size() == 0) why = kj::str(path.c_str(), ": no such file");
   kj::throwFatalException(kj::Exception(kj::Exception::Type::FAILED, __FILE__, __LINE__,
-      kj::str("cannot read the monitor ", what, " ", path.c_str(), ": ", why)));
+      kj::str("cannot read the monitor ", what, " ", why)));
 }
 
 }  // namespace
@@ -29,9 +28,8 @@ kj::TlsKeypair loadKeypair(const Config& config) {
   KJ_REQUIRE(config.monitorCert.empty() == config.monitorKey.empty(),
              "monitor: `cert` and `key` go together", config.path.c_str());
   if (!config.monitorCert.empty()) {
-    auto fs = kj::newDiskFilesystem();
-    auto cert = readPem(*fs, config.monitorCert, "certificate");
-    auto key = readPem(*fs, config.monitorKey, "key");
+    auto cert = readBounded(config.monitorCert, "certificate", MAX_PEM_BYTES);
+    auto key = readBounded(config.monitorKey, "key", MAX_PEM_BYTES);
     log::info(kj::str("TLS certificate from ", config.monitorCert.c_str()));
     return {kj::TlsPrivateKey(key), kj::TlsCertificate(cert)};
   }
@@ -42,16 +40,14 @@ kj::TlsKeypair loadKeypair(const Config& config) {
 
 kj::Maybe<kj::TlsCertificate> loadClientCa(const Config& config) {
   if (config.monitorClientCa.empty()) return nullptr;
-  auto fs = kj::newDiskFilesystem();
-  auto pem = readPem(*fs, config.monitorClientCa, "client CA");
+  auto pem = readBounded(config.monitorClientCa, "client CA", MAX_PEM_BYTES);
   log::info(kj::str("client certificates required, CA from ", config.monitorClientCa.c_str()));
   return kj::TlsCertificate(pem);
 }
 
 kj::Maybe<kj::String> loadToken(const Config& config) {
   if (config.monitorTokenFile.empty()) return nullptr;
-  auto fs = kj::newDiskFilesystem();
-  auto text = readPem(*fs, config.monitorTokenFile, "token");
+  auto text = readBounded(config.monitorTokenFile, "token", MAX_TOKEN_BYTES);
   size_t end = 0;
   while (end < text.size() && text[end] != '\n' && text[end] != '\r') ++end;
   auto token = kj::heapString(text.slice(0, end));

@@ -88,3 +88,22 @@ TEST_CASE("access list: a non-IP source gets the default (packet.h drops it anyw
   CHECK(compile("deny all\n").allows(&unix));
   CHECK(!AccessList(nullptr, false).allows(&unix));
 }
+
+TEST_CASE("access list: as chrony, an `allow` alone answers only what it covers") {
+  auto clients = [](const char* text) {
+    Config c = parseConfig(text, "t.conf");
+    auto rules = kj::arrayPtr(c.access.data(), c.access.size());
+    return kj::heap<AccessList>(rules, AccessList::clientDefault(rules));
+  };
+  auto lan = clients("allow 192.168.0.0/16\n");
+  CHECK(allows(*lan, "192.168.7.1"));
+  CHECK(!allows(*lan, "192.0.2.1"));            // chrony answers nobody else; so does netd now
+  CHECK(!allows(*lan, "2001:db8::1"));
+  auto deny = clients("deny 198.18.0.0/15\n");  // deny alone: a public server minus a prefix
+  CHECK(allows(*deny, "192.0.2.1"));
+  CHECK(!allows(*deny, "198.18.0.1"));
+  auto all = clients("allow\ndeny 192.0.2.0/24\n");
+  CHECK(allows(*all, "203.0.113.1"));
+  CHECK(!allows(*all, "192.0.2.1"));
+  CHECK(allows(*clients(""), "192.0.2.1"));
+}

@@ -41,6 +41,11 @@ void maskAddress(int bits, int length, uint64_t& hi, uint64_t& lo) {
   }
 }
 
+bool AccessList::clientDefault(kj::ArrayPtr<const AccessRule> rules) {
+  for (auto& r: rules) if (r.allow) return false;
+  return true;
+}
+
 AccessList::AccessList(kj::ArrayPtr<const AccessRule> rules, bool defaultAllow)
     : defaultAllow(defaultAllow) {
   kj::Vector<Entry> e4, e6;

@@ -1,6 +1,7 @@
 // `allow`/`deny` for netd: the configured prefixes compiled into sorted tables, looked up per
 // request without allocation. Most specific prefix wins (as in chrony); among equal prefixes
-// the later line wins; an address no rule covers gets the default (allow: a public server).
+// the later line wins; an address no rule covers gets the default: allowed while no `allow`
+// is given (a public server), refused once one is (clientDefault).
 //
 // IPv4 clients reaching an IPv6 socket arrive as IPv4-mapped addresses (::ffff:a.b.c.d) and
 // are looked up as IPv4, so `deny 192.0.2.0/24` covers them too.
@@ -30,6 +31,10 @@ public:
   // `rules` in file order (Config::access). Rules of family 0 (`all`) apply to both families.
   explicit AccessList(kj::ArrayPtr<const AccessRule> rules, bool defaultAllow = true);
   KJ_DISALLOW_COPY(AccessList);
+
+  // The default for NTP clients, as chrony's: everyone is answered until an `allow` is given;
+  // then only the clients some `allow` covers (and no more specific `deny`).
+  static bool clientDefault(kj::ArrayPtr<const AccessRule> rules);
 
   bool allows(const Address& address) const;
   bool allows(const sockaddr* source) const { return allows(addressOf(source)); }

@@ -85,24 +85,24 @@ TEST_CASE("netd attaches to clockd, takes its state, pushes stats, keeps it acro
   info.setPid(4242);
   StateCell cell;
   ResponderStats counters;
-  counters.received = 10;
-  counters.answered = 7;
-  counters.dropped[static_cast<int>(Drop::MODE)] = 2;
-  counters.kernelRxStamps = 10;
+  counters[NetdCounter::RECEIVED] = 10;
+  counters[NetdCounter::ANSWERED] = 7;
+  counters[dropCounter(Drop::MODE)] = 2;
+  counters[NetdCounter::KERNEL_RX_STAMPS] = 10;
   ClockdFeed feed(io.provider->getTimer(), cell, [&]() { return counters; }, info.asReader(),
                   7200 * ntp::NS_PER_S, 50 * kj::MILLISECONDS);
 
   FakeClockd fake;
   auto startServer = [&]() {
     auto listener = ipc::listenUnix(io, path, {getuid(), getgid(), 0600});
-    auto serving = ipc::serve(*listener, nullptr,
-                              [&]() -> capnp::Capability::Client { return kj::heap<FakeFeed>(fake); },
-                              "netd");
+    auto serving = ipc::serve(io.provider->getTimer(), *listener, ipc::NETD_SOCKET, nullptr,
+                              [&]() -> capnp::Capability::Client { return kj::heap<FakeFeed>(fake); });
     return serving.attach(kj::mv(listener)).eagerlyEvaluate(nullptr);
   };
   auto server = startServer();
   auto client = ipc::keepConnected(
-      io, kj::str(path), kj::str("clockd"),
+      io, ipc::Endpoint{kj::str(path), ipc::NETD_SOCKET, kj::heapArray<uid_t>({getuid()})},
+      kj::str("clockd"),
       [&](capnp::Capability::Client bootstrap) { return feed.session(kj::mv(bootstrap)); })
       .eagerlyEvaluate([](kj::Exception&& e) { KJ_LOG(ERROR, e); });
 
@@ -142,7 +142,7 @@ TEST_CASE("netd attaches to clockd, takes its state, pushes stats, keeps it acro
   CHECK(s.leap == 0);
   CHECK(s.stratum == 1);
   CHECK(s.pushedMonoNs == pushed);
-  CHECK(s.modelOffsetNs == 1234);
+  CHECK(s.model.offsetNs == 1234);
   st = fake.stats.back()->getRoot<ipc::NetdStats>();
   CHECK(st.getServedLeap() == 0);
   CHECK(st.getServedStratum() == 1);
@@ -179,11 +179,12 @@ TEST_CASE("netd pushes its top clients, busiest first, at most 16") {
 
   FakeClockd fake;
   auto listener = ipc::listenUnix(io, path, {getuid(), getgid(), 0600});
-  auto server = ipc::serve(*listener, nullptr,
-                           [&]() -> capnp::Capability::Client { return kj::heap<FakeFeed>(fake); },
-                           "netd").eagerlyEvaluate(nullptr);
+  auto server = ipc::serve(io.provider->getTimer(), *listener, ipc::NETD_SOCKET, nullptr,
+                           [&]() -> capnp::Capability::Client { return kj::heap<FakeFeed>(fake); })
+                    .eagerlyEvaluate(nullptr);
   auto client = ipc::keepConnected(
-      io, kj::str(path), kj::str("clockd"),
+      io, ipc::Endpoint{kj::str(path), ipc::NETD_SOCKET, kj::heapArray<uid_t>({getuid()})},
+      kj::str("clockd"),
       [&](capnp::Capability::Client bootstrap) { return feed.session(kj::mv(bootstrap)); })
       .eagerlyEvaluate([](kj::Exception&& e) { KJ_LOG(ERROR, e); });
   REQUIRE(waitFor(io, [&]() { return fake.stats.size() >= 1; }, 3 * kj::SECONDS));

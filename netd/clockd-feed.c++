@@ -22,38 +22,16 @@ kj::Promise<void> ClockdFeed::pushStats(ipc::NetdFeed::Client feed) {
   Snapshot state = cell.load();
   auto request = feed.pushStatsRequest();
   auto out = request.initStats();
-  out.setReceived(s.received);
-  out.setAnswered(s.answered);
-  out.setDropped(s.droppedTotal() + s.sendErrors);
-  out.setKernelRxStamps(s.kernelRxStamps);
-  out.setUserRxStamps(s.userRxStamps);
+  for (auto& row: NETD_STAT_ROWS) {
+    if (row.counted) row.set(out, s[row.counter]);
+  }
+  out.setDropped(s.droppedTotal() + s[NetdCounter::SEND_ERRORS]);
   int64_t now = monotonicNs();
   out.setStateAgeNs(state.pushed ? now - state.pushedMonoNs : -1);   // -1: never
-  Header served = makeHeader(state, now, maxHoldoverNs);
+  ServerHeader served = makeHeader(state, now, maxHoldoverNs);
   out.setServedLeap(served.leap);
   out.setServedStratum(served.stratum);
   out.setServedRootDispersion(served.rootDispersion);
-  out.setDroppedLength(s.dropped[static_cast<int>(Drop::LENGTH)]);
-  out.setDroppedVersion(s.dropped[static_cast<int>(Drop::VERSION)]);
-  out.setDroppedMode(s.dropped[static_cast<int>(Drop::MODE)]);
-  out.setDroppedExtension(s.dropped[static_cast<int>(Drop::EXTENSION)]);
-  out.setDroppedAuth(s.dropped[static_cast<int>(Drop::AUTH)]);
-  out.setDroppedSource(s.dropped[static_cast<int>(Drop::SOURCE)]);
-  out.setDroppedOwnAddress(s.dropped[static_cast<int>(Drop::OWN_ADDRESS)]);
-  out.setDroppedDenied(s.dropped[static_cast<int>(Drop::DENIED)]);
-  out.setRateLimited(s.rateLimited);
-  out.setKodSent(s.kodSent);
-  out.setSendErrors(s.sendErrors);
-  out.setRequestsV1(s.requests[0]);
-  out.setRequestsV2(s.requests[1]);
-  out.setRequestsV3(s.requests[2]);
-  out.setRequestsV4(s.requests[3]);
-  out.setInterleaved(s.interleaved);
-  out.setKernelTxStamps(s.kernelTxStamps);
-  out.setNtsRequests(s.ntsRequests);
-  out.setNtsNaks(s.ntsNaks);
-  out.setNtsCookiesIssued(s.ntsCookiesIssued);
-  out.setDroppedNts(s.dropped[static_cast<int>(Drop::NTS)]);
   if (top != nullptr) {
     TopClients::Client busiest[TopClients::REPORTED];
     size_t n = top->top(busiest, TopClients::REPORTED);

@@ -25,15 +25,17 @@ ClientKey keyOf(const sockaddr* source) {
 }
 
 bool wantsInterleaved(const uint8_t* p, size_t length) {
-  if (length < PACKET_SIZE || ((p[0] >> 3) & 7) != 4) return false;
+  if (length < PACKET_SIZE || wire::version(p) != 4) return false;
   // Odd origin: a copy of one of our (flagged) receive timestamps. Equal receive and transmit:
   // not a client in interleaved mode (chrony makes the same check).
-  return (load64(p + 24) & 1) != 0 && load64(p + 32) != load64(p + 40);
+  return (wire::timestamp(p, wire::ORIGIN) & 1) != 0 &&
+         wire::timestamp(p, wire::RECEIVE) != wire::timestamp(p, wire::TRANSMIT);
 }
 
 void makeInterleaved(Reply& reply, const uint8_t* request, ntp::Timestamp previousTx) {
-  memcpy(reply.bytes + 24, request + 32, 8);   // origin = the request's receive, bit for bit
-  store64(reply.bytes + 40, previousTx);
+  // origin = the request's receive, bit for bit
+  memcpy(reply.bytes + wire::ORIGIN, request + wire::RECEIVE, 8);
+  wire::setTimestamp(reply.bytes, wire::TRANSMIT, previousTx);
 }
 
 namespace {
@@ -42,15 +44,15 @@ bool later(uint64_t a, uint64_t b) { return static_cast<int64_t>(a - b) > 0; }
 
 void flagTimestamps(Reply& reply, bool interleaved) {
   uint8_t* r = reply.bytes;
-  uint64_t rx = load64(r + 32) | 1;
-  uint64_t tx = load64(r + 40) & ~uint64_t(1);
+  uint64_t rx = wire::timestamp(r, wire::RECEIVE) | 1;
+  uint64_t tx = wire::timestamp(r, wire::TRANSMIT) & ~uint64_t(1);
   // Only a basic reply orders receive before transmit: an interleaved one carries the transmit
   // time of an earlier reply.
   if (!interleaved && later(rx, tx)) rx = tx - 1;
-  uint64_t ref = load64(r + 16);
-  if (ref != 0 && later(ref, rx)) store64(r + 16, rx);
-  store64(r + 32, rx);
-  store64(r + 40, tx);
+  uint64_t ref = wire::timestamp(r, wire::REFERENCE);
+  if (ref != 0 && later(ref, rx)) wire::setTimestamp(r, wire::REFERENCE, rx);
+  wire::setTimestamp(r, wire::RECEIVE, rx);
+  wire::setTimestamp(r, wire::TRANSMIT, tx);
 }
 
 ntp::Timestamp transmitStamp(int64_t unixNs) {

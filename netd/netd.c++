@@ -4,6 +4,8 @@
 // a restarted clockd that has no state of its own yet does not change that (state-listener.h).
 #include "clockd-feed.h"
 #include "daemon.h"
+#include "error-text.h"
+#include "host-info.h"
 #include "ipc.h"
 #include "log.h"
 #include "ntp-time.h"
@@ -49,7 +51,7 @@ int run(int argc, char** argv) {
     if (fd.name == "ntp") {
       fds.add(fd.fd);
     } else {
-      log::warn(kj::str("closing unexpected handed socket '", fd.name.c_str(), "'"));
+      log::warn(kj::str("closing unexpected handed socket '", fd.name, "'"));
       close(fd.fd);
     }
   }
@@ -69,7 +71,9 @@ int run(int argc, char** argv) {
   // Abuse resistance, all set up before lockdown (getifaddrs needs a netlink socket).
   auto own = ownAddressRules(fds.asPtr());
   AccessList ownAddresses(kj::arrayPtr(own.data(), own.size()));
-  AccessList access(kj::arrayPtr(config.access.data(), config.access.size()));
+  auto rules = kj::arrayPtr(config.access.data(), config.access.size());
+  bool anyAllow = !AccessList::clientDefault(rules);
+  AccessList access(rules, !anyAllow);
   options.ownAddresses = &ownAddresses;
   if (!access.empty()) options.access = &access;
   kj::Maybe<kj::Own<RateLimiter>> limiter;
@@ -80,7 +84,8 @@ int run(int argc, char** argv) {
     limiter = kj::mv(l);
   }
   log::info(kj::str(own.size(), " own address(es) never answered; ", config.access.size(),
-                    " allow/deny rule(s); rate limit ",
+                    " allow/deny rule(s)", anyAllow ? " (only allowed clients answered)" : "",
+                    "; rate limit ",
                     config.ratelimit.enabled ? "on" : "off"));
   auto topClients = TopClients::withRandomKey();   // `horlogectl clients`
   options.topClients = topClients.get();
@@ -88,6 +93,9 @@ int run(int argc, char** argv) {
   if (config.nts.enabled) options.ntsKeys = &ntsKeys;
   Responder responder(fds.asPtr(), cell, options);
 
+  // Who may serve netd.sock is looked up now: no user database after lockdown.
+  auto clockd = ipc::clockdEndpoint(config, ipc::NETD_SOCKET);
+  auto user = lockdownUserName(config, Role::NETD);
   try {
     lockdown(Role::NETD, {config.user(Role::NETD), false, config.seccomp, !config.servers.empty()});
   } catch (const std::exception& e) {
@@ -98,6 +106,7 @@ int run(int argc, char** argv) {
   capnp::MallocMessageBuilder infoMessage;
   auto info = infoMessage.initRoot<ipc::DaemonInfo>();
   ipc::fillDaemonInfo(info, Role::NETD, startedNs);
+  info.setUser(user);
 
   ClockdFeed feed(io.provider->getTimer(), cell, [&responder]() { return responder.stats(); },
                   info.asReader(), options.maxHoldoverNs);
@@ -106,7 +115,7 @@ int run(int argc, char** argv) {
   // Relay mode: the upstream servers' samples go to clockd over the same connection.
   Upstream upstream(io.provider->getTimer(), io.unixEventPort, config.servers, cell);
   auto connected = ipc::keepConnected(
-      io, ipc::socketPath(config, ipc::NETD_SOCKET), kj::str("clockd"),
+      io, kj::mv(clockd), kj::str("clockd"),
       [&feed, &upstream](capnp::Capability::Client bootstrap) {
         upstream.setFeed(bootstrap.castAs<ipc::NetdFeed>());
         return feed.session(kj::mv(bootstrap)).catch_([&upstream](kj::Exception&& e) {
@@ -134,7 +143,7 @@ int run(int argc, char** argv) {
 int main(int argc, char** argv) {
   int status = 1;
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { status = horloge::netd::run(argc, argv); })) {
-    horloge::log::error(kj::str(e->getDescription()));
+    horloge::log::error(horloge::errorText(*e));
     return 1;
   }
   return status;

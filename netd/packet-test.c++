@@ -72,7 +72,7 @@ const sockaddr_in CLIENT = v4("192.0.2.7");
 Drop run(const std::vector<uint8_t>& p, const sockaddr* source, Reply& reply,
          const Snapshot& state = synced(), uint32_t random = 0x5a5a5a5a) {
   Request req{p.data(), p.size(), false, RX_NS, source, random};
-  Header h = makeHeader(state, state.pushedMonoNs, 7200 * S);
+  ServerHeader h = makeHeader(state, state.pushedMonoNs, 7200 * S);
   Drop d = prepareReply(req, h, reply);
   if (d == Drop::NONE) stampTransmit(reply, RX_NS + 20'000, 0xa5a5a5a5);
   return d;
@@ -143,7 +143,7 @@ TEST_CASE("receive never after transmit, reference never after receive") {
   auto p = packet(4, 3);
   Snapshot s = synced();
   s.precision = -10;   // 22 random bits: a wide interval where rx and tx can cross
-  Header h = makeHeader(s, s.pushedMonoNs, 7200 * S);
+  ServerHeader h = makeHeader(s, s.pushedMonoNs, 7200 * S);
 
   SUBCASE("same precision interval, random bits would put receive after transmit") {
     Request req{p.data(), p.size(), false, RX_NS,
@@ -314,7 +314,7 @@ TEST_CASE("header: before any push, ageing, holdover") {
   SUBCASE("never pushed: LI=3, stratum 16, INIT") {
     Snapshot s;
     s.precision = -23;
-    Header h = makeHeader(s, 5 * S, 7200 * S);
+    ServerHeader h = makeHeader(s, 5 * S, 7200 * S);
     CHECK(h.leap == 3);
     CHECK(h.stratum == 16);
     CHECK(h.refid == REFID_INIT);
@@ -336,7 +336,7 @@ TEST_CASE("header: before any push, ageing, holdover") {
     CHECK(makeHeader(s, 101 * S, 7200 * S).rootDispersion == 0x20 + 1);
     // A clock going backwards (it cannot, but) adds nothing.
     CHECK(makeHeader(s, 50 * S, 7200 * S).rootDispersion == 0x20);
-    Header h = makeHeader(s, 1100 * S, 7200 * S);
+    ServerHeader h = makeHeader(s, 1100 * S, 7200 * S);
     CHECK(h.leap == 0);
     CHECK(h.stratum == 1);
   }
@@ -349,10 +349,10 @@ TEST_CASE("header: before any push, ageing, holdover") {
   }
   SUBCASE("past maxholdover: LI=3, stratum 16, refid kept") {
     Snapshot s = synced(RX_NS, 0);
-    Header in = makeHeader(s, 7200 * S, 7200 * S);
+    ServerHeader in = makeHeader(s, 7200 * S, 7200 * S);
     CHECK(in.leap == 0);
     CHECK(in.stratum == 1);
-    Header out = makeHeader(s, 7200 * S + 1, 7200 * S);
+    ServerHeader out = makeHeader(s, 7200 * S + 1, 7200 * S);
     CHECK(out.leap == 3);
     CHECK(out.stratum == 16);
     CHECK(out.refid == REFID_PPS);
@@ -368,7 +368,7 @@ TEST_CASE("header: before any push, ageing, holdover") {
     CHECK(makeHeader(s, s.pushedMonoNs, 7200 * S).stratum == 16);
     s = synced();
     s.stratum = 0;   // a kiss code on the wire: never sent by accident
-    Header h = makeHeader(s, s.pushedMonoNs, 7200 * S);
+    ServerHeader h = makeHeader(s, s.pushedMonoNs, 7200 * S);
     CHECK(h.stratum == 16);
     CHECK(h.leap == 3);
     s.stratum = 2;

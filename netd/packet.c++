@@ -1,5 +1,6 @@
 #include "packet.h"
 #include "ntp-time.h"
+#include <cstring>
 #include <netinet/in.h>
 
 namespace horloge::netd {
@@ -25,11 +26,10 @@ const char* dropName(Drop reason) {
   return "?";
 }
 
-Header makeHeader(const Snapshot& state, int64_t nowMonoNs, int64_t maxHoldoverNs) {
-  Header h{state.leap, state.stratum, state.precision, state.refid, state.referenceTime,
-           state.rootDelay, state.rootDispersion};
+ServerHeader makeHeader(const Snapshot& state, int64_t nowMonoNs, int64_t maxHoldoverNs) {
+  ServerHeader h = state;
   if (!state.pushed) {
-    return Header{3, 16, state.precision, REFID_INIT, 0, 0, 0};
+    return ServerHeader{3, 16, state.precision, REFID_INIT, 0, 0, 0};
   }
   int64_t age = nowMonoNs - state.pushedMonoNs;
   if (age < 0) age = 0;
@@ -49,25 +49,19 @@ Header makeHeader(const Snapshot& state, int64_t nowMonoNs, int64_t maxHoldoverN
 
 namespace {
 
-bool forbiddenV4(uint32_t a) {   // host order
-  return (a >> 24) == 0              // 0.0.0.0/8: "this network", never a source
-      || (a >> 28) == 0xe            // 224.0.0.0/4 multicast
-      || a == 0xffffffffu;           // limited broadcast
-}
-
 }  // namespace
 
 bool isForbiddenSource(const sockaddr* source) {
   if (source->sa_family == AF_INET) {
     auto sin = reinterpret_cast<const sockaddr_in*>(source);
-    return sin->sin_port == 0 || forbiddenV4(ntohl(sin->sin_addr.s_addr));
+    return sin->sin_port == 0 || notUnicastV4(ntohl(sin->sin_addr.s_addr));
   }
   if (source->sa_family == AF_INET6) {
     auto sin6 = reinterpret_cast<const sockaddr_in6*>(source);
     if (sin6->sin6_port == 0) return true;
     const in6_addr& a = sin6->sin6_addr;
     if (IN6_IS_ADDR_UNSPECIFIED(&a) || IN6_IS_ADDR_MULTICAST(&a)) return true;
-    if (IN6_IS_ADDR_V4MAPPED(&a)) return forbiddenV4(load32(a.s6_addr + 12));
+    if (IN6_IS_ADDR_V4MAPPED(&a)) return notUnicastV4(load32(a.s6_addr + 12));
     return false;
   }
   return true;
@@ -104,13 +98,13 @@ bool later(uint64_t a, uint64_t b) { return static_cast<int64_t>(a - b) > 0; }
 
 }  // namespace
 
-Drop prepareReply(const Request& request, const Header& header, Reply& reply) {
+Drop prepareReply(const Request& request, const ServerHeader& header, Reply& reply) {
   const uint8_t* p = request.bytes;
   if (request.truncated || request.length < PACKET_SIZE || request.length % 4 != 0) {
     return Drop::LENGTH;
   }
-  unsigned version = (p[0] >> 3) & 7;
-  unsigned mode = p[0] & 7;
+  unsigned version = wire::version(p);
+  unsigned mode = wire::mode(p);
   if (version < 1 || version > 4) return Drop::VERSION;
   if (mode != 3) return Drop::MODE;
   if (Drop d = checkTrailer(p, request.length, version); d != Drop::NONE) return d;
@@ -118,52 +112,54 @@ Drop prepareReply(const Request& request, const Header& header, Reply& reply) {
   if (request.fromOwnAddress) return Drop::OWN_ADDRESS;
 
   uint8_t* r = reply.bytes;
-  r[0] = static_cast<uint8_t>((header.leap << 6) | (version << 3) | 4);
-  r[1] = header.stratum;
-  r[2] = p[2];                                    // poll: echoed (RFC 5905 fast_xmit)
-  r[3] = static_cast<uint8_t>(header.precision);
-  store32(r + 4, header.rootDelay);
-  store32(r + 8, header.rootDispersion);
-  store32(r + 12, header.refid);
-  store64(r + 16, header.referenceTime);
-  for (int i = 0; i < 8; ++i) r[24 + i] = p[40 + i];   // origin = client's transmit, bit for bit
+  r[wire::LI_VN_MODE] = static_cast<uint8_t>((header.leap << 6) | (version << 3) | 4);
+  r[wire::STRATUM] = header.stratum;
+  r[wire::POLL] = p[wire::POLL];                  // echoed (RFC 5905 fast_xmit)
+  r[wire::PRECISION] = static_cast<uint8_t>(header.precision);
+  store32(r + wire::ROOT_DELAY, header.rootDelay);
+  store32(r + wire::ROOT_DISPERSION, header.rootDispersion);
+  store32(r + wire::REFID, header.refid);
+  wire::setTimestamp(r, wire::REFERENCE, header.referenceTime);
+  // origin = client's transmit, bit for bit
+  memcpy(r + wire::ORIGIN, p + wire::TRANSMIT, 8);
   // Receive: the kernel stamp is taken after the packet arrived and fromUnixNs rounds down.
-  store64(r + 32, randomBelowPrecision(ntp::fromUnixNs(request.rxUnixNs), header.precision,
-                                       request.random));
-  store64(r + 40, 0);
+  wire::setTimestamp(r, wire::RECEIVE,
+                     randomBelowPrecision(ntp::fromUnixNs(request.rxUnixNs), header.precision,
+                                          request.random));
+  wire::setTimestamp(r, wire::TRANSMIT, 0);
   return Drop::NONE;
 }
 
 void makeKissOfDeath(Reply& reply, uint32_t code) {
   uint8_t* r = reply.bytes;
-  r[0] = static_cast<uint8_t>(0xc0 | (r[0] & 0x3f));   // LI=3, version and mode 4 kept
-  r[1] = 0;                                           // stratum 0: a kiss code in refid
-  store32(r + 4, 0);
-  store32(r + 8, 0);
-  store32(r + 12, code);
-  store64(r + 16, 0);
-  store64(r + 32, 0);
-  store64(r + 40, 0);                                 // origin (24..31) stays
+  r[wire::LI_VN_MODE] = static_cast<uint8_t>(0xc0 | (r[wire::LI_VN_MODE] & 0x3f));   // LI=3
+  r[wire::STRATUM] = 0;                               // stratum 0: a kiss code in refid
+  store32(r + wire::ROOT_DELAY, 0);
+  store32(r + wire::ROOT_DISPERSION, 0);
+  store32(r + wire::REFID, code);
+  wire::setTimestamp(r, wire::REFERENCE, 0);
+  wire::setTimestamp(r, wire::RECEIVE, 0);
+  wire::setTimestamp(r, wire::TRANSMIT, 0);           // the origin stays
 }
 
 void stampTransmit(Reply& reply, int64_t txUnixNs, uint32_t random) {
   uint8_t* r = reply.bytes;
-  if (r[1] == 0) return;   // a kiss-o'-death carries no timestamps
-  int8_t precision = static_cast<int8_t>(r[3]);
+  if (isKissOfDeath(reply)) return;   // a kiss-o'-death carries no timestamps
+  int8_t precision = static_cast<int8_t>(r[wire::PRECISION]);
   uint64_t tx = randomBelowPrecision(ntp::fromUnixNs(txUnixNs), precision, random);
-  uint64_t rx = load64(r + 32);
-  uint64_t ref = load64(r + 16);
+  uint64_t rx = wire::timestamp(r, wire::RECEIVE);
+  uint64_t ref = wire::timestamp(r, wire::REFERENCE);
   if (later(rx, tx)) {
     rx = tx;
-    store64(r + 32, rx);
+    wire::setTimestamp(r, wire::RECEIVE, rx);
   }
-  if (ref != 0 && later(ref, rx)) store64(r + 16, rx);
-  store64(r + 40, tx);
+  if (ref != 0 && later(ref, rx)) wire::setTimestamp(r, wire::REFERENCE, rx);
+  wire::setTimestamp(r, wire::TRANSMIT, tx);
 }
 
 Drop respond(const Request& request, const Snapshot& state, int64_t nowMonoNs,
              int64_t maxHoldoverNs, Reply& reply, TxClock txClock, void* txParam) {
-  Header header = makeHeader(state, nowMonoNs, maxHoldoverNs);
+  ServerHeader header = makeHeader(state, nowMonoNs, maxHoldoverNs);
   Drop d = prepareReply(request, header, reply);
   if (d != Drop::NONE) return d;
   // A different mix of the same random word for transmit than for receive.

@@ -5,11 +5,14 @@
 //
 // A reply is built in two steps so that the transmit time can be read as late as possible, once
 // per batch, right before sendmmsg():
-//   Header h = makeHeader(snapshot, nowMonoNs, maxHoldoverNs);   // once per batch
+//   ServerHeader h = makeHeader(snapshot, nowMonoNs, maxHoldoverNs);   // once per batch
 //   prepareReply(request, h, reply);                                // every request
 //   stampTransmit(reply, realtimeNs(), random);                     // right before sending
 // respond() chains the three for a single request.
 #pragma once
+#include "netd-counters.h"
+#include "ntp-time.h"
+#include "server-state.h"
 #include <cstddef>
 #include <cstdint>
 #include <sys/socket.h>
@@ -17,7 +20,24 @@
 namespace horloge::netd {
 
 constexpr size_t PACKET_SIZE = 48;
-constexpr uint32_t REFID_INIT = 0x494e4954;   // "INIT": never synchronised since start
+
+// Where the fields of an NTP header are (RFC 5905 figure 8): code that reads or patches a
+// packet names the field it means.
+namespace wire {
+constexpr size_t LI_VN_MODE = 0, STRATUM = 1, POLL = 2, PRECISION = 3, ROOT_DELAY = 4,
+                 ROOT_DISPERSION = 8, REFID = 12, REFERENCE = 16, ORIGIN = 24, RECEIVE = 32,
+                 TRANSMIT = 40;
+inline unsigned version(const uint8_t* p) { return (p[LI_VN_MODE] >> 3) & 7; }
+inline unsigned mode(const uint8_t* p) { return p[LI_VN_MODE] & 7; }
+inline ntp::Timestamp timestamp(const uint8_t* p, size_t field) { return ntp::load64(p + field); }
+inline void setTimestamp(uint8_t* p, size_t field, ntp::Timestamp t) { ntp::store64(p + field, t); }
+}  // namespace wire
+
+// An IPv4 address (host order) that no unicast datagram comes from or is answered from:
+// 0.0.0.0/8 ("this network"), 224.0.0.0/4 multicast, 255.255.255.255.
+constexpr bool notUnicastV4(uint32_t a) {
+  return (a >> 24) == 0 || (a >> 28) == 0xe || a == 0xffffffffu;
+}
 constexpr int64_t DISPERSION_RATE_PPM = 15;   // RFC 5905 PHI
 
 // Why a datagram got no answer. Counted per reason by the responder.
@@ -36,49 +56,30 @@ enum class Drop : uint8_t {
 constexpr int DROP_REASONS = 10;
 const char* dropName(Drop reason);   // "length", "version", ...
 
-// The server state as clockd last pushed it, with when it arrived. Trivially copyable so that
-// it can live in a seqlock (state-cell.h).
-struct Snapshot {
-  bool pushed = false;          // false until clockd's first push: answer "unsynchronised"
-  uint8_t leap = 3;             // LI, 0..3
-  uint8_t stratum = 16;
-  int8_t precision = -20;
-  uint32_t refid = REFID_INIT;
-  uint64_t referenceTime = 0;   // NTP timestamp
-  uint32_t rootDelay = 0;       // NTP short
-  uint32_t rootDispersion = 0;  // NTP short, as of pushedMonoNs
-  int64_t pushedMonoNs = 0;     // CLOCK_MONOTONIC of the push
-  // Issue 8: clockd's clock model (identity but for `clock sim`), see served().
-  int64_t modelOffsetNs = 0;
-  double modelFrequency = 0;
-  int64_t modelAtNs = 0;
-};
-
-// The time netd serves for a system clock reading: the system clock itself, or under
-// `clock sim` the virtual clock clockd disciplines. Arithmetic only: safe on the hot path.
-inline int64_t served(const Snapshot& s, int64_t systemNs) {
-  if (s.modelOffsetNs == 0 && s.modelFrequency == 0) return systemNs;
-  return systemNs + s.modelOffsetNs +
-         static_cast<int64_t>(s.modelFrequency * static_cast<double>(systemNs - s.modelAtNs));
+// The counter of a drop reason (not NONE): NetdCounter keeps Drop's order.
+constexpr NetdCounter dropCounter(Drop reason) {
+  return static_cast<NetdCounter>(static_cast<int>(NetdCounter::DROPPED_LENGTH) +
+                                  static_cast<int>(reason) - static_cast<int>(Drop::LENGTH));
 }
+static_assert(dropCounter(Drop::DENIED) == NetdCounter::DROPPED_DENIED &&
+              dropCounter(Drop::OWN_ADDRESS) == NetdCounter::DROPPED_OWN_ADDRESS &&
+              dropCounter(Drop::NTS) == NetdCounter::DROPPED_NTS &&
+              static_cast<int>(Drop::NTS) + 1 == DROP_REASONS);
 
-// The reply header fields for a batch: the snapshot aged to "now".
-struct Header {
-  uint8_t leap;
-  uint8_t stratum;
-  int8_t precision;
-  uint32_t refid;
-  uint64_t referenceTime;
-  uint32_t rootDelay;
-  uint32_t rootDispersion;
+// The server state as clockd last pushed it (the header, aged by makeHeader()), with when it
+// arrived. Trivially copyable so that it can live in a seqlock (state-cell.h).
+struct Snapshot: ServerHeader {
+  bool pushed = false;          // false until clockd's first push: answer "unsynchronised"
+  int64_t pushedMonoNs = 0;     // CLOCK_MONOTONIC of the push; rootDispersion is as of then
+  ClockModel model;             // the time to serve (server-state.h)
 };
 
-// Ages the snapshot: root dispersion grows at 15 ppm of the time since the push (rounded up,
-// saturating), and past `maxHoldoverNs` without a push the server says LI=3, stratum 16 (the
-// refid kept, so a client can still tell where the time came from). Before any push: LI=3,
-// stratum 16, refid "INIT". Stratum 0 (a kiss code on the wire) or 16, or LI=3, all become
-// the one unsynchronised form LI=3, stratum 16.
-Header makeHeader(const Snapshot& state, int64_t nowMonoNs, int64_t maxHoldoverNs);
+// The reply header fields for a batch: the snapshot aged to "now". Root dispersion grows at
+// 15 ppm of the time since the push (rounded up, saturating), and past `maxHoldoverNs` without
+// a push the server says LI=3, stratum 16 (the refid kept, so a client can still tell where the
+// time came from). Before any push: LI=3, stratum 16, refid "INIT". Stratum 0 (a kiss code on
+// the wire) or 16, or LI=3, all become the one unsynchronised form LI=3, stratum 16.
+ServerHeader makeHeader(const Snapshot& state, int64_t nowMonoNs, int64_t maxHoldoverNs);
 
 // True for a source that must never get an answer (port 0; 0.0.0.0/8, 255.255.255.255,
 // 224.0.0.0/4; ::, ff00::/8; the same rules for IPv4-mapped IPv6). Unknown families: true.
@@ -100,13 +101,16 @@ struct Reply {
 
 // Checks the request and, if it deserves an answer, writes every field of `reply` except the
 // transmit timestamp. Returns Drop::NONE when `reply` must be sent (after stampTransmit()).
-Drop prepareReply(const Request& request, const Header& header, Reply& reply);
+Drop prepareReply(const Request& request, const ServerHeader& header, Reply& reply);
 
 // Writes the transmit timestamp, read by the caller as late as possible (rounded down: never
 // late), with the bits below the precision random. Then keeps reference <= receive <= transmit
 // (era-safe), which only bites when receive and transmit share one precision interval or the
 // clock stepped back between them.
 void stampTransmit(Reply& reply, int64_t txUnixNs, uint32_t random);
+
+// A reply made into a kiss-o'-death (below): stratum 0, no timestamps.
+inline bool isKissOfDeath(const Reply& reply) { return reply.bytes[wire::STRATUM] == 0; }
 
 // Turns a reply made by prepareReply() into a RATE kiss-o'-death (RFC 5905 7.4): LI=3, stratum
 // 0, refid "RATE", the origin still the client's transmit (so the client can match it), and no

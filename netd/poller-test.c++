@@ -8,7 +8,7 @@ using namespace horloge::netd;
 
 namespace {
 
-constexpr int64_t T0 = 1'750'000'000LL * 1'000'000'000;
+constexpr int64_t T0 = 1'750'000'000LL * ntp::NS_PER_S;
 
 ServerConf conf(int minpoll = 4, int maxpoll = 6, bool iburst = false) {
   ServerConf c;

@@ -1,3 +1,4 @@
+#include "ntp-time.h"
 #include "rate-limiter.h"
 #include <cstdio>
 #include <doctest/doctest.h>
@@ -7,7 +8,7 @@ using namespace horloge::netd;
 
 namespace {
 
-constexpr int64_t S = 1'000'000'000;
+constexpr int64_t S = horloge::ntp::NS_PER_S;
 constexpr int64_t T0 = 1000 * S;   // an arbitrary monotonic time
 
 Address v4(uint32_t a) { return Address{4, 0, a}; }

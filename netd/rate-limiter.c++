@@ -1,4 +1,5 @@
 #include "rate-limiter.h"
+#include "ntp-time.h"
 #include <kj/debug.h>
 #include <sys/random.h>
 
@@ -15,8 +16,8 @@ RateLimiter::RateLimiter(const RateLimitOptions& options, SipKey key)
   KJ_REQUIRE(options.burst >= 1 && options.burst <= 255, options.burst);
   KJ_REQUIRE(options.leak >= 1 && options.leak <= 4, options.leak);
   KJ_REQUIRE(options.entries >= 1 && options.entries <= (size_t(1) << 28), options.entries);
-  periodNs = options.interval >= 0 ? 1'000'000'000ll << options.interval
-                                   : 1'000'000'000ll >> -options.interval;
+  periodNs = options.interval >= 0 ? ntp::NS_PER_S << options.interval
+                                   : ntp::NS_PER_S >> -options.interval;
   burstNs = (options.burst - 1) * periodNs;
   leakMask = (1u << options.leak) - 1;
   kodTicks = static_cast<uint32_t>(kj::max(int64_t(1), periodNs >> KOD_TICK_SHIFT));

@@ -140,15 +140,15 @@ TEST_CASE("responder answers over real UDP sockets with kernel RX timestamps") {
 
   unsigned expected = fd6 >= 0 ? 5 : 4;
   ResponderStats st = statsWhen(responder, [&](const ResponderStats& s) {
-    return s.received == expected && s.answered == expected - 2 && s.droppedTotal() == 2;
+    return s[NetdCounter::RECEIVED] == expected && s[NetdCounter::ANSWERED] == expected - 2 && s.droppedTotal() == 2;
   });
-  CHECK(st.received == expected);
-  CHECK(st.answered == expected - 2);
-  CHECK(st.dropped[static_cast<int>(Drop::MODE)] == 1);
-  CHECK(st.dropped[static_cast<int>(Drop::AUTH)] == 1);
+  CHECK(st[NetdCounter::RECEIVED] == expected);
+  CHECK(st[NetdCounter::ANSWERED] == expected - 2);
+  CHECK(st[dropCounter(Drop::MODE)] == 1);
+  CHECK(st[dropCounter(Drop::AUTH)] == 1);
   CHECK(st.droppedTotal() == 2);
-  CHECK(st.kernelRxStamps == expected);
-  CHECK(st.userRxStamps == 0);
+  CHECK(st[NetdCounter::KERNEL_RX_STAMPS] == expected);
+  CHECK(st[NetdCounter::USER_RX_STAMPS] == 0);
   CHECK(monotonicNs() - responder.oldestHeartbeatNs() < ntp::NS_PER_S);
   if (fd6 >= 0) close(fd6);
 }
@@ -198,7 +198,9 @@ TEST_CASE("responder: packet info only on a wildcard socket, DF on IPv4 replies,
   REQUIRE(recvfrom(client.fd, reply, sizeof(reply), 0, reinterpret_cast<sockaddr*>(&from), &flen) == 48);
   CHECK(ntohl(from.sin_addr.s_addr) == 0x7f000002u);
   CHECK(from.sin_port == a.sin_port);
-  CHECK(statsWhen(responder, [](const ResponderStats& s) { return s.answered == 2; }).answered == 2);
+  ResponderStats answered =
+      statsWhen(responder, [](const ResponderStats& s) { return s[NetdCounter::ANSWERED] == 2; });
+  CHECK(answered[NetdCounter::ANSWERED] == 2);
 }
 
 TEST_CASE("responder refuses a descriptor that is not a UDP socket") {

@@ -1,4 +1,5 @@
 #include "responder.h"
+#include "error-text.h"
 #include "log.h"
 #include "nts-packet.h"
 #include "ntp-time.h"
@@ -30,6 +31,12 @@ inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) {
   c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// The counter of a well-formed request's NTP version (1..4).
+NetdCounter requestsOfVersion(const uint8_t* request) {
+  return static_cast<NetdCounter>(static_cast<int>(NetdCounter::REQUESTS_V1) +
+                                  wire::version(request) - 1);
+}
+
 uint64_t splitmix64(uint64_t& s) {
   uint64_t z = (s += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -48,10 +55,6 @@ int socketFamily(int fd) {
   return domain;
 }
 
-bool unicastV4(uint32_t a) {   // host order
-  return a != 0 && (a >> 28) != 0xe && a != 0xffffffffu;
-}
-
 // True when the socket is bound to one unicast address rather than the wildcard: its replies
 // then leave from that address by themselves, and the per-request packet info (a control
 // message on every receive and on every send) would only repeat it.
@@ -60,10 +63,10 @@ bool boundToOneAddress(int fd, int family) {
   socklen_t len = sizeof(ss);
   KJ_SYSCALL(getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len), fd);
   if (family == AF_INET) {
-    return unicastV4(ntohl(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr));
+    return !notUnicastV4(ntohl(reinterpret_cast<const sockaddr_in&>(ss).sin_addr.s_addr));
   }
   const in6_addr& a = reinterpret_cast<const sockaddr_in6&>(ss).sin6_addr;
-  if (IN6_IS_ADDR_V4MAPPED(&a)) return unicastV4(ntp::load32(a.s6_addr + 12));
+  if (IN6_IS_ADDR_V4MAPPED(&a)) return !notUnicastV4(ntp::load32(a.s6_addr + 12));
   return !IN6_IS_ADDR_UNSPECIFIED(&a) && !IN6_IS_ADDR_MULTICAST(&a);
 }
 
@@ -115,23 +118,9 @@ void configureSocket(int fd, int family) {
 }  // namespace
 
 struct alignas(64) Responder::Counters {
-  std::atomic<uint64_t> received{0};
-  std::atomic<uint64_t> answered{0};
-  std::atomic<uint64_t> dropped[DROP_REASONS] = {};
-  std::atomic<uint64_t> sendErrors{0};
-  std::atomic<uint64_t> kernelRxStamps{0};
-  std::atomic<uint64_t> userRxStamps{0};
-  std::atomic<uint64_t> rateLimited{0};
-  std::atomic<uint64_t> kodSent{0};
-  std::atomic<uint64_t> requests[4] = {};   // well-formed client requests, by version 1..4
-  std::atomic<uint64_t> interleaved{0};
-  std::atomic<uint64_t> interleavedFull{0};
-  std::atomic<uint64_t> kernelTxStamps{0};
-  std::atomic<uint64_t> kernelTxLagSumNs{0};   // two's complement: a sum of signed values
-  std::atomic<uint64_t> ntsRequests{0};
-  std::atomic<uint64_t> ntsNaks{0};
-  std::atomic<uint64_t> ntsCookiesIssued{0};
+  std::atomic<uint64_t> counts[NETD_COUNTERS] = {};
   std::atomic<int64_t> heartbeatNs{0};
+  std::atomic<uint64_t>& operator[](NetdCounter c) { return counts[static_cast<size_t>(c)]; }
 };
 
 struct Responder::Worker {
@@ -172,7 +161,6 @@ struct Responder::Worker {
   };
   NtsSlot nts[BATCH];
   uint8_t ntsOut[BATCH][RX_BUFFER];
-
   // Nonces for NTS replies and their cookies, drawn from OpenSSL's generator a page at a time:
   // a call per reply would cost as much as the reply's cryptography.
   uint8_t randomPool[4096];
@@ -202,12 +190,9 @@ struct Responder::Worker {
   size_t planInterleaved(unsigned slot, const Request& request, InterleaveTable& table,
                          size_t controlLen) {
     InterleaveTable::Plan& plan = plans[slot];
-    plan = table.begin(keyOf(request.source), ntp::load64(request.bytes + 24),
+    plan = table.begin(keyOf(request.source), wire::timestamp(request.bytes, wire::ORIGIN),
                        static_cast<uint32_t>(monotonicNs() / ntp::NS_PER_S));
-    if (plan.outcome == InterleaveTable::Outcome::FULL) {
-      bump(counters.interleavedFull);
-      return controlLen;
-    }
+    if (plan.outcome == InterleaveTable::Outcome::FULL) return controlLen;
     if (plan.outcome == InterleaveTable::Outcome::INTERLEAVED) {
       makeInterleaved(replies[slot], request.bytes, plan.previousTx);
     }
@@ -226,8 +211,7 @@ struct Responder::Worker {
     }
     int64_t left = shared->pendingTxStamps.fetch_sub(r.read, std::memory_order_relaxed) - r.read;
     if (left < 0) shared->pendingTxStamps.compare_exchange_strong(left, 0, std::memory_order_relaxed);
-    bump(counters.kernelTxStamps, r.stamps);
-    bump(counters.kernelTxLagSumNs, static_cast<uint64_t>(r.lagSumNs));
+    bump(counters[NetdCounter::KERNEL_TX_STAMPS], r.stamps);
   }
 
   void resetReceive() {
@@ -268,8 +252,7 @@ struct Responder::Worker {
         // Never answer from a multicast or broadcast address: let the kernel pick then.
         bool usable = !IN6_IS_ADDR_MULTICAST(&in.ipi6_addr);
         if (IN6_IS_ADDR_V4MAPPED(&in.ipi6_addr)) {
-          uint32_t a = ntp::load32(in.ipi6_addr.s6_addr + 12);
-          usable = (a >> 28) != 0xe && a != 0xffffffffu;
+          usable = !notUnicastV4(ntp::load32(in.ipi6_addr.s6_addr + 12));
         }
         if (usable) txLen = putControl(slot, IPPROTO_IPV6, IPV6_PKTINFO, &in, sizeof(in));
       }
@@ -290,7 +273,9 @@ struct Responder::Worker {
 
 uint64_t ResponderStats::droppedTotal() const {
   uint64_t sum = 0;
-  for (uint64_t d: dropped) sum += d;
+  for (int d = static_cast<int>(Drop::LENGTH); d < DROP_REASONS; ++d) {
+    sum += (*this)[dropCounter(static_cast<Drop>(d))];
+  }
   return sum;
 }
 
@@ -329,7 +314,7 @@ Responder::Responder(kj::ArrayPtr<const int> fds, const StateCell& state, Respon
       KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { run(*worker); })) {
         // A dead worker would leave its share of the socket unanswered: stop the daemon so that
         // the supervisor restarts it.
-        log::error(kj::str("worker failed: ", e->getDescription()));
+        log::error(kj::str("worker failed: ", errorText(*e)));
         _exit(1);
       }
     }));
@@ -363,7 +348,7 @@ void Responder::run(Worker& w) {
     int64_t userNs = realtimeNs();
     Snapshot snapshot = state.load();
     int64_t nowMonoNs = monotonicNs();
-    Header header = makeHeader(snapshot, nowMonoNs, options.maxHoldoverNs);
+    ServerHeader header = makeHeader(snapshot, nowMonoNs, options.maxHoldoverNs);
     w.collectTxStamps(*interleave);   // before the batch: a client's next request finds them
 
     unsigned m = 0;
@@ -372,16 +357,16 @@ void Responder::run(Worker& w) {
       int64_t rxNs = userNs;
       bool kernelStamp = false;
       size_t txControlLen = w.parseControl(h, m, rxNs, kernelStamp);
-      bump(kernelStamp ? c.kernelRxStamps : c.userRxStamps);
-      bump(c.received);
+      bump(c[kernelStamp ? NetdCounter::KERNEL_RX_STAMPS : NetdCounter::USER_RX_STAMPS]);
+      bump(c[NetdCounter::RECEIVED]);
 
       uint64_t random = splitmix64(w.rng);
-      // served(): the clock model clockd publishes (issue 8), the identity unless `clock sim`.
+      // served(): the clock model clockd publishes, the identity unless `clock sim`.
       Request request{w.rx[i], w.rxMsg[i].msg_len, (h.msg_flags & MSG_TRUNC) != 0,
-                      served(snapshot, rxNs),
+                      served(snapshot.model, rxNs),
                       reinterpret_cast<const sockaddr*>(&w.from[i]), static_cast<uint32_t>(random)};
       if (h.msg_namelen < sizeof(sa_family_t)) {
-        bump(c.dropped[static_cast<int>(Drop::SOURCE)]);
+        bump(c[dropCounter(Drop::SOURCE)]);
         continue;
       }
       Address client = addressOf(request.source);
@@ -397,10 +382,10 @@ void Responder::run(Worker& w) {
         if (ntsParse == NtsParse::MALFORMED) drop = Drop::NTS;
       }
       if (drop != Drop::NONE) {
-        bump(c.dropped[static_cast<int>(drop)]);
+        bump(c[dropCounter(drop)]);
         continue;
       }
-      bump(c.requests[((request.bytes[0] >> 3) & 7) - 1]);
+      bump(c[requestsOfVersion(request.bytes)]);
       auto* top = options.topClients ? options.topClients->record(client, nowMonoNs) : nullptr;
       // Rate limiting last: only requests we would answer spend a client's credit. The leak
       // draws on bits of `random` that the receive timestamp does not use.
@@ -408,11 +393,11 @@ void Responder::run(Worker& w) {
       if (options.rateLimiter) {
         Limit limit = options.rateLimiter->check(client, nowMonoNs, uint32_t(random >> 32));
         if (limit != Limit::ANSWER) {
-          bump(c.rateLimited);
+          bump(c[NetdCounter::RATE_LIMITED]);
           if (top) TopClients::limited(*top, limit == Limit::KOD);
           if (limit == Limit::DROP) continue;
           makeKissOfDeath(w.replies[m]);
-          bump(c.kodSent);
+          bump(c[NetdCounter::KOD_SENT]);
           kod = true;
         }
       }
@@ -423,11 +408,11 @@ void Responder::run(Worker& w) {
         if (checkNts(*w.siv, w.keysGeneration ? &w.keys : nullptr, request.bytes, ntsRequest,
                      slot.session) == NtsCheck::OK) {
           slot.kind = Worker::NtsKind::ANSWER;
-          bump(c.ntsRequests);
+          bump(c[NetdCounter::NTS_REQUESTS]);
         } else {
           slot.kind = Worker::NtsKind::NAK;
           makeKissOfDeath(w.replies[m], KISS_NTSN);
-          bump(c.ntsNaks);
+          bump(c[NetdCounter::NTS_NAKS]);
         }
         slot.request = ntsRequest;
         slot.requestLength = request.length;
@@ -451,29 +436,30 @@ void Responder::run(Worker& w) {
     if (m == 0) continue;
 
     // The transmit time, as late as we can read it: right before the send.
-    int64_t txNs = served(snapshot, realtimeNs());
+    int64_t txNs = served(snapshot.model, realtimeNs());
     for (unsigned j = 0; j < m; ++j) {
       Worker::NtsSlot& ntsSlot = w.nts[j];
       if (ntsSlot.kind == Worker::NtsKind::NAK) {
         memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
         w.txIov[j] = {w.ntsOut[j], ntsNak(ntsSlot.request, w.ntsOut[j])};
       }
-      if (w.replies[j].bytes[1] == 0) continue;   // a kiss-o'-death: no timestamps at all
+      if (isKissOfDeath(w.replies[j])) continue;   // no timestamps at all
       using Outcome = InterleaveTable::Outcome;
       const InterleaveTable::Plan& plan = w.plans[j];
       bool interleaved = plan.outcome == Outcome::INTERLEAVED;
       bool ntsAnswer = ntsSlot.kind == Worker::NtsKind::ANSWER;
       // An NTS reply is sealed right after its stamp: its own, fresh, transmit time.
-      int64_t tx = ntsAnswer ? served(snapshot, realtimeNs()) : txNs;
+      int64_t tx = ntsAnswer ? served(snapshot.model, realtimeNs()) : txNs;
       if (!interleaved) stampTransmit(w.replies[j], tx, static_cast<uint32_t>(splitmix64(w.rng)));
       flagTimestamps(w.replies[j], interleaved);
       if (plan.outcome != Outcome::FULL) {
         // Saved before the send: the kernel stamp may be read by another worker right after.
         const uint8_t* r = w.replies[j].bytes;
-        interleave->save(plan, ntp::load64(r + 32),
-                         interleaved ? transmitStamp(txNs) : ntp::load64(r + 40));
+        interleave->save(
+            plan, wire::timestamp(r, wire::RECEIVE),
+            interleaved ? transmitStamp(txNs) : wire::timestamp(r, wire::TRANSMIT));
         w.shared->pendingTxStamps.fetch_add(1, std::memory_order_relaxed);
-        if (interleaved) bump(c.interleaved);
+        if (interleaved) bump(c[NetdCounter::INTERLEAVED]);
       }
       if (ntsAnswer) {
         memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
@@ -489,7 +475,7 @@ void Responder::run(Worker& w) {
           memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
           length = ntsNak(ntsSlot.request, w.ntsOut[j]);
         } else {
-          bump(c.ntsCookiesIssued, replyCookies(ntsSlot.request, ntsSlot.requestLength));
+          bump(c[NetdCounter::NTS_COOKIES_ISSUED], replyCookies(ntsSlot.request, ntsSlot.requestLength));
         }
         w.txIov[j] = {w.ntsOut[j], length};
       }
@@ -500,11 +486,11 @@ void Responder::run(Worker& w) {
       int s = sendmmsg(w.fd, w.txMsg + sent, m - sent, 0);
       if (s < 0) {
         if (errno == EINTR) continue;
-        bump(c.sendErrors);   // the first remaining one failed (unreachable, filtered...): skip it
+        bump(c[NetdCounter::SEND_ERRORS]);   // the first remaining one failed (unreachable, filtered...): skip it
         ++sent;
         continue;
       }
-      bump(c.answered, s);
+      bump(c[NetdCounter::ANSWERED], s);
       sent += s;
     }
   }
@@ -512,25 +498,10 @@ void Responder::run(Worker& w) {
 
 ResponderStats Responder::stats() const {
   ResponderStats s;
-  auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   for (auto& w: workers) {
-    const Counters& c = w->counters;
-    s.received += get(c.received);
-    s.answered += get(c.answered);
-    for (int i = 0; i < DROP_REASONS; ++i) s.dropped[i] += get(c.dropped[i]);
-    s.sendErrors += get(c.sendErrors);
-    s.kernelRxStamps += get(c.kernelRxStamps);
-    s.userRxStamps += get(c.userRxStamps);
-    s.rateLimited += get(c.rateLimited);
-    s.kodSent += get(c.kodSent);
-    for (int v = 0; v < 4; ++v) s.requests[v] += get(c.requests[v]);
-    s.interleaved += get(c.interleaved);
-    s.interleavedFull += get(c.interleavedFull);
-    s.kernelTxStamps += get(c.kernelTxStamps);
-    s.kernelTxLagSumNs += static_cast<int64_t>(get(c.kernelTxLagSumNs));
-    s.ntsRequests += get(c.ntsRequests);
-    s.ntsNaks += get(c.ntsNaks);
-    s.ntsCookiesIssued += get(c.ntsCookiesIssued);
+    for (size_t i = 0; i < NETD_COUNTERS; ++i) {
+      s.counts[i] += w->counters.counts[i].load(std::memory_order_relaxed);
+    }
   }
   return s;
 }

@@ -20,6 +20,7 @@
 #include "access-list.h"
 #include "interleave.h"
 #include "nts-key-cell.h"
+#include "ntp-time.h"
 #include "packet.h"
 #include "rate-limiter.h"
 #include "top-clients.h"
@@ -31,30 +32,18 @@
 
 namespace horloge::netd {
 
+// The workers' counters summed (common/netd-counters.h says what each counts).
 struct ResponderStats {
-  uint64_t received = 0;
-  uint64_t answered = 0;
-  uint64_t dropped[DROP_REASONS] = {};   // indexed by Drop; [NONE] stays 0
-  uint64_t sendErrors = 0;
-  uint64_t kernelRxStamps = 0;
-  uint64_t userRxStamps = 0;
-  uint64_t rateLimited = 0;          // refused by `ratelimit` (a KoD may have gone instead)
-  uint64_t kodSent = 0;              // RATE kiss-o'-death replies, a subset of rateLimited
-  uint64_t requests[4] = {};         // well-formed client requests by version (1..4)
-  uint64_t interleaved = 0;          // replies in interleaved mode (RFC 9769)
-  uint64_t interleavedFull = 0;      // interleaved requests answered basic: no slot for them
-  uint64_t kernelTxStamps = 0;       // kernel TX stamps that reached their client's slot
-  int64_t kernelTxLagSumNs = 0;      // sum of (kernel - user-space) TX stamp over those
-  uint64_t ntsRequests = 0;          // NTS requests answered with authenticated replies
-  uint64_t ntsNaks = 0;              // NTS NAKs: cookie unusable or request not authentic
-  uint64_t ntsCookiesIssued = 0;     // cookies sealed into those replies
+  uint64_t counts[NETD_COUNTERS] = {};
+  uint64_t& operator[](NetdCounter c) { return counts[static_cast<size_t>(c)]; }
+  uint64_t operator[](NetdCounter c) const { return counts[static_cast<size_t>(c)]; }
 
-  uint64_t droppedTotal() const;
+  uint64_t droppedTotal() const;   // the drops of every reason
 };
 
 struct ResponderOptions {
   unsigned workersPerSocket = 1;
-  int64_t maxHoldoverNs = 7200 * 1'000'000'000ll;
+  int64_t maxHoldoverNs = 7200 * ntp::NS_PER_S;
   // Abuse resistance, each optional (null: off). Not owned: they must outlive the Responder.
   // Checked per request in this order: own addresses (Drop::OWN_ADDRESS), the packet rules,
   // `deny` (Drop::DENIED), then the rate limiter on what would otherwise be answered.

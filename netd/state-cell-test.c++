@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+using namespace horloge;
 using namespace horloge::netd;
 
 namespace {

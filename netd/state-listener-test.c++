@@ -97,9 +97,9 @@ Snapshot synced(int64_t pushedMonoNs) {
   s.refid = 0x50505300;
   s.rootDispersion = 3;
   s.pushedMonoNs = pushedMonoNs;
-  s.modelOffsetNs = 1000;
-  s.modelFrequency = 2e-5;
-  s.modelAtNs = 10;
+  s.model.offsetNs = 1000;
+  s.model.frequency = 2e-5;
+  s.model.atNs = 10;
   return s;
 }
 
@@ -108,9 +108,9 @@ Snapshot unsynced(int64_t pushedMonoNs) {
   s.pushed = true;
   s.refid = 0x494e4954;
   s.pushedMonoNs = pushedMonoNs;
-  s.modelOffsetNs = 1500;
-  s.modelFrequency = 1e-6;
-  s.modelAtNs = 20;
+  s.model.offsetNs = 1500;
+  s.model.frequency = 1e-6;
+  s.model.atNs = 20;
   return s;
 }
 
@@ -125,11 +125,11 @@ TEST_CASE("a starting clockd's unsynchronised push keeps the previous synchronis
   CHECK(kept.refid == 0x50505300);
   CHECK(kept.rootDispersion == 3);
   CHECK(kept.pushedMonoNs == 100);         // aged from the push it came with
-  CHECK(kept.modelOffsetNs == 1500);       // the clock model is always the new one
-  CHECK(kept.modelFrequency == 1e-6);
-  CHECK(kept.modelAtNs == 20);
+  CHECK(kept.model.offsetNs == 1500);       // the clock model is always the new one
+  CHECK(kept.model.frequency == 1e-6);
+  CHECK(kept.model.atNs == 20);
   // It ages as when clockd is away, and past maxholdover the header says so on its own.
-  Header h = makeHeader(kept, 100 + 10 * ntp::NS_PER_S, HOLD);
+  ServerHeader h = makeHeader(kept, 100 + 10 * ntp::NS_PER_S, HOLD);
   CHECK(h.leap == 0);
   CHECK(h.rootDispersion > 3);
   CHECK(makeHeader(kept, 100 + HOLD + 1, HOLD).leap == 3);
@@ -173,7 +173,7 @@ TEST_CASE("StateListener keeps serving the previous clockd's state until the new
     starting.send().wait(ws);
     CHECK(cell.load().stratum == 1);
     CHECK(cell.load().pushedMonoNs == pushed);
-    CHECK(cell.load().modelOffsetNs == 77);
+    CHECK(cell.load().model.offsetNs == 77);
   }
   // Locked: its own state from now on.
   auto locked = after.updateRequest();

@@ -7,31 +7,24 @@
 
 namespace horloge::netd {
 
-Snapshot snapshotFromWire(ipc::ServerState::Reader state, int64_t pushedMonoNs) {
-  KJ_REQUIRE(state.getLeap() <= 3, "leap indicator out of range", state.getLeap());
-  KJ_REQUIRE(state.getStratum() <= 16, "stratum out of range", state.getStratum());
-  KJ_REQUIRE(state.getPrecision() >= -32 && state.getPrecision() <= 0,
-             "precision out of range", state.getPrecision());
-  Snapshot s;
-  s.pushed = true;
-  s.leap = state.getLeap();
-  s.stratum = state.getStratum();
-  s.precision = state.getPrecision();
-  s.refid = state.getRefid();
-  s.referenceTime = state.getReferenceTime();
-  s.rootDelay = state.getRootDelay();
-  s.rootDispersion = state.getRootDispersion();
-  s.pushedMonoNs = pushedMonoNs;
+Snapshot snapshotFromWire(ipc::ServerState::Reader wire, int64_t pushedMonoNs) {
+  ServerState state = readServerState(wire);
+  const ServerHeader& h = state.header;
+  KJ_REQUIRE(h.leap <= 3, "leap indicator out of range", h.leap);
+  KJ_REQUIRE(h.stratum <= 16, "stratum out of range", h.stratum);
+  KJ_REQUIRE(h.precision >= -32 && h.precision <= 0, "precision out of range", h.precision);
   // The clock model: a sim clock starts at most a day off (`clock sim offset`), and slews at
   // most at the kernel's +-10 % tick plus 500 ppm.
   constexpr int64_t MAX_MODEL_OFFSET_NS = 2 * 86400 * ntp::NS_PER_S;
   constexpr double MAX_MODEL_FREQUENCY = 0.1005;
-  KJ_REQUIRE(std::llabs(state.getModelOffsetNs()) <= MAX_MODEL_OFFSET_NS &&
-             std::fabs(state.getModelFrequency()) <= MAX_MODEL_FREQUENCY,
+  KJ_REQUIRE(std::llabs(state.model.offsetNs) <= MAX_MODEL_OFFSET_NS &&
+             std::fabs(state.model.frequency) <= MAX_MODEL_FREQUENCY,
              "clock model out of range");
-  s.modelOffsetNs = state.getModelOffsetNs();
-  s.modelFrequency = state.getModelFrequency();
-  s.modelAtNs = state.getModelAtNs();
+  Snapshot s;
+  static_cast<ServerHeader&>(s) = h;
+  s.pushed = true;
+  s.pushedMonoNs = pushedMonoNs;
+  s.model = state.model;
   return s;
 }
 
@@ -50,9 +43,7 @@ Snapshot nextSnapshot(const Snapshot& previous, const Snapshot& next, bool start
     return next;
   }
   Snapshot kept = previous;
-  kept.modelOffsetNs = next.modelOffsetNs;
-  kept.modelFrequency = next.modelFrequency;
-  kept.modelAtNs = next.modelAtNs;
+  kept.model = next.model;
   return kept;
 }
 

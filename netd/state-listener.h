@@ -36,8 +36,8 @@ protected:
 
 private:
   StateCell& cell;
-  NtsKeyCell* ntsKeys;
   int64_t maxHoldoverNs;
+  NtsKeyCell* ntsKeys;
   bool keeping = false;        // the last push kept the previous state (logged once)
 };
 

@@ -1,3 +1,4 @@
+#include "ntp-time.h"
 #include "top-clients.h"
 #include <doctest/doctest.h>
 #include <thread>
@@ -7,7 +8,7 @@ using namespace horloge::netd;
 
 namespace {
 
-constexpr int64_t S = 1'000'000'000;
+constexpr int64_t S = horloge::ntp::NS_PER_S;
 Address v4(uint32_t a) { return Address{4, 0, a}; }
 Address v6(uint64_t hi, uint64_t lo) { return Address{6, hi, lo}; }
 

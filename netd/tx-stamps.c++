@@ -43,7 +43,7 @@ bool parseLoopedReply(const uint8_t* d, size_t length, ClientKey& client,
   constexpr size_t UDP = 8, IP4 = 20, IP6 = 40;
   if (length < PACKET_SIZE + UDP + IP4) return false;
   const uint8_t* reply = d + length - PACKET_SIZE;
-  if ((reply[0] & 7) != 4) return false;   // not one of our replies
+  if (wire::mode(reply) != 4) return false;   // not one of our replies
   const uint8_t* ip4 = reply - UDP - IP4;
   const uint8_t* ip6 = reply - UDP - IP6;
   client = {};
@@ -55,8 +55,8 @@ bool parseLoopedReply(const uint8_t* d, size_t length, ClientKey& client,
   } else {
     return false;
   }
-  replyRx = load64(reply + 32);
-  replyTx = load64(reply + 40);
+  replyRx = wire::timestamp(reply, wire::RECEIVE);
+  replyTx = wire::timestamp(reply, wire::TRANSMIT);
   return true;
 }
 
@@ -101,10 +101,7 @@ TxStampReader::Result TxStampReader::drain(int fd, InterleaveTable& table) {
         continue;
       }
       ntp::Timestamp user;
-      if (table.kernelStamp(client, rx, transmitStamp(kernelNs), user)) {
-        ++result.stamps;
-        result.lagSumNs += kernelNs - ntp::toUnixNs(user, kernelNs);
-      }
+      if (table.kernelStamp(client, rx, transmitStamp(kernelNs), user)) ++result.stamps;
     }
     if (n < static_cast<int>(BATCH)) return result;
   }

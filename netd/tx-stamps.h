@@ -36,7 +36,6 @@ public:
   struct Result {
     unsigned read = 0;       // messages taken off the error queue
     unsigned stamps = 0;     // kernel TX stamps that reached their client's slot
-    int64_t lagSumNs = 0;    // sum over those of kernel stamp - user-space transmit stamp
   };
   TxStampReader();
   Result drain(int fd, InterleaveTable& table);

@@ -1,4 +1,5 @@
 #include "upstream.h"
+#include "error-text.h"
 #include "log.h"
 #include "ntp-time.h"
 #include <kj/debug.h>
@@ -95,7 +96,7 @@ kj::Promise<void> Upstream::exchange(Server& s) {
   int family = s.address.ss_family;
   int raw = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (raw < 0) {
-    log::warn(kj::str("upstream ", s.conf.address.c_str(), ": socket: ", strerror(errno)));
+    log::warn(kj::str("upstream ", s.conf.address, ": socket: ", strerror(errno)));
     s.poller.onTimeout();
     return kj::READY_NOW;
   }
@@ -149,12 +150,12 @@ kj::Promise<bool> Upstream::awaitReply(Server& s, int fd, kj::UnixEventPort::FdO
         push(s, &e);
         return true;
       case Verdict::KOD_RATE:
-        log::warn(kj::str("upstream ", s.conf.address.c_str(), ": RATE kiss, poll now 2^",
+        log::warn(kj::str("upstream ", s.conf.address, ": RATE kiss, poll now 2^",
                           s.poller.poll(), " s"));
         push(s, nullptr);
         return true;
       case Verdict::KOD_STOP:
-        log::warn(kj::str("upstream ", s.conf.address.c_str(), ": DENY/RSTR kiss, stopped"));
+        log::warn(kj::str("upstream ", s.conf.address, ": DENY/RSTR kiss, stopped"));
         push(s, nullptr);
         return true;
       case Verdict::BOGUS:
@@ -195,7 +196,7 @@ void Upstream::push(Server& s, const Exchange* e) {
 
 void Upstream::taskFailed(kj::Exception&& e) {
   // clockd went away or refused the sample: the next connection gets the next one.
-  log::warn(kj::str("upstream push failed: ", e.getDescription()));
+  log::warn(kj::str("upstream push failed: ", errorText(e)));
 }
 
 }  // namespace horloge::netd

@@ -51,6 +51,8 @@ int run(int argc, char** argv) {
   if (!config.listen.empty() && config.listen[0].port != 123) options.port = config.listen[0].port;
   KeServer server(io.unixEventPort, io.provider->getTimer(), fds[0], tls, kj::mv(options));
 
+  // Who may be clockd on ntske.sock: looked up before lockdown.
+  ipc::Endpoint clockd = ipc::clockdEndpoint(config, ipc::NTSKE_SOCKET);
   try {
     lockdown(Role::NTSKD, {config.user(Role::NTSKD), false, config.seccomp});
   } catch (const std::exception& e) {
@@ -63,7 +65,7 @@ int run(int argc, char** argv) {
   ipc::fillDaemonInfo(info, Role::NTSKD, startedNs);
   ClockdLink link(io.provider->getTimer(), server, info.asReader());
   auto connected = ipc::keepConnected(
-      io, ipc::socketPath(config, ipc::NTSKE_SOCKET), kj::str("clockd"),
+      io, kj::mv(clockd), kj::str("clockd"),
       [&link](capnp::Capability::Client bootstrap) { return link.session(kj::mv(bootstrap)); });
 
   auto status = kj::str("NTS-KE on TCP (at most ", config.nts.maxConnections, " sessions at once)");

@@ -78,6 +78,6 @@ constexpr int capabilities[] = {
 
 }  // namespace
 
-const Policy CLOCKD = {"clockd", syscalls, capabilities};
+const Policy CLOCKD = {Role::CLOCKD, syscalls, capabilities};
 
 }  // namespace horloge::policy

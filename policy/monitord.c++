@@ -69,6 +69,6 @@ constexpr Syscall syscalls[] = {
 
 }  // namespace
 
-const Policy MONITORD = {"monitord", syscalls, {}};
+const Policy MONITORD = {Role::MONITORD, syscalls, {}};
 
 }  // namespace horloge::policy

@@ -80,6 +80,6 @@ constexpr Syscall relaySyscalls[] = {
   when("socket", 0, AF_INET), when("socket", 0, AF_INET6),
 };
 
-const Policy NETD = {"netd", syscalls, {}, relaySyscalls};
+const Policy NETD = {Role::NETD, syscalls, {}, relaySyscalls};
 
 }  // namespace horloge::policy

@@ -69,6 +69,6 @@ constexpr Syscall syscalls[] = {
 
 }  // namespace
 
-const Policy NTSKD = {"ntskd", syscalls, {}};
+const Policy NTSKD = {Role::NTSKD, syscalls, {}};
 
 }  // namespace horloge::policy

@@ -22,6 +22,7 @@
 #pragma once
 #include "config.h"
 #include <cstdint>
+#include <kj/debug.h>
 #include <span>
 
 namespace horloge::policy {
@@ -50,7 +51,7 @@ constexpr Syscall masked(const char* name, int8_t arg, uint64_t mask, uint64_t v
 }
 
 struct Policy {
-  const char* role;
+  Role role;
   std::span<const Syscall> syscalls;
   // Capabilities the role may keep after lockdown (Linux CAP_* numbers). Only clockd has one,
   // CAP_SYS_TIME, and keeps it only when LockdownOptions::keepSysTime says so.
@@ -73,7 +74,7 @@ inline const Policy& forRole(Role role) {
     case Role::MONITORD: return MONITORD;
     case Role::NTSKD: return NTSKD;
   }
-  throw std::invalid_argument("no seccomp policy for this role");
+  KJ_FAIL_ASSERT("no seccomp policy for this role", static_cast<int>(role));
 }
 
 }  // namespace horloge::policy

@@ -82,6 +82,6 @@ constexpr Syscall syscalls[] = {
 
 }  // namespace
 
-const Policy REFCLOCKD = {"refclockd", syscalls, {}};
+const Policy REFCLOCKD = {Role::REFCLOCKD, syscalls, {}};
 
 }  // namespace horloge::policy

@@ -22,7 +22,7 @@
 
 using namespace horloge;
 using namespace horloge::refclock;
-constexpr int64_t S = 1'000'000'000;
+constexpr int64_t S = horloge::ntp::NS_PER_S;
 
 namespace {
 
@@ -45,7 +45,7 @@ struct Pty {
     path = ptsname(master);
   }
   ~Pty() { if (master >= 0) close(master); }
-  void write(const std::string& s) { REQUIRE(::write(master, s.data(), s.size()) == ssize_t(s.size())); }
+  void write(kj::StringPtr s) { REQUIRE(::write(master, s.begin(), s.size()) == ssize_t(s.size())); }
 };
 
 // Runs `drivers` on the loop for `ns`, with `during` called every 100 ms.
@@ -307,4 +307,191 @@ TEST_CASE("devices: gpsd with a 32-bit time_t (Debian 12 armhf) made its SHM seg
 
 TEST_CASE("devices: gpsd with a 64-bit time_t made its SHM segment first") {
   shmAndSock(5, false, true);
+}
+
+namespace {
+
+ipc::RefclockStatus::Reader statusOf(Driver& d, capnp::MallocMessageBuilder& m) {
+  auto st = m.initRoot<ipc::RefclockStatus>();
+  d.status(st);
+  return st.asReader();
+}
+
+bool startsWith(kj::StringPtr s, const std::string& prefix) {
+  return std::string(s.cStr()).rfind(prefix, 0) == 0;
+}
+
+// No status text may look like source code: no call with its arguments, no `name = value`; and
+// each fits what clockd accepts, with the names a Pi has (/dev/pps0, /dev/serial0).
+void checkWords(kj::StringPtr fault) {
+  std::string f = fault.cStr();
+  std::string onPi = f;
+  for (auto dir = onPi.find("/tmp/horloge-devices-"); dir != std::string::npos;
+       dir = onPi.find("/tmp/horloge-devices-")) {
+    onPi.replace(dir, onPi.find('/', dir + 5) - dir, "/dev");
+  }
+  CHECK(onPi.size() <= ipc::MAX_TEXT);
+  CHECK(f.find("c_str()") == std::string::npos);
+  CHECK(f.find("O_RDWR") == std::string::npos);
+  CHECK(f.find(" = ") == std::string::npos);
+  CHECK(f.find("(fd") == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("devices: a PPS device missing at start is a state; it is opened once it appears") {
+  if (getenv("LD_PRELOAD") == nullptr) {
+    MESSAGE("pps-shim.so not preloaded (run through ctest): skipped");
+    return;
+  }
+  auto io = kj::setupAsyncIo();
+  ClockHint hint;
+  DriverContext ctx{io, hint, 0, nullptr};
+  std::string dir = tempDir();
+  std::string pps = dir + "/pps0";
+  kj::Vector<kj::Own<Driver>> drivers;
+  drivers.add(openDriver(conf("pps", pps), 0, ctx));   // no throw
+  std::vector<Got> got;
+  SampleSink sink = [&](uint8_t id, const Paired& p, int64_t e) { got.push_back({id, p, e}); };
+  runFor(io, drivers, sink, 1 * S);
+  capnp::MallocMessageBuilder m;
+  auto st = statusOf(*drivers[0], m);
+  { std::string m = "missing: " + std::string(st.getFault().cStr()); MESSAGE(m); }
+  CHECK_FALSE(st.getDeviceOpen());
+  CHECK(startsWith(st.getFault(), "PPS device " + pps + " is missing: is dtoverlay=pps-gpio in "
+                                 "/boot/firmware/config.txt (and the Pi rebooted)?; retrying in "));
+  CHECK(std::string(st.getFault().cStr()).find("retrying in") != std::string::npos);
+  checkWords(st.getFault());
+
+  // The overlay loaded: the device appears, and is found by the back-off's next attempt.
+  close(open(pps.c_str(), O_CREAT | O_RDWR, 0600));
+  hint.synced = true;          // clockd vouches for the clock: edges alone make samples
+  hint.receivedNs = realtimeNs();
+  runFor(io, drivers, sink, 4 * S, [&]() { hint.receivedNs = realtimeNs(); });
+  st = statusOf(*drivers[0], m);
+  { std::string m = "appeared: open " + std::to_string(st.getDeviceOpen()) + ", edges " +
+                    std::to_string(st.getPpsEdges()) + ", fault '" + st.getFault().cStr() + "'";
+    MESSAGE(m); }
+  CHECK(st.getDeviceOpen());
+  CHECK(st.getReopens() >= 1);
+  CHECK(st.getPpsEdges() >= 1);
+  CHECK(st.getFault() == "");
+
+  // It goes away (the shim fails fetches on a removed file, as on a removed device).
+  unlink(pps.c_str());
+  runFor(io, drivers, sink, 3 * S);
+  st = statusOf(*drivers[0], m);
+  { std::string m = "removed: " + std::string(st.getFault().cStr()); MESSAGE(m); }
+  CHECK_FALSE(st.getDeviceOpen());
+  CHECK(startsWith(st.getFault(), "PPS device " + pps + " "));
+  checkWords(st.getFault());
+  rmdir(dir.c_str());
+}
+
+TEST_CASE("devices: a PPS device that is not one, and a silent one, are said in words") {
+  if (getenv("LD_PRELOAD") == nullptr) {
+    MESSAGE("pps-shim.so not preloaded (run through ctest): skipped");
+    return;
+  }
+  auto io = kj::setupAsyncIo();
+  ClockHint hint;
+  DriverContext ctx{io, hint, 0, nullptr};
+  std::string dir = tempDir();
+  kj::Vector<kj::Own<Driver>> drivers;
+  drivers.add(openDriver(conf("pps", dir), 0, ctx));   // a directory: open() refuses O_RDWR
+  Pty pty;                                             // a tty: PPS_GETCAP refused
+  drivers.add(openDriver(conf("pps", pty.path), 1, ctx));
+  SampleSink sink = [&](uint8_t, const Paired&, int64_t) {};
+  runFor(io, drivers, sink, 500'000'000);
+  capnp::MallocMessageBuilder m0, m1;
+  auto st0 = statusOf(*drivers[0], m0);
+  auto st1 = statusOf(*drivers[1], m1);
+  { std::string m = st0.getFault().cStr(); MESSAGE(m); }
+  { std::string m = st1.getFault().cStr(); MESSAGE(m); }
+  CHECK(startsWith(st0.getFault(), "cannot open PPS device " + dir + ": Is a directory"));
+  CHECK(startsWith(st1.getFault(), "PPS device " + pty.path + " is not a PPS device"));
+  checkWords(st0.getFault());
+  checkWords(st1.getFault());
+  rmdir(dir.c_str());
+}
+
+TEST_CASE("devices: PPS open but silent: the status names the device and what to check") {
+  if (getenv("LD_PRELOAD") == nullptr) {
+    MESSAGE("pps-shim.so not preloaded (run through ctest): skipped");
+    return;
+  }
+  setenv("HORLOGE_FAKE_PPS_MISSING", "1", 1);
+  auto io = kj::setupAsyncIo();
+  ClockHint hint;
+  DriverContext ctx{io, hint, 0, nullptr};
+  std::string dir = tempDir();
+  std::string pps = dir + "/pps0";
+  close(open(pps.c_str(), O_CREAT | O_RDWR, 0600));
+  kj::Vector<kj::Own<Driver>> drivers;
+  drivers.add(openDriver(conf("pps", pps), 0, ctx));
+  SampleSink sink = [&](uint8_t, const Paired&, int64_t) {};
+  runFor(io, drivers, sink, 3 * S);
+  capnp::MallocMessageBuilder m;
+  auto st = statusOf(*drivers[0], m);
+  { std::string m = st.getFault().cStr(); MESSAGE(m); }
+  CHECK(st.getDeviceOpen());
+  CHECK(startsWith(st.getFault(), "no PPS pulse on " + pps + " for "));
+  drivers.clear();
+  unsetenv("HORLOGE_FAKE_PPS_MISSING");
+  unlink(pps.c_str());
+  rmdir(dir.c_str());
+}
+
+TEST_CASE("devices: NMEA on a missing UART, and at the wrong baud rate, said in words") {
+  auto io = kj::setupAsyncIo();
+  ClockHint hint;
+  DriverContext ctx{io, hint, 0, nullptr};
+  std::string dir = tempDir();
+  kj::Vector<kj::Own<Driver>> drivers;
+  drivers.add(openDriver(conf("nmea", dir + "/serial0"), 0, ctx));
+  drivers.add(openDriver(conf("nmea", dir + "/ttyUSB0"), 1, ctx));
+  Pty pty;
+  drivers.add(openDriver(conf("nmea", pty.path), 2, ctx));
+  SampleSink sink = [&](uint8_t, const Paired&, int64_t) {};
+  // What a receiver at 115200 looks like to a line set to 9600: bytes, never a valid sentence.
+  runFor(io, drivers, sink, 3 * S, [&]() { pty.write("\x80\xfe\x13\xf0\x0b\xe6\xff\n$G\xf7\xe0*\n"); });
+  capnp::MallocMessageBuilder m0, m1, m2;
+  auto st0 = statusOf(*drivers[0], m0), st1 = statusOf(*drivers[1], m1), st2 = statusOf(*drivers[2], m2);
+  for (auto& st: {st0, st1, st2}) {
+    { std::string m = st.getFault().cStr(); MESSAGE(m); }
+    checkWords(st.getFault());
+  }
+  CHECK(startsWith(st0.getFault(), "serial device " + dir + "/serial0 is missing: is enable_uart=1"));
+  CHECK(startsWith(st1.getFault(), "serial device " + dir + "/ttyUSB0 is missing: is the USB receiver plugged in?"));
+  CHECK(startsWith(st2.getFault(), "only unreadable bytes from " + pty.path));
+  rmdir(dir.c_str());
+}
+
+TEST_CASE("devices: SHM and SOCK that cannot be set up are a state, not a crash") {
+  auto io = kj::setupAsyncIo();
+  ClockHint hint;
+  DriverContext ctx{io, hint, 0, nullptr};
+  key_t key = 0x4e545030 + 4;
+  int stale = shmget(key, 0, 0);
+  if (stale >= 0) shmctl(stale, IPC_RMID, nullptr);
+  int small = shmget(key, 16, IPC_CREAT | IPC_EXCL | 0600);   // another program's segment
+  REQUIRE(small >= 0);
+  auto shmConf = conf("shm");
+  shmConf.unit = 4;
+  kj::Vector<kj::Own<Driver>> drivers;
+  drivers.add(openDriver(shmConf, 0, ctx));
+  drivers.add(openDriver(conf("sock", "/nonexistent-horloge-dir/chrony.pps0.sock"), 1, ctx));
+  SampleSink sink = [&](uint8_t, const Paired&, int64_t) {};
+  runFor(io, drivers, sink, 300'000'000);
+  capnp::MallocMessageBuilder m0, m1;
+  auto st0 = statusOf(*drivers[0], m0), st1 = statusOf(*drivers[1], m1);
+  { std::string m = st0.getFault().cStr(); MESSAGE(m); }
+  { std::string m = st1.getFault().cStr(); MESSAGE(m); }
+  CHECK_FALSE(st0.getDeviceOpen());
+  CHECK_FALSE(st1.getDeviceOpen());
+  CHECK(startsWith(st0.getFault(), "NTP SHM unit 4 cannot be attached: it has 16 bytes"));
+  CHECK(startsWith(st1.getFault(), "SOCK socket /nonexistent-horloge-dir/chrony.pps0.sock cannot be "
+                                   "bound: No such file or directory: enable "
+                                   "horloge-refclock-sock@pps0.socket"));
+  shmctl(small, IPC_RMID, nullptr);
 }

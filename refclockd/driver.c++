@@ -1,4 +1,5 @@
 #include "driver.h"
+#include "ntp-time.h"
 #include <kj/debug.h>
 
 namespace horloge::refclock {
@@ -18,6 +19,6 @@ kj::Own<Driver> openDriver(const RefclockConf& conf, uint8_t sourceId, DriverCon
   KJ_FAIL_REQUIRE("unknown refclock driver", conf.driver.c_str());
 }
 
-int64_t buildTimeNs() { return int64_t(HORLOGE_BUILD_EPOCH) * 1'000'000'000; }
+int64_t buildTimeNs() { return int64_t(HORLOGE_BUILD_EPOCH) * ntp::NS_PER_S; }
 
 }  // namespace horloge::refclock

@@ -5,8 +5,9 @@
 // After an anomaly nothing goes to clockd until the receiver has been consistent for a while.
 #pragma once
 #include "pairing.h"
+#include "ntp-time.h"
 #include <cstdint>
-#include <string>
+#include <kj/string.h>
 
 namespace horloge::refclock {
 
@@ -20,9 +21,9 @@ public:
 
 class Integrity {
 public:
-  static constexpr int64_t WEEK_ROLLOVER_NS = 1024LL * 7 * 86400 * 1'000'000'000;
+  static constexpr int64_t WEEK_ROLLOVER_NS = 1024LL * 7 * 86400 * ntp::NS_PER_S;
   static constexpr int RECOVER_SAMPLES = 10;  // consistent samples that end an anomaly
-  static constexpr int64_t SAVE_EVERY_NS = 60'000'000'000;
+  static constexpr int64_t SAVE_EVERY_NS = 60 * ntp::NS_PER_S;
 
   // `buildNs`: the build date; `store` may be null (no persistence).
   Integrity(int64_t buildNs, LastGoodStore* store);
@@ -30,7 +31,7 @@ public:
   // Checks one sample. True when it may go to clockd; otherwise `anomaly()` says why.
   bool check(const Paired& p, const ClockHint& hint, int64_t nowNs);
 
-  const std::string& anomaly() const { return why; }
+  kj::StringPtr anomaly() const { return why; }   // "" while consistent
   uint64_t anomalies() const { return count; }
   int64_t lastGoodNs() const { return lastGood; }
 
@@ -38,14 +39,15 @@ private:
   int64_t buildNs;
   LastGoodStore* store;
   int64_t lastGood = 0, lastSaved = 0;
-  std::string why;
+  kj::String why = kj::str("");
   uint64_t count = 0;
   int consistent = 0;
   bool havePrev = false;
   int64_t prevSys = 0, prevRef = 0;
   uint32_t stepsSeen = 0;
 
-  std::string inconsistency(const Paired& p, const ClockHint& hint, int64_t nowNs) const;
+  // Why `p` cannot be believed, or null.
+  kj::Maybe<kj::String> inconsistency(const Paired& p, const ClockHint& hint, int64_t nowNs) const;
 };
 
 }  // namespace horloge::refclock

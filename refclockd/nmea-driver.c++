@@ -1,14 +1,18 @@
 // `refclock nmea DEVICE [baud N] [offset S]`: a receiver's NMEA on a serial line (UART, USB,
 // pty). Alone it gives the time of each sentence's arrival, dated by the receiver's output
 // delay (`offset`, or as a `refclock pps` measured it: see nmeaTiming()); its seconds also
-// number the edges of any `refclock pps` in the same file. When the device goes away (a USB receiver unplugged) it is
-// reopened with back-off.
+// number the edges of any `refclock pps` in the same file. A device that is missing at start, or
+// goes away (a USB receiver unplugged), is a state: it is opened again with back-off (0.5 s
+// doubling to 30 s), and the status says what is wrong in words (device-problem.h).
 #include "driver.h"
+#include "device-problem.h"
 #include "nmea-reader.h"
 #include "receiver.h"
 #include "serial.h"
 #include "log.h"
 #include <kj/debug.h>
+#include <algorithm>
+#include <cerrno>
 
 namespace horloge::refclock {
 
@@ -37,12 +41,21 @@ public:
 
   void status(ipc::RefclockStatus::Builder out) override {
     out.setSourceId(id);
-    out.setName(kj::str("nmea:", conf.device.c_str()));
+    out.setName(kj::str("nmea:", conf.device));
     out.setDriver("nmea");
     out.setDeviceOpen(in.get() != nullptr);
     out.setReopens(reopens);
     stream.fillStatus(out);
-    receiver.fillStatus(out, realtimeNs(), false, true, deviceError);
+    int64_t now = realtimeNs();
+    kj::String fault = kj::str(deviceError);
+    if (fault.size() > 0 && retryAtNs > now) fault = kj::str(fault, retrying(retryAtNs - now));
+    auto& fig = stream.figures();
+    int64_t lastTime = std::max(fig.lastTimeNs, openedNs);
+    if (fault.size() == 0 && in.get() != nullptr && now - lastTime > Receiver::SILENCE_NS) {
+      fault = silentSerial(conf.device, (now - lastTime) / S, fig.sentences - sentencesAtOpen,
+                           fig.bad - badAtOpen, conf.baud);
+    }
+    receiver.fillStatus(out, now, false, true, fault);
   }
 
 private:
@@ -55,20 +68,35 @@ private:
   kj::Own<kj::AsyncInputStream> in;
   kj::String deviceError = kj::str("");
   int64_t backoffNs = MIN_BACKOFF_NS;
+  int64_t retryAtNs = 0;
+  int64_t openedNs = 0;                 // silence is counted from the opening
+  uint64_t sentencesAtOpen = 0, badAtOpen = 0;
   int64_t lastSecond = 0, lastArrivalNs = 0;
   uint64_t reopens = 0;
   NmeaTiming timing{0, NMEA_UNKNOWN_DELAY_ERROR_NS};
 
+  void setProblem(kj::String text) {
+    if (text != deviceError) log::warn(kj::str("refclock nmea: ", text));
+    deviceError = kj::mv(text);
+    retryAtNs = realtimeNs() + backoffNs;
+  }
+
   void tryOpen() {
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
-      int fd = openSerial(conf.device, conf.baud);
-      in = ctx.io.lowLevelProvider->wrapInputFd(fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
-    })) {
-      deviceError = kj::str("device: ", e->getDescription());
-    } else {
-      deviceError = kj::str("");
-      backoffNs = MIN_BACKOFF_NS;
+    auto dev = kj::StringPtr(conf.device.c_str());
+    auto line = openSerial(conf.device, conf.baud);
+    if (line.fd < 0) {
+      setProblem(line.notSerial
+                     ? wrongDevice(DeviceKind::SERIAL, dev, "is not a serial port (termios refused)")
+                     : openProblem(DeviceKind::SERIAL, dev, line.err));
+      return;
     }
+    in = ctx.io.lowLevelProvider->wrapInputFd(line.fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+    if (deviceError.size() > 0 || reopens > 0) log::info(kj::str("refclock nmea: ", dev, " is open"));
+    deviceError = kj::str("");
+    backoffNs = MIN_BACKOFF_NS;
+    openedNs = realtimeNs();
+    sentencesAtOpen = stream.figures().sentences;
+    badAtOpen = stream.figures().bad;
   }
 
   // The first time sentence of each second: NMEA alone, and the second for PPS drivers.
@@ -90,18 +118,18 @@ private:
   kj::Promise<void> loop() {
     if (in.get() == nullptr) {
       auto wait = backoffNs;
-      backoffNs = std::min(backoffNs * 2, MAX_BACKOFF_NS);
+      retryAtNs = realtimeNs() + wait;
       return ctx.io.provider->getTimer().afterDelay(wait * kj::NANOSECONDS).then([this]() {
         ++reopens;
+        backoffNs = std::min(backoffNs * 2, MAX_BACKOFF_NS);
         tryOpen();
         return loop();
       });
     }
     return readNmea(*in, stream).then([]() {}, [this](kj::Exception&& e) {
       // EOF or EIO: the device went away (or the pty's other side closed).
-      log::warn(kj::str("refclock nmea ", conf.device.c_str(), ": ", e.getDescription(),
-                        "; reopening"));
-      deviceError = kj::str("device lost: ", e.getDescription());
+      bool eof = e.getType() == kj::Exception::Type::DISCONNECTED;
+      setProblem(lostProblem(DeviceKind::SERIAL, conf.device.c_str(), eof ? 0 : EIO));
       in = nullptr;
     }).then([this]() { return loop(); });
   }

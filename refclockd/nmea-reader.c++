@@ -6,9 +6,9 @@ namespace horloge::refclock {
 
 void NmeaStream::feed(kj::ArrayPtr<const char> bytes, int64_t arrivalNs) {
   for (char c: bytes) {
-    uint64_t overlongBefore = framer.overlong();
+    uint64_t droppedBefore = framer.overlong() + framer.torn();
     if (framer.push(c)) onSentence(framer.sentence(), arrivalNs);
-    fig.bad += framer.overlong() - overlongBefore;
+    fig.bad += framer.overlong() + framer.torn() - droppedBefore;
   }
 }
 

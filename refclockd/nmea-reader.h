@@ -15,7 +15,7 @@ namespace horloge::refclock {
 
 struct NmeaFigures {
   uint64_t sentences = 0;
-  uint64_t bad = 0;            // checksum and syntax errors, and overlong lines
+  uint64_t bad = 0;            // checksum and syntax errors, overlong lines, lines cut by noise
   int fixQuality = 0;
   int satellitesUsed = 0;
   int satellitesInView = 0;    // summed over the talkers' latest complete GSV cycles

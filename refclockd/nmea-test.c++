@@ -83,6 +83,9 @@ TEST_CASE("nmea: framing survives garbage, binary noise and overlong lines") {
   CHECK(out[2] == zda);
   CHECK(out[3] == zda);
   CHECK(f.overlong() == 1);
+  CHECK(f.torn() == 0);
+  frame("$GPRMC,1234\xb5\x62,A\r\n", f);   // a line cut by binary noise (a wrong baud rate)
+  CHECK(f.torn() == 1);
 }
 
 TEST_CASE("nmea: 29 February only in a leap year (found by nmea-fuzz)") {

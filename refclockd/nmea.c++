@@ -22,6 +22,7 @@ bool Framer::push(char c) {
   }
   if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) {
     inside = false;             // binary noise ends the line; wait for the next '$'
+    ++cut;
     return false;
   }
   if (len == MAX_LINE) { tooLong = true; return false; }

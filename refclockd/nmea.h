@@ -9,7 +9,8 @@
 namespace horloge::nmea {
 
 // Splits a byte stream into candidate sentences ("$...*HH" without CR/LF). Bytes outside a
-// sentence are skipped; a line longer than MAX_LINE is dropped whole and counted.
+// sentence are skipped; a line longer than MAX_LINE is dropped whole and counted, and so is a
+// line cut by binary noise (a receiver at another baud rate sends little else).
 class Framer {
 public:
   static constexpr size_t MAX_LINE = 120;   // NMEA says 82; receivers stretch it a little
@@ -18,12 +19,13 @@ public:
   bool push(char c);
   std::string_view sentence() const { return {buf, len}; }
   uint64_t overlong() const { return dropped; }
+  uint64_t torn() const { return cut; }
 
 private:
   char buf[MAX_LINE];
   size_t len = 0;
   bool inside = false, tooLong = false;
-  uint64_t dropped = 0;
+  uint64_t dropped = 0, cut = 0;
 };
 
 struct Time {

@@ -1,17 +1,18 @@
 #include "pairing.h"
+#include "ntp-time.h"
 #include <cstdlib>
 
 namespace horloge::refclock {
 
 namespace {
-constexpr int64_t S = 1'000'000'000;
+constexpr int64_t S = ntp::NS_PER_S;
 
 int64_t floorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 }  // namespace
 
-std::optional<Paired> Pairing::onEdge(int64_t systemTimeNs, const ClockHint& hint,
-                                      int64_t nowNs) {
-  std::optional<Paired> out;
+kj::Maybe<Paired> Pairing::onEdge(int64_t systemTimeNs, const ClockHint& hint,
+                                  int64_t nowNs) {
+  kj::Maybe<Paired> out;
   if (!used && edgeNs != 0 && hint.usable(nowNs)) {
     // The previous edge on clockd's timescale; it must sit near a whole second.
     int64_t t = edgeNs - hint.offsetNs;
@@ -29,10 +30,10 @@ std::optional<Paired> Pairing::onEdge(int64_t systemTimeNs, const ClockHint& hin
   return out;
 }
 
-std::optional<Paired> Pairing::onTime(int64_t utcSecond, int64_t arrivalNs) {
-  if (used || edgeNs == 0) return std::nullopt;
+kj::Maybe<Paired> Pairing::onTime(int64_t utcSecond, int64_t arrivalNs) {
+  if (used || edgeNs == 0) return nullptr;
   int64_t delay = arrivalNs - edgeNs;
-  if (delay < 0 || delay > MAX_DELAY_NS) return std::nullopt;
+  if (delay < 0 || delay > MAX_DELAY_NS) return nullptr;
   delayNs = delay;
   // Reported continuously: an exponential average over ~16 s.
   meanNs = meanNs == 0 ? delay : meanNs + (delay - meanNs) / 16;
@@ -40,7 +41,7 @@ std::optional<Paired> Pairing::onTime(int64_t utcSecond, int64_t arrivalNs) {
   if (lastAmbiguous) {
     if (!refusedEdge) ++refusals;
     refusedEdge = true;
-    return std::nullopt;     // the edge stays free: clockd's clock may still number it
+    return nullptr;          // the edge stays free: clockd's clock may still number it
   }
   used = true;
   return Paired{edgeNs, utcSecond * S + offsetNs, delay, false};

@@ -3,7 +3,7 @@
 // The edge says *when* a second began (by the system clock); the sentence says *which*.
 #pragma once
 #include <cstdint>
-#include <optional>
+#include <kj/common.h>
 
 namespace horloge::refclock {
 
@@ -39,9 +39,9 @@ public:
 
   // A new edge. If the previous edge found no sentence, it is numbered from `hint` when usable
   // and returned.
-  std::optional<Paired> onEdge(int64_t systemTimeNs, const ClockHint& hint, int64_t nowNs);
+  kj::Maybe<Paired> onEdge(int64_t systemTimeNs, const ClockHint& hint, int64_t nowNs);
   // A time sentence naming UTC second `utcSecond` arrived at system time `arrivalNs`.
-  std::optional<Paired> onTime(int64_t utcSecond, int64_t arrivalNs);
+  kj::Maybe<Paired> onTime(int64_t utcSecond, int64_t arrivalNs);
 
   int64_t lastDelayNs() const { return delayNs; }
   int64_t meanDelayNs() const { return meanNs; }

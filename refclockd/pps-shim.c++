@@ -2,7 +2,8 @@
 // of the RFC 2783 family on a *regular file* are answered as a pps-gpio device would: assert
 // and clear capture, PPS_CANWAIT, and PPS_FETCH that blocks until the next whole second of
 // CLOCK_REALTIME (plus HORLOGE_FAKE_PPS_OFFSET_NS) or its timeout. HORLOGE_FAKE_PPS_MISSING=1
-// makes every fetch time out (no pulses). Everything else goes to the real ioctl().
+// makes every fetch time out (no pulses). A file that was removed (no link left) fails its
+// fetches with ENODEV, as a device that went away does. Everything else goes to the real ioctl().
 #include <cerrno>
 #include <cstdarg>
 #include <cstdlib>
@@ -33,7 +34,12 @@ void sleepUntil(long long ns) {
   while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &t, nullptr) == EINTR) {}
 }
 
-int fetch(pps_fdata* d) {
+int fetch(int fd, pps_fdata* d) {
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 0) {
+    errno = ENODEV;
+    return -1;
+  }
   long long offset = envNs("HORLOGE_FAKE_PPS_OFFSET_NS");
   long long now = nowNs();
   long long timeout = d->timeout.flags & PPS_TIME_INVALID
@@ -82,7 +88,7 @@ extern "C" int ioctl(int fd, unsigned long request, ...) noexcept {
         return 0;
       }
       case PPS_SETPARAMS: return 0;
-      case PPS_FETCH: return fetch(static_cast<pps_fdata*>(arg));
+      case PPS_FETCH: return fetch(fd, static_cast<pps_fdata*>(arg));
     }
   }
   return real(fd, request, arg);

@@ -1,5 +1,6 @@
 #include "receiver.h"
 #include "ntp-time.h"
+#include <cmath>
 #include <kj/io.h>
 
 namespace horloge::refclock {
@@ -10,14 +11,22 @@ NmeaTiming nmeaTiming(int64_t configuredNs, int64_t measuredNs, uint64_t measure
   return {0, NMEA_UNKNOWN_DELAY_ERROR_NS};
 }
 
+void noNmeaFigures(ipc::RefclockStatus::Builder out) {
+  out.setHdop(NAN);
+  out.setPdop(NAN);
+  out.setLatitude(NAN);
+  out.setLongitude(NAN);
+  out.setAltitude(NAN);
+}
+
 void Receiver::onEdge(int64_t edgeNs, int64_t nowNs) {
   lastEdgeNs = nowNs;
-  if (auto p = pairing.onEdge(edgeNs, hint, nowNs)) onSample(*p, nowNs);
+  KJ_IF_MAYBE(p, pairing.onEdge(edgeNs, hint, nowNs)) onSample(*p, nowNs);
 }
 
 void Receiver::onTime(int64_t utcSecond, int64_t arrivalNs) {
   lastTimeNs = arrivalNs;
-  if (auto p = pairing.onTime(utcSecond, arrivalNs)) onSample(*p, arrivalNs);
+  KJ_IF_MAYBE(p, pairing.onTime(utcSecond, arrivalNs)) onSample(*p, arrivalNs);
 }
 
 void Receiver::onSample(const Paired& p, int64_t nowNs) {
@@ -39,13 +48,13 @@ void Receiver::fillStatus(ipc::RefclockStatus::Builder out, int64_t nowNs, bool 
   out.setAnomaly(integrity.anomaly());
   out.setAnomalies(integrity.anomalies());
   out.setLastGoodNs(integrity.lastGoodNs());
-  std::string why;
-  if (fault != nullptr && fault.size() > 0) why = fault.cStr();
-  else if (expectPps && nowNs - lastEdgeNs > SILENCE_NS) why = "no PPS";
-  else if (expectNmea && nowNs - lastTimeNs > SILENCE_NS) why = "no NMEA time";
+  kj::String why;
+  if (fault != nullptr && fault.size() > 0) why = kj::str(fault);
+  else if (expectPps && nowNs - lastEdgeNs > SILENCE_NS) why = kj::str("no PPS");
+  else if (expectNmea && nowNs - lastTimeNs > SILENCE_NS) why = kj::str("no NMEA time");
   else if (expectPps && expectNmea && pairing.ambiguous())
-    why = "NMEA delay near the half-second: pairing refused";
-  else if (!integrity.anomaly().empty()) why = "GNSS integrity: " + integrity.anomaly();
+    why = kj::str("NMEA delay near the half-second: pairing refused");
+  else if (integrity.anomaly().size() > 0) why = kj::str("GNSS integrity: ", integrity.anomaly());
   out.setFault(why);
 }
 

@@ -26,6 +26,9 @@ struct NmeaTiming {
 // `configuredNs`: the `offset` written (0: none); `measuredNs` over `measured` pairings.
 NmeaTiming nmeaTiming(int64_t configuredNs, int64_t measuredNs, uint64_t measured);
 
+// For a driver that reads no NMEA (PPS, SHM, SOCK): its DOP and position are unknown (NaN), not 0.
+void noNmeaFigures(ipc::RefclockStatus::Builder out);
+
 class Receiver {
 public:
   using Sink = kj::Function<void(const Paired&)>;

@@ -1,7 +1,10 @@
 // horloge-refclockd: turns GPS receivers into time samples for clockd. It opens its devices,
 // drops every privilege, and then can only read them and push to clockd.
 #include "daemon.h"
+#include "device-problem.h"
 #include "driver.h"
+#include "error-text.h"
+#include "host-info.h"
 #include "ipc.h"
 #include "log.h"
 #include "ntp-time.h"
@@ -82,7 +85,14 @@ private:
   kj::Promise<void> reportLoop(ipc::RefclockFeed::Client feed) {
     auto req = feed.pushStatusRequest();
     auto list = req.initStatus(drivers.size());
-    for (size_t i = 0; i < drivers.size(); ++i) drivers[i]->status(list[i]);
+    for (size_t i = 0; i < drivers.size(); ++i) {
+      drivers[i]->status(list[i]);
+      // clockd refuses longer texts (and the whole report with them): a long device path
+      // must cost the end of a sentence, not the connection.
+      list[i].setName(refclock::clamp(list[i].getName(), ipc::MAX_TEXT));
+      list[i].setFault(refclock::clamp(list[i].getFault(), ipc::MAX_TEXT));
+      list[i].setAnomaly(refclock::clamp(list[i].getAnomaly(), ipc::MAX_TEXT));
+    }
     return req.send().then([this](auto&& reply) {
       // clockd's view of its clock, for PPS edges without NMEA (see refclock::ClockHint).
       auto h = reply.getHint();
@@ -96,7 +106,7 @@ private:
   }
 
   void taskFailed(kj::Exception&& e) override {
-    log::warn(kj::str("clockd refused a sample: ", e.getDescription()));
+    log::warn(kj::str("clockd refused a sample: ", errorText(e)));
   }
 };
 
@@ -126,16 +136,21 @@ int main(int argc, char** argv) {
       if (fd >= 0) close(fd);   // no `refclock sock` line names it
     }
 
+    // Who may serve refclock.sock is looked up now: no user database after lockdown.
+    auto clockd = ipc::clockdEndpoint(config, ipc::REFCLOCK_SOCKET);
+
+    auto user = lockdownUserName(config, Role::REFCLOCKD);
     // 2. Then nothing: no capability, no network, our own syscall list.
     lockdown(Role::REFCLOCKD, {config.user(Role::REFCLOCKD), false, config.seccomp});
 
     capnp::MallocMessageBuilder infoMessage;
     auto info = infoMessage.initRoot<ipc::DaemonInfo>();
     ipc::fillDaemonInfo(info, Role::REFCLOCKD, started);
+    info.setUser(user);
 
     Refclocks refclocks(io.provider->getTimer(), kj::mv(drivers), hint);
     auto connected = ipc::keepConnected(
-        io, ipc::socketPath(config, ipc::REFCLOCK_SOCKET), kj::str("clockd"),
+        io, kj::mv(clockd), kj::str("clockd"),
         [&](capnp::Capability::Client bootstrap) {
           return refclocks.session(kj::mv(bootstrap), info.asReader());
         });

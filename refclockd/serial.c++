@@ -1,5 +1,5 @@
 #include "serial.h"
-#include <kj/debug.h>
+#include <cerrno>
 #include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -9,31 +9,43 @@ namespace horloge::refclock {
 static speed_t speedOf(int baud) {
   switch (baud) {
     case 4800: return B4800;
-    case 9600: return B9600;
     case 19200: return B19200;
     case 38400: return B38400;
     case 57600: return B57600;
     case 115200: return B115200;
   }
-  KJ_FAIL_REQUIRE("unsupported baud rate", baud);
+  return B9600;
 }
 
-int openSerial(const std::string& path, int baud) {
-  int fd;
-  KJ_SYSCALL(fd = open(path.c_str(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC), path);
+SerialOpen openSerial(kj::StringPtr path, int baud) {
+  SerialOpen r;
+  int fd = open(path.cStr(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    r.err = errno;
+    return r;
+  }
   termios t;
-  KJ_SYSCALL(tcgetattr(fd, &t), path);
+  if (tcgetattr(fd, &t) < 0) {
+    r.err = errno;
+    r.notSerial = r.err == ENOTTY || r.err == EINVAL;
+    close(fd);
+    return r;
+  }
   cfmakeraw(&t);
   t.c_cflag |= CLOCAL | CREAD;
   t.c_cc[VMIN] = 1;
   t.c_cc[VTIME] = 0;
-  KJ_SYSCALL(cfsetispeed(&t, speedOf(baud)));
-  KJ_SYSCALL(cfsetospeed(&t, speedOf(baud)));
-  KJ_SYSCALL(tcsetattr(fd, TCSANOW, &t), path);
+  cfsetispeed(&t, speedOf(baud));
+  cfsetospeed(&t, speedOf(baud));
   // Whatever the line buffered before we opened it arrived at an unknown time: pairing it, or
   // timing it, would report a step that never happened.
-  KJ_SYSCALL(tcflush(fd, TCIFLUSH), path);
-  return fd;
+  if (tcsetattr(fd, TCSANOW, &t) < 0 || tcflush(fd, TCIFLUSH) < 0) {
+    r.err = errno;
+    close(fd);
+    return r;
+  }
+  r.fd = fd;
+  return r;
 }
 
 }  // namespace horloge::refclock

@@ -4,6 +4,7 @@
 // not made it yet so that either may start first; afterwards it is only read (and its `valid`
 // flag cleared), which needs no system call at all.
 #include "driver.h"
+#include "shm-layout.h"
 #include "ntp-time.h"
 #include <kj/io.h>
 #include "receiver.h"
@@ -11,7 +12,9 @@
 #include <kj/debug.h>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -22,30 +25,6 @@ namespace {
 
 constexpr int64_t S = ntp::NS_PER_S;
 
-// ntpd's `struct shmTime`, laid out with its writer's time_t: 64-bit on amd64 and arm64
-// (96 bytes); 32-bit from a gpsd built for a 32-bit system such as Debian 12 armhf (80 bytes),
-// while refclockd itself always has a 64-bit time_t (CMakeLists.txt). The segment's size tells
-// which layout its writer uses.
-template <typename Seconds>
-struct ShmTimeOf {
-  int32_t mode;                // 1: writer bumps `count` around each update (gpsd does)
-  volatile int32_t count;
-  Seconds clockTimeStampSec;   // the reference (GNSS) time
-  int32_t clockTimeStampUSec;
-  Seconds receiveTimeStampSec; // the system time it was taken
-  int32_t receiveTimeStampUSec;
-  int32_t leap;
-  int32_t precision;           // log2 seconds
-  int32_t nsamples;
-  volatile int32_t valid;
-  uint32_t clockTimeStampNSec;
-  uint32_t receiveTimeStampNSec;
-  int32_t dummy[8];
-};
-using ShmTime64 = ShmTimeOf<int64_t>;
-using ShmTime32 = ShmTimeOf<int32_t>;
-static_assert(sizeof(ShmTime64) == 96 && sizeof(ShmTime32) == 80, "ntpd's shmTime layouts");
-
 // A segment refclockd creates (gpsd not started yet) has the C library's own time_t layout:
 // the one gpsd on the same system was built with.
 #if defined(__TIMESIZE) && __TIMESIZE == 32
@@ -54,14 +33,8 @@ constexpr size_t NATIVE_SHM_SIZE = sizeof(ShmTime32);
 constexpr size_t NATIVE_SHM_SIZE = sizeof(ShmTime64);
 #endif
 
-constexpr key_t SHM_KEY_BASE = 0x4e545030;   // "NTP0"
-
-// Nanoseconds when they agree with the microseconds (a writer that knows only usec leaves
-// nsec stale), as ntpd does.
 int64_t stamp(int64_t sec, int32_t usec, uint32_t nsec) {
-  int64_t ns = (nsec >= unsigned(usec) * 1000u && nsec < unsigned(usec) * 1000u + 1000u)
-                   ? nsec : int64_t(usec) * 1000;
-  return int64_t(sec) * S + ns;
+  return int64_t(sec) * S + shmSubsecondNs(usec, nsec);
 }
 
 class ShmDriver final: public Driver {
@@ -72,25 +45,36 @@ public:
       : conf(conf), id(id), timer(ctx.io.provider->getTimer()),
         receiver(static_cast<int64_t>(conf.offset * S), ctx.hint, ctx.buildNs, ctx.store,
                  [this](const Paired& p) { (*sink)(this->id, p, errorNs); }) {
-    // gpsd's segment, whatever its size, else a new one.
+    // gpsd's segment, whatever its size, else a new one. Attaching is possible only now, before
+    // lockdown: a failure is a state, reported until refclockd is restarted.
     int shmid = shmget(SHM_KEY_BASE + conf.unit, 0, 0);
-    if (shmid < 0) {
-      KJ_SYSCALL(shmid = shmget(SHM_KEY_BASE + conf.unit, NATIVE_SHM_SIZE, IPC_CREAT | 0600),
-                 "NTP SHM unit", conf.unit);
+    if (shmid < 0 && errno == ENOENT) {
+      shmid = shmget(SHM_KEY_BASE + conf.unit, NATIVE_SHM_SIZE, IPC_CREAT | 0600);
     }
     shmid_ds ds;
-    KJ_SYSCALL(shmctl(shmid, IPC_STAT, &ds), "NTP SHM unit", conf.unit);
-    KJ_REQUIRE(ds.shm_segsz >= sizeof(ShmTime32), "NTP SHM segment too small for ntpd's layout",
-               conf.unit, ds.shm_segsz);
+    if (shmid < 0 || shmctl(shmid, IPC_STAT, &ds) < 0) {
+      fail(errno == EACCES || errno == EPERM
+               ? kj::str("another user's, 0600 (gpsd as root makes units 0, 1 so: start refclockd first)")
+               : kj::str(strerror(errno)));
+      return;
+    }
+    if (ds.shm_segsz < sizeof(ShmTime32)) {
+      fail(kj::str("it has ", ds.shm_segsz, " bytes, too few for ntpd's layout (another program's?)"));
+      return;
+    }
     wide = ds.shm_segsz >= sizeof(ShmTime64);
     void* p = shmat(shmid, nullptr, 0);
-    if (p == reinterpret_cast<void*>(-1)) KJ_FAIL_SYSCALL("shmat", errno, conf.unit);
+    if (p == reinterpret_cast<void*>(-1)) {
+      fail(kj::str(strerror(errno)));
+      return;
+    }
     shm = p;
   }
-  ~ShmDriver() noexcept(false) { shmdt(shm); }
+  ~ShmDriver() noexcept(false) { if (shm != nullptr) shmdt(shm); }
 
   kj::Promise<void> run(SampleSink& s) override {
     sink = &s;
+    if (shm == nullptr) return kj::NEVER_DONE;
     return poll();
   }
 
@@ -98,9 +82,11 @@ public:
     out.setSourceId(id);
     out.setName(kj::str("shm:", conf.unit));
     out.setDriver("shm");
-    out.setDeviceOpen(true);
+    noNmeaFigures(out);
+    out.setDeviceOpen(shm != nullptr);
     receiver.fillStatus(out, realtimeNs(), false, true,
-                        torn > 0 && receiver.samples() == 0 ? "SHM: only torn reads" : "");
+                        problem.size() > 0 ? problem.asPtr()
+                        : torn > 0 && receiver.samples() == 0 ? "SHM: only torn reads"_kj : ""_kj);
   }
 
 private:
@@ -113,6 +99,12 @@ private:
   bool wide = true;        // ShmTime64, else ShmTime32
   int64_t errorNs = 1000;
   uint64_t torn = 0;
+  kj::String problem = kj::str("");
+
+  void fail(kj::String why) {
+    problem = kj::str("NTP SHM unit ", conf.unit, " cannot be attached: ", why);
+    log::error(kj::str("refclock shm: ", problem, "; restart refclockd once fixed"));
+  }
 
   kj::Promise<void> poll() {
     readOnce();

@@ -12,7 +12,7 @@
 
 using namespace horloge;
 using namespace horloge::refclock;
-constexpr int64_t S = 1'000'000'000;
+constexpr int64_t S = ntp::NS_PER_S;
 constexpr int64_t T0 = 1'780'000'000;   // seconds, 2026
 constexpr int64_t BUILD = 1'770'000'000 * S;
 
@@ -48,9 +48,8 @@ public:
       int64_t second = T0 + k;
       if (clockdSynced) hint = ClockHint{true, 0, second * S};
       auto plan = model.at(second, k);
-      if (plan.edgeNs) receiver.onEdge(*plan.edgeNs, second * S);
-      if (!plan.nmea.empty()) stream.feed(kj::arrayPtr(plan.nmea.data(), plan.nmea.size()),
-                                          plan.nmeaAtNs);
+      KJ_IF_MAYBE(edge, plan.edgeNs) receiver.onEdge(*edge, second * S);
+      if (plan.nmea.size() > 0) stream.feed(plan.nmea.asArray(), plan.nmeaAtNs);
     }
     capnp::MallocMessageBuilder m;
     auto st = m.initRoot<ipc::RefclockStatus>();

@@ -9,6 +9,7 @@
 #include "serial.h"
 #include "log.h"
 #include <kj/debug.h>
+#include <kj/vector.h>
 #include <cstdio>
 #include <ctime>
 #include <fcntl.h>
@@ -21,15 +22,18 @@ namespace {
 constexpr int64_t S = ntp::NS_PER_S;
 }
 
-std::string simSentences(int64_t second) {
+kj::String simSentences(int64_t second) {
   time_t t = second;
   tm u;
   gmtime_r(&t, &u);
   char hms[16], dmy[16], buf[128];
   strftime(hms, sizeof(hms), "%H%M%S.00", &u);
   strftime(dmy, sizeof(dmy), "%d%m%y", &u);
-  std::string out;
-  auto add = [&](const char* body) { out += nmea::withChecksum(body) + "\r\n"; };
+  kj::Vector<char> out;
+  auto add = [&](const char* body) {
+    out.addAll(kj::StringPtr(nmea::withChecksum(body)));
+    out.addAll("\r\n"_kj);
+  };
   snprintf(buf, sizeof(buf), "$GPRMC,%s,A,4851.0000,N,00221.0000,E,0.0,0.0,%s,,,A", hms, dmy);
   add(buf);
   snprintf(buf, sizeof(buf), "$GPGGA,%s,4851.0000,N,00221.0000,E,1,09,0.9,35.0,M,47.0,M,,", hms);
@@ -43,7 +47,7 @@ std::string simSentences(int64_t second) {
   snprintf(buf, sizeof(buf), "$GPZDA,%s,%02d,%02d,%04d,00,00", hms, u.tm_mday, u.tm_mon + 1,
            u.tm_year + 1900);
   add(buf);
-  return out;
+  return kj::heapString(out.begin(), out.size());
 }
 
 bool SimReceiver::active(SimFault::Kind kind, double elapsed) const {
@@ -65,14 +69,17 @@ SimSecond SimReceiver::at(int64_t second, double elapsed) {
   if (active(SimFault::WEEK_ROLLOVER, elapsed)) named -= Integrity::WEEK_ROLLOVER_NS / S;
   double delay = active(SimFault::LATE_NMEA, elapsed) ? LATE_DELAY : conf.nmeaDelay;
   out.nmeaAtNs = top + static_cast<int64_t>(delay * S);
+  kj::String garbage = kj::str("");
   if (active(SimFault::GARBAGE, elapsed)) {
     // Binary noise, a torn sentence, a bad checksum and an overlong line before the good ones.
     std::uniform_int_distribution<int> byte(0, 255);
-    for (int i = 0; i < 40; ++i) out.nmea += static_cast<char>(byte(rng));
-    out.nmea += "$GPRMC,12000";
-    out.nmea += "\r\n$GPZDA,120000.00,01,01,2020,00,00*00\r\n$GPGGA," + std::string(200, '9') + "\r\n";
+    char noise[40];
+    for (char& c: noise) c = static_cast<char>(byte(rng));
+    garbage = kj::str(kj::ArrayPtr<const char>(noise, sizeof(noise)), "$GPRMC,12000",
+                      "\r\n$GPZDA,120000.00,01,01,2020,00,00*00\r\n$GPGGA,", kj::repeat('9', 200),
+                      "\r\n");
   }
-  out.nmea += simSentences(named);
+  out.nmea = kj::str(garbage, simSentences(named));
   return out;
 }
 
@@ -94,8 +101,9 @@ public:
     KJ_SYSCALL(grantpt(master));
     KJ_SYSCALL(unlockpt(master));
     KJ_SYSCALL(fcntl(master, F_SETFL, O_NONBLOCK));
-    int slave = openSerial(ptsname(master), 9600);
-    in = ctx.io.lowLevelProvider->wrapInputFd(slave, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
+    auto slave = openSerial(ptsname(master), 9600);
+    if (slave.fd < 0) KJ_FAIL_SYSCALL("opening the simulator's pty", slave.err);
+    in = ctx.io.lowLevelProvider->wrapInputFd(slave.fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   }
   ~SimDriver() noexcept(false) { close(master); }
 
@@ -158,12 +166,12 @@ private:
     int64_t next = (realtimeNs() / S + 1) * S;
     return sleepUntil(next).then([this, next]() {
       auto plan = receiverModel.at(next / S, (next - startNs) / 1e9);
-      edgeThisSecond = plan.edgeNs.has_value();
-      if (plan.edgeNs) receiver.onEdge(*plan.edgeNs, realtimeNs());
-      if (plan.nmea.empty()) return kj::Promise<void>(kj::READY_NOW);
+      edgeThisSecond = plan.edgeNs != nullptr;
+      KJ_IF_MAYBE(edge, plan.edgeNs) receiver.onEdge(*edge, realtimeNs());
+      if (plan.nmea.size() == 0) return kj::Promise<void>(kj::READY_NOW);
       return sleepUntil(plan.nmeaAtNs).then([this, text = kj::mv(plan.nmea)]() {
         // A full pty buffer means nobody reads; losing a second of NMEA is then harmless.
-        if (write(master, text.data(), text.size()) < 0 && errno != EAGAIN)
+        if (write(master, text.begin(), text.size()) < 0 && errno != EAGAIN)
           KJ_FAIL_SYSCALL("write(pty)", errno);
       });
     }).then([this]() { return second(); });

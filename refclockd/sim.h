@@ -3,15 +3,14 @@
 #pragma once
 #include "config.h"
 #include <cstdint>
-#include <optional>
+#include <kj/string.h>
 #include <random>
-#include <string>
 
 namespace horloge::refclock {
 
 struct SimSecond {
-  std::optional<int64_t> edgeNs;   // the PPS edge by the system clock; none when PPS is missing
-  std::string nmea;                // bytes written after the edge; empty when NMEA is missing
+  kj::Maybe<int64_t> edgeNs;       // the PPS edge by the system clock; none when PPS is missing
+  kj::String nmea;                 // bytes written after the edge; empty when NMEA is missing
   int64_t nmeaAtNs = 0;            // when they are written
 };
 
@@ -33,6 +32,6 @@ private:
 };
 
 // The sentences a u-blox-like receiver sends for a second: RMC, GGA, GSA, GSV, GNS, ZDA.
-std::string simSentences(int64_t second);
+kj::String simSentences(int64_t second);
 
 }  // namespace horloge::refclock

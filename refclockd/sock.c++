@@ -41,7 +41,7 @@ namespace {
 constexpr int64_t S = ntp::NS_PER_S;
 
 // Whether `fd` is a Unix datagram socket bound to `path`.
-bool boundTo(int fd, const std::string& path) {
+bool boundTo(int fd, kj::StringPtr path) {
   sockaddr_un addr{};
   socklen_t len = sizeof(addr);
   int type = 0;
@@ -52,15 +52,16 @@ bool boundTo(int fd, const std::string& path) {
   if (addr.sun_family != AF_UNIX || type != SOCK_DGRAM || len <= offsetof(sockaddr_un, sun_path))
     return false;
   size_t n = strnlen(addr.sun_path, len - offsetof(sockaddr_un, sun_path));
-  return path == std::string(addr.sun_path, n);
+  return path.asArray() == kj::ArrayPtr<const char>(addr.sun_path, n);
 }
 
 constexpr int SOCK_MAGIC = 0x534f434b;   // "SOCK"
 // gpsd sends its PPS stamps to /run/chrony.ppsN.sock (user-space PPS when the kernel has none:
 // design.md), and its serial (NMEA) time to /run/chrony.DEVICE.sock: the path tells which.
 constexpr int64_t SOCK_PPS_ERROR_NS = 20'000;
-bool carriesPps(const std::string& path) {
-  return path.substr(path.rfind('/') + 1).find("pps") != std::string::npos;
+bool carriesPps(kj::StringPtr path) {
+  KJ_IF_MAYBE(slash, path.findLast('/')) path = path.slice(*slash + 1);
+  return strstr(path.cStr(), "pps") != nullptr;
 }
 
 // chrony's `struct sock_sample`, laid out with its writer's time_t (struct timeval): 64-bit
@@ -109,8 +110,10 @@ public:
         serialTime(nmeaTiming(static_cast<int64_t>(conf.offset * S), 0, 0)) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    KJ_REQUIRE(conf.device.size() < sizeof(addr.sun_path), "socket path too long",
-               conf.device.c_str());
+    if (conf.device.size() >= sizeof(addr.sun_path)) {
+      fail(kj::str("the path is longer than a Unix socket's ", sizeof(addr.sun_path) - 1, " bytes"));
+      return;
+    }
     strcpy(addr.sun_path, conf.device.c_str());
     for (int& handed: ctx.handedSockets) {
       if (handed >= 0 && boundTo(handed, conf.device)) {
@@ -120,34 +123,51 @@ public:
         KJ_SYSCALL(fcntl(handed, F_SETFD, FD_CLOEXEC));
         in = ctx.io.lowLevelProvider->wrapInputFd(kj::AutoCloseFd(handed));
         handed = -1;
-        log::info(kj::str("SOCK ", conf.device.c_str(), ": using the handed socket"));
+        log::info(kj::str("SOCK ", conf.device, ": using the handed socket"));
         return;
       }
     }
-    int fd;
-    KJ_SYSCALL(fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+      fail(kj::str(strerror(errno)));
+      return;
+    }
     kj::AutoCloseFd owned(fd);
     unlink(conf.device.c_str());   // a stale socket from our previous run
-    KJ_SYSCALL(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), conf.device,
-               "no socket handed over for it (packaged: horloge-refclock-sock@DEVICE.socket)");
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) {
+      // Under the packaged unit's sandbox /run is read-only: the socket unit must make it.
+      auto name = conf.device.substr(conf.device.rfind('/') + 1);
+      bool chrony = name.rfind("chrony.", 0) == 0 && name.size() > 12;
+      fail(kj::str(strerror(errno),
+                   chrony ? kj::str(": enable horloge-refclock-sock@",
+                                    name.substr(7, name.size() - 12).c_str(), ".socket")
+                          : kj::str(": no socket was handed over for it")));
+      return;
+    }
     // gpsd may have dropped to an unprivileged user when it activates the device. Injected
     // datagrams still pass the integrity gate and clockd's filter.
-    KJ_SYSCALL(chmod(conf.device.c_str(), 0666), conf.device);
+    if (chmod(conf.device.c_str(), 0666) < 0) {
+      log::warn(kj::str("refclock sock ", conf.device.c_str(), ": cannot make it writable by "
+                        "gpsd's user (", strerror(errno), ")"));
+    }
     in = ctx.io.lowLevelProvider->wrapInputFd(kj::mv(owned));
   }
 
   kj::Promise<void> run(SampleSink& s) override {
     sink = &s;
+    if (in.get() == nullptr) return kj::NEVER_DONE;
     return readLoop();
   }
 
   void status(ipc::RefclockStatus::Builder out) override {
     out.setSourceId(id);
-    out.setName(kj::str("sock:", conf.device.c_str()));
+    out.setName(kj::str("sock:", conf.device));
     out.setDriver("sock");
-    out.setDeviceOpen(true);
+    noNmeaFigures(out);
+    out.setDeviceOpen(in.get() != nullptr);
     receiver.fillStatus(out, realtimeNs(), false, true,
-                        bad > 0 && receiver.samples() == 0 ? "SOCK: malformed datagrams" : "");
+                        problem.size() > 0 ? problem.asPtr()
+                        : bad > 0 && receiver.samples() == 0 ? "SOCK: malformed datagrams"_kj : ""_kj);
     out.setNmeaBad(bad);
     out.setRefusedPairings(pulses);
   }
@@ -162,6 +182,13 @@ private:
   uint8_t buf[sizeof(SockSample64) + 1];   // one byte more: a longer datagram is refused
   uint64_t bad = 0, pulses = 0;
   NmeaTiming serialTime;   // for a serial-time socket: its error bound
+  kj::String problem = kj::str("");
+
+  void fail(kj::String why) {
+    problem = kj::str("SOCK socket ", conf.device.c_str(), " cannot be bound: ", why);
+    log::error(kj::str("refclock sock: ", problem, "; restart refclockd once fixed "
+                       "(packaging/README.md)"));
+  }
 
   kj::Promise<void> readLoop() {
     return in->tryRead(buf, 1, sizeof(buf)).then([this](size_t n) {

@@ -34,11 +34,11 @@ void StateFile::save(int64_t unixNs) {
   KJ_SYSCALL(fdatasync(fd));
 }
 
-kj::Maybe<kj::Own<StateFile>> openStateFile(const std::string& statedir) {
-  std::string path = statedir + "/refclockd.last-good";
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+kj::Maybe<kj::Own<StateFile>> openStateFile(kj::StringPtr statedir) {
+  auto path = kj::str(statedir, "/refclockd.last-good");
+  int fd = open(path.cStr(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) {
-    log::warn(kj::str("cannot open ", path.c_str(), ": ", strerror(errno),
+    log::warn(kj::str("cannot open ", path, ": ", strerror(errno),
                       "; last-good time not persisted"));
     return nullptr;
   }

@@ -21,6 +21,6 @@ private:
 
 // Null (with a warning) when the state directory is not writable: integrity checks then
 // rely on the build date and the system clock alone.
-kj::Maybe<kj::Own<StateFile>> openStateFile(const std::string& statedir);
+kj::Maybe<kj::Own<StateFile>> openStateFile(kj::StringPtr statedir);
 
 }  // namespace horloge::refclock

@@ -41,7 +41,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import netns  # noqa: E402
 from arm_guest import ARCHS, GPS_DEVICE, Guest, Image, ensure_binfmt  # noqa: E402
 from debian import SERVICES, SOCKETS  # noqa: E402
-from netns import SerialFeeder  # noqa: E402
+from netns import SerialFeeder, skip  # noqa: E402
 
 ARCH = ARCHS.get(sys.argv[1]) if len(sys.argv) in (4, 5) else None
 if ARCH is None:
@@ -79,11 +79,6 @@ def check(what, ok, detail=""):
 
 def wait_for(what, fn, timeout, interval=1.0):
     return netns.wait_for(what, fn, timeout, interval, fail=False)
-
-
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
 
 
 def build_deb():

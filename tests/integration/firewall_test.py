@@ -16,7 +16,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Appliance, run, require_root, wait_for  # noqa: E402
+from netns import (Appliance, Pair, add_namespace, address, netns_exec,  # noqa: E402
+                   python_in, require_root, run, skip, veth, wait_for)
 
 BIN = os.path.abspath(sys.argv[1])
 RULESET = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging",
@@ -28,28 +29,22 @@ APP_O6, OUTSIDE6 = "fd7e:2::1", "fd7e:2::2"
 
 
 class Net:
+    """The appliance between two hosts, each on a veth link of its own."""
+
     def __init__(self):
         s = str(os.getpid())
         self.app, self.mgmt, self.out = f"fwa{s}", f"fwm{s}", f"fwo{s}"
         for ns in (self.app, self.mgmt, self.out):
-            run("ip", "netns", "add", ns)
+            add_namespace(ns)
         for peer, a4, p4, a6, p6 in ((self.mgmt, APP_M, MGMT, APP_M6, MGMT6),
                                      (self.out, APP_O, OUTSIDE, APP_O6, OUTSIDE6)):
             va, vp = f"va{peer}"[:15], f"vp{peer}"[:15]
-            run("ip", "link", "add", va, "netns", self.app, "type", "veth",
-                "peer", "name", vp, "netns", peer)
-            for ns, dev, a, b in ((self.app, va, a4, a6), (peer, vp, p4, p6)):
-                self.x(ns, "ip", "link", "set", "lo", "up")
-                self.x(ns, "ip", "addr", "add", f"{a}/24", "dev", dev)
-                self.x(ns, "ip", "-6", "addr", "add", f"{b}/64", "dev", dev, "nodad")
-                self.x(ns, "ip", "link", "set", dev, "up")
+            veth(self.app, va, peer, vp)
+            address(self.app, va, a4, a6)
+            address(peer, vp, p4, p6)
 
-    @staticmethod
-    def x(ns, *args, check=True, **kw):
-        return run("ip", "netns", "exec", ns, *args, check=check, **kw)
-
-    def popen(self, ns, args, **kw):
-        return subprocess.Popen(["ip", "netns", "exec", ns] + list(args), **kw)
+    x = staticmethod(netns_exec)
+    popen = Pair.popen
 
     def close(self):
         for ns in (self.app, self.mgmt, self.out):
@@ -107,15 +102,13 @@ threading.Event().wait(120)
 
 
 def probe(net, host, kind):
-    r = net.x(net.app, sys.executable, "-c", PROBE, host, kind, check=False)
-    return r.stdout.strip()
+    return python_in(net.app, PROBE, host, kind, check=False).stdout.strip()
 
 
 def main():
     require_root()
     if shutil.which("nft") is None:
-        print("SKIP: nft (package nftables) not installed")
-        sys.exit(77)
+        skip("nft (package nftables) not installed")
     tmp = tempfile.mkdtemp(prefix="horloge-fw-")
     os.chmod(tmp, 0o755)
     # The shipped ruleset with this test's management subnets, as an operator would edit it.

@@ -36,17 +36,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Feeder  # noqa: E402
+from netns import Feeder, skip  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 SHIM = os.path.join(os.path.dirname(BIN), "tests", "pps-shim.so")
 SOCK = "/run/chrony.pps0.sock"
 INSIDE = "HORLOGE_GPSD_TEST_INSIDE"
-
-
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
 
 
 def sh(*args):
@@ -119,9 +114,9 @@ seccomp kill
         s = self.status()
         if not s or not s.get("refclockd", {}).get("connected"):
             return {}, 0
-        accepted = {int(src.get("sourceId", 0)): int(src.get("samples", 0))
+        accepted = {int(src.get("source_id", 0)): int(src.get("samples", 0))
                     for src in s.get("sources", [])}
-        per = {rc["name"]: accepted.get(int(rc.get("sourceId", 0)), 0)
+        per = {rc["name"]: accepted.get(int(rc.get("source_id", 0)), 0)
                for rc in s["refclockd"].get("body", [])}
         return per, sum(per.values())
 

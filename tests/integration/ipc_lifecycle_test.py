@@ -14,11 +14,17 @@ IS the served time's error, and each answer that claims synchronisation (LI != 3
      get LI=3, every answer stays within its root distance, and the new clockd continues the
      same virtual clock (statedir/sim-clock.state) and locks again.
   3. netd cut off from clockd (SIGSTOP): /health goes 503 naming netd, and 200 again after.
+  4. Abuse of the sockets: a rundir left writable by others is repaired at start (with a
+     warning); four connections announcing 64 MB messages (capnp's default limit) cost clockd
+     nothing and are closed; connections past status.sock's cap are refused and silent ones
+     closed, while monitord keeps reading; horlogectl refuses a status socket that another user
+     serves (SO_PEERCRED).
 """
 import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -163,10 +169,115 @@ def stray(path):
     s.close()
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("VmRSS:")).split()[1])
+
+
+def closed_by_peer(s, timeout):
+    """Whether the other end closed `s` within `timeout` s (EOF or a reset)."""
+    s.settimeout(timeout)
+    try:
+        while s.recv(65536):
+            pass
+        return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def impostor(path, uid):
+    """A listener on `path` run as `uid`, accepting and keeping connections: what an
+    unprivileged user would put in clockd's place. Returns its pid."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            s = socket.socket(socket.AF_UNIX)
+            s.bind(path)
+            s.listen(8)
+            held = []
+            while True:
+                held.append(s.accept()[0])
+        finally:
+            os._exit(0)
+    return pid
+
+
+def abuse(net, app, rundir, tmp):
+    """Step 4."""
+    with open(app.log.name) as f:
+        text = f.read()
+    mode = os.stat(rundir).st_mode & 0o7777
+    print(f"rundir mode {mode:04o} after starting on a 0777 one")
+    assert mode == 0o755, oct(mode)
+    assert f"rundir {rundir} was writable by others (mode 0777)" in text, "no warning"
+
+    # 64 MB announced on four connections: capnp's default limit would have allocated it all.
+    clockd = daemon_pids(app.pid)["clockd"]
+    before = rss_kib(clockd)
+    conns = []
+    for _ in range(4):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(os.path.join(rundir, "status.sock"))
+        s.sendall(struct.pack("<II", 0, 8 << 20) + b"\0" * 4096)
+        conns.append(s)
+    time.sleep(1)
+    after = rss_kib(clockd)
+    closed = sum(closed_by_peer(s, 3) for s in conns)
+    for s in conns:
+        s.close()
+    print(f"four 64 MB messages announced: clockd RSS {before} -> {after} KiB, "
+          f"{closed} of 4 connections closed by clockd")
+    assert closed == 4, closed
+    assert after - before < 4096, (before, after)
+
+    # Past status.sock's cap (16): refused at once; the silent ones closed after 10 s; monitord
+    # (connected before) reads on, horlogectl reads once there is room again.
+    held = []
+    for _ in range(20):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(os.path.join(rundir, "status.sock"))
+        held.append(s)
+    time.sleep(1)
+    refused = sum(closed_by_peer(s, 0.2) for s in held)
+    code, body = health(net)
+    print(f"20 silent connections on status.sock: {refused} refused at once; /health {code}")
+    assert refused >= 5, refused
+    assert code == 200, (code, body)
+    assert all(closed_by_peer(s, 15) for s in held), "silent connections kept"
+    for s in held:
+        s.close()
+    assert status(net, app.conf) is not None, "horlogectl cannot read after the silent ones went"
+
+    # A status socket served by another user: horlogectl (root) refuses it, says nothing to it.
+    fake_dir = os.path.join(tmp, "impostor")
+    os.mkdir(fake_dir)
+    os.chown(fake_dir, 4242, 4242)
+    fake = os.path.join(fake_dir, "status.sock")
+    pid = impostor(fake, 4242)
+    try:
+        wait_for("the impostor listening", lambda: os.path.exists(fake), 5)
+        r = net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, "-s", fake, "status",
+                     check=False, timeout=10)
+        print("horlogectl on a socket served by uid 4242:", r.returncode, r.stderr.strip())
+        assert r.returncode == 1, r
+        assert "is served by uid 4242, which is neither clockd's user nor root" in r.stderr, r.stderr
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
 def main():
     require_root()
     tmp = tempfile.mkdtemp(prefix="horloge-lifecycle-")
     os.chmod(tmp, 0o755)
+    # A rundir anyone may write to, as a careless install or a stray `chmod -R` leaves it.
+    os.mkdir(f"{tmp}/run-lifecycle")
+    os.chmod(f"{tmp}/run-lifecycle", 0o777)
     net = Pair("ipc")
     app = None
     querier = None
@@ -210,7 +321,7 @@ leapfile {LEAPFILE}
         time.sleep(3)
         st = status(net, app.conf)
         netd, refclockd = st["netd"], st["refclockd"]
-        age = int(netd["body"]["stateAgeNs"])
+        age = int(netd["body"]["state_age_ns"])
         print("after stray connections: netd connected", netd["connected"], "state age",
               age / 1e9, "s; refclockd connected", refclockd["connected"])
         assert netd["connected"] and refclockd["connected"], st
@@ -273,6 +384,9 @@ leapfile {LEAPFILE}
         stopped.remove(pids["netd"])
         code, body = wait_for("/health 200 again", lambda: (lambda h: h if h[0] == 200 else None)(health(net)), 20)
         print("netd continued: /health", code, body)
+
+        # 4. Abuse of the sockets.
+        abuse(net, app, rundir, tmp)
 
         assert app.running(), "launcher gave up"
         print("ipc_lifecycle: PASS")

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """horloge-launch and the daemons' refusal of bad configuration, on loopback only.
 
-- A bad line stops horloge-launch and every daemon with `file:line: message`, exit 1.
+- A bad line stops horloge-launch and every daemon with `file:line: message`, exit 1 (also a
+  `rundir` too long for its sockets' paths); a `driftfile` that is a device stops clockd with
+  an error naming it (it used to read /dev/zero until std::bad_alloc).
 - A daemon that keeps failing (monitord with a missing certificate) is restarted with back-off,
-  then the launcher gives up, names it, stops the others and exits non-zero.
+  then the launcher gives up on it alone, names it and the daemons still running, and those go
+  on serving (NTP answered) until the launcher is stopped.
 - Killed outright (SIGKILL), the launcher takes its sandboxed daemons with it: the kernel
   forgets the parent-death signal when they change user, so they set it again.
 """
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +41,47 @@ def check_bad_config(tmp):
     assert r.returncode == 2 and want in r.stderr, r.stderr
 
 
+def ntp_answered(port):
+    """One mode-3 request to 127.0.0.1:port: whether a mode-4 reply came back."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1)
+    try:
+        s.sendto(bytes([0x23]) + bytes(47), ("127.0.0.1", port))
+        data, _ = s.recvfrom(512)
+        return len(data) >= 48 and data[0] & 7 == 4
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def check_bad_files(tmp):
+    long_rundir = "/" + "r" * 94
+    conf = os.path.join(tmp, "long.conf")
+    with open(conf, "w") as f:
+        f.write(f"clock observe\nrundir {long_rundir}\n")
+    want = f"{conf}:2: rundir is 95 characters long"
+    for name in DAEMONS:
+        r = subprocess.run([f"{BIN}/{name}", "-f", conf], capture_output=True, text=True, timeout=10)
+        assert r.returncode == 1 and want in r.stderr, (name, r.stderr)
+    print("rundir too long:", r.stderr.strip())
+
+    conf = os.path.join(tmp, "drift.conf")
+    with open(conf, "w") as f:
+        f.write(f"""clock observe
+rundir {tmp}/run-drift
+statedir {tmp}/state-drift
+driftfile /dev/zero
+user nobody
+""")
+    r = subprocess.run([f"{BIN}/horloge-clockd", "-f", conf], capture_output=True, text=True,
+                       timeout=20)
+    print("driftfile /dev/zero:", r.returncode, r.stderr.strip().splitlines()[-1:])
+    assert r.returncode == 1, r
+    assert "driftfile /dev/zero: not a regular file" in r.stderr, r.stderr
+    assert "bad_alloc" not in r.stderr, r.stderr
+
+
 def check_gives_up(tmp):
     conf = os.path.join(tmp, "h.conf")
     with open(conf, "w") as f:
@@ -50,16 +95,35 @@ statedir {tmp}/state
 user nobody
 seccomp kill
 """)
+    log = open(os.path.join(tmp, "h.log"), "w+")
     start = time.monotonic()
-    r = subprocess.run([f"{BIN}/horloge-launch", "-f", conf], capture_output=True, text=True,
-                       timeout=60)
-    took = time.monotonic() - start
-    print(r.stderr)
-    assert r.returncode == 1, r.returncode
-    assert "monitord exited with status 1; restarting in 500 ms" in r.stderr
-    assert "monitord exited with status 1; failing repeatedly, giving up" in r.stderr
-    assert took > 5, f"gave up without back-off after {took:.1f} s"
-    # The healthy daemons were stopped with it, not left behind.
+    launcher = subprocess.Popen([f"{BIN}/horloge-launch", "-f", conf], stdout=log,
+                                stderr=subprocess.STDOUT)
+    try:
+        def text():
+            log.seek(0)
+            return log.read()
+        wait_for("the launcher giving up on monitord",
+                 lambda: "failing repeatedly, giving up on it" in text(), 60)
+        took = time.monotonic() - start
+        out = text()
+        print(out)
+        assert "monitord exited with status 1; restarting in 500 ms" in out
+        assert ("monitord exited with status 1; failing repeatedly, giving up on it; still "
+                "running: clockd, refclockd, netd") in out, out
+        assert took > 5, f"gave up without back-off after {took:.1f} s"
+        # The others go on: the launcher too, and NTP is answered.
+        time.sleep(2)
+        assert launcher.poll() is None, "the launcher stopped with monitord"
+        pids = daemon_pids(launcher.pid)
+        assert {"clockd", "refclockd", "netd"} <= set(pids) and "monitord" not in pids, pids
+        assert wait_for("netd answering", lambda: ntp_answered(21123), 10)
+        print("gave up on monitord only: still running", sorted(pids), "and NTP answered")
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        rc = launcher.wait(timeout=15)
+    assert rc == 0, rc
+    # Stopped, the launcher leaves nothing behind.
     left = subprocess.run(["pgrep", "-f", conf], capture_output=True, text=True).stdout
     assert left.strip() == "", left
 
@@ -103,6 +167,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="horloge-launch-")
     os.chmod(tmp, 0o755)
     check_bad_config(tmp)
+    check_bad_files(tmp)
     check_gives_up(tmp)
     check_dies_with_launcher(tmp)
     print("launch: PASS")

@@ -21,16 +21,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Appliance, Pair  # noqa: E402
+from netns import Appliance, Pair, skip  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 URL = f"https://{Pair.SERVER4}"
 TOKEN = "horloge-test-token-0123456789abcdef"
-
-
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
 
 
 def openssl(*args, cwd):

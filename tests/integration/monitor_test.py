@@ -24,17 +24,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Appliance, Pair, leap_file, wait_for  # noqa: E402
+from netns import Appliance, Pair, leap_file, skip, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 ARTIFACTS = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else tempfile.mkdtemp()
 URL = f"https://{Pair.SERVER4}"
 PPS_LOST_AFTER = 45   # seconds after start: the simulator stops the PPS for good
-
-
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
 
 
 def curl(net, *args, ns=None, check=False):
@@ -164,13 +159,18 @@ leapfile {leap_file(os.path.join(tmp, "expired.list"), int(time.time()) - 86400)
         print("screenshot:", shot)
 
         # horlogectl: every subcommand against the live daemons.
-        for cmd in ("status", "sources", "sourcestats", "tracking", "serverstats", "clients", "gnss"):
+        for cmd in ("status", "sources", "sourcestats", "tracking", "serverstats", "clients", "gnss",
+                    "satellites", "daemons"):
             for fmt in ([], ["-j"], ["-c"]):
                 r = net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, cmd, *fmt, check=False)
                 assert r.returncode == 0, (cmd, fmt, r.stderr)
                 if fmt == ["-j"]:
                     json.loads(r.stdout)
             print(f"horlogectl {cmd}:\n" + net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, cmd).stdout)
+        r = net.exec(net.server, f"{BIN}/horlogectl", "-h", check=False)
+        assert r.returncode == 0 and r.stdout.startswith("usage: horlogectl"), (r.returncode, r.stderr)
+        r = net.exec(net.server, f"{BIN}/horlogectl", "-f", app.conf, "-v", "sources", check=False)
+        assert r.returncode == 0 and "MS: mode" in r.stdout and "Last sample" in r.stdout, r.stdout
 
         # Holdover once the PPS is gone.
         left = PPS_LOST_AFTER - (time.monotonic() - started)

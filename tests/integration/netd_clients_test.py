@@ -24,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Appliance, Pair, require_root, wait_for  # noqa: E402
+from netns import Appliance, Pair, netd_stats, python_in, require_root, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 
@@ -70,8 +70,7 @@ elif kind == "burst":
 
 
 def probe(net, host, kind):
-    r = net.exec(net.client, "/usr/bin/python3", "-c", PROBE, host, kind, timeout=30)
-    return json.loads(r.stdout)
+    return json.loads(python_in(net.client, PROBE, host, kind, timeout=30).stdout)
 
 
 def ntpdig_json(net, host=Pair.SERVER4):
@@ -98,16 +97,10 @@ def ntplib_query(net, host=Pair.SERVER4):
     return r.stdout.split() if r.returncode == 0 else None
 
 
-def netd_stats(net, conf):
-    r = net.exec(net.server, f"{BIN}/horlogectl", "-f", conf, "status", "-j", check=False,
-                 timeout=10)
-    # A peer other than netd may be down (exit 3): the JSON is printed all the same.
-    assert r.stdout.strip(), (r.returncode, r.stderr)
-    status = json.loads(r.stdout)
-    assert status["netd"].get("connected"), r.stderr
-    body = status["netd"]["body"]
-    return {k: int(v) if isinstance(v, str) and v.lstrip("-").isdigit() else v
-            for k, v in body.items()}
+def counters(net, conf):
+    stats = netd_stats(net.server, BIN, conf)
+    assert stats is not None, "netd is not connected to clockd"
+    return stats
 
 
 def appliance(net, tmp, name, extra):
@@ -139,22 +132,22 @@ def clients_and_protocol(net, tmp):
         q6 = ntplib_query(net, Pair.SERVER6)
         assert q6 and q6[1:3] == ["1", "PPS"], q6
 
-        before = netd_stats(net, app.conf)
+        before = counters(net, app.conf)
         control = probe(net, Pair.SERVER4, "control")
         print("mode 6 / mode 7:", control)
         assert control["replies"] == 0
         amp = probe(net, Pair.SERVER4, "amplify")
         print("200-byte request, reply sizes:", amp)
-        assert len(amp["sizes"]) == 1 and amp["sizes"][0] <= 48, (amp, netd_stats(net, app.conf))
+        assert len(amp["sizes"]) == 1 and amp["sizes"][0] <= 48, (amp, counters(net, app.conf))
 
         def counted():
-            s = netd_stats(net, app.conf)
-            return s if s.get("droppedMode", 0) >= before.get("droppedMode", 0) + 2 else None
+            s = counters(net, app.conf)
+            return s if s.get("dropped_mode", 0) >= before.get("dropped_mode", 0) + 2 else None
         stats = wait_for("netd counters", counted, 5)
         print("netd counters:", json.dumps(stats, sort_keys=True))
-        assert stats.get("droppedLength", 0) >= 1          # the 12-byte ntpq packet
-        assert stats.get("requestsV4", 0) >= 3
-        assert stats.get("droppedOwnAddress", 0) == 0 and stats.get("rateLimited", 0) == 0
+        assert stats.get("dropped_length", 0) >= 1          # the 12-byte ntpq packet
+        assert stats.get("requests_v4", 0) >= 3
+        assert stats.get("dropped_own_address", 0) == 0 and stats.get("rate_limited", 0) == 0
     except BaseException:
         app.dump()
         raise
@@ -176,11 +169,11 @@ def rate_limit_and_deny(net, tmp):
         assert ntplib_query(net, Pair.SERVER4) is None, "a denied client got an answer"
         assert ntpdig_json(net, Pair.SERVER4) is None
 
-        stats = wait_for("netd counters", lambda: (lambda s: s if s.get("droppedDenied", 0) >= 2
-                                                   else None)(netd_stats(net, app.conf)), 5)
+        stats = wait_for("netd counters", lambda: (lambda s: s if s.get("dropped_denied", 0) >= 2
+                                                   else None)(counters(net, app.conf)), 5)
         print("netd counters:", json.dumps(stats, sort_keys=True))
-        assert stats["rateLimited"] >= 200 - burst["replies"]
-        assert stats["kodSent"] >= burst["kods"]
+        assert stats["rate_limited"] >= 200 - burst["replies"]
+        assert stats["kod_sent"] >= burst["kods"]
 
         # `horlogectl clients`: netd's top talkers, the IPv6 client keyed by its /64.
         def client_row():
@@ -188,11 +181,11 @@ def rate_limit_and_deny(net, tmp):
                          check=False, timeout=10)
             rows = json.loads(r.stdout) if r.stdout.strip() else []
             row = next((c for c in rows if c["address"] == "fd7e::/64"), None)
-            return (rows, row) if row and row["drop"] >= 200 - burst["replies"] else None
+            return (rows, row) if row and row["rate_limited"] >= 200 - burst["replies"] else None
         rows, row = wait_for("the client in `horlogectl clients`", client_row, 5)
         print("horlogectl clients:", rows)
-        assert row["ntp"] >= 201, row                       # the burst and the first query
-        assert row["kod"] >= burst["kods"] and row["kod"] <= row["drop"], row
+        assert row["requests"] >= 201, row                       # the burst and the first query
+        assert row["kod_sent"] >= burst["kods"] and row["kod_sent"] <= row["rate_limited"], row
         assert row["last"] < 30, row
         # Denied requests never reach the table; the text view lists the same client.
         assert all(not c["address"].startswith("198.18.0.") for c in rows), rows

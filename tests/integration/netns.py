@@ -6,6 +6,7 @@ inside the namespaces created here, and every namespace is deleted on exit.
 """
 import datetime
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -16,6 +17,28 @@ import time
 
 def run(*args, check=True, **kw):
     return subprocess.run(list(args), check=check, text=True, capture_output=True, **kw)
+
+
+def netns_exec(ns, *args, check=True, **kw):
+    return run("ip", "netns", "exec", ns, *args, check=check, **kw)
+
+
+def add_namespace(ns):
+    run("ip", "netns", "add", ns)
+    netns_exec(ns, "ip", "link", "set", "lo", "up")
+
+
+def veth(ns_a, dev_a, ns_b, dev_b):
+    """A veth pair: `dev_a` in `ns_a`, its peer `dev_b` in `ns_b`."""
+    run("ip", "link", "add", dev_a, "netns", ns_a, "type", "veth", "peer", "name", dev_b,
+        "netns", ns_b)
+
+
+def address(ns, dev, a4, a6):
+    """Brings `dev` up in `ns` with `a4`/24 and `a6`/64 (no duplicate address detection)."""
+    netns_exec(ns, "ip", "addr", "add", f"{a4}/24", "dev", dev)
+    netns_exec(ns, "ip", "-6", "addr", "add", f"{a6}/64", "dev", dev, "nodad")
+    netns_exec(ns, "ip", "link", "set", dev, "up")
 
 
 class Pair:
@@ -30,19 +53,12 @@ class Pair:
         self.client = f"hc{suffix}"[:15]
         veth_s, veth_c = f"vs{suffix}"[:15], f"vc{suffix}"[:15]
         for ns in (self.server, self.client):
-            run("ip", "netns", "add", ns)
-        run("ip", "link", "add", veth_s, "netns", self.server, "type", "veth",
-            "peer", "name", veth_c, "netns", self.client)
-        for ns, dev, a4, a6 in ((self.server, veth_s, self.SERVER4, self.SERVER6),
-                                (self.client, veth_c, self.CLIENT4, self.CLIENT6)):
-            self.exec(ns, "ip", "link", "set", "lo", "up")
-            self.exec(ns, "ip", "addr", "add", f"{a4}/24", "dev", dev)
-            self.exec(ns, "ip", "-6", "addr", "add", f"{a6}/64", "dev", dev, "nodad")
-            self.exec(ns, "ip", "link", "set", dev, "up")
+            add_namespace(ns)
+        veth(self.server, veth_s, self.client, veth_c)
+        address(self.server, veth_s, self.SERVER4, self.SERVER6)
+        address(self.client, veth_c, self.CLIENT4, self.CLIENT6)
 
-    @staticmethod
-    def exec(ns, *args, check=True, **kw):
-        return run("ip", "netns", "exec", ns, *args, check=check, **kw)
+    exec = staticmethod(netns_exec)
 
     def popen(self, ns, args, **kw):
         return subprocess.Popen(["ip", "netns", "exec", ns] + list(args), **kw)
@@ -53,37 +69,35 @@ class Pair:
 
 
 class Lan:
-    """Namespaces `names` on one bridge (in a namespace of its own), host i at 198.18.9.(i+1)
-    and fd7e:9::(i+1). Every Lan is its own network: several can run at once."""
+    """Namespaces `names` on one bridge (in a namespace of its own), host i at
+    198.18.`subnet`.(i+1) and fd7e:`subnet`::(i+1), or at the host numbers `hosts` gives by
+    name. Every Lan is its own network: several can run at once."""
 
-    def __init__(self, tag, names):
+    def __init__(self, tag, names, subnet=9, hosts=None):
         suffix = f"{tag}{os.getpid()}"
         self.bridge = f"lb{suffix}"[:15]
         self.ns, self.addr, self.addr6 = {}, {}, {}
-        run("ip", "netns", "add", self.bridge)
+        add_namespace(self.bridge)
         try:
             self.exec(self.bridge, "ip", "link", "add", "br0", "type", "bridge")
             self.exec(self.bridge, "ip", "link", "set", "br0", "up")
             for i, name in enumerate(names):
                 ns = f"l{name[:4]}{i}{suffix}"[:15]
-                run("ip", "netns", "add", ns)
+                add_namespace(ns)
                 self.ns[name] = ns
                 a, b = f"la{i}{suffix}"[:15], f"lb{i}{suffix}"[:15]
-                run("ip", "link", "add", a, "netns", ns, "type", "veth", "peer", "name", b,
-                    "netns", self.bridge)
+                veth(ns, a, self.bridge, b)
                 self.exec(self.bridge, "ip", "link", "set", b, "master", "br0")
                 self.exec(self.bridge, "ip", "link", "set", b, "up")
-                self.addr[name], self.addr6[name] = f"198.18.9.{i + 1}", f"fd7e:9::{i + 1}"
-                self.exec(ns, "ip", "link", "set", "lo", "up")
-                self.exec(ns, "ip", "addr", "add", f"{self.addr[name]}/24", "dev", a)
-                self.exec(ns, "ip", "-6", "addr", "add", f"{self.addr6[name]}/64", "dev", a,
-                          "nodad")
-                self.exec(ns, "ip", "link", "set", a, "up")
+                host = (hosts or {}).get(name, i + 1)
+                self.addr[name] = f"198.18.{subnet}.{host}"
+                self.addr6[name] = f"fd7e:{subnet}::{host}"
+                address(ns, a, self.addr[name], self.addr6[name])
         except Exception:
             self.close()
             raise
 
-    exec = staticmethod(Pair.exec)
+    exec = staticmethod(netns_exec)
     popen = Pair.popen
 
     def close(self):
@@ -121,10 +135,36 @@ def leap_file(path, expires_unix):
     return path
 
 
+def skip(why):
+    """Ends the test as skipped (CTest's SKIP_RETURN_CODE 77)."""
+    print("SKIP:", why)
+    sys.exit(77)
+
+
 def require_root():
     if os.geteuid() != 0:
-        print("SKIP: needs root for network namespaces")
-        sys.exit(77)
+        skip("needs root for network namespaces")
+
+
+def python_in(ns, script, *args, **kw):
+    """Runs the Python `script` (with `args`) in namespace `ns`."""
+    return netns_exec(ns, "/usr/bin/python3", "-c", script, *args, **kw)
+
+
+def netd_stats(ns, bindir, conf):
+    """netd's counters as `horlogectl status -j` shows them (integers as ints), or None while
+    netd is not connected to clockd."""
+    r = netns_exec(ns, f"{bindir}/horlogectl", "-f", conf, "status", "-j", check=False,
+                   timeout=10)
+    # A peer other than netd may be down (exit 3): the JSON is printed all the same.
+    try:
+        netd = json.loads(r.stdout).get("netd", {})
+    except ValueError:
+        return None
+    if not netd.get("connected"):
+        return None
+    return {k: int(v) if isinstance(v, str) and v.lstrip("-").isdigit() else v
+            for k, v in netd.get("body", {}).items()}
 
 
 def wait_for(what, fn, timeout, interval=0.3, fail=True):

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """An NTP client for the honesty checks: one mode-3 request every INTERVAL seconds to
-SERVER:PORT for DURATION seconds, a JSON line per answer (or per timeout) on stdout.
+SERVER:PORT for DURATION seconds, a JSON line per answer (or per timeout) on stdout. An answer
+is awaited up to TIMEOUT seconds (default: the interval, at most 1 s).
+
+    ntp_probe.py SERVER PORT INTERVAL DURATION [TIMEOUT]
 
 Each line: t (host time of T4), leap, stratum, refid, root_delay, root_dispersion (s), offset
 (server minus us) and delay (s). With `clock sim` every host namespace shares one kernel clock,
@@ -67,12 +70,13 @@ def probe(sock, addr, timeout):
 
 def main():
     server, port, interval, duration = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+    timeout = float(sys.argv[5]) if len(sys.argv) > 5 else min(1.0, interval)
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_DGRAM)
     end = time.monotonic() + duration
     next_at = time.monotonic()
     while time.monotonic() < end:
-        r = probe(sock, (server, port), min(1.0, interval))
+        r = probe(sock, (server, port), timeout)
         print(json.dumps(r if r else {"t": time.time(), "timeout": True}), flush=True)
         next_at += interval
         time.sleep(max(0.0, next_at - time.monotonic()))

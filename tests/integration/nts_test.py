@@ -216,12 +216,12 @@ nts maxconnections 20
         # 1. A key exchange, then authenticated time.
         must_measure(net, tmp, "first", cert, dumpdir)
         st = wait_for("ntskd and netd counters", lambda: (lambda s: s if int(body(s, "ntskd").get(
-            "completed", 0)) and int(body(s, "netd").get("ntsRequests", 0)) else None)(
+            "completed", 0)) and int(body(s, "netd").get("nts_requests", 0)) else None)(
                 status(net, app.conf)), 10)
         ke1 = int(body(st, "ntskd")["completed"])
         print("ntskd:", body(st, "ntskd"), "\nnts:", st.get("nts"),
               "\nnetd nts:", {k: v for k, v in body(st, "netd").items() if "ts" in k.lower()})
-        assert int(body(st, "ntskd")["cookiesIssued"]) == 8 * ke1
+        assert int(body(st, "ntskd")["cookies_issued"]) == 8 * ke1
         assert os.listdir(dumpdir), "chronyd saved no cookies"
         keyfile = os.path.join(tmp, "state-nts", "nts-keys")
         assert oct(os.stat(keyfile).st_mode & 0o777) == "0o600", oct(os.stat(keyfile).st_mode)
@@ -238,7 +238,7 @@ nts maxconnections 20
         time.sleep(1.5)   # ntskd and netd push their counters every second
         st = status(net, app.conf)
         assert int(body(st, "ntskd")["completed"]) == ke1, "chronyd made a new key exchange"
-        naks = int(body(st, "netd").get("ntsNaks", 0))
+        naks = int(body(st, "netd").get("nts_naks", 0))
         print("after rotation: keys", st["nts"], "NAKs", naks)
 
         # 3. Every daemon restarted (the whole appliance): keys from statedir, old cookies good.
@@ -247,7 +247,7 @@ nts maxconnections 20
         wait_for("stratum 1 again", lambda: locked(net), 60)
         must_measure(net, tmp, "restarted", cert, dumpdir)
         st = wait_for("counters after restart", lambda: (lambda s: s if int(body(s, "netd").get(
-            "ntsRequests", 0)) else None)(status(net, app.conf)), 10)
+            "nts_requests", 0)) else None)(status(net, app.conf)), 10)
         assert int(body(st, "ntskd").get("sessions", 0)) == 0, "a key exchange after restart"
         print("after restart: netd", {k: v for k, v in body(st, "netd").items() if "ts" in k.lower()})
 
@@ -268,10 +268,10 @@ nts maxconnections 20
 
         def refused():
             s = body(status(net, app.conf), "ntskd")
-            want = ("failedAlpn", "failedHandshake", "failedTruncated", "failedOversized",
-                    "failedUnknownCritical", "refusedBusy", "failedTimeout")
+            want = ("failed_alpn", "failed_handshake", "failed_truncated", "failed_oversized",
+                    "failed_unknown_critical", "refused_busy", "failed_timeout")
             return s if all(int(s.get(k, 0)) > 0 for k in want) and int(
-                s.get("openConnections", 1)) == 0 else None
+                s.get("open_connections", 1)) == 0 else None
         s = wait_for("ntskd's failure counters", refused, 10, fail=False)
         print("ntskd after bad input:", s or body(status(net, app.conf), "ntskd"))
         assert s, "a failure was not counted"
@@ -287,8 +287,8 @@ nts maxconnections 20
                  f"try:\n  print(len(s.recv(2048)))\nexcept socket.timeout:\n  print('none')")
         r = net.exec(net.client, "python3", "-c", probe, check=False)
         assert r.stdout.strip() == "none", f"malformed NTS got a reply: {r.stdout}"
-        wait_for("droppedNts", lambda: int(body(status(net, app.conf), "netd").get(
-            "droppedNts", 0)) > 0, 5)
+        wait_for("dropped_nts", lambda: int(body(status(net, app.conf), "netd").get(
+            "dropped_nts", 0)) > 0, 5)
 
         # chronyd still gets authenticated time after all that.
         must_measure(net, tmp, "after-abuse", cert, dumpdir)

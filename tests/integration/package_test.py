@@ -30,6 +30,7 @@ Exits 77 (skipped) when not root or without systemd-nspawn or debootstrap.
     package_test.py SOURCE_DIR WORK_DIR [PPS_SHIM]
 """
 import glob
+import hashlib
 import json
 import os
 import re
@@ -41,7 +42,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import netns  # noqa: E402
-from netns import Feeder, Pair  # noqa: E402
+from netns import Feeder, Pair, skip  # noqa: E402
 from debian import SERVICES, SOCKETS, mirror  # noqa: E402
 
 SRC = os.path.abspath(sys.argv[1])
@@ -49,7 +50,9 @@ WORK = os.path.abspath(sys.argv[2])
 PPS_SHIM = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None
 # Everything the package needs from the archive, so that apt installs it without a network.
 INCLUDE = ["systemd", "systemd-sysv", "dbus", "iproute2", "procps", "openssl", "udev",
-           "libcapnp-0.9.2", "libseccomp2", "libcap2", "libssl3", "libsystemd0"]
+           "libcapnp-0.9.2", "libseccomp2", "libcap2", "libssl3", "libsystemd0",
+           # What docs/raspberry-pi.md and ntp-pool.md have the administrator use.
+           "nftables", "man-db"]
 
 CONFIG = """# horloge package test: simulated GPS, a clock that is never adjusted.
 refclock sim jitter 1e-6
@@ -102,13 +105,10 @@ def wait_for(what, fn, timeout, interval=0.5):
     return netns.wait_for(what, fn, timeout, interval, fail=False)
 
 
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
-
-
 def base_tarball():
-    tar = os.path.join(WORK, "bookworm-base.tar")
+    # Named for what it holds: a new INCLUDE makes a new root.
+    tag = hashlib.sha256(" ".join(INCLUDE).encode()).hexdigest()[:8]
+    tar = os.path.join(WORK, f"bookworm-base-{tag}.tar")
     if os.path.exists(tar):
         return tar
     tmp = os.path.join(WORK, "debootstrap.tmp")
@@ -166,7 +166,8 @@ class Container:
         self.proc = subprocess.Popen(
             ["nsenter", f"--net=/run/netns/{net.server}", "systemd-nspawn", "--register=no",
              "--keep-unit", "-b", "-q", "-D", root, "--machine=horloge-pkgtest",
-             "--console=passive"],
+             # The guide's firewall step: nft in the container's own network namespace.
+             "--capability=CAP_NET_ADMIN", "--console=passive"],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.leader = None
 
@@ -356,6 +357,160 @@ def check_gpsd(box, root):
         feeder.stop = True
 
 
+def doc_lines(name):
+    """The command lines of docs/NAME's ```sh blocks, as an administrator would type them."""
+    lines, inside = [], False
+    with open(os.path.join(SRC, "docs", name)) as f:
+        for line in f:
+            if line.startswith("```"):
+                inside = line.strip() == "```sh"
+                continue
+            if inside and line.strip():
+                lines.append(line.rstrip("\n"))
+    return lines
+
+
+def guide(box, lines, line, ok_codes=(0,), timeout=120):
+    """Runs `line` from a guide in the container (as root: no sudo there), after checking it is
+    in the guide word for word, so that what is tested is what the guide says."""
+    check(f"the guide says `{line}`", line in lines)
+    r = box.sh(line.replace("sudo ", ""), timeout=timeout)
+    check(f"`{line}`", r.returncode in ok_codes, (r.stdout + r.stderr)[-800:])
+    return r
+
+
+def doctor(box, config=None):
+    """horlogectl doctor -j in the container: {check: [(result, message, fix)]}."""
+    r = box.sh(f"horlogectl {'-f ' + config + ' ' if config else ''}doctor -j", timeout=60)
+    print(box.sh(f"horlogectl {'-f ' + config + ' ' if config else ''}doctor", timeout=60).stdout)
+    found = {}
+    for f in json.loads(r.stdout or "[]"):
+        found.setdefault(f["check"], []).append((f["result"], f["message"], f["fix"]))
+    return r.returncode, found
+
+
+def check_guides(box, net, deb):
+    """docs/raspberry-pi.md and ntp-pool.md followed in the container as far as a machine
+    without a Pi allows (no GPIO, UART, device tree or raspi-config here; docs/raspberry-pi.md,
+    "What was tested"), and the man pages, doctor and import as the administrator meets them."""
+    print("---- the guides, doctor, man pages", flush=True)
+    pi = doc_lines("raspberry-pi.md")
+    pool = doc_lines("ntp-pool.md")
+    # The manual pages, made from docs/ at build time, as man shows them.
+    for page, needle in (("horlogectl", "horlogectl - show the state of the horloge NTP server"),
+                         ("horloge.conf", "refclock pps DEVICE"), ("horloge", "horloge-refclockd"),
+                         ("horloge-launch", "LISTEN_FDNAMES")):
+        r = box.sh(f"MANWIDTH=80 man -P cat {page} 2>&1")
+        check(f"man {page}", r.returncode == 0 and needle in r.stdout, r.stdout[:300])
+    r = box.sh("for p in /usr/share/man/man*/horlogectl.1.gz /usr/share/man/man*/horloge*.[58].gz; do "
+               "LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z $p >/dev/null; done 2>&1")
+    check("the man pages render without a warning", r.stdout.strip() == "", r.stdout[:500])
+    check("horloge-launch is installed", box.sh("test -x /usr/libexec/horloge/horloge-launch").returncode == 0)
+    r = box.sh("horlogectl -h")
+    check("horlogectl -h: exit 0, usage on stdout", r.returncode == 0 and r.stdout.startswith("usage:"))
+    r = box.sh("ls /usr/share/doc/horloge/")
+    check("the guides are installed as the configuration names them",
+          all(f in r.stdout.split() for f in ("raspberry-pi.md", "ntp-pool.md", "horlogectl.md")),
+          r.stdout)
+
+    # Step 2.
+    r = guide(box, pi, '. /etc/os-release && echo "$VERSION_CODENAME"')
+    check("the system is bookworm", r.stdout.strip() == "bookworm", r.stdout)
+    guide(box, pi, "dpkg --print-architecture")
+    # Steps 3 and 4 by hand, on the files Raspberry Pi OS Bookworm ships (made here: no Pi).
+    box.sh("mkdir -p /boot/firmware && printf '[all]\\ndtparam=audio=on\\n' > /boot/firmware/config.txt && "
+           "echo 'console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 "
+           "fsck.repair=yes rootwait' > /boot/firmware/cmdline.txt", check=True)
+    guide(box, pi, "echo 'enable_uart=1' | sudo tee -a /boot/firmware/config.txt")
+    guide(box, pi, "sudo sed -i 's/console=serial0,[0-9]* //' /boot/firmware/cmdline.txt")
+    guide(box, pi, "echo 'dtoverlay=disable-bt' | sudo tee -a /boot/firmware/config.txt")
+    guide(box, pi, "sudo systemctl disable --now serial-getty@ttyAMA0.service serial-getty@ttyS0.service")
+    guide(box, pi, "echo 'dtoverlay=pps-gpio,gpiopin=18' | sudo tee -a /boot/firmware/config.txt")
+    cmdline = box.sh("cat /boot/firmware/cmdline.txt").stdout
+    config = box.sh("cat /boot/firmware/config.txt").stdout.split()
+    check("cmdline.txt: the serial console is gone, the rest kept",
+          "console=serial0" not in cmdline and "console=tty1" in cmdline and "rootwait" in cmdline,
+          cmdline)
+    check("config.txt: enable_uart, disable-bt, pps-gpio",
+          {"enable_uart=1", "dtoverlay=disable-bt", "dtoverlay=pps-gpio,gpiopin=18"} <= set(config),
+          config)
+    # Step 6.
+    guide(box, pi, "systemctl --no-pager status 'horloge-*.service'")
+    guide(box, pi, "horlogectl status")
+    r = guide(box, pi, "systemctl is-active systemd-timesyncd", ok_codes=(3, 4))
+    check("no systemd-timesyncd", r.stdout.strip() != "active", r.stdout)
+    # Step 7a on the configuration the package ships (this container runs its own, simulated).
+    guide(box, pi, "sudo systemctl disable --now gpsd.socket gpsd.service", ok_codes=(0, 1, 5))
+    box.sh(f"dpkg-deb --fsys-tarfile /var/tmp/{os.path.basename(deb)} | "
+           "tar -xO ./etc/horloge/horloge.conf > /etc/horloge/guide.conf", check=True)
+    # The guide's sed, on the shipped file (a copy: this container keeps its simulated GPS).
+    line = next((l for l in pi if l.startswith("sudo sed -i 's|^#refclock nmea")), "")
+    check("the guide uncomments the shipped refclock lines", bool(line))
+    r = box.sh(line.replace("sudo ", "").replace("/etc/horloge/horloge.conf", "/etc/horloge/guide.conf"))
+    conf = box.sh("grep '^refclock' /etc/horloge/guide.conf").stdout.split("\n")
+    check("the shipped configuration with the guide's two lines uncommented",
+          r.returncode == 0 and conf[:2] == ["refclock nmea /dev/serial0 baud 9600", "refclock pps /dev/pps0"],
+          conf)
+    # No Pi, no receiver: doctor says what is missing and how to fix it, as on a Pi before
+    # steps 3 and 4.
+    rc, found = doctor(box, "/etc/horloge/guide.conf")
+    check("doctor on the guide's configuration: FAIL (exit 1)", rc == 1, rc)
+    serial = found.get("serial device", [("?", "", "")])[0]
+    pps = found.get("pps device", [("?", "", "")])[0]
+    check("doctor: /dev/serial0 missing, fix: enable_uart=1",
+          serial[0] == "FAIL" and serial[1] == "serial device /dev/serial0 is missing"
+          and "enable_uart=1" in serial[2], serial)
+    check("doctor: /dev/pps0 missing, fix: dtoverlay=pps-gpio",
+          pps[0] == "FAIL" and "dtoverlay=pps-gpio,gpiopin=18" in pps[2], pps)
+    guide(box, pi, "horlogectl gnss")
+    r = guide(box, pi, "horlogectl sources")
+    check("horlogectl sources: the simulated receiver selected", re.search(r"^#  \*  sim ", r.stdout, re.M)
+          is not None, r.stdout)
+    # Step 8, before the firewall.
+    rc, found = doctor(box)
+    want = {"config": "PASS", "users": "PASS", "leap file": "PASS", "certificate": "PASS",
+            "clock": "PASS", "receiver": "PASS", "time daemons": "PASS", "firewall": "WARN",
+            "pps overlay": "SKIP", "power": "SKIP"}
+    got = {k: found.get(k, [("none",)])[0][0] for k in want}
+    check("doctor on the running container: each check as expected", got == want, got)
+    r = guide(box, pi, "horlogectl tracking")
+    check("tracking: refid PPS, stratum 1", "Reference ID    : 50505300 (PPS)" in r.stdout and
+          "Stratum         : 1" in r.stdout, r.stdout)
+    # Step 9: the receive-only firewall, the management network set to the test's client.
+    guide(box, pi, "sudo cp /usr/share/horloge/horloge.nft /etc/nftables.conf")
+    check("the guide edits the management networks by hand", "sudo nano /etc/nftables.conf" in pi)
+    box.sh(f"sed -i 's|^define mgmt_v4 = .*|define mgmt_v4 = {{ {Pair.CLIENT4}/32 }}|; "
+           f"s|^define mgmt_v6 = .*|define mgmt_v6 = {{ {Pair.CLIENT6}/128 }}|' /etc/nftables.conf",
+           check=True)
+    guide(box, pi, "sudo nft -c -f /etc/nftables.conf && sudo systemctl enable --now nftables")
+    rc, found = doctor(box)
+    check("doctor after step 9: the firewall PASSes, nothing FAILs",
+          found.get("firewall", [("none",)])[0][0] == "PASS" and rc == 0, found.get("firewall"))
+    r = net.exec(net.client, "curl", "-sS", "-k", "--max-time", "5", "-o", "/dev/null", "-w",
+                 "%{http_code}", f"https://{Pair.SERVER4}/health", check=False)
+    check("behind the firewall: /health from the management network", r.stdout == "200", r.stdout)
+    r = net.exec(net.client, "ntpdig", "-t", "2", Pair.SERVER4, check=False)
+    check("behind the firewall: NTP answered", r.returncode == 0, r.stdout + r.stderr)
+    # ntp-pool.md: rate limiting.
+    guide(box, pool, "echo 'ratelimit interval 3 burst 8 leak 2 kod' | sudo tee -a /etc/horloge/horloge.conf")
+    guide(box, pool, "sudo systemctl restart horloge-netd")
+    ok = wait_for("NTP after the rate limit", lambda: net.exec(net.client, "ntpdig", "-t", "2",
+                  Pair.SERVER4, check=False).returncode == 0, 20)
+    check("NTP answered with the pool's rate limiting", ok)
+    r = box.sh("horlogectl serverstats -j")
+    check("serverstats -j: typed counters", '"rate_limited":0' in r.stdout or '"rate_limited":' in r.stdout,
+          r.stdout[:300])
+    # Coming from chrony: the guide's chrony.conf translated, and the result parses.
+    with open(os.path.join(SRC, "ctl", "testdata", "pi-gpsd-chrony.conf")) as f:
+        chrony = f.read()
+    box.sh("mkdir -p /etc/chrony && cat > /etc/chrony/chrony.conf <<'EOF'\n" + chrony + "EOF", check=True)
+    r = box.sh("horlogectl import /etc/chrony/chrony.conf > /tmp/imported.conf && "
+               "horlogectl -f /tmp/imported.conf firewall && grep -c '^refclock' /tmp/imported.conf")
+    check("horlogectl import /etc/chrony/chrony.conf: a configuration that parses, 3 refclocks",
+          r.returncode == 0 and r.stdout.strip().endswith("3"), r.stdout + r.stderr)
+    box.sh("systemctl disable --now nftables; nft flush ruleset")
+
+
 def main():
     if os.geteuid() != 0:
         skip("needs root")
@@ -484,11 +639,11 @@ def main():
         # alarm, no warning line on /health.
         st = json.loads(box.sh("horlogectl status -j", timeout=20).stdout or "{}")
         clock = st.get("clock", {})
-        print("leap table expires", int(clock.get("leapExpiresNs", 0)) // 10**9,
-              "alarm:", repr(clock.get("leapAlarm", "")))
-        check("no leap alarm on a fresh install", not clock.get("leapAlarm"), clock.get("leapAlarm"))
+        print("leap table expires", int(clock.get("leap_expires_ns", 0)) // 10**9,
+              "alarm:", repr(clock.get("leap_alarm", "")))
+        check("no leap alarm on a fresh install", not clock.get("leap_alarm"), clock.get("leap_alarm"))
         check("the leap table expires in the future",
-              int(clock.get("leapExpiresNs", 0)) > time.time() * 1e9, clock.get("leapExpiresNs"))
+              int(clock.get("leap_expires_ns", 0)) > time.time() * 1e9, clock.get("leap_expires_ns"))
         check("/health: no warning line", "warning" not in body, body)
         print(box.sh("journalctl --no-pager -q -u horloge-clockd | grep 'leap seconds'").stdout)
         r = net.exec(net.client, "curl", "-sS", "-k", "--max-time", "5",
@@ -524,6 +679,8 @@ def main():
         code, body = wait_for("/health 200", lambda: (lambda h: h if h[0] == "200" else None)(
             health()), 20) or health()
         check("curl /health after the restarts", code == "200", f"{code} {body}")
+        # The guides first: the SOCK and gpsd steps after them add a receiver and a /dev/pps0.
+        check_guides(box, net, deb)
         check_sock(box, root)
         # Removal stops the administrator's SOCK socket too; purge forgets it was enabled.
         r = box.sh("dpkg --purge horloge 2>&1", timeout=120)

@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import run, require_root, wait_for  # noqa: E402
+from netns import Lan, netns_exec, require_root, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 NFT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "packaging", "nftables")
@@ -46,30 +46,14 @@ def refid_of(address):
 class Topology:
     def __init__(self, tmp):
         self.tmp = tmp
-        s = str(os.getpid())
-        self.hub = f"tph{s}"
-        self.ns = {n: f"tp{n}{s}" for n in list(S1) + ["relay", "client"]}
-        run("ip", "netns", "add", self.hub)
-        self.x(self.hub, "ip", "link", "add", "br0", "type", "bridge")
-        self.x(self.hub, "ip", "link", "set", "br0", "up")
-        addrs = dict(S1, relay=RELAY, client=CLIENT)
-        for name, ns in self.ns.items():
-            run("ip", "netns", "add", ns)
-            a, b = f"ta{name}{s}"[:15], f"tb{name}{s}"[:15]
-            run("ip", "link", "add", a, "netns", ns, "type", "veth", "peer", "name", b,
-                "netns", self.hub)
-            self.x(self.hub, "ip", "link", "set", b, "master", "br0")
-            self.x(self.hub, "ip", "link", "set", b, "up")
-            self.x(ns, "ip", "link", "set", "lo", "up")
-            self.x(ns, "ip", "addr", "add", f"{addrs[name]}/24", "dev", a)
-            six = addrs[name].replace("198.18.8.", "fd7e:8::")
-            self.x(ns, "ip", "-6", "addr", "add", f"{six}/64", "dev", a, "nodad")
-            self.x(ns, "ip", "link", "set", a, "up")
+        names = list(S1) + ["relay", "client"]
+        addrs = dict(S1, relay=RELAY, client=CLIENT)   # 198.18.8.N and fd7e:8::N
+        hosts = {name: int(a.rsplit(".", 1)[1]) for name, a in addrs.items()}
+        self.lan = Lan("tp", names, subnet=8, hosts=hosts)
+        self.ns = self.lan.ns
         self.launchers = {}
 
-    @staticmethod
-    def x(ns, *args, check=True, **kw):
-        return run("ip", "netns", "exec", ns, *args, check=check, **kw)
+    x = staticmethod(netns_exec)
 
     def start(self, name, body):
         d = os.path.join(self.tmp, name)
@@ -115,8 +99,7 @@ class Topology:
         for p, _ in self.launchers.values():
             p.kill()
             p.wait()
-        for ns in list(self.ns.values()) + [self.hub]:
-            run("ip", "netns", "del", ns, check=False)
+        self.lan.close()
 
 
 def stratum1(address, offset=0.0, peers=()):
@@ -245,7 +228,7 @@ def main():
         print("A firewall elements:", topo.firewall("a").strip())
         def alarmed():
             s = topo.status("a")
-            return s["clock"].get("gpsAlarm") if s else None
+            return s["clock"].get("gps_alarm") if s else None
         print("A alarm:", wait_for("A's GPS alarm", alarmed, 40))
         sa = topo.status("a")
         assert sa["clock"]["server"]["stratum"] == 16, sa["clock"]["server"]

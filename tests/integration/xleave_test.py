@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Appliance, Pair, require_root, wait_for  # noqa: E402
+from netns import Appliance, Pair, netd_stats, require_root, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 
@@ -49,14 +49,6 @@ def chrony_xleave(net, workdir, server):
     return r.returncode, r.stdout + r.stderr, lines
 
 
-def netd_stats(net, conf):
-    r = net.exec(net.server, f"{BIN}/horlogectl", "-f", conf, "status", "-j", check=False)
-    if r.returncode != 0:
-        return None
-    netd = json.loads(r.stdout).get("netd", {})
-    return netd.get("body") or netd.get("stats") or netd
-
-
 def main():
     require_root()
     if shutil.which("chronyd") is None or shutil.which("ntpdig") is None:
@@ -88,12 +80,12 @@ clock observe
 
         # netd pushes its counters to clockd every second or so.
         def counted():
-            s = netd_stats(net, app.conf)
+            s = netd_stats(net.server, BIN, app.conf)
             return s if s and int(s.get("interleaved", 0)) > 0 else None
         s = wait_for("netd's interleaved counter", counted, 10)
-        print("netd: interleaved", s.get("interleaved"), "kernelTxStamps", s.get("kernelTxStamps"))
-        if "kernelTxStamps" in s:
-            assert int(s["kernelTxStamps"]) > 0, s
+        print("netd: interleaved", s.get("interleaved"), "kernel_tx_stamps", s.get("kernel_tx_stamps"))
+        if "kernel_tx_stamps" in s:
+            assert int(s["kernel_tx_stamps"]) > 0, s
         assert app.running(), "the appliance died (seccomp?)"
         app.stop()
         print("xleave: PASS")

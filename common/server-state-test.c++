@@ -1,0 +1,36 @@
+#include "server-state.h"
+#include <capnp/message.h>
+#include <doctest/doctest.h>
+
+using namespace horloge;
+
+TEST_CASE("server state: every field survives the wire, the defaults say unsynchronised") {
+  ServerState s;
+  CHECK(s.header.leap == 3);
+  CHECK(s.header.stratum == 16);
+  CHECK(s.header.refid == REFID_INIT);
+  s.header = {1, 2, -23, 0xc6120002u, 0x0123456789abcdefull, 77, 88};
+  s.model = {-1500, 2e-5, 1'800'000'000'000'000'000};
+  s.starting = true;
+  capnp::MallocMessageBuilder m;
+  auto wire = m.initRoot<ipc::ServerState>();
+  writeServerState(wire, s);
+  ServerState r = readServerState(wire.asReader());
+  CHECK(r.header.leap == 1);
+  CHECK(r.header.stratum == 2);
+  CHECK(r.header.precision == -23);
+  CHECK(r.header.refid == 0xc6120002u);
+  CHECK(r.header.referenceTime == 0x0123456789abcdefull);
+  CHECK(r.header.rootDelay == 77);
+  CHECK(r.header.rootDispersion == 88);
+  CHECK(r.model.offsetNs == -1500);
+  CHECK(r.model.frequency == 2e-5);
+  CHECK(r.model.atNs == 1'800'000'000'000'000'000);
+  CHECK(r.starting);
+}
+
+TEST_CASE("server state: the clock model is the identity unless set") {
+  CHECK(served(ClockModel{}, 123456789) == 123456789);
+  ClockModel m{1000, 1e-3, 0};
+  CHECK(served(m, 1'000'000) == 1'000'000 + 1000 + 1000);
+}
