@@ -1,5 +1,11 @@
 #include "nts-packet.h"
 #include "packet.h"
+#include "rate-limiter.h"
+#include "responder.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cstring>
 #include <doctest/doctest.h>
 #include <vector>
@@ -181,4 +187,83 @@ TEST_CASE("NTS: malformed fields are dropped, plain requests are not NTS") {
   for (size_t n = 48; n < good.size(); n += 4) {
     CHECK(parseNts(good.data(), n, r) != NtsParse::NTS);
   }
+}
+
+// The responder end to end over a loopback socket: NTS requests spend the same rate-limit
+// credit as plain ones, and a limited one gets what a plain one would (a RATE kiss-o'-death or
+// nothing), with no cookie opened and no reply larger than a plain header.
+TEST_CASE("NTS: requests go through the same rate limiter as plain ones") {
+  Fixture f;
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in server{};
+  server.sin_family = AF_INET;
+  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(server);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&server), len) == 0);
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&server), &len) == 0);
+  int client = socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(client >= 0);
+  timeval wait{0, 300'000};
+  REQUIRE(setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait)) == 0);
+
+  StateCell cell;
+  NtsKeyCell keys;
+  keys.store(f.keys.clone());
+  // 64 s between answers on average, a burst of 2, 1 limited request in 16 still answered.
+  RateLimiter limiter(RateLimitOptions{6, 2, 4, true}, SipKey{1, 2});
+  ResponderOptions options;
+  options.rateLimiter = &limiter;
+  options.ntsKeys = &keys;
+  int fds[] = {fd};
+  Responder responder(kj::arrayPtr(fds, 1), cell, options);
+
+  uint8_t reply[2048];
+  auto ask = [&](const std::vector<uint8_t>& p) -> ssize_t {
+    REQUIRE(sendto(client, p.data(), p.size(), 0, reinterpret_cast<sockaddr*>(&server), len) ==
+            ssize_t(p.size()));
+    ssize_t n = recv(client, reply, sizeof(reply), 0);
+    return n < 0 ? 0 : n;
+  };
+  auto stats = [&](auto done) {
+    int64_t deadline = monotonicNs() + 5 * ntp::NS_PER_S;
+    ResponderStats st = responder.stats();
+    while (!done(st) && monotonicNs() < deadline) {
+      usleep(1000);
+      st = responder.stats();
+    }
+    return st;
+  };
+
+  // The burst spent by plain requests...
+  std::vector<uint8_t> plain(48, 0);
+  plain[0] = 0x23;
+  CHECK(ask(plain) == 48);
+  CHECK(ask(plain) == 48);
+  // ...leaves NTS requests limited (but for the leak), never NAKed, never larger than 48 bytes.
+  auto nts = request(f, 1);
+  constexpr int N = 8;
+  int authenticated = 0;
+  for (int i = 0; i < N; ++i) {
+    ssize_t n = ask(nts);
+    CHECK(n <= ssize_t(nts.size()));
+    if (n > 48) ++authenticated;
+    if (n == 48) {   // limited: a RATE kiss-o'-death, as a plain request gets
+      CHECK(reply[1] == 0);
+      CHECK(memcmp(reply + 12, "RATE", 4) == 0);
+    }
+  }
+  ResponderStats st = stats([&](const ResponderStats& s) {
+    return s[NetdCounter::RECEIVED] == 2 + N &&
+           s[NetdCounter::NTS_REQUESTS] + s[NetdCounter::RATE_LIMITED] == N;
+  });
+  CHECK(st[NetdCounter::RECEIVED] == 2 + N);
+  CHECK(st[NetdCounter::RATE_LIMITED] >= 1);
+  CHECK(st[NetdCounter::NTS_REQUESTS] + st[NetdCounter::RATE_LIMITED] == N);
+  CHECK(st[NetdCounter::NTS_REQUESTS] == uint64_t(authenticated));
+  CHECK(st[NetdCounter::NTS_NAKS] == 0);
+  CHECK(st[NetdCounter::NTS_COOKIES_ISSUED] == 2 * st[NetdCounter::NTS_REQUESTS]);
+
+  close(client);
+  close(fd);
 }
