@@ -61,7 +61,7 @@ bool AesSiv::cmac(const uint8_t* data, size_t length, uint8_t* out) {
   size_t prefix = length == 0 ? 0 : (length - 1) / 16 * 16;
   uint8_t last[16] = {};
   size_t rest = length - prefix;
-  memcpy(last, data + prefix, rest);
+  if (rest > 0) memcpy(last, data + prefix, rest);   // an empty input may come as a null pointer
   if (rest == 16) {
     xor16(last, sub1);
   } else {
@@ -100,7 +100,7 @@ bool AesSiv::s2v(kj::ArrayPtr<const uint8_t> key, kj::ArrayPtr<const uint8_t> no
   }
   dbl(d);
   uint8_t t[16] = {};
-  memcpy(t, last.begin(), last.size());
+  if (last.size() > 0) memcpy(t, last.begin(), last.size());   // empty: maybe a null pointer
   t[last.size()] = 0x80;
   xor16(t, d);
   return cmac(t, 16, tag);
