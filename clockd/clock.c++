@@ -164,6 +164,11 @@ public:
     return {static_cast<int64_t>(bias * 1e9), sim.frequencyError(), nowNs};
   }
   double initialCorrection() override { return sim.state().correction; }
+  kj::Maybe<double> temperature(int64_t systemNs) override {
+    if (!params.thermal.enabled) return nullptr;
+    sampleBias(systemNs);   // the crystal and the SoC at that time
+    return sim.temperatureReading();
+  }
   void apply(const Command& c) override {
     sampleBias(realtimeNs());   // like the kernel's, a command takes effect when applied
     sim.step(c.step);

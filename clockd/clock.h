@@ -46,6 +46,10 @@ public:
   virtual ClockModel model(int64_t nowNs) { return {}; }
   // The correction in force at start (the kernel keeps it across a clockd restart).
   virtual double initialCorrection() { return 0; }
+  // What the clock's own thermometer reads at system time `systemNs`, °C: `sim`'s virtual SoC
+  // sensor when it has a temperature model; nullptr for the others (a real board's sensor is a
+  // file, temperature-sensor.h).
+  virtual kj::Maybe<double> temperature(int64_t systemNs) { return nullptr; }
   // A description when someone else has changed the clock since our last command.
   virtual kj::Maybe<kj::String> foreignAdjustment() { return nullptr; }
 };

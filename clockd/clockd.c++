@@ -10,6 +10,7 @@
 #include "log.h"
 #include "ntp-time.h"
 #include "sandbox.h"
+#include "temperature-sensor.h"
 #include "systemd.h"
 #include <kj/async-io.h>
 #include <kj/debug.h>
@@ -58,6 +59,8 @@ clockd::HubOptions hubOptions(const Config& config) {
   o.statePath = config.statedir + "/clockd.state";
   o.bootId = clockd::currentBootId();
   o.updatesDone = clockd::updatesAtStart(clockd::readStepState(o.statePath), o.bootId);
+  o.temperaturePath = config.statedir + "/clockd.temperature";
+  if (auto m = clockd::readTemperatureMemory(o.temperaturePath)) o.temperatureMemory = *m;
   if (o.updatesDone > 0) {
     log::info(kj::str("restarted in the same boot after ", o.updatesDone,
                       " clock updates: the makestep window stays as it was"));
@@ -75,6 +78,35 @@ clockd::HubOptions hubOptions(const Config& config) {
     o.leap = kj::mv(*leap.table);
   }
   return o;
+}
+
+struct TemperatureInput {
+  kj::Maybe<kj::Own<clockd::TemperatureSensor>> sensor;
+  kj::String source;   // for the status; "": none
+};
+
+// `tempsensor`: the file named, none, or by default the SoC's thermal zone when there is one.
+// Under `clock sim` the virtual crystal's own temperature is the one that matters.
+TemperatureInput openTemperatureInput(const Config& config) {
+  TemperatureInput in;
+  if (config.clock == ClockBackend::SIM) {
+    if (!config.tempSensor.empty() && config.tempSensor != "none") {
+      log::info("tempsensor is not read under clock sim: the sim clock has its own temperature");
+    }
+    in.source = kj::str(config.simThermal ? "sim clock" : "");
+  } else if (config.tempSensor == "none" ||
+             (config.tempSensor.empty() &&
+              access(clockd::DEFAULT_TEMPERATURE_SENSOR.cStr(), F_OK) != 0)) {
+    in.source = kj::str("");
+  } else {
+    kj::StringPtr path = config.tempSensor.empty() ? clockd::DEFAULT_TEMPERATURE_SENSOR
+                                                   : kj::StringPtr(config.tempSensor.c_str());
+    in.sensor = kj::heap<clockd::TemperatureSensor>(path);
+    in.source = kj::str(path);
+  }
+  if (in.source.size() == 0) log::info("no temperature sensor: holdover keeps the frequency");
+  else log::info(kj::str("temperature from ", in.source, " every ", config.tempInterval, " s"));
+  return in;
 }
 
 // Every address of this host as a downstream would see it in a refid: a server whose refid is
@@ -126,6 +158,8 @@ int main(int argc, char** argv) {
 
     // Our addresses as refids, for loop detection (read before lockdown: netlink).
     std::vector<uint32_t> ownRefids = ownAddressRefids();
+    // The temperature sensor, opened now: the sandbox's user may not open it afterwards.
+    TemperatureInput temperature = openTemperatureInput(config);
 
     auto user = lockdownUserName(config, Role::CLOCKD);
     // 2. Drop everything but CAP_SYS_TIME, and that only when we really drive the clock.
@@ -144,10 +178,20 @@ int main(int argc, char** argv) {
       options.ntsKeys = store.get();
       ntsKeys = kj::mv(store);
     }
-    auto clock = clockd::makeClock(
-        config.clock, {config.simFrequency, config.simWander, config.simOffset, 0, config.simSeed,
-                       config.simFrequencyStep, config.simFrequencyStepAt},
-        clockd::realKernel(), {config.statedir + "/sim-clock.state", options.bootId});
+    options.temperatureSensor = kj::mv(temperature.sensor);
+    options.temperatureSource = kj::mv(temperature.source);
+    options.temperatureInterval = config.tempInterval;
+    clockd::SimClockParams sim{config.simFrequency, config.simWander, config.simOffset, 0,
+                               config.simSeed, config.simFrequencyStep, config.simFrequencyStepAt};
+    sim.thermal.enabled = config.simThermal;
+    sim.thermal.diurnal = config.simDiurnal;
+    sim.thermal.load = config.simLoad;
+    sim.thermal.loadPeriod = config.simLoadPeriod;
+    sim.thermal.lag = config.simLag;
+    sim.thermal.linear = config.simLinear;
+    sim.thermal.quadratic = config.simQuadratic;
+    auto clock = clockd::makeClock(config.clock, sim, clockd::realKernel(),
+                                   {config.statedir + "/sim-clock.state", options.bootId});
     log::info(kj::str("serving on ", config.rundir, " with the ", clock->name(), " clock"));
     clockd::Hub hub(io.provider->getTimer(), kj::mv(clock), kj::mv(options), started);
 

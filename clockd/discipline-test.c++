@@ -170,3 +170,28 @@ TEST_CASE("discipline: errorBound covers the truth from a cold start, through a 
   CHECK(worst <= 0);
   CHECK(std::fabs(clock.offset()) < 2e-6);   // and the clock recovered
 }
+
+TEST_CASE("discipline: a slew ended late (clockd starved) is covered by errorBound") {
+  // 1 s off at maxslewrate: the slew is planned to end after about 12 s. Its timer fires
+  // 0.5 s late: the clock has gone on slewing, 42 ms past true time.
+  SimClock clock({0, 0, 1.0, 0, 3});
+  Discipline d;
+  Command c = d.update(clock.localTime(), clock.offset(), 1e-6);
+  clock.setCorrection(c.correction);
+  REQUIRE(c.slewFor > 10);
+  CHECK(d.slewRate() >= 83333.333e-6);
+  CHECK(d.slewRate() < 0.1);
+  clock.advance(c.slewFor / (1 + c.correction));   // slewFor counts local seconds
+  CHECK(std::fabs(clock.offset()) < 1e-6);
+  CHECK(d.errorBound(clock.localTime()) < 5e-3);   // 3 sigma of the frequency, over 11 s
+  clock.advance(0.5);
+  double late = clock.localTime();
+  CHECK(std::fabs(clock.offset()) > 0.04);
+  CHECK(d.errorBound(late) >= std::fabs(clock.offset()));
+  // Ended now: the prediction knows how far it went, and so does the bound.
+  KJ_IF_MAYBE(e, d.endSlew(late)) clock.setCorrection(e->correction);
+  CHECK(d.slewRate() == 0);
+  CHECK(d.predictedOffset(late) == doctest::Approx(clock.offset()).epsilon(1e-6));
+  clock.advance(1);
+  CHECK(d.errorBound(clock.localTime()) >= std::fabs(clock.offset()));
+}

@@ -23,8 +23,6 @@ void Discipline::reset(double t, double offset, double error, bool learnR) {
   p00 = learnR ? std::max(error * error, r) : error * error;
   p01 = 0;
   p11 = n > 0 ? std::max(p11, 1e-12) : f0Sigma * f0Sigma;
-  // What the corrections in force removed up to t: phaseCorrection() stays continuous.
-  if (t > tLast) integral += removed(x1, tLast, t);
   advanceTo(t);
   n = 1;
   consecutiveOutliers = 0;
@@ -285,7 +283,16 @@ void Discipline::bankUpdate(double offset, double rUse) {
 
 double Discipline::errorBound(double now) const {
   double age = std::max(0.0, now - tLast);
-  return offsetLeft(now) + 3 * predictedSigma(age) + unmodelled + params.maxClockError * age;
+  double overdue = std::isnan(slewEndAt) ? 0 : std::max(0.0, now - slewEndAt) * slewRate();
+  return offsetLeft(now) + 3 * predictedSigma(age) + unmodelled + params.maxClockError * age +
+         overdue;
+}
+
+double Discipline::slewRate() const {
+  if (std::isnan(slewEndAt)) return 0;
+  // Per true second the offset moves by f + c; per local second by (f + c) / (1 + f + c).
+  double slow = (1 - std::fabs(x1 + applied)) * (1 - std::fabs(x1 + afterSlew));
+  return std::fabs(applied - afterSlew) / std::max(slow, 0.5);
 }
 
 double Discipline::predictedSigma(double age) const {

@@ -99,6 +99,9 @@ public:
   kj::Maybe<Command> endSlew(double now);
   // Local time the current slew ends (NaN: none), for the caller's timer.
   double slewEnd() const { return slewEndAt; }
+  // How fast the clock moves beyond the correction kept after the slew (0: no slew): what each
+  // second of a late endSlew() adds to the offset at most, counted in true or in local seconds.
+  double slewRate() const;
 
   // Times are the disciplined clock's own readings: after a step, the next sample's time is
   // shifted by the step, and so is every instant kept here.
@@ -121,8 +124,9 @@ public:
   // What is left to slew at `now`, as far as we know: the prediction, or, while recent samples
   // are being refused as outliers, the offset they measured (they may be right).
   double offsetLeft(double now) const { return std::max(std::fabs(predictedOffset(now)), disputed); }
-  // A bound on the clock's |offset| at `now`: what is left, 3 sigma of the prediction, and the
-  // unmodelled part (maxClockError over the time since the samples last told us otherwise).
+  // A bound on the clock's |offset| at `now`: what is left, 3 sigma of the prediction, the
+  // unmodelled part (maxClockError over the time since the samples last told us otherwise),
+  // and a slew past its planned end (the caller has not ended it yet: the clock still slews).
   double errorBound(double now) const;
 
   Estimate estimate() const;

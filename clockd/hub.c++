@@ -74,7 +74,15 @@ Hub::Hub(kj::Timer& timer, kj::Own<Clock> clockArg, HubOptions o, int64_t starte
     log::info(kj::str("starting from the frequency correction in force, ", inForce * 1e6, " ppm"));
   }
   discipline.setUpdatesDone(options.updatesDone);
-  if (options.leapAlarm.size() > 0) log::warn(kj::str("leap seconds: ", options.leapAlarm));
+  KJ_IF_MAYBE(m, options.temperatureMemory) {
+    discipline.temperatureModel().restore(*m);
+    TemperatureFit f = discipline.temperatureModel().fit();
+    log::info(kj::str("temperature: continuing the relation learnt before, ", f.linear * 1e6,
+                      " ppm/C and ", f.quadratic * 1e6, " ppm/C^2 about ", f.reference, " C",
+                      f.active ? "" : " (not yet in use)"));
+  }
+  // The leap file's alarm, if any, is logged by the first tick (updateLeap), unless a
+  // receiver's leap information already covers for it.
 }
 
 // ---- refclockd ----
@@ -95,6 +103,7 @@ void Hub::refclockdClosed(uint64_t connection) {
 void Hub::refclockdSample(uint64_t connection, ipc::RefSample::Reader s) {
   if (refclockd.current(connection)) refclockd.lastSeenNs = realtimeNs();
   int64_t local = s.getSystemTimeNs();
+  if (beforeStep(local)) return;
   // The sim backend's virtual clock adds its own error to what was measured.
   double offset = (local - s.getReferenceTimeNs()) * 1e-9 + clock->sampleBias(local);
   double error = s.getErrorNs() * 1e-9;
@@ -124,6 +133,26 @@ void Hub::refclockdStatus(uint64_t connection, capnp::List<ipc::RefclockStatus>:
   m->initRoot<ipc::SystemStatus>().getRefclockd().setBody(list);
   refclockd.body = kj::mv(m);
   refclockd.lastSeenNs = realtimeNs();
+  onReceiverLeap(list);
+}
+
+void Hub::onReceiverLeap(capnp::List<ipc::RefclockStatus>::Reader list) {
+  // Several receivers: the newest report that knows the next event (they say the same thing,
+  // the broadcast being one).
+  for (auto r: list) {
+    auto l = r.getLeap();
+    if (l.getReceivedNs() == 0 || !l.getChangeValid()) continue;
+    int64_t at = l.getReceivedNs() / ntp::NS_PER_S;
+    if (receiverLeap && receiverLeap->receivedUnix > at) continue;
+    ReceiverLeap got;
+    got.receivedUnix = at;
+    got.currentValid = l.getCurrentValid();
+    got.taiMinusUtc = l.getTaiMinusUtc();
+    got.changeValid = true;
+    got.change = l.getChange();
+    got.atUnix = got.change != 0 ? l.getAtNs() / ntp::NS_PER_S : 0;
+    receiverLeap = got;
+  }
 }
 
 void Hub::fillHint(ipc::ClockHint::Builder hint) {
@@ -233,9 +262,10 @@ void Hub::netdUpstream(ipc::UpstreamSample::Reader s) {
   r.poll = s.getPoll();
   r.reach = s.getReach();
   r.stopped = s.getStopped();
-  r.valid = s.getValid();
   int64_t t4 = s.getT4Ns();
-  if (r.valid) {
+  // An exchange that began before our last step is no sample (but the server was heard).
+  if (s.getValid() && !beforeStep(s.getT1Ns())) {
+    r.valid = true;
     r.t1Ns = s.getT1Ns();
     r.t2Ns = s.getT2Ns();
     r.t3Ns = s.getT3Ns();
@@ -289,13 +319,30 @@ SourceId Hub::reselect(int64_t local, SourceId trigger) {
 void Hub::apply(const Command& c) {
   KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->apply(c); })) {
     log::error(kj::str("cannot adjust the clock: ", errorText(*e)));
+    return;
+  }
+  if (c.step != 0 && clock->steers()) {
+    // Stamps before the step are below this on the new timescale too (a step back puts them
+    // up to |step| ahead of the new one). Samples queued behind the one that made the step,
+    // from refclockd or netd, would otherwise come back as if the step had never been made.
+    stepFenceNs = realtimeNs() + static_cast<int64_t>(std::ceil(std::max(0.0, -c.step) * 1e9));
+    fenceLogged = false;
   }
 }
 
+bool Hub::beforeStep(int64_t stampNs) {
+  if (stampNs >= stepFenceNs) return false;
+  if (!fenceLogged) log::info("a sample taken before the clock step was dropped");
+  fenceLogged = true;
+  return true;
+}
+
 void Hub::follow(int64_t local, double offset, double error, bool knownNoise) {
-  double now = clock->reading(realtimeNs());
   // A slew that should have ended by now ends first (its timer has not fired yet).
-  if (discipline.slewEnd() <= now) endSlew();
+  if (discipline.slewEnd() <= clock->reading(realtimeNs())) endSlew();
+  // Read after that (it writes and pushes): the new command takes effect a moment from now,
+  // and at a slew's rate every millisecond between counts.
+  double now = clock->reading(realtimeNs());
   bool accepted = true;
   // Applied now, a fraction of a second after the sample (refclockd polls SHM every 200 ms):
   // the discipline counts the previous correction as in force until then.
@@ -344,23 +391,51 @@ ServerHeader Hub::header(int64_t nowNs) {
 void Hub::pushState() {
   if (sync.state() != Sync::UNSYNCHRONISED) hadOwnState = true;
   if (netdListeners.empty()) return;
-  ServerHeader h = header(realtimeNs());
-  ClockModel m = clock->model(realtimeNs());
+  int64_t nowNs = realtimeNs();
+  ServerHeader h = header(nowNs);
+  ClockModel m = clock->model(nowNs);
   // Nothing of our own to say yet (a restart): netd may keep a previous clockd's good state.
   bool isStarting = starting(hadOwnState, h, sources.gpsAlarm().raised());
+  // The header assumes the slew in progress ends on time; netd adds what a late end costs.
+  PlannedSlew slew;
+  if (clock->steers() && discipline.slewRate() > 0) {
+    double left = discipline.slewEnd() - clock->reading(nowNs);   // steered seconds
+    slew = {nowNs + static_cast<int64_t>(std::ceil(left / (1 + m.frequency) * 1e9)),
+            discipline.slewRate()};
+  }
   for (auto& attached: netdListeners) {
     auto req = attached.listener.updateRequest();
-    writeServerState(req.initState(), {h, m, isStarting});
+    writeServerState(req.initState(), {h, m, isStarting, slew});
     tasks.add(req.send().ignoreResult());
   }
 }
 
 // ---- time passing ----
 
-kj::String Hub::leapExpired() const {
-  auto& table = KJ_ASSERT_NONNULL(options.leap);
-  return kj::str("leap file expired on ", utcDate(table.expiresUnix), " (", options.leapPath,
-                 "): a leap second after that date cannot be announced");
+void Hub::updateLeap(int64_t now) {
+  LeapKnowledge before = leapKnown;
+  LeapFileInput file;
+  KJ_IF_MAYBE(table, options.leap) file.table = table;
+  file.path = options.leapPath.cStr();
+  file.alarm = options.leapAlarm.cStr();
+  leapKnown = combineLeap(file, receiverLeap, now / ntp::NS_PER_S);
+  leap = leapKnown.status;
+  // The kernel inserts at the next midnight: tell it only when we are synchronised.
+  LeapAction kernel = sync.state() == Sync::UNSYNCHRONISED ? LeapAction::NONE : leap.kernel;
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->setLeap(kernel); })) {
+    log::error(kj::str("cannot set the leap flag: ", errorText(*e)));
+  }
+  if (leapKnown.alarm != before.alarm && !leapKnown.alarm.empty()) {
+    log::warn(kj::str("leap seconds: ", leapKnown.alarm.c_str()));
+  }
+  if (leapKnown.source != before.source) {
+    log::info(kj::str("leap seconds known from: ",
+                      leapKnown.source.empty() ? "nothing valid" : leapKnown.source.c_str()));
+  }
+  if (leap.announce != before.status.announce || leap.at != before.status.at) {
+    log::info(kj::str("leap second ", leap.announce == LeapAction::NONE ? "no longer " : "",
+                      "announced for ", leap.announce == LeapAction::NONE ? before.status.at : leap.at));
+  }
 }
 
 void Hub::saveState(int64_t nowNs) {
@@ -372,13 +447,40 @@ void Hub::saveState(int64_t nowNs) {
     if (!options.statePath.empty()) {
       writeStepState(options.statePath, {options.bootId, discipline.updatesDone(), nowNs});
     }
+    TemperatureMemory m = discipline.temperatureModel().memory();
+    if (!options.temperaturePath.empty() && m.weight > 0) {
+      writeTemperatureMemory(options.temperaturePath, m);
+    }
   })) {
     log::warn(kj::str("cannot save state: ", errorText(*e)));
   }
 }
 
+void Hub::readTemperature(int64_t now) {
+  kj::Maybe<double> reading = clock->temperature(now);
+  if (reading == nullptr) {
+    KJ_IF_MAYBE(sensor, options.temperatureSensor) reading = (*sensor)->read();
+  }
+  KJ_IF_MAYBE(c, reading) {
+    double t = clock->reading(now);
+    discipline.temperature(t, *c);
+    celsius = *c;
+    celsiusNs = now;
+    // Holdover follows the learnt relation: the frequency predicted for the new temperature.
+    if (sync.state() == Sync::HOLDOVER && discipline.temperatureModel().active()) {
+      double before = discipline.appliedCorrection();
+      Command coast = discipline.coast(t);
+      if (coast.correction != before) apply(coast);
+    }
+  }
+}
+
 kj::Promise<void> Hub::run() {
   int64_t now = realtimeNs();
+  if (now >= nextTemperatureNs) {
+    nextTemperatureNs = now + static_cast<int64_t>(options.temperatureInterval * 1e9);
+    readTemperature(now);
+  }
   KJ_IF_MAYBE(what, clock->foreignAdjustment()) {
     ++foreign;
     log::warn(kj::str("another process is adjusting the clock: ", *what));
@@ -388,20 +490,7 @@ kj::Promise<void> Hub::run() {
     log::info(kj::str("state ", ipc::syncStateName(sync.state()), ": ", sync.reason()));
     if (sync.state() == Sync::HOLDOVER) apply(discipline.coast(clock->reading(now)));
   }
-  KJ_IF_MAYBE(table, options.leap) {
-    LeapStatus before = leap;
-    leap = leapStatus(*table, now / ntp::NS_PER_S);
-    // The kernel inserts at the next midnight: tell it only when we are synchronised.
-    LeapAction kernel = sync.state() == Sync::UNSYNCHRONISED ? LeapAction::NONE : leap.kernel;
-    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() { clock->setLeap(kernel); })) {
-      log::error(kj::str("cannot set the leap flag: ", errorText(*e)));
-    }
-    if (leap.expired && !before.expired) log::warn(kj::str("leap seconds: ", leapExpired()));
-    if (leap.announce != before.announce) {
-      log::info(kj::str("leap second ", leap.announce == LeapAction::NONE ? "no longer " : "",
-                        "announced for ", leap.at));
-    }
-  }
+  updateLeap(now);
   if (sync.state() == Sync::LOCKED && now - lastSaveNs > 600 * ntp::NS_PER_S) {
     saveState(now);
     lastSaveNs = now;
@@ -464,11 +553,26 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
   c.setSteps(discipline.stepsDone());
   c.setForeignAdjustments(foreign);
   c.setRejectedMessages(rejected);
-  if (options.leapAlarm.size() > 0) c.setLeapAlarm(options.leapAlarm);
-  else if (leap.expired) c.setLeapAlarm(leapExpired());
+  c.setLeapAlarm(leapKnown.alarm.c_str());
+  c.setLeapSource(leapKnown.source.c_str());
+  c.setLeapValidUntilNs(leapKnown.validUntil * ntp::NS_PER_S);
   c.setLeapPendingNs(leap.announce == LeapAction::NONE ? 0 : leap.at * ntp::NS_PER_S);
   c.setGpsAlarm(sources.gpsAlarm().text());
   KJ_IF_MAYBE(table, options.leap) c.setLeapExpiresNs(table->expiresUnix * ntp::NS_PER_S);
+  auto temp = c.initTemperature();
+  temp.setSensor(options.temperatureSource);
+  KJ_IF_MAYBE(sensor, options.temperatureSensor) temp.setProblem((*sensor)->problem());
+  temp.setCelsius(celsius);
+  temp.setReadNs(celsiusNs);
+  TemperatureFit fit = discipline.temperatureModel().fit();
+  temp.setActive(fit.active);
+  temp.setReference(fit.reference);
+  temp.setLag(fit.lag);
+  temp.setWindows(fit.windows);
+  temp.setLinear(fit.linear * 1e6);
+  temp.setLinearSigma(fit.linearSigma * 1e6);
+  temp.setQuadratic(fit.quadratic * 1e6);
+  temp.setQuadraticSigma(fit.quadraticSigma * 1e6);
 
   auto list = out.initSources(sources.heard());
   size_t k = 0;

@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "discipline.h"
 #include "leap-file.h"
+#include "leap-sources.h"
 #include "log.h"
 #include "nts-keys.h"
 #include "persist.h"
@@ -14,6 +15,7 @@
 #include "relay.h"
 #include "sources.h"
 #include "sync-state.h"
+#include "temperature-sensor.h"
 #include <horloge.capnp.h>
 #include <capnp/message.h>
 #include <kj/async.h>
@@ -37,6 +39,13 @@ struct HubOptions {
   kj::String leapAlarm;                   // why there is no usable leap table, or ""
   std::vector<uint32_t> ownRefids;        // our addresses as refids: an upstream loop
   kj::String user;                        // the account we run as (DaemonInfo.user)
+  // The temperature, read every `temperatureInterval` s: the clock's own thermometer (`sim`),
+  // else this sensor's file; with neither, the discipline behaves as without one.
+  kj::Maybe<kj::Own<TemperatureSensor>> temperatureSensor;
+  kj::String temperatureSource;           // what the status says the readings come from
+  double temperatureInterval = 10;
+  std::string temperaturePath;            // statedir/clockd.temperature; "": not kept
+  kj::Maybe<TemperatureMemory> temperatureMemory;   // the relation it held at start
   NtsKeyStore* ntsKeys = nullptr;         // NTS on: the server keys (not owned), else null
 };
 
@@ -118,7 +127,18 @@ private:
   double lastOffset = 0, rmsOffset = 0;
   int64_t lastUpdateNs = 0, updateIntervalNs = 0;
   LeapStatus leap;
+  LeapKnowledge leapKnown;                 // file and receiver combined, as of the last tick
+  std::optional<ReceiverLeap> receiverLeap;   // the newest report of any refclock
+  // Combines the leap file and the receiver's report, tells the kernel, logs the changes.
+  void updateLeap(int64_t nowNs);
+  void onReceiverLeap(capnp::List<ipc::RefclockStatus>::Reader list);
   uint64_t rejected = 0;
+  // A sample stamped before this (system ns) may predate our last step: its offset and its
+  // time are on the old timescale, and an exchange across the step has a meaningless delay.
+  // The first after the step is logged.
+  int64_t stepFenceNs = 0;
+  bool fenceLogged = true;
+  bool beforeStep(int64_t stampNs);
   Peer refclockd, netd;
   // Every netd connection that attached and is still open gets the state: a second attach (a
   // netd restarting while the old one exits, or a stray client) never starves the other.
@@ -137,13 +157,16 @@ private:
   void pushKeysTo(ipc::StateListener::Client& listener);
   void pushKeysTo(ipc::KeyListener::Client& listener);
   bool hadOwnState = false;                // synchronised at least once since we started
+  double celsius = NAN;                    // the last temperature reading
+  int64_t celsiusNs = 0, nextTemperatureNs = 0;
   kj::Maybe<kj::Promise<void>> slewTimer;
   kj::TaskSet tasks;
   log::RateLimited rejectLog{10};
 
   ServerHeader header(int64_t nowNs);
-  kj::String leapExpired() const;          // the alarm once options.leap has expired
   void saveState(int64_t nowNs);
+  // A temperature reading for the discipline; in holdover, the frequency it now predicts.
+  void readTemperature(int64_t nowNs);
   // Selection at `localNs` (sources.h), the GPS alarm's changes logged.
   SourceId reselect(int64_t localNs, SourceId trigger);
   // Gives the discipline a sample (`knownNoise`: `error` is its own noise, an upstream's) and

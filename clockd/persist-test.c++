@@ -4,6 +4,8 @@
 #include <kj/exception.h>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
+#include <cmath>
 #include <unistd.h>
 
 using namespace horloge::clockd;
@@ -135,6 +137,71 @@ TEST_CASE("persist: the sim clock's state, only for the same boot and the same m
   CHECK_FALSE(readSimState(path, "boot-a", p));
   std::ofstream(path) << "garbage\n";
   CHECK_FALSE(readSimState(path, "boot-a", p));
+  unlink(path.c_str());
+  rmdir(dir.c_str());
+}
+
+namespace {
+// A relation learnt from clean data: 0.25 ppm/°C, no lag, two hours of a swinging temperature.
+TemperatureModel learnt() {
+  TemperatureModel m;
+  double phi = 0;
+  for (double t = 0; t < 7200; t += 10) {
+    double c = 45 + 5 * std::sin(2 * M_PI * t / 3600);
+    m.reading(t, c);
+    m.phase(t, phi);
+    phi += (3e-6 + 0.25e-6 * (c - 45)) * 10;
+  }
+  return m;
+}
+}  // namespace
+
+TEST_CASE("persist: the temperature relation round trip; garbage is learnt again") {
+  std::string dir = tempDir(), path = dir + "/clockd.temperature";
+  CHECK_FALSE(readTemperatureMemory(path));
+  TemperatureModel before = learnt();
+  REQUIRE(before.active());
+  writeTemperatureMemory(path, before.memory());
+  auto m = readTemperatureMemory(path);
+  REQUIRE(m);
+  TemperatureModel after;
+  after.restore(*m);
+  TemperatureFit a = before.fit(), b = after.fit();
+  CHECK(b.active);
+  CHECK(b.linear == a.linear);                  // 17 digits: exactly the same relation
+  CHECK(b.quadratic == a.quadratic);
+  CHECK(b.lag == a.lag);
+  CHECK(b.reference == a.reference);
+  CHECK(b.linear == doctest::Approx(0.25e-6).scale(0).epsilon(0.01));
+
+  std::string good;
+  {
+    std::ifstream in(path);
+    std::getline(in, good);
+  }
+  for (std::string bad: {std::string(""), std::string("garbage\n"),
+                         std::string("horloge-temperature-1 45 0\n"),   // cut short
+                         good + " 7\n",                                 // one too many
+                         std::string("horloge-temperature-2") + good.substr(21)}) {
+    std::ofstream(path) << bad;
+    CHECK_FALSE(readTemperatureMemory(path));
+  }
+  auto tweak = [&](int field, const char* value) {
+    std::istringstream in(good);
+    std::string out, word;
+    for (int i = 0; in >> word; ++i) out += (i ? " " : "") + (i == field ? std::string(value) : word);
+    return out + "\n";
+  };
+  std::ofstream(path) << tweak(1, "nan");       // reference
+  CHECK_FALSE(readTemperatureMemory(path));
+  std::ofstream(path) << tweak(3, "42");        // a lag the bank does not have
+  CHECK_FALSE(readTemperatureMemory(path));
+  std::ofstream(path) << tweak(5, "1e300");     // n[0][1] != n[1][0]
+  CHECK_FALSE(readTemperatureMemory(path));
+  std::ofstream(path) << tweak(17, "-1");       // weight
+  CHECK_FALSE(readTemperatureMemory(path));
+  std::ofstream(path) << tweak(1, "45");        // still ours
+  CHECK(readTemperatureMemory(path));
   unlink(path.c_str());
   rmdir(dir.c_str());
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <vector>
 #include <cerrno>
 #include <kj/debug.h>
 #include <fcntl.h>
@@ -163,6 +164,71 @@ std::optional<SimClockState> parseSimState(const std::string& text, const std::s
     return std::nullopt;
   }
   return s;
+}
+
+namespace {
+
+constexpr char TEMPERATURE_MAGIC[] = "horloge-temperature-1";
+
+}  // namespace
+
+void writeTemperatureMemory(const std::string& path, const TemperatureMemory& m) {
+  std::string out = TEMPERATURE_MAGIC;
+  char buf[32];
+  auto add = [&](double v) {
+    snprintf(buf, sizeof(buf), " %.17g", v);
+    out += buf;
+  };
+  add(m.reference);
+  add(m.yRef);
+  add(m.lag);
+  for (auto& row: m.n) for (double v: row) add(v);
+  for (double v: m.r) add(v);
+  add(m.yy);
+  add(m.weight);
+  add(m.low);
+  add(m.high);
+  out += "\n";
+  writeAtomically(path, out);
+}
+
+std::optional<TemperatureMemory> parseTemperatureMemory(const std::string& text) {
+  std::istringstream in(text);
+  std::string magic;
+  TemperatureMemory m;
+  if (!(in >> magic) || magic != TEMPERATURE_MAGIC) return std::nullopt;
+  std::vector<double*> fields = {&m.reference, &m.yRef, &m.lag};
+  for (auto& row: m.n) for (double& v: row) fields.push_back(&v);
+  for (double& v: m.r) fields.push_back(&v);
+  for (double* v: {&m.yy, &m.weight, &m.low, &m.high}) fields.push_back(v);
+  for (double* v: fields) {
+    if (!(in >> *v) || !std::isfinite(*v)) return std::nullopt;
+  }
+  std::string rest;
+  if (in >> rest) return std::nullopt;
+  // What the model itself could have written: a lag of its bank, weights and squares that
+  // are not negative, symmetric normal equations, temperatures a board sees.
+  const auto& lags = TemperatureModel::LAG;
+  bool knownLag = std::find(lags.begin(), lags.end(), m.lag) != lags.end();
+  bool sane = knownLag && m.weight > 0 && m.yy >= 0 && m.low <= m.high &&
+              m.reference >= -100 && m.reference <= 200 && m.low >= -100 && m.high <= 200;
+  for (int i = 0; i < 3 && sane; ++i) {
+    sane = m.n[i][i] >= 0;
+    for (int j = 0; j < 3 && sane; ++j) sane = m.n[i][j] == m.n[j][i];
+  }
+  if (!sane) return std::nullopt;
+  return m;
+}
+
+std::optional<TemperatureMemory> readTemperatureMemory(const std::string& path) {
+  auto text = readOwn(path);
+  if (!text) return std::nullopt;
+  auto m = parseTemperatureMemory(*text);
+  if (!m) {
+    log::warn(kj::str("ignoring ", path, ": not a temperature relation we wrote; learning it "
+                      "from scratch"));
+  }
+  return m;
 }
 
 std::string currentBootId() {

@@ -7,10 +7,14 @@
 //   statedir/sim-clock.state   under `clock sim`, the virtual clock's state after each command,
 //               with the boot and the model it belongs to: a restarted clockd continues the same
 //               clock, as a real kernel clock survives a clockd restart (but not a reboot).
+//   statedir/clockd.temperature   the frequency-temperature relation learnt so far
+//               (temperature.h), so that a restart follows the temperature at once instead of
+//               relearning it for hours.
 // Each is read whole with a size limit (common/read-file.h): a path naming a device, a FIFO or
 // a runaway file is an error naming it, never an unbounded read.
 #pragma once
 #include "sim-clock.h"
+#include "temperature.h"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -63,6 +67,12 @@ void writeSimState(const std::string& path, const std::string& bootId, const Sim
 // (also when unreadable, logged naming the file).
 std::optional<SimClockState> readSimState(const std::string& path, const std::string& bootId,
                                           const SimClockParams& p);
+
+// statedir/clockd.temperature: nullopt when absent, unreadable or garbage (logged, naming the
+// file: the relation is then learnt from scratch).
+std::optional<TemperatureMemory> readTemperatureMemory(const std::string& path);
+void writeTemperatureMemory(const std::string& path, const TemperatureMemory& m);
+std::optional<TemperatureMemory> parseTemperatureMemory(const std::string& text);
 
 // /proc/sys/kernel/random/boot_id, or "" when unreadable.
 std::string currentBootId();

@@ -77,6 +77,33 @@ TEST_CASE("validate: refclock status, netd stats, daemon info") {
   CHECK_THROWS(validateDaemonInfo(info.asReader(), ipc::Role::NETD));
 }
 
+TEST_CASE("validate: a receiver's leap information") {
+  capnp::MallocMessageBuilder m;
+  auto list = m.initRoot<ipc::SystemStatus>().getRefclockd().initBody(1);
+  auto l = list[0].initLeap();
+  CHECK_NOTHROW(validateRefclockStatus(list.asReader()));   // never received
+  l.setCurrentValid(true);
+  CHECK_THROWS(validateRefclockStatus(list.asReader()));    // valid, yet never received
+  constexpr int64_t JAN1 = 1'798'761'600LL * 1'000'000'000;
+  l.setReceivedNs(NOW);
+  l.setTaiMinusUtc(37);
+  l.setChangeValid(true);
+  l.setChange(1);
+  l.setAtNs(JAN1);
+  CHECK_NOTHROW(validateRefclockStatus(list.asReader()));
+  l.setAtNs(JAN1 + 1'000'000'000);                          // not a midnight
+  CHECK_THROWS(validateRefclockStatus(list.asReader()));
+  l.setAtNs(JAN1);
+  l.setChange(2);
+  CHECK_THROWS(validateRefclockStatus(list.asReader()));
+  l.setChange(-1);
+  l.setTaiMinusUtc(-5);
+  CHECK_THROWS(validateRefclockStatus(list.asReader()));
+  l.setTaiMinusUtc(37);
+  l.setReceivedNs(LATEST_NS);
+  CHECK_THROWS(validateRefclockStatus(list.asReader()));
+}
+
 // ---- The IPC sockets' message limits (common/ipc.h) against the largest valid messages ----
 
 namespace {
@@ -94,6 +121,15 @@ void fillLargestRefclock(ipc::RefclockStatus::Builder r, uint8_t id) {
     s.setSystem("GP");
     s.setPrn(65535);
   }
+  auto leap = r.initLeap();
+  leap.setReceivedNs(1'800'000'000LL * 1'000'000'000);
+  leap.setCurrentValid(true);
+  leap.setTaiMinusUtc(37);
+  leap.setChangeValid(true);
+  leap.setChange(1);
+  leap.setAtNs(1'814'400'000LL * 1'000'000'000);
+  r.setUbxFrames(~0ull);
+  r.setUbxBad(~0ull);
 }
 
 void fillLargestNetdStats(ipc::NetdStats::Builder s) {

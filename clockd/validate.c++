@@ -16,6 +16,26 @@ void validateSample(ipc::RefSample::Reader s) {
              "unknown sample kind");
 }
 
+void validateReceiverLeap(ipc::ReceiverLeap::Reader l) {
+  if (l.getReceivedNs() == 0) {
+    KJ_REQUIRE(!l.getCurrentValid() && !l.getChangeValid(), "leap information never received is valid");
+    return;
+  }
+  KJ_REQUIRE(l.getReceivedNs() >= EARLIEST_NS && l.getReceivedNs() < LATEST_NS,
+             "leap information receivedNs out of range", l.getReceivedNs());
+  // TAI - UTC was 10 s in 1972 and grows by about one second every year or two.
+  if (l.getCurrentValid())
+    KJ_REQUIRE(l.getTaiMinusUtc() >= 10 && l.getTaiMinusUtc() <= 100, "TAI-UTC out of range",
+               l.getTaiMinusUtc());
+  KJ_REQUIRE(l.getChange() >= -1 && l.getChange() <= 1, "leap change is not -1, 0 or +1",
+             l.getChange());
+  if (l.getChangeValid() && l.getChange() != 0) {
+    int64_t at = l.getAtNs();
+    KJ_REQUIRE(at >= EARLIEST_NS && at < LATEST_NS, "leap time out of range", at);
+    KJ_REQUIRE(at % (86400LL * 1'000'000'000) == 0, "leap time is not a UTC midnight", at);
+  }
+}
+
 void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list) {
   KJ_REQUIRE(list.size() <= MAX_SOURCES, "too many refclock entries", list.size());
   for (auto r: list) {
@@ -29,6 +49,7 @@ void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list) {
                "refclock anomaly text or satellite list too long");
     for (auto sat: r.getSatellites())
       KJ_REQUIRE(sat.getSystem().size() <= 2, "bad satellite system");
+    validateReceiverLeap(r.getLeap());
   }
 }
 
@@ -44,7 +65,7 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
     if (row.perRequest) KJ_REQUIRE(row.get(s) <= received, "a netd counter exceeds the requests received");
   }
   KJ_REQUIRE(s.getNtsCookiesIssued() <= 8 * received, "more NTS cookies than 8 per request");
-  // Issue 6: netd's top talkers, copied into every status read: bounded, short addresses.
+  // netd's top talkers, copied into every status read: bounded, short addresses.
   KJ_REQUIRE(s.getTopClients().size() <= 16, "too many top clients");
   for (auto c: s.getTopClients()) {
     KJ_REQUIRE(c.getAddress().size() <= 48 && c.getKodSent() <= c.getRateLimited() &&
@@ -66,7 +87,7 @@ void validateNtskeStats(ipc::NtskeStats::Reader s) {
 }
 
 void validateUpstreamSample(ipc::UpstreamSample::Reader s) {
-  // Issue 8: netd's raw exchange with an upstream server.
+  // netd's raw exchange with an upstream server.
   KJ_REQUIRE(s.getServer() < MAX_SERVERS, "server index out of range", s.getServer());
   KJ_REQUIRE(s.getAddress().size() > 0 && s.getAddress().size() <= 45, "bad server address");
   for (char ch: s.getAddress()) {

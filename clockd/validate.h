@@ -14,6 +14,7 @@ constexpr int64_t LATEST_NS = 4'102'444'800LL * ntp::NS_PER_S;     // 2100-01-01
 constexpr uint32_t MAX_TEXT = ipc::MAX_TEXT;
 
 void validateSample(ipc::RefSample::Reader s);
+void validateReceiverLeap(ipc::ReceiverLeap::Reader l);
 void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list);
 void validateNetdStats(ipc::NetdStats::Reader s);
 void validateUpstreamSample(ipc::UpstreamSample::Reader s);

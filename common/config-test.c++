@@ -399,6 +399,41 @@ TEST_CASE("config: nts") {
   CHECK(errorOf("user ntskd bad/user\n") == "t.conf:1: bad user name 'bad/user'");
 }
 
+TEST_CASE("config: u-blox receivers and the simulator's leap second") {
+  auto c = horloge::parseConfig(
+      "refclock nmea /dev/ttyACM0 ubx baud 38400\n"
+      "refclock sim leap insert\n"
+      "refclock sim ubx leap delete 2027-06-30 jitter 1e-6\n"
+      "refclock nmea /dev/ttyAMA0\n",
+      "t.conf");
+  REQUIRE(c.refclocks.size() == 4);
+  CHECK(c.refclocks[0].ubx);
+  CHECK(c.refclocks[0].baud == 38400);
+  CHECK(c.refclocks[1].ubx);                        // `leap` implies it
+  CHECK(c.refclocks[1].simLeap == 1);
+  CHECK(c.refclocks[1].simLeapAt == 0);             // the end of the start month
+  CHECK(c.refclocks[2].simLeap == -1);
+  CHECK(c.refclocks[2].simLeapAt == 1'814'400'000); // 2027-07-01 00:00:00 UTC
+  CHECK(c.refclocks[2].jitter == doctest::Approx(1e-6));
+  CHECK_FALSE(c.refclocks[3].ubx);
+  CHECK(horloge::parseConfig("refclock sim leap insert 2028-02-29\n", "t.conf").refclocks[0].simLeapAt ==
+        1'835'481'600);                             // 2028-03-01
+
+  CHECK(errorOf("refclock pps /dev/pps0 ubx\n") == "t.conf:1: unknown refclock pps option 'ubx'");
+  CHECK(errorOf("refclock shm 0 ubx\n") == "t.conf:1: unknown refclock shm option 'ubx'");
+  CHECK(errorOf("refclock nmea /dev/ttyS0 ubx ubx\n") == "t.conf:1: 'ubx' given twice");
+  CHECK(errorOf("refclock nmea /dev/ttyS0 leap insert\n") == "t.conf:1: unknown refclock nmea option 'leap'");
+  CHECK(errorOf("refclock sim leap\n") == "t.conf:1: missing 'insert' or 'delete' after 'leap'");
+  CHECK(errorOf("refclock sim leap add\n") == "t.conf:1: leap 'add' is not 'insert' or 'delete'");
+  CHECK(errorOf("refclock sim leap insert 2026-12-15\n") ==
+        "t.conf:1: leap date '2026-12-15' is not the last day of a month (a leap second ends a month)");
+  CHECK(errorOf("refclock sim leap insert 2026-13-31\n") ==
+        "t.conf:1: leap date '2026-13-31' is not a date YYYY-MM-DD between 2020 and 2099");
+  CHECK(errorOf("refclock sim leap insert 31/12/2026\n") ==
+        "t.conf:1: leap date '31/12/2026' is not a date YYYY-MM-DD between 2020 and 2099");
+  CHECK(errorOf("refclock sim leap insert leap delete\n") == "t.conf:1: 'leap' given twice");
+}
+
 TEST_CASE("config: chrony's and ntpd's lines are refused with the horloge form to write") {
   CHECK(errorOf("refclock PPS /dev/pps0 lock NMEA\n") ==
         "t.conf:1: unknown refclock driver 'PPS' (known: sim, nmea, pps, shm, sock): chrony's "

@@ -4,6 +4,7 @@
 #include "config-hints.h"
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 #include <algorithm>
 #include <cctype>
@@ -85,6 +86,27 @@ std::vector<std::string> split(const std::string& line) {
   return out;
 }
 
+// `YYYY-MM-DD`, the last day of a month (leap seconds end a month): the Unix time of the
+// midnight that ends it.
+int64_t leapDateEnd(const Line& l, const std::string& w) {
+  int y = 0, m = 0, d = 0;
+  char dash1 = 0, dash2 = 0, extra = 0;
+  if (sscanf(w.c_str(), "%4d%c%2d%c%2d%c", &y, &dash1, &m, &dash2, &d, &extra) != 5 ||
+      dash1 != '-' || dash2 != '-' || y < 2020 || y > 2099 || m < 1 || m > 12)
+    l.fail("leap date '" + w + "' is not a date YYYY-MM-DD between 2020 and 2099");
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int last = mdays[m - 1] + (m == 2 && y % 4 == 0);
+  if (d != last)
+    l.fail("leap date '" + w + "' is not the last day of a month (a leap second ends a month)");
+  // Days from the civil date of the next day (the first of the following month).
+  int ny = m == 12 ? y + 1 : y, nm = m == 12 ? 1 : m + 1;
+  int yy = nm <= 2 ? ny - 1 : ny;
+  int era = yy / 400, yoe = yy - era * 400;
+  int doy = (153 * (nm + (nm > 2 ? -3 : 9)) + 2) / 5;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return (int64_t(era) * 146097 + doe - 719468) * 86400;
+}
+
 void parseRefclock(const Line& l, Config& c) {
   RefclockConf r;
   r.line = l.number;
@@ -140,6 +162,23 @@ void parseRefclock(const Line& l, Config& c) {
       f.duration = l.number_(i + 3, "fault duration", 0, 1e6);
       r.faults.push_back(f);
       i += 4;
+      continue;
+    } else if ((sim || r.driver == "nmea") && key == "ubx") {
+      if (r.ubx && !(sim && r.simLeap != 0)) l.fail("'ubx' given twice");
+      r.ubx = true;
+      i += 1;
+      continue;
+    } else if (sim && key == "leap") {
+      if (r.simLeap != 0) l.fail("'leap' given twice");
+      const std::string& k = l.word(i + 1, "'insert' or 'delete'");
+      if (k != "insert" && k != "delete") l.fail("leap '" + k + "' is not 'insert' or 'delete'");
+      r.simLeap = k == "insert" ? 1 : -1;
+      r.ubx = true;
+      i += 2;
+      if (i < l.words.size() && std::isdigit(static_cast<unsigned char>(l.words[i][0]))) {
+        r.simLeapAt = leapDateEnd(l, l.words[i]);
+        i += 1;
+      }
       continue;
     } else l.fail(withHint("unknown refclock " + r.driver + " option '" + key + "'",
                            foreignOptionHint("refclock", key)));

@@ -42,6 +42,14 @@ struct RefclockConf {
   bool clearEdge = false;         // pps: use the clear edge instead of assert
   int unit = 0;                   // shm: NTP SHM unit (key 0x4e545030 + unit)
   std::vector<SimFault> faults;   // sim
+  // nmea, sim: the receiver is a u-blox: ask it for UBX-NAV-TIMELS at start and read the UBX
+  // frames interleaved with the NMEA (the receiver's leap second information).
+  bool ubx = false;
+  // sim `leap insert|delete [DATE]`: the simulated GNSS announces a leap second at the end of
+  // DATE (the last day of a month; default the month the simulator starts in) and sends
+  // 23:59:60 (or skips 23:59:59) then. Implies `ubx`.
+  int simLeap = 0;                // +1 insert, -1 delete, 0 none
+  int64_t simLeapAt = 0;          // Unix time of the midnight after DATE; 0: end of the start month
   int line = 0;
 };
 

@@ -1,4 +1,5 @@
 #include "ipc.h"
+#include "forwarding-stream.h"
 #include <capnp/serialize.h>
 #include <doctest/doctest.h>
 #include <kj/async-io.h>
@@ -64,19 +65,11 @@ bool closedWithin(kj::AsyncIoContext& io, kj::AsyncIoStream& stream, kj::Duratio
 }
 
 // A stream that writes but never reads: a peer that asks and leaves the answers unread.
-class DeafStream final: public kj::AsyncIoStream {
+class DeafStream final: public ForwardingStream {
 public:
-  explicit DeafStream(kj::Own<kj::AsyncIoStream> inner): inner(kj::mv(inner)) {}
+  explicit DeafStream(kj::Own<kj::AsyncIoStream> inner): ForwardingStream(kj::mv(inner)) {}
   kj::Promise<size_t> tryRead(void*, size_t, size_t) override { return kj::NEVER_DONE; }
-  kj::Promise<void> write(const void* buffer, size_t size) override {
-    return inner->write(buffer, size);
-  }
-  kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override {
-    return inner->write(pieces);
-  }
-  kj::Promise<void> whenWriteDisconnected() override { return inner->whenWriteDisconnected(); }
-  void shutdownWrite() override { inner->shutdownWrite(); }
-  kj::Own<kj::AsyncIoStream> inner;
+  kj::AsyncIoStream& wrapped() { return *inner; }
 };
 
 }  // namespace
@@ -214,7 +207,7 @@ TEST_CASE("ipc: a peer that asks without reading the answers is dropped") {
   auto serving = ipc::serve(timer, *listener, socket, nullptr,
                             []() { return kj::heap<Reader>(7, 30000); }).eagerlyEvaluate(nullptr);
   auto deaf = kj::heap<DeafStream>(rawConnect(io, path));
-  auto& inner = *deaf->inner;
+  auto& inner = deaf->wrapped();
   ipc::Link link(kj::mv(deaf), ipc::STATUS_SOCKET);
   auto reader = link.bootstrap().castAs<ipc::StatusReader>();
   kj::Vector<kj::Promise<void>> calls;

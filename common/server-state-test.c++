@@ -12,6 +12,7 @@ TEST_CASE("server state: every field survives the wire, the defaults say unsynch
   s.header = {1, 2, -23, 0xc6120002u, 0x0123456789abcdefull, 77, 88};
   s.model = {-1500, 2e-5, 1'800'000'000'000'000'000};
   s.starting = true;
+  s.slew = {1'800'000'002'000'000'000, 0.08};
   capnp::MallocMessageBuilder m;
   auto wire = m.initRoot<ipc::ServerState>();
   writeServerState(wire, s);
@@ -27,6 +28,8 @@ TEST_CASE("server state: every field survives the wire, the defaults say unsynch
   CHECK(r.model.frequency == 2e-5);
   CHECK(r.model.atNs == 1'800'000'000'000'000'000);
   CHECK(r.starting);
+  CHECK(r.slew.endNs == 1'800'000'002'000'000'000);
+  CHECK(r.slew.rate == 0.08);
 }
 
 TEST_CASE("server state: the clock model is the identity unless set") {

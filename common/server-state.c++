@@ -18,6 +18,8 @@ void writeServerState(ipc::ServerState::Builder out, const ServerState& s) {
   out.setModelFrequency(s.model.frequency);
   out.setModelAtNs(s.model.atNs);
   out.setStarting(s.starting);
+  out.setSlewEndNs(s.slew.endNs);
+  out.setSlewRate(s.slew.rate);
 }
 
 ServerState readServerState(ipc::ServerState::Reader in) {
@@ -26,6 +28,7 @@ ServerState readServerState(ipc::ServerState::Reader in) {
               in.getReferenceTime(), in.getRootDelay(), in.getRootDispersion()};
   s.model = {in.getModelOffsetNs(), in.getModelFrequency(), in.getModelAtNs()};
   s.starting = in.getStarting();
+  s.slew = {in.getSlewEndNs(), in.getSlewRate()};
   return s;
 }
 

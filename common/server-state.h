@@ -37,10 +37,18 @@ inline int64_t served(const ClockModel& m, int64_t systemNs) {
   return systemNs + m.offsetNs + static_cast<int64_t>(m.frequency * static_cast<double>(systemNs - m.atNs));
 }
 
+// A slew clockd has planned to end at `endNs` (Unix ns, system clock); past it, until clockd
+// ends it, the clock moves `rate` s/s beyond what the header assumed. rate 0: none.
+struct PlannedSlew {
+  int64_t endNs = 0;
+  double rate = 0;                // s/s, >= 0
+};
+
 struct ServerState {
   ServerHeader header;
   ClockModel model;
   bool starting = false;          // ServerState.starting: clockd has no state of its own yet
+  PlannedSlew slew;
 };
 
 // The header fields alone (ClockStatus.server carries no model).

@@ -100,6 +100,7 @@ jitter     180 ns
 frequency  +3.210 ppm
 samples    1234 (last 400.000 ms ago)
 rejected   2 peer messages
+leap       none
 
 daemon     state  pid   uid  CapEff            NoNewPrivs  Seccomp
 clockd     up     1200  101  0000000002000000  yes         filter
@@ -139,6 +140,7 @@ jitter      180 ns
 frequency   +3.210 ppm
 samples     1234 (last 400.000 ms ago)
 rejected    2 peer messages
+leap        none
 GPS alarm   GPS disagrees with 2 of 2 noselect peers
 leap alarm  the leap file has expired
 

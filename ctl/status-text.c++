@@ -4,6 +4,7 @@
 #include "table.h"
 #include <cinttypes>
 #include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <kj/vector.h>
 
@@ -62,13 +63,15 @@ kj::String nsAgo(int64_t thenNs, int64_t nowNs) {
   return kj::str(seconds(double(nowNs - thenNs) * 1e-9, false), " ago");
 }
 
-kj::StringPtr seccompName(uint8_t mode) {
-  switch (mode) {
-    case 0: return "off";
-    case 1: return "strict";
-    case 2: return "filter";
-  }
-  return "?";
+// "receiver, valid until 2026-12-06 18:00:00 UTC", or "none".
+kj::String leapKnowledge(ipc::ClockStatus::Reader clock) {
+  if (clock.getLeapSource().size() == 0) return kj::str("none");
+  time_t t = clock.getLeapValidUntilNs() / 1'000'000'000;
+  struct tm u;
+  gmtime_r(&t, &u);
+  char buf[40];
+  strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &u);
+  return kj::str(printable(clock.getLeapSource()), ", valid until ", buf);
 }
 
 void daemonRow(Table& table, kj::StringPtr name, bool up, ipc::DaemonInfo::Reader info) {
@@ -97,9 +100,23 @@ void renderClock(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
   t.row("offset", seconds(clock.getOffset(), true));
   t.row("jitter", seconds(clock.getJitter(), false));
   t.row("frequency", format("%+.3f ppm", clock.getFrequency()));
+  auto temp = clock.getTemperature();
+  if (temp.getSensor().size() > 0) {
+    kj::String reading = std::isnan(temp.getCelsius()) ? kj::str("-")
+                                                      : format("%.1f C", temp.getCelsius());
+    if (temp.getProblem().size() > 0) reading = kj::str(reading, " (", printable(temp.getProblem()), ")");
+    else if (temp.getActive()) {
+      reading = kj::str(reading, format(", %+.4f +/- %.4f ppm/C followed", temp.getLinear(),
+                                        temp.getLinearSigma()));
+    } else {
+      reading = kj::str(reading, ", learning");
+    }
+    t.row("temperature", reading);
+  }
   t.row("samples", kj::str(clock.getSamples(), " (last ",
                            nsAgo(clock.getLastSampleNs(), status.getGeneratedNs()), ")"));
   t.row("rejected", kj::str(clock.getRejectedMessages(), " peer messages"));
+  t.row("leap", leapKnowledge(clock));
   if (clock.getGpsAlarm().size() > 0) t.row("GPS alarm", printable(clock.getGpsAlarm()));
   if (clock.getLeapAlarm().size() > 0) t.row("leap alarm", printable(clock.getLeapAlarm()));
   t.renderTo(out);
@@ -194,6 +211,15 @@ void renderDownNotes(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
 }
 
 }  // namespace
+
+kj::StringPtr seccompName(uint8_t mode) {
+  switch (mode) {
+    case 0: return "off";
+    case 1: return "strict";
+    case 2: return "filter";
+  }
+  return "?";
+}
 
 kj::String renderStatus(ipc::SystemStatus::Reader status) {
   kj::Vector<char> out;

@@ -37,6 +37,18 @@ void fill(ipc::SystemStatus::Builder s) {
   clock.setOffset(-2.5e-7);
   clock.setOffsetSigma(4e-8);
   clock.setJitter(1.8e-7);
+  auto temp = clock.initTemperature();
+  temp.setSensor("/sys/class/thermal/thermal_zone0/temp");
+  temp.setCelsius(47.3);
+  temp.setReadNs(NOW - 4'000'000'000);
+  temp.setActive(true);
+  temp.setReference(45);
+  temp.setLag(300);
+  temp.setWindows(400);
+  temp.setLinear(0.251);
+  temp.setLinearSigma(0.004);
+  temp.setQuadratic(0.0051);
+  temp.setQuadraticSigma(0.0003);
   clock.setFrequency(-12.345);
   clock.setFrequencySigma(0.002);
   clock.setWander(1.2e-9);
@@ -158,15 +170,18 @@ Jitter      : 180 ns
 Frequency   : -12.345 ppm
 Samples     : 6000
 Last sample : 1.000 s ago
+Leap source : none
+Leap expiry : -
 Leap alarm  : -
 GPS alarm   : -
 refclockd   : yes
 netd        : yes
+Temperature : 47.3 C
 )G");
-  CHECK(run("status", Format::CSV) == R"G(state,reason,stratum,refid,source,max_error,offset,jitter,frequency_ppm,samples,last_sample,leap_alarm,gps_alarm,refclockd_connected,netd_connected
-locked,PPS locked,1,PPS,pps,0.00100708008,-2.5e-07,1.8e-07,-12.345,6000,1,,,true,true
+  CHECK(run("status", Format::CSV) == R"G(state,reason,stratum,refid,source,max_error,offset,jitter,frequency_ppm,samples,last_sample,leap_source,leap_valid_until,leap_alarm,gps_alarm,refclockd_connected,netd_connected,temperature_c
+locked,PPS locked,1,PPS,pps,0.00100708008,-2.5e-07,1.8e-07,-12.345,6000,1,none,,,,true,true,47.3
 )G");
-  CHECK(run("status", Format::JSON) == R"G({"state":"locked","reason":"PPS locked","stratum":1,"refid":"PPS","source":"pps","max_error":0.00100708008,"offset":-2.5e-07,"jitter":1.8e-07,"frequency_ppm":-12.345,"samples":6000,"last_sample":1,"leap_alarm":"","gps_alarm":"","refclockd_connected":true,"netd_connected":true}
+  CHECK(run("status", Format::JSON) == R"G({"state":"locked","reason":"PPS locked","stratum":1,"refid":"PPS","source":"pps","max_error":0.00100708008,"offset":-2.5e-07,"jitter":1.8e-07,"frequency_ppm":-12.345,"samples":6000,"last_sample":1,"leap_source":"none","leap_valid_until":null,"leap_alarm":"","gps_alarm":"","refclockd_connected":true,"netd_connected":true,"temperature_c":47.3}
 )G");
 }
 
@@ -218,6 +233,8 @@ Root delay      : 0 ns
 Root dispersion : 1.007 ms
 Update interval : 1.000 s
 Leap status     : Normal
+Leap source     : none
+Leap expiry     : -
 State           : locked
 Reason          : PPS locked
 Source          : pps
@@ -229,11 +246,17 @@ Steps           : 1
 Clock           : system
 Leap alarm      : -
 GPS alarm       : -
+Temperature     : 47.3 C
+Temp sensor     : /sys/class/thermal/thermal_zone0/temp
+Temp comp       : in use
+Temp coeff      : +0.2510 +/- 0.0040 ppm/C
+Temp coeff 2    : +0.00510 +/- 0.00030 ppm/C^2
+Temp lag        : 300.000 s
 )G");
-  CHECK(run("tracking", Format::CSV) == R"G(reference_id,stratum,ref_time,system_time,last_offset,rms_offset,frequency_ppm,residual_frequency_ppm,skew_ppm,root_delay,root_dispersion,update_interval,leap_status,state,reason,source,max_error,offset_sigma,jitter,wander,steps,backend,leap_alarm,gps_alarm
-PPS,1,1699999999.000,-2.5e-07,3.1e-07,2.2e-07,-12.345,0.001,0.002,0,0.00100708008,1,normal,locked,PPS locked,pps,0.00100708008,4e-08,1.8e-07,1.2e-09,1,system,,
+  CHECK(run("tracking", Format::CSV) == R"G(reference_id,stratum,ref_time,system_time,last_offset,rms_offset,frequency_ppm,residual_frequency_ppm,skew_ppm,root_delay,root_dispersion,update_interval,leap_status,leap_source,leap_valid_until,state,reason,source,max_error,offset_sigma,jitter,wander,steps,backend,leap_alarm,gps_alarm,temperature_c,temperature_sensor,temperature_active,temperature_linear_ppm_per_c,temperature_linear_sigma_ppm_per_c,temperature_quadratic_ppm_per_c2,temperature_quadratic_sigma_ppm_per_c2,temperature_lag
+PPS,1,1699999999.000,-2.5e-07,3.1e-07,2.2e-07,-12.345,0.001,0.002,0,0.00100708008,1,normal,none,,locked,PPS locked,pps,0.00100708008,4e-08,1.8e-07,1.2e-09,1,system,,,47.3,/sys/class/thermal/thermal_zone0/temp,true,0.251,0.004,0.0051,0.0003,300
 )G");
-  CHECK(run("tracking", Format::JSON) == R"G({"reference_id":"PPS","stratum":1,"ref_time":1699999999.000,"system_time":-2.5e-07,"last_offset":3.1e-07,"rms_offset":2.2e-07,"frequency_ppm":-12.345,"residual_frequency_ppm":0.001,"skew_ppm":0.002,"root_delay":0,"root_dispersion":0.00100708008,"update_interval":1,"leap_status":"normal","state":"locked","reason":"PPS locked","source":"pps","max_error":0.00100708008,"offset_sigma":4e-08,"jitter":1.8e-07,"wander":1.2e-09,"steps":1,"backend":"system","leap_alarm":"","gps_alarm":""}
+  CHECK(run("tracking", Format::JSON) == R"G({"reference_id":"PPS","stratum":1,"ref_time":1699999999.000,"system_time":-2.5e-07,"last_offset":3.1e-07,"rms_offset":2.2e-07,"frequency_ppm":-12.345,"residual_frequency_ppm":0.001,"skew_ppm":0.002,"root_delay":0,"root_dispersion":0.00100708008,"update_interval":1,"leap_status":"normal","leap_source":"none","leap_valid_until":null,"state":"locked","reason":"PPS locked","source":"pps","max_error":0.00100708008,"offset_sigma":4e-08,"jitter":1.8e-07,"wander":1.2e-09,"steps":1,"backend":"system","leap_alarm":"","gps_alarm":"","temperature_c":47.3,"temperature_sensor":"/sys/class/thermal/thermal_zone0/temp","temperature_active":true,"temperature_linear_ppm_per_c":0.251,"temperature_linear_sigma_ppm_per_c":0.004,"temperature_quadratic_ppm_per_c2":0.0051,"temperature_quadratic_sigma_ppm_per_c2":0.0003,"temperature_lag":300}
 )G");
 }
 

@@ -2,6 +2,7 @@
 #include "ipc.h"
 #include "netd-counters.h"
 #include "source-name.h"
+#include "status-text.h"
 #include "ntp-time.h"
 #include <algorithm>
 #include <cinttypes>
@@ -61,13 +62,9 @@ Cell timestamp(int64_t ns) {
           format("%.3f", double(ns) * 1e-9), Cell::NUMBER};
 }
 
-kj::StringPtr seccompName(uint8_t mode) {
-  switch (mode) {
-    case 0: return "off";
-    case 1: return "strict";
-    case 2: return "filter";
-  }
-  return "?";
+// Where the leap second knowledge comes from: file, receiver, both, or none.
+Cell leapSource(ipc::ClockStatus::Reader c) {
+  return c.getLeapSource().size() > 0 ? text(c.getLeapSource()) : text("none");
 }
 
 // CapEff as capability names, as capsh prints them.
@@ -91,6 +88,10 @@ kj::String capabilityNames(uint64_t caps) {
   return kj::strArray(out, ",");
 }
 
+Cell temperatureCell(ipc::TemperatureStatus::Reader t) {
+  return std::isnan(t.getCelsius()) ? none() : fixed(t.getCelsius(), "%.1f", "C");
+}
+
 kj::Array<View> statusViews(ipc::SystemStatus::Reader status, const Lookup&) {
   auto c = status.getClock();
   auto server = c.getServer();
@@ -98,17 +99,20 @@ kj::Array<View> statusViews(ipc::SystemStatus::Reader status, const Lookup&) {
     {"state", "State"}, {"reason", "Reason"}, {"stratum", "Stratum"}, {"refid", "Refid"},
     {"source", "Source"}, {"max_error", "Max error"}, {"offset", "Offset"}, {"jitter", "Jitter"},
     {"frequency_ppm", "Frequency"}, {"samples", "Samples"}, {"last_sample", "Last sample"},
+    {"leap_source", "Leap source"}, {"leap_valid_until", "Leap expiry"},
     {"leap_alarm", "Leap alarm"}, {"gps_alarm", "GPS alarm"},
-    {"refclockd_connected", "refclockd"}, {"netd_connected", "netd"}}, View::RECORD);
+    {"refclockd_connected", "refclockd"}, {"netd_connected", "netd"},
+    {"temperature_c", "Temperature"}}, View::RECORD);
   v.row(text(ipc::syncStateName(c.getState())), text(c.getReason()), count(server.getStratum()),
         text(c.getRefid()), text(c.getSourceKind()),
         seconds(ntp::secondsFromShort(server.getRootDelay()) / 2 +
                 ntp::secondsFromShort(server.getRootDispersion()), false),
         seconds(c.getOffset(), true), seconds(c.getJitter(), false),
         fixed(c.getFrequency(), "%+.3f", "ppm"), count(c.getSamples()),
-        ago(c.getLastSampleNs(), status.getGeneratedNs()), text(c.getLeapAlarm()),
+        ago(c.getLastSampleNs(), status.getGeneratedNs()), leapSource(c),
+        timestamp(c.getLeapValidUntilNs()), text(c.getLeapAlarm()),
         text(c.getGpsAlarm()), boolean(status.getRefclockd().getConnected()),
-        boolean(status.getNetd().getConnected()));
+        boolean(status.getNetd().getConnected()), temperatureCell(c.getTemperature()));
   return kj::arr(kj::mv(v));
 }
 
@@ -182,6 +186,9 @@ constexpr kj::StringPtr TRACKING_LEGEND = R"(  Reference ID     refid served, in
   Skew             1-sigma of the frequency estimate
   Root delay/dispersion  what clients are told; max error = root delay/2 + root dispersion
   Update interval  between the last two samples that steered the clock
+  Temperature      the crystal's temperature input (sensor or sim clock), the last reading
+  Temp coeff       the frequency change per degree learnt while locked, +/- 1 sigma, and per
+                   degree squared; "in use": followed in the prediction and in holdover
 )"_kj;
 
 kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
@@ -194,10 +201,17 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
     {"residual_frequency_ppm", "Residual freq"}, {"skew_ppm", "Skew"},
     {"root_delay", "Root delay"}, {"root_dispersion", "Root dispersion"},
     {"update_interval", "Update interval"}, {"leap_status", "Leap status"},
+    {"leap_source", "Leap source"}, {"leap_valid_until", "Leap expiry"},
     {"state", "State"}, {"reason", "Reason"}, {"source", "Source"}, {"max_error", "Max error"},
     {"offset_sigma", "Offset sigma"}, {"jitter", "Jitter"}, {"wander", "Wander"},
     {"steps", "Steps"}, {"backend", "Clock"}, {"leap_alarm", "Leap alarm"},
-    {"gps_alarm", "GPS alarm"}}, View::RECORD);
+    {"gps_alarm", "GPS alarm"}, {"temperature_c", "Temperature"},
+    {"temperature_sensor", "Temp sensor"}, {"temperature_active", "Temp comp"},
+    {"temperature_linear_ppm_per_c", "Temp coeff"},
+    {"temperature_linear_sigma_ppm_per_c", "", Column::DATA_ONLY},
+    {"temperature_quadratic_ppm_per_c2", "Temp coeff 2"},
+    {"temperature_quadratic_sigma_ppm_per_c2", "", Column::DATA_ONLY},
+    {"temperature_lag", "Temp lag"}}, View::RECORD);
   int64_t refNs = server.getReferenceTime() == 0
       ? 0 : ntp::toUnixNs(server.getReferenceTime(), status.getGeneratedNs());
   auto refTime = timestamp(refNs);
@@ -210,6 +224,17 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
                             c.getFrequency() >= 0 ? "fast" : "slow");
   double rootDelay = ntp::secondsFromShort(server.getRootDelay());
   double rootDispersion = ntp::secondsFromShort(server.getRootDispersion());
+  auto t = c.getTemperature();
+  bool hasFit = t.getWindows() > 0;
+  auto coefficient = [&](double v, double sigma, const char* fmt, const char* sigmaFmt,
+                         kj::StringPtr unit) {
+    if (!hasFit) return none();
+    auto cell = fixed(v, fmt, unit);
+    cell.human = kj::str(format(fmt, v), " +/- ", format(sigmaFmt, sigma), " ", unit);
+    return cell;
+  };
+  auto active = boolean(t.getActive());
+  active.human = kj::str(!hasFit ? "no" : t.getActive() ? "in use" : "learning");
   v.row(text(format("%08X (%s)", server.getRefid(), printable(c.getRefid()).cStr()), c.getRefid()),
         count(server.getStratum()), kj::mv(refTime), kj::mv(systemTime),
         seconds(c.getLastOffset(), true), seconds(c.getRmsOffset(), false), kj::mv(frequency),
@@ -217,11 +242,21 @@ kj::Array<View> tracking(ipc::SystemStatus::Reader status, const Lookup&) {
         fixed(c.getFrequencySigma(), "%.3f", "ppm"), seconds(rootDelay, false),
         seconds(rootDispersion, false),
         c.getUpdateIntervalNs() ? seconds(double(c.getUpdateIntervalNs()) * 1e-9, false) : none(),
-        leapCell(server.getLeap()), text(ipc::syncStateName(c.getState())), text(c.getReason()),
+        leapCell(server.getLeap()), leapSource(c), timestamp(c.getLeapValidUntilNs()),
+        text(ipc::syncStateName(c.getState())), text(c.getReason()),
         text(c.getSourceKind()), seconds(rootDelay / 2 + rootDispersion, false),
         seconds(c.getOffsetSigma(), false), seconds(c.getJitter(), false),
         fixed(c.getWander(), "%.3g", "s/s/sqrt(s)"), count(c.getSteps()), text(c.getBackend()),
-        text(c.getLeapAlarm()), text(c.getGpsAlarm()));
+        text(c.getLeapAlarm()), text(c.getGpsAlarm()), temperatureCell(t),
+        text(t.getProblem().size() > 0 ? kj::str(t.getSensor(), " (", t.getProblem(), ")")
+                                       : kj::str(t.getSensor()),
+             t.getSensor()),
+        kj::mv(active),
+        coefficient(t.getLinear(), t.getLinearSigma(), "%+.4f", "%.4f", "ppm/C"),
+        hasFit ? fixed(t.getLinearSigma(), "%.4f", "ppm/C") : none(),
+        coefficient(t.getQuadratic(), t.getQuadraticSigma(), "%+.5f", "%.5f", "ppm/C^2"),
+        hasFit ? fixed(t.getQuadraticSigma(), "%.5f", "ppm/C^2") : none(),
+        hasFit ? seconds(t.getLag(), false) : none());
   return kj::arr(kj::mv(v));
 }
 
@@ -271,6 +306,26 @@ View satelliteView(ipc::SystemStatus::Reader status) {
   return sats;
 }
 
+// What u-blox receivers (`ubx`) say about leap seconds (UBX-NAV-TIMELS), for people (scripts
+// read `refclockd.body[].leap` in `status -j`): one row per receiver that sent UBX.
+View leapView(ipc::SystemStatus::Reader status) {
+  auto v = view("leap", {{"receiver", "Receiver"}, {"tai_utc", "TAI-UTC"}, {"change", "Leap"},
+                         {"before", "Before"}, {"reported", "Reported"},
+                         {"ubx_frames", "UBX frames"}, {"ubx_bad", "UBX bad"}});
+  v.textOnly = true;
+  for (auto rc: status.getRefclockd().getBody()) {
+    auto l = rc.getLeap();
+    if (rc.getUbxFrames() == 0 && rc.getUbxBad() == 0 && l.getReceivedNs() == 0) continue;
+    bool known = l.getChangeValid();
+    bool pending = known && l.getChange() != 0;
+    v.row(text(rc.getName()), l.getCurrentValid() ? integer(l.getTaiMinusUtc()) : none(),
+          !known ? none() : text(l.getChange() > 0 ? "insert" : l.getChange() < 0 ? "delete" : "none"),
+          timestamp(pending ? l.getAtNs() : 0), ago(l.getReceivedNs(), status.getGeneratedNs()),
+          count(rc.getUbxFrames()), count(rc.getUbxBad()));
+  }
+  return v;
+}
+
 kj::String satellitesJson(ipc::RefclockStatus::Reader rc) {
   kj::Vector<kj::String> items;
   for (auto s: rc.getSatellites()) {
@@ -306,7 +361,9 @@ kj::Array<View> gnss(ipc::SystemStatus::Reader status, const Lookup&) {
   }
   auto sats = satelliteView(status);
   sats.textOnly = true;
-  return kj::arr(kj::mv(receivers), kj::mv(sats));
+  auto leap = leapView(status);
+  if (leap.rows.size() == 0) return kj::arr(kj::mv(receivers), kj::mv(sats));
+  return kj::arr(kj::mv(receivers), kj::mv(sats), kj::mv(leap));
 }
 
 kj::Array<View> satellites(ipc::SystemStatus::Reader status, const Lookup&) {

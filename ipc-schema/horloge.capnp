@@ -85,6 +85,21 @@ struct RefclockStatus {
   lastGoodNs @24 :Int64;      # the persisted last-good GNSS time
   deviceOpen @25 :Bool;
   reopens @26 :UInt64;
+  # u-blox UBX frames read from the same stream as the NMEA (`ubx`): good ones of any class,
+  # and those dropped (bad checksum, length beyond 256 bytes, a TIMELS of unknown layout).
+  ubxFrames @27 :UInt64;
+  ubxBad @28 :UInt64;
+  leap @29 :ReceiverLeap;     # the last UBX-NAV-TIMELS; receivedNs 0 when none came
+}
+
+struct ReceiverLeap {
+  # The leap second information the receiver decoded from the GNSS broadcast (UBX-NAV-TIMELS).
+  receivedNs @0 :Int64;       # system time it arrived; 0: never
+  currentValid @1 :Bool;
+  taiMinusUtc @2 :Int16;      # now (GPS - UTC + 19)
+  changeValid @3 :Bool;       # the next event (or the last, when none is scheduled) is known
+  change @4 :Int8;            # -1, 0, +1
+  atNs @5 :Int64;             # when change != 0: the first second after it, a UTC midnight
 }
 
 struct Satellite {
@@ -112,7 +127,7 @@ struct ServerState {
   referenceTime @4 :UInt64;   # NTP 64-bit timestamp
   rootDelay @5 :UInt32;       # NTP short format
   rootDispersion @6 :UInt32;  # NTP short format
-  # Issue 8: the clock model netd applies when stamping, so that a `clock sim` appliance serves
+  # The clock model netd applies when stamping, so that a `clock sim` appliance serves
   # its virtual clock: served = system + modelOffsetNs + modelFrequency * (system - modelAtNs).
   # The identity (all 0) for `system` and `observe`.
   modelOffsetNs @7 :Int64;
@@ -123,6 +138,13 @@ struct ServerState {
   # clockd were away, until a push without this flag or maxholdover (netd/state-listener.h).
   # Only the fields above the model are kept: the model is the clock's, always taken.
   starting @10 :Bool;
+  # A slew in progress (a step's worth of offset being slewed out) that clockd must end: until
+  # it does, the clock keeps moving `slewRate` s/s beyond the correction it will keep. The
+  # header above assumes it ends at `slewEndNs` (Unix ns, system clock); an end that comes late
+  # (clockd starved of CPU or stuck on a disk) is error netd adds to the root dispersion.
+  # slewRate 0: none.
+  slewEndNs @11 :Int64;
+  slewRate @12 :Float64;
 }
 
 struct NetdStats {
@@ -223,7 +245,7 @@ struct ClockStatus {
   foreignAdjustments @15 :UInt64;  # times another process was seen adjusting the clock
   leapAlarm @16 :Text;        # empty, or why the leap second table cannot be trusted
   leapPendingNs @17 :Int64;   # Unix time of an announced leap second, 0 if none
-  # Issue 8: the GPS disagrees with the majority of the `noselect` peers beyond their combined
+  # The GPS disagrees with the majority of the `noselect` peers beyond their combined
   # error bounds (GPS fault or spoofing suspected); empty when they agree or cannot tell.
   gpsAlarm @18 :Text;
   leapExpiresNs @19 :Int64;   # Unix time the leap second table expires, 0 without a table
@@ -234,6 +256,28 @@ struct ClockStatus {
   residualFrequency @23 :Float64;  # ppm, the selected refclock's frequency against the disciplined
                               # clock over its sample window; NaN for an upstream or none
   updateIntervalNs @24 :Int64;  # between the last two samples that steered the clock; 0: fewer
+  temperature @25 :TemperatureStatus;
+  # Where the leap second knowledge in use comes from: file (a valid leap-seconds.list),
+  # receiver (a GNSS receiver's UBX-NAV-TIMELS), both; empty: none. And until when it is valid:
+  # the later of the file's expiry and a day after the receiver last reported.
+  leapSource @26 :Text;
+  leapValidUntilNs @27 :Int64;
+}
+
+struct TemperatureStatus {
+  # The crystal's temperature input and the frequency-temperature relation learnt from it.
+  sensor @0 :Text;            # where readings come from: a file, "sim clock"; empty: none
+  problem @1 :Text;           # why the sensor gives no reading (missing, unreadable); empty: fine
+  celsius @2 :Float64;        # the last reading, °C; NaN: none yet
+  readNs @3 :Int64;           # Unix time of that reading, 0: none
+  active @4 :Bool;            # the relation is clear and used in the prediction (and holdover)
+  reference @5 :Float64;      # °C the coefficients are about (the first reading); NaN: none
+  lag @6 :Float64;            # s, the crystal's thermal lag behind the sensor that fits best
+  windows @7 :Float64;        # minutes of phase weighed into the fit (old ones forgotten)
+  linear @8 :Float64;         # ppm per °C, learnt
+  linearSigma @9 :Float64;    # its 1-sigma
+  quadratic @10 :Float64;     # ppm per °C², learnt
+  quadraticSigma @11 :Float64;
 }
 
 struct SourceStatus {
@@ -246,7 +290,7 @@ struct SourceStatus {
   jitter @5 :Float64;
   samples @6 :UInt64;
   lastSampleNs @7 :Int64;
-  # Issue 8: upstream NTP servers (kind "ntp"); empty or 0 for refclocks.
+  # Upstream NTP servers (kind "ntp"); empty or 0 for refclocks.
   name @8 :Text;              # numeric address
   stratum @9 :UInt8;
   poll @10 :Int8;             # log2 s
@@ -325,7 +369,7 @@ struct ClientStats {
 }
 
 struct UpstreamSample {
-  # Issue 8: one reply (or a poll without one) from an upstream server that netd polls, raw.
+  # One reply (or a poll without one) from an upstream server that netd polls, raw.
   # T1 and T4 are netd's system clock (T4 the kernel RX stamp); T2 and T3 the server's.
   server @0 :UInt8;           # index of the `server` line, 0..15
   address @1 :Text;           # numeric

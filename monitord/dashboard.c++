@@ -108,6 +108,21 @@ function fixed(v, digits) {
   v = num(v);
   return v === null ? "-" : v.toFixed(digits);
 }
+// The crystal's temperature and the relation learnt from it, in one line.
+function temperature(t) {
+  if (!t || !t.sensor) return "no sensor";
+  if (t.problem) return t.problem;
+  let s = num(t.celsius) === null ? "-" : fixed(t.celsius, 1) + " °C";
+  const coefficient = (v, sigma, digits, unit) =>
+    (num(v) >= 0 ? "+" : "") + fixed(v, digits) + " ± " + fixed(sigma, digits) + " " + unit;
+  if (t.active) {
+    s += " · " + coefficient(t.linear, t.linearSigma, 3, "ppm/°C") + ", " +
+      coefficient(t.quadratic, t.quadraticSigma, 4, "ppm/°C²") + " (lag " + fixed(t.lag, 0) + " s)";
+  } else {
+    s += " · learning";
+  }
+  return s;
+}
 // A duration as people say it: "3 d 4 h", "5 h 12 min", "12 min", "40 s".
 function duration(s) {
   s = Math.max(0, Math.floor(s));
@@ -154,6 +169,20 @@ function capabilities(capEff) {
 
 let windowSeconds = 3600, lastHistory = null, lastStatus = null, clockdRestarts = null;
 
+// "2027-01-01 00:00 UTC" from Unix nanoseconds (a JSON Int64 may come as a string).
+function utcDay(ns) {
+  return new Date(Number(ns) / 1e6).toISOString().slice(0, 16).replace("T", " ") + " UTC";
+}
+
+// What a receiver says about leap seconds (UBX-NAV-TIMELS), when it has said anything.
+function receiverLeap(r) {
+  const l = r.leap || {};
+  if (!Number(l.receivedNs || 0)) return "";
+  const pending = l.changeValid && l.change && Number(l.atNs) > Number(l.receivedNs);
+  return ", leap: TAI-UTC " + (l.currentValid ? (l.taiMinusUtc || 0) + " s" : "?") +
+    (pending ? ", " + (l.change > 0 ? "insert" : "delete") + " before " + utcDay(l.atNs) : ", none pending");
+}
+
 function renderStatus(st) {
   const clock = st.clock || {};
   const state = clock.state || "unsynchronised";
@@ -187,9 +216,12 @@ function renderStatus(st) {
     ["max error", secs((num(server.rootDelay) || 0) / 131072 + (num(server.rootDispersion) || 0) / 65536)],
     ["offset", secs(clock.offset)], ["jitter", secs(clock.jitter)],
     ["frequency", fixed(clock.frequency, 3) + " ppm"],
+    ["temperature", temperature(clock.temperature)],
     ["root delay", secs((num(server.rootDelay) || 0) / 65536)],
     ["root dispersion", secs((num(server.rootDispersion) || 0) / 65536)],
     ["leap", ["none", "insert", "delete", "alarm"][server.leap || 0] + (clock.leapAlarm ? " (" + clock.leapAlarm + ")" : "")],
+    ["leap knowledge", (clock.leapSource || "none") +
+      (Number(clock.leapValidUntilNs || 0) > 0 ? ", valid until " + utcDay(clock.leapValidUntilNs) : "")],
     ["samples", (clock.samples || 0) + " (last " + ago(clock.lastSampleNs, now) + ")"],
     ["GPS alarm", clock.gpsAlarm || "none"]]);
 
@@ -208,7 +240,7 @@ function renderStatus(st) {
     const text = (r.locked ? "locked" : "not locked") + ", fix " + (r.fixQuality || 0) + ", " +
       (r.satellitesUsed || 0) + "/" + (r.satellitesInView || 0) + " satellites, HDOP " +
       fixed(r.hdop, 1) + ", NMEA delay " + secs((num(r.nmeaDelayNs) || 0) * 1e-9) +
-      (r.anomaly ? ", anomaly: " + r.anomaly : "");
+      (r.anomaly ? ", anomaly: " + r.anomaly : "") + receiverLeap(r);
     const td = el("td", text);
     if (r.fault) td.append(el("div", "fault: " + r.fault, "fault"));
     gnss.push([el("th", r.name || "-"), td]);

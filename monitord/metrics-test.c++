@@ -37,6 +37,8 @@ void fill(ipc::SystemStatus::Builder s) {
   clock.setFrequency(12.5);
   clock.setLeapExpiresNs(1'798'675'200LL * 1'000'000'000);
   clock.setGpsAlarm("GPS disagrees with 2 of 3 noselect peers");
+  clock.setLeapSource("receiver");
+  clock.setLeapValidUntilNs(1'796'515'200LL * 1'000'000'000);
   clock.getServer().setStratum(1);
   clock.getServer().setRootDispersion(65536 / 2);
   auto sources = s.initSources(2);
@@ -59,6 +61,15 @@ void fill(ipc::SystemStatus::Builder s) {
   list[0].setName("sim \"a\"\nb");
   list[0].setDriver("sim");
   list[0].setSatellitesUsed(9);
+  list[0].setUbxFrames(120);
+  list[0].setUbxBad(2);
+  auto leap = list[0].initLeap();
+  leap.setReceivedNs(1'796'428'800LL * 1'000'000'000);
+  leap.setCurrentValid(true);
+  leap.setTaiMinusUtc(37);
+  leap.setChangeValid(true);
+  leap.setChange(1);
+  leap.setAtNs(1'798'761'600LL * 1'000'000'000);
   auto sats = list[0].initSatellites(1);
   sats[0].setSystem("GP");
   sats[0].setPrn(12);
@@ -90,6 +101,12 @@ TEST_CASE("metrics: families, labels, escaping") {
   CHECK(has(text, "ntp_daemon_restarts_total{daemon=\"refclockd\"} 3\n"));
   CHECK(has(text, "ntp_system_leap_file_expiry_timestamp_seconds 1798675200\n"));
   CHECK(has(text, "ntp_system_gps_alarm 1\n"));
+  CHECK(has(text, "ntp_system_leap_source{source=\"receiver\"} 1\n"));
+  CHECK(has(text, "ntp_system_leap_source{source=\"file\"} 0\n"));
+  CHECK(has(text, "ntp_system_leap_valid_until_timestamp_seconds 1796515200\n"));
+  CHECK(has(text, "ntp_refclock_ubx_bad_total{name=\"sim \\\"a\\\"\\nb\",driver=\"sim\"} 2\n"));
+  CHECK(has(text, "ntp_gnss_tai_utc_seconds{name=\"sim \\\"a\\\"\\nb\",driver=\"sim\"} 37\n"));
+  CHECK(has(text, "ntp_gnss_leap_pending_timestamp_seconds{name=\"sim \\\"a\\\"\\nb\",driver=\"sim\"} 1798761600\n"));
   CHECK(has(text, "ntp_system_root_dispersion_seconds 0.5\n"));
   CHECK(has(text, "ntp_system_info{backend=\"observe\",state=\"locked\",refid=\"PPS\",source_kind=\"pps\"} 1\n"));
   CHECK(has(text, "ntp_source_selection{source=\"sim \\\"a\\\"\\nb\",kind=\"pps\",mark=\"*\"} 1\n"));

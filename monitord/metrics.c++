@@ -52,6 +52,27 @@ const Row<Clock> CLOCK_ROWS[] = {
    [](Clock c) { return nsToSeconds(c.getUpdateIntervalNs()); }},
   {"ntp_system_wander", "gauge", "Measured frequency wander (s/s per sqrt(s))",
    [](Clock c) { return c.getWander(); }},
+  {"ntp_system_temperature_celsius", "gauge",
+   "The crystal's temperature input (the SoC sensor), the last reading; NaN without one",
+   [](Clock c) { return c.getTemperature().getCelsius(); }},
+  {"ntp_system_temperature_compensation_active", "gauge",
+   "1 while the learnt frequency-temperature relation is used in the prediction and holdover",
+   [](Clock c) { return c.getTemperature().getActive() ? 1.0 : 0.0; }},
+  {"ntp_system_temperature_coefficient_ratio_per_celsius", "gauge",
+   "Learnt frequency change per degree Celsius, s/s (the linear term)",
+   [](Clock c) { return c.getTemperature().getLinear() / PER_MILLION; }},
+  {"ntp_system_temperature_coefficient_sigma_ratio_per_celsius", "gauge",
+   "1-sigma of the learnt linear temperature coefficient, s/s per degree Celsius",
+   [](Clock c) { return c.getTemperature().getLinearSigma() / PER_MILLION; }},
+  {"ntp_system_temperature_quadratic_ratio_per_celsius_squared", "gauge",
+   "Learnt frequency change per degree Celsius squared, s/s (the quadratic term)",
+   [](Clock c) { return c.getTemperature().getQuadratic() / PER_MILLION; }},
+  {"ntp_system_temperature_quadratic_sigma_ratio_per_celsius_squared", "gauge",
+   "1-sigma of the learnt quadratic temperature coefficient, s/s per degree Celsius squared",
+   [](Clock c) { return c.getTemperature().getQuadraticSigma() / PER_MILLION; }},
+  {"ntp_system_temperature_reference_celsius", "gauge",
+   "The temperature the learnt coefficients are about; NaN before a reading",
+   [](Clock c) { return c.getTemperature().getReference(); }},
   {"ntp_system_root_delay_seconds", "gauge", "Root delay advertised to clients",
    [](Clock c) { return ntp::secondsFromShort(c.getServer().getRootDelay()); }},
   {"ntp_system_root_dispersion_seconds", "gauge", "Root dispersion advertised to clients",
@@ -65,6 +86,9 @@ const Row<Clock> CLOCK_ROWS[] = {
   {"ntp_system_leap_file_expiry_timestamp_seconds", "gauge",
    "Unix time the leap second table expires (0 without a table)",
    [](Clock c) { return nsToSeconds(c.getLeapExpiresNs()); }},
+  {"ntp_system_leap_valid_until_timestamp_seconds", "gauge",
+   "Unix time the leap second knowledge in use stops being valid (0: none valid)",
+   [](Clock c) { return nsToSeconds(c.getLeapValidUntilNs()); }},
   {"ntp_system_gps_alarm", "gauge",
    "1 when the GPS disagrees with the majority of the noselect peers (fault or spoofing suspected)",
    [](Clock c) { return c.getGpsAlarm().size() > 0 ? 1.0 : 0.0; }},
@@ -151,6 +175,23 @@ const Row<Refclock> REFCLOCK_ROWS[] = {
    [](Refclock r) { return double(r.getReopens()); }},
   {"ntp_refclock_last_good_timestamp_seconds", "gauge", "Last GNSS time that passed the integrity checks",
    [](Refclock r) { return timestampOrNan(r.getLastGoodNs()); }},
+  {"ntp_refclock_ubx_frames_total", "counter", "UBX frames read beside the NMEA (any class)",
+   [](Refclock r) { return double(r.getUbxFrames()); }},
+  {"ntp_refclock_ubx_bad_total", "counter", "UBX frames dropped (checksum, length, unknown TIMELS layout)",
+   [](Refclock r) { return double(r.getUbxBad()); }},
+  {"ntp_gnss_leap_report_timestamp_seconds", "gauge", "Unix time of the receiver's last UBX-NAV-TIMELS",
+   [](Refclock r) { return timestampOrNan(r.getLeap().getReceivedNs()); }},
+  {"ntp_gnss_tai_utc_seconds", "gauge", "TAI - UTC as the receiver says (NaN when it has not)",
+   [](Refclock r) {
+     return r.getLeap().getCurrentValid() ? double(r.getLeap().getTaiMinusUtc()) : NAN;
+   }},
+  {"ntp_gnss_leap_pending_timestamp_seconds", "gauge",
+   "Leap second the receiver announces: the first second after it (0 if none)",
+   [](Refclock r) {
+     auto l = r.getLeap();
+     bool pending = l.getChangeValid() && l.getChange() != 0 && l.getAtNs() > l.getReceivedNs();
+     return pending ? nsToSeconds(l.getAtNs()) : 0.0;
+   }},
   {"ntp_gnss_fix_quality", "gauge", "GGA fix quality (0 none, 1 GPS, 2 DGPS...)",
    [](Refclock r) { return double(r.getFixQuality()); }},
   {"ntp_gnss_satellites_used", "gauge", "Satellites used in the fix",
@@ -233,6 +274,11 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
                {"refid", clock.getRefid()}, {"source_kind", clock.getSourceKind()}});
   e.family("ntp_system_state", "gauge", "Sync state (0 unsynchronised, 1 locked, 2 holdover)");
   e.sample(double(clock.getState()));
+  e.family("ntp_system_leap_source", "gauge",
+           "Where the leap second knowledge in use comes from, as a label; 1 for the current one");
+  kj::StringPtr leapSource = clock.getLeapSource().size() > 0 ? clock.getLeapSource() : "none";
+  for (kj::StringPtr s: {"file"_kj, "receiver"_kj, "both"_kj, "none"_kj})
+    e.sample(s == leapSource ? 1 : 0, {{"source", s}});
   for (auto& row: CLOCK_ROWS) {
     e.family(row.name, row.type, row.help);
     e.sample(row.get(clock));

@@ -340,6 +340,18 @@ TEST_CASE("header: before any push, ageing, holdover") {
     CHECK(h.leap == 0);
     CHECK(h.stratum == 1);
   }
+  SUBCASE("a slew not ended when planned: the dispersion grows at its rate from then") {
+    Snapshot s = synced(RX_NS, 100 * S);
+    s.slewRate = 0.08;                    // 80,000 ppm beyond the correction kept
+    s.slewEndMonoNs = 102 * S;
+    CHECK(makeHeader(s, 102 * S, 7200 * S).rootDispersion == 0x20 + 2);   // 15 ppm of 2 s
+    // 50 ms late: 4 ms more (262.1 units -> 263), on top of 15 ppm of 2.05 s (2.02 -> 3).
+    CHECK(makeHeader(s, 102 * S + 50'000'000, 7200 * S).rootDispersion == 0x20 + 3 + 263);
+    // 20 days late: 1.6 days, beyond the format's 18 hours: saturates.
+    CHECK(makeHeader(s, 20 * 86400 * S, 7200 * S).rootDispersion == 0xffffffff);
+    s.slewRate = 0;
+    CHECK(makeHeader(s, 103 * S, 7200 * S).rootDispersion == 0x20 + 3);
+  }
   SUBCASE("dispersion saturates") {
     Snapshot s = synced(RX_NS, 0);
     s.rootDispersion = 0xfffffff0;

@@ -1,5 +1,6 @@
 #include "packet.h"
 #include "ntp-time.h"
+#include <cmath>
 #include <cstring>
 #include <netinet/in.h>
 
@@ -39,6 +40,12 @@ ServerHeader makeHeader(const Snapshot& state, int64_t nowMonoNs, int64_t maxHol
   constexpr uint64_t SCALE = DISPERSION_RATE_PPM * 65536;
   uint64_t grow = ageUs >= (1ull << 42) ? 0xffffffffu : (ageUs * SCALE + 999'999'999'999) / 1'000'000'000'000;
   uint64_t disp = uint64_t(h.rootDispersion) + grow;
+  int64_t late = nowMonoNs - state.slewEndMonoNs;
+  if (state.slewRate > 0 && late > 0) {
+    // At most 0.1 s/s (validated) over at most 51 days: below 2^48 in 16.16, exact in a double.
+    double overshoot = std::ceil(state.slewRate * static_cast<double>(late) * 65536e-9);
+    disp += overshoot >= 4294967295.0 ? 0xffffffffu : static_cast<uint64_t>(overshoot);
+  }
   h.rootDispersion = disp > 0xffffffffu ? 0xffffffffu : static_cast<uint32_t>(disp);
   if (age > maxHoldoverNs || h.stratum == 0 || h.stratum >= 16 || h.leap == 3) {
     h.leap = 3;

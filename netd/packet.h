@@ -72,10 +72,13 @@ struct Snapshot: ServerHeader {
   bool pushed = false;          // false until clockd's first push: answer "unsynchronised"
   int64_t pushedMonoNs = 0;     // CLOCK_MONOTONIC of the push; rootDispersion is as of then
   ClockModel model;             // the time to serve (server-state.h)
+  int64_t slewEndMonoNs = 0;    // PlannedSlew, on CLOCK_MONOTONIC
+  double slewRate = 0;
 };
 
 // The reply header fields for a batch: the snapshot aged to "now". Root dispersion grows at
-// 15 ppm of the time since the push (rounded up, saturating), and past `maxHoldoverNs` without
+// 15 ppm of the time since the push (rounded up, saturating), and by the slew rate of the time
+// since a planned slew end clockd has not yet made (the clock is still slewing), and past `maxHoldoverNs` without
 // a push the server says LI=3, stratum 16 (the refid kept, so a client can still tell where the
 // time came from). Before any push: LI=3, stratum 16, refid "INIT". Stratum 0 (a kiss code on
 // the wire) or 16, or LI=3, all become the one unsynchronised form LI=3, stratum 16.

@@ -3,6 +3,7 @@
 #include <capnp/message.h>
 #include <doctest/doctest.h>
 #include <kj/async.h>
+#include <cmath>
 
 using namespace horloge;
 using namespace horloge::netd;
@@ -25,7 +26,7 @@ TEST_CASE("snapshotFromWire keeps every field and the push time") {
   capnp::MallocMessageBuilder m;
   auto s = m.initRoot<ipc::ServerState>();
   fill(s);
-  Snapshot snap = snapshotFromWire(s.asReader(), 1234);
+  Snapshot snap = snapshotFromWire(s.asReader(), 1234, 0);
   CHECK(snap.pushed);
   CHECK(snap.leap == 0);
   CHECK(snap.stratum == 1);
@@ -42,30 +43,52 @@ TEST_CASE("snapshotFromWire refuses fields out of range") {
   auto s = m.initRoot<ipc::ServerState>();
   fill(s);
   s.setLeap(4);
-  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0), kj::Exception);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 0), kj::Exception);
   fill(s);
   s.setStratum(17);
-  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0), kj::Exception);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 0), kj::Exception);
   fill(s);
   s.setPrecision(1);
-  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0), kj::Exception);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 0), kj::Exception);
   fill(s);
   s.setPrecision(-33);
-  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0), kj::Exception);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 0), kj::Exception);
   fill(s);
   s.setStratum(16);
   s.setLeap(3);
-  CHECK_NOTHROW(snapshotFromWire(s.asReader(), 0));
+  CHECK_NOTHROW(snapshotFromWire(s.asReader(), 0, 0));
   // The sim clock's model: a day off and slewing at maxslewrate is fine, past that not.
   fill(s);
   s.setModelOffsetNs(86400'000'000'000);
   s.setModelFrequency(0.0833);
-  CHECK_NOTHROW(snapshotFromWire(s.asReader(), 0));
+  CHECK_NOTHROW(snapshotFromWire(s.asReader(), 0, 0));
   s.setModelFrequency(0.2);
-  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0), kj::Exception);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 0), kj::Exception);
   fill(s);
   s.setModelOffsetNs(3 * 86400'000'000'000);
-  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0), kj::Exception);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 0), kj::Exception);
+}
+
+TEST_CASE("snapshotFromWire puts the planned slew end on the monotonic clock and checks it") {
+  capnp::MallocMessageBuilder m;
+  auto s = m.initRoot<ipc::ServerState>();
+  fill(s);
+  Snapshot none = snapshotFromWire(s.asReader(), 5 * ntp::NS_PER_S, 1'800'000'000 * ntp::NS_PER_S);
+  CHECK(none.slewRate == 0);
+  s.setSlewRate(0.08);
+  s.setSlewEndNs(1'800'000'003 * ntp::NS_PER_S);   // 3 s after the push
+  Snapshot snap = snapshotFromWire(s.asReader(), 5 * ntp::NS_PER_S, 1'800'000'000 * ntp::NS_PER_S);
+  CHECK(snap.slewRate == 0.08);
+  CHECK(snap.slewEndMonoNs == 8 * ntp::NS_PER_S);
+  s.setSlewRate(0.2);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 1'800'000'000 * ntp::NS_PER_S), kj::Exception);
+  s.setSlewRate(-1e-3);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 1'800'000'000 * ntp::NS_PER_S), kj::Exception);
+  s.setSlewRate(NAN);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 1'800'000'000 * ntp::NS_PER_S), kj::Exception);
+  s.setSlewRate(0.08);
+  s.setSlewEndNs(1'800'200'000 * ntp::NS_PER_S);   // days away
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 1'800'000'000 * ntp::NS_PER_S), kj::Exception);
 }
 
 TEST_CASE("StateListener stores good pushes and refuses bad ones, keeping the last good one") {
@@ -111,6 +134,8 @@ Snapshot unsynced(int64_t pushedMonoNs) {
   s.model.offsetNs = 1500;
   s.model.frequency = 1e-6;
   s.model.atNs = 20;
+  s.slewRate = 0.05;
+  s.slewEndMonoNs = 7 * ntp::NS_PER_S;
   return s;
 }
 
@@ -128,6 +153,8 @@ TEST_CASE("a starting clockd's unsynchronised push keeps the previous synchronis
   CHECK(kept.model.offsetNs == 1500);       // the clock model is always the new one
   CHECK(kept.model.frequency == 1e-6);
   CHECK(kept.model.atNs == 20);
+  CHECK(kept.slewRate == 0.05);             // and so is its slew
+  CHECK(kept.slewEndMonoNs == 7 * ntp::NS_PER_S);
   // It ages as when clockd is away, and past maxholdover the header says so on its own.
   ServerHeader h = makeHeader(kept, 100 + 10 * ntp::NS_PER_S, HOLD);
   CHECK(h.leap == 0);

@@ -7,7 +7,8 @@
 
 namespace horloge::netd {
 
-Snapshot snapshotFromWire(ipc::ServerState::Reader wire, int64_t pushedMonoNs) {
+Snapshot snapshotFromWire(ipc::ServerState::Reader wire, int64_t pushedMonoNs,
+                          int64_t pushedUnixNs) {
   ServerState state = readServerState(wire);
   const ServerHeader& h = state.header;
   KJ_REQUIRE(h.leap <= 3, "leap indicator out of range", h.leap);
@@ -20,11 +21,21 @@ Snapshot snapshotFromWire(ipc::ServerState::Reader wire, int64_t pushedMonoNs) {
   KJ_REQUIRE(std::llabs(state.model.offsetNs) <= MAX_MODEL_OFFSET_NS &&
              std::fabs(state.model.frequency) <= MAX_MODEL_FREQUENCY,
              "clock model out of range");
+  // A slew is at most the model's rate; its end within a day (a day's worth of 1 s at 10 %).
+  KJ_REQUIRE(std::isfinite(state.slew.rate) && state.slew.rate >= 0 &&
+             state.slew.rate <= MAX_MODEL_FREQUENCY, "slew rate out of range");
+  int64_t endIn = state.slew.endNs - pushedUnixNs;
+  KJ_REQUIRE(state.slew.rate == 0 || std::llabs(endIn) <= 86400 * ntp::NS_PER_S,
+             "slew end out of range");
   Snapshot s;
   static_cast<ServerHeader&>(s) = h;
   s.pushed = true;
   s.pushedMonoNs = pushedMonoNs;
   s.model = state.model;
+  if (state.slew.rate > 0) {
+    s.slewRate = state.slew.rate;
+    s.slewEndMonoNs = pushedMonoNs + endIn;
+  }
   return s;
 }
 
@@ -44,12 +55,14 @@ Snapshot nextSnapshot(const Snapshot& previous, const Snapshot& next, bool start
   }
   Snapshot kept = previous;
   kept.model = next.model;
+  kept.slewEndMonoNs = next.slewEndMonoNs;
+  kept.slewRate = next.slewRate;
   return kept;
 }
 
 kj::Promise<void> StateListenerImpl::update(UpdateContext context) {
   auto wire = context.getParams().getState();
-  Snapshot pushed = snapshotFromWire(wire, monotonicNs());
+  Snapshot pushed = snapshotFromWire(wire, monotonicNs(), realtimeNs());
   Snapshot previous = cell.load();
   Snapshot next = nextSnapshot(previous, pushed, wire.getStarting(), maxHoldoverNs);
   cell.store(next);

@@ -9,15 +9,18 @@
 namespace horloge::netd {
 
 // Validates `state` (KJ_REQUIRE: LI 0..3, stratum 0..16, precision -32..0) and converts it into
-// a snapshot stamped with the CLOCK_MONOTONIC time of the push.
-Snapshot snapshotFromWire(ipc::ServerState::Reader state, int64_t pushedMonoNs);
+// a snapshot stamped with the CLOCK_MONOTONIC time of the push, `pushedUnixNs` on the system
+// clock (the planned slew end is given on it).
+Snapshot snapshotFromWire(ipc::ServerState::Reader state, int64_t pushedMonoNs,
+                          int64_t pushedUnixNs);
 
 // What netd stores for a push `next` when it holds `previous`. Normally `next`. But a clockd
 // that has just started (ServerState.starting: it has no state of its own yet) must not turn a
 // synchronised server into LI=3 while it acquires: then netd keeps `previous`'s header, and its
 // age (the dispersion keeps growing at 15 ppm of the time since that push, as when clockd is
 // away), until a push without `starting` or maxholdover after that push. The clock model is
-// always `next`'s: it describes the clock (the sim clock is continued across the restart).
+// always `next`'s, and so is its slew: they describe the clock (the sim clock is continued
+// across the restart).
 Snapshot nextSnapshot(const Snapshot& previous, const Snapshot& next, bool starting,
                       int64_t maxHoldoverNs);
 

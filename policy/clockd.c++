@@ -51,6 +51,7 @@ constexpr Syscall syscalls[] = {
 
   // State directory: drift file and step limits, written to a temporary file then renamed.
   {"openat"}, {"fstat"}, {"newfstatat"}, {"statx"}, {"lseek"},
+  {"pread64"},                         // the temperature sensor, read again from offset 0
   {"fsync"}, {"fdatasync"}, {"ftruncate"},
   {"rename"}, {"renameat"}, {"renameat2"}, {"unlink"}, {"unlinkat"},
 

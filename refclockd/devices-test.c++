@@ -309,6 +309,52 @@ TEST_CASE("devices: gpsd with a 64-bit time_t made its SHM segment first") {
   shmAndSock(5, false, true);
 }
 
+TEST_CASE("devices: `refclock nmea DEVICE ubx` asks a u-blox for TIMELS and reads it beside NMEA") {
+  auto io = kj::setupAsyncIo();
+  ClockHint hint;
+  DriverContext ctx{io, hint, 0, nullptr};
+  Pty pty;
+  REQUIRE(fcntl(pty.master, F_SETFL, O_NONBLOCK) == 0);
+  // The receiver: the simulator's u-blox model, which sends TIMELS only once asked.
+  RefclockConf model = conf("sim");
+  model.ubx = true;
+  model.simLeap = 1;
+  SimReceiver receiver(model, 3);
+  auto c = conf("nmea", pty.path);
+  c.ubx = true;
+  c.offset = 0.1;
+  kj::Vector<kj::Own<Driver>> drivers;
+  drivers.add(openDriver(c, 0, ctx));   // sends CFG-MSG and CFG-VALSET now
+  std::vector<Got> got;
+  SampleSink sink = [&](uint8_t id, const Paired& p, int64_t e) { got.push_back({id, p, e}); };
+  int64_t lastSent = 0;
+  auto feed = [&]() {
+    char buf[256];
+    ssize_t n;
+    while ((n = read(pty.master, buf, sizeof(buf))) > 0) receiver.fromHost(std::string_view(buf, size_t(n)));
+    int64_t now = realtimeNs(), sec = now / S;
+    if (sec != lastSent && now % S < 300'000'000) {
+      lastSent = sec;
+      pty.write(receiver.at(sec, 0).nmea);
+    }
+  };
+  runFor(io, drivers, sink, 3 * S, feed);
+  CHECK(receiver.sendsTimeLs());
+  capnp::MallocMessageBuilder m;
+  auto st = m.initRoot<ipc::RefclockStatus>();
+  drivers[0]->status(st);
+  CHECK(got.size() >= 1);
+  CHECK(st.getNmeaBad() == 0);
+  CHECK(st.getUbxFrames() >= 1);
+  CHECK(st.getUbxBad() == 0);
+  auto l = st.getLeap();
+  CHECK(l.getReceivedNs() > 0);
+  CHECK(l.getCurrentValid());
+  CHECK(l.getTaiMinusUtc() == 37);
+  CHECK(l.getChange() == 1);
+  CHECK(l.getAtNs() == receiver.leapAt() * S);
+}
+
 namespace {
 
 ipc::RefclockStatus::Reader statusOf(Driver& d, capnp::MallocMessageBuilder& m) {

@@ -1,5 +1,7 @@
-// `refclock nmea DEVICE [baud N] [offset S]`: a receiver's NMEA on a serial line (UART, USB,
-// pty). Alone it gives the time of each sentence's arrival, dated by the receiver's output
+// `refclock nmea DEVICE [baud N] [offset S] [ubx]`: a receiver's NMEA on a serial line (UART,
+// USB, pty). With `ubx` the receiver is asked for UBX-NAV-TIMELS each time the device is opened
+// (the setting is in its RAM only, and a receiver unplugged forgets it), and the UBX frames in
+// the stream are read beside the NMEA (nmea-reader.h). Alone it gives the time of each sentence's arrival, dated by the receiver's output
 // delay (`offset`, or as a `refclock pps` measured it: see nmeaTiming()); its seconds also
 // number the edges of any `refclock pps` in the same file. A device that is missing at start, or
 // goes away (a USB receiver unplugged), is a state: it is opened again with back-off (0.5 s
@@ -9,10 +11,12 @@
 #include "nmea-reader.h"
 #include "receiver.h"
 #include "serial.h"
+#include "ubx.h"
 #include "log.h"
 #include <kj/debug.h>
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace horloge::refclock {
 
@@ -83,12 +87,22 @@ private:
 
   void tryOpen() {
     auto dev = kj::StringPtr(conf.device.c_str());
-    auto line = openSerial(conf.device, conf.baud);
+    auto line = openSerial(conf.device, conf.baud, conf.ubx);
     if (line.fd < 0) {
       setProblem(line.notSerial
                      ? wrongDevice(DeviceKind::SERIAL, dev, "is not a serial port (termios refused)")
                      : openProblem(DeviceKind::SERIAL, dev, line.err));
       return;
+    }
+    if (conf.ubx) {
+      for (auto& f: ubx::enableTimeLs()) {
+        if (int err = writeSerial(line.fd, kj::arrayPtr(f.data(), f.size()))) {
+          // Still a receiver of NMEA: say why its leap information may never come.
+          log::warn(kj::str("refclock nmea ", dev, ": cannot ask the receiver for UBX-NAV-TIMELS: ",
+                            strerror(err)));
+          break;
+        }
+      }
     }
     in = ctx.io.lowLevelProvider->wrapInputFd(line.fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
     if (deviceError.size() > 0 || reopens > 0) log::info(kj::str("refclock nmea: ", dev, " is open"));

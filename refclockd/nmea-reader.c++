@@ -6,6 +6,11 @@ namespace horloge::refclock {
 
 void NmeaStream::feed(kj::ArrayPtr<const char> bytes, int64_t arrivalNs) {
   for (char c: bytes) {
+    switch (ubxFramer.push(static_cast<uint8_t>(c))) {
+      case ubx::Framer::NOT_MINE: break;
+      case ubx::Framer::TAKEN: fig.ubxBad = ubxFramer.bad(); continue;
+      case ubx::Framer::FRAME: onUbx(ubxFramer.frame(), arrivalNs); continue;
+    }
     uint64_t droppedBefore = framer.overlong() + framer.torn();
     if (framer.push(c)) onSentence(framer.sentence(), arrivalNs);
     fig.bad += framer.overlong() + framer.torn() - droppedBefore;
@@ -38,8 +43,24 @@ void NmeaStream::onSentence(std::string_view line, int64_t arrivalNs) {
   if (s.type == "GSV") onGsv(s);
   if (s.time) {
     fig.lastTimeNs = arrivalNs;
+    fig.lastUtcSecond = s.time->unixSeconds();
     onTime(s.time->unixSeconds(), arrivalNs);
   }
+}
+
+void NmeaStream::onUbx(const ubx::Frame& f, int64_t arrivalNs) {
+  fig.ubxFrames = ubxFramer.good();
+  if (f.cls != ubx::CLASS_NAV || f.id != ubx::ID_NAV_TIMELS) return;   // ACKs and the like
+  auto t = ubx::decodeTimeLs(f.payload);
+  if (!t) {
+    ++fig.ubxBad;   // a TIMELS of another length or version: not what we can read
+    return;
+  }
+  // The epoch TIMELS belongs to is the one the time sentences of this burst name; without a
+  // recent one the event cannot be dated (a system clock at boot may be hours off).
+  bool recent = fig.lastTimeNs != 0 && arrivalNs - fig.lastTimeNs < 2 * ntp::NS_PER_S;
+  fig.leap = ubx::leapReport(*t, recent ? fig.lastUtcSecond : 0);
+  fig.leapReceivedNs = arrivalNs;
 }
 
 void NmeaStream::onGsv(const nmea::Sentence& s) {
@@ -69,6 +90,17 @@ void NmeaStream::fillStatus(ipc::RefclockStatus::Builder out) const {
   out.setLatitude(fig.position ? fig.position->latitude : NAN);
   out.setLongitude(fig.position ? fig.position->longitude : NAN);
   out.setAltitude(fig.position && fig.position->altitude ? *fig.position->altitude : NAN);
+  out.setUbxFrames(fig.ubxFrames);
+  out.setUbxBad(fig.ubxBad);
+  if (fig.leap) {
+    auto l = out.initLeap();
+    l.setReceivedNs(fig.leapReceivedNs);
+    l.setCurrentValid(fig.leap->currentValid);
+    l.setTaiMinusUtc(static_cast<int16_t>(fig.leap->taiMinusUtc));
+    l.setChangeValid(fig.leap->changeValid);
+    l.setChange(static_cast<int8_t>(fig.leap->change));
+    l.setAtNs(fig.leap->atUnix * ntp::NS_PER_S);
+  }
   size_t n = std::min<size_t>(fig.satellites.size(), 128);
   auto list = out.initSatellites(n);
   for (size_t i = 0; i < n; ++i) {

@@ -1,8 +1,11 @@
 // NMEA from a byte stream: framing, parsing, the receiver's fix figures for the status, and
-// each time sentence handed on as (UTC second, arrival time). Feeding is separate from reading
+// each time sentence handed on as (UTC second, arrival time). u-blox UBX frames interleaved
+// with the sentences are split out first (ubx.h); NAV-TIMELS gives the receiver's leap second
+// information. Feeding is separate from reading
 // so that tests and the simulator can drive it with virtual time.
 #pragma once
 #include "nmea.h"
+#include "ubx.h"
 #include "ntp-time.h"
 #include <horloge.capnp.h>
 #include <kj/async-io.h>
@@ -24,6 +27,11 @@ struct NmeaFigures {
   struct Sat { std::string system; nmea::SatelliteInView sv; };
   std::vector<Sat> satellites;
   int64_t lastTimeNs = 0;      // arrival of the last time sentence
+  int64_t lastUtcSecond = 0;   // the UTC second it named
+  // UBX frames (checksum good, any class) and frames dropped (bad checksum, oversized length).
+  uint64_t ubxFrames = 0, ubxBad = 0;
+  std::optional<ubx::LeapReport> leap;   // the last NAV-TIMELS
+  int64_t leapReceivedNs = 0;  // its arrival
 };
 
 class NmeaStream {
@@ -40,6 +48,7 @@ public:
 private:
   OnTime onTime;
   nmea::Framer framer;
+  ubx::Framer ubxFramer;
   NmeaFigures fig;
   // GSV cycles in progress and complete, per talker.
   struct Cycle { int inView = 0; std::vector<nmea::SatelliteInView> sats; };
@@ -47,6 +56,7 @@ private:
 
   void onSentence(std::string_view line, int64_t arrivalNs);
   void onGsv(const nmea::Sentence& s);
+  void onUbx(const ubx::Frame& f, int64_t arrivalNs);
 };
 
 // Reads `in` into `stream` until the stream ends (DISCONNECTED) or fails.

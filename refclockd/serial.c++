@@ -1,6 +1,7 @@
 #include "serial.h"
 #include <cerrno>
 #include <fcntl.h>
+#include <poll.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -17,9 +18,9 @@ static speed_t speedOf(int baud) {
   return B9600;
 }
 
-SerialOpen openSerial(kj::StringPtr path, int baud) {
+SerialOpen openSerial(kj::StringPtr path, int baud, bool writable) {
   SerialOpen r;
-  int fd = open(path.cStr(), O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  int fd = open(path.cStr(), (writable ? O_RDWR : O_RDONLY) | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     r.err = errno;
     return r;
@@ -46,6 +47,24 @@ SerialOpen openSerial(kj::StringPtr path, int baud) {
   }
   r.fd = fd;
   return r;
+}
+
+int writeSerial(int fd, kj::ArrayPtr<const char> bytes, int timeoutMs) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = write(fd, bytes.begin() + done, bytes.size() - done);
+    if (n >= 0) {
+      done += static_cast<size_t>(n);
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN) return errno;
+    pollfd p{fd, POLLOUT, 0};
+    int r = poll(&p, 1, timeoutMs);
+    if (r < 0 && errno != EINTR) return errno;
+    if (r == 0) return ETIMEDOUT;
+  }
+  return 0;
 }
 
 }  // namespace horloge::refclock

@@ -10,8 +10,14 @@ struct SerialOpen {
   bool notSerial = false; // it opened, but termios refused it: not a serial port
 };
 
-// Opens `path` read-only, non-blocking, raw 8N1 at `baud` (4800..115200, as the configuration
-// checked). Never throws: a missing or wrong device is the caller's state to report.
-SerialOpen openSerial(kj::StringPtr path, int baud);
+// Opens `path` non-blocking, raw 8N1 at `baud` (4800..115200, as the configuration checked),
+// read-only unless `writable` (a receiver that is sent configuration). Never throws: a missing
+// or wrong device is the caller's state to report.
+SerialOpen openSerial(kj::StringPtr path, int baud, bool writable = false);
+
+// Writes `bytes` whole to a non-blocking serial descriptor, waiting at most `timeoutMs` for room
+// (a few hundred bytes at start: the line's buffer takes them). 0, or the errno of the failure
+// (ETIMEDOUT when the line took nothing for that long).
+int writeSerial(int fd, kj::ArrayPtr<const char> bytes, int timeoutMs = 1000);
 
 }  // namespace horloge::refclock

@@ -193,3 +193,79 @@ TEST_CASE("sim fault: late NMEA near the half-second is not paired") {
   CHECK(w.samples == 5);
   CHECK(w.fault == "");
 }
+
+TEST_CASE("sim: a u-blox announcing a leap second, asked for TIMELS, sends 23:59:60") {
+  constexpr int64_t JAN1 = 1'798'761'600;   // 2027-01-01 00:00:00 UTC
+  RefclockConf c;
+  c.driver = "sim";
+  c.ubx = true;
+  c.simLeap = 1;                            // `leap insert`: the end of the start month
+  SimReceiver model(c, 7);
+  // The second each simulated second's first time sentence names.
+  std::vector<int64_t> named;
+  bool first = true;
+  NmeaStream stream([&](int64_t s, int64_t) {
+    if (first) named.push_back(s);
+    first = false;
+  });
+  auto run = [&](int64_t from, int64_t to) {
+    for (int64_t s = from; s < to; ++s) {
+      auto plan = model.at(s, static_cast<double>(s - from));
+      first = true;
+      stream.feed(plan.nmea.asArray(), plan.nmeaAtNs);
+    }
+  };
+  // Not asked: NMEA only, as a u-blox out of the box.
+  run(JAN1 - 10, JAN1 - 8);
+  CHECK(model.leapAt() == JAN1);
+  CHECK_FALSE(stream.figures().leap);
+  // Asked as refclockd asks (CFG-MSG and CFG-VALSET).
+  for (auto& f: ubx::enableTimeLs()) model.fromHost(f);
+  CHECK(model.sendsTimeLs());
+  named.clear();
+  run(JAN1 - 3, JAN1 + 3);
+  // 23:59:57, :58, :59, :60 (numbered as :59 repeated), 00:00:00, :01.
+  CHECK(named == std::vector<int64_t>{JAN1 - 3, JAN1 - 2, JAN1 - 1, JAN1 - 1, JAN1, JAN1 + 1});
+  auto leapSecond = model.at(JAN1, 0).nmea;
+  std::string bytes(leapSecond.begin(), leapSecond.size());
+  CHECK(bytes.find("$GPZDA,235960.00,31,12,2026") != std::string::npos);
+  CHECK(bytes.find("$GPRMC,235960.00,A") != std::string::npos);
+  REQUIRE(stream.figures().leap);
+  auto& l = *stream.figures().leap;
+  CHECK(l.currentValid);
+  CHECK(l.taiMinusUtc == 38);               // after the leap
+  CHECK(l.change == 1);
+  CHECK(l.atUnix == JAN1);                  // the last event, just past
+  CHECK(stream.figures().ubxBad == 0);
+  CHECK(stream.figures().bad == 0);
+  // Before it, the announcement, dated from any second of the month.
+  SimReceiver early(c, 7);
+  for (auto& f: ubx::enableTimeLs()) early.fromHost(f);
+  NmeaStream s2([](int64_t, int64_t) {});
+  for (int64_t s = JAN1 - 20 * 86400; s < JAN1 - 20 * 86400 + 2; ++s) {
+    auto plan = early.at(s, 0);
+    s2.feed(plan.nmea.asArray(), plan.nmeaAtNs);
+  }
+  REQUIRE(s2.figures().leap);
+  CHECK(s2.figures().leap->taiMinusUtc == 37);
+  CHECK(s2.figures().leap->atUnix == JAN1);
+}
+
+TEST_CASE("sim: a leap second deleted skips 23:59:59") {
+  constexpr int64_t JUL1 = 1'814'400'000;   // 2027-07-01 00:00:00 UTC
+  RefclockConf c;
+  c.driver = "sim";
+  c.ubx = true;
+  c.simLeap = -1;
+  c.simLeapAt = JUL1;
+  SimReceiver model(c, 7);
+  std::vector<int64_t> named;
+  NmeaStream stream([&](int64_t s, int64_t) {
+    if (named.empty() || named.back() != s) named.push_back(s);
+  });
+  for (int64_t s = JUL1 - 3; s < JUL1 + 1; ++s) {
+    auto plan = model.at(s, 0);
+    stream.feed(plan.nmea.asArray(), plan.nmeaAtNs);
+  }
+  CHECK(named == std::vector<int64_t>{JUL1 - 3, JUL1 - 2, JUL1, JUL1 + 1});
+}

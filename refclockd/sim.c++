@@ -22,10 +22,11 @@ namespace {
 constexpr int64_t S = ntp::NS_PER_S;
 }
 
-kj::String simSentences(int64_t second) {
+kj::String simSentences(int64_t second, bool leapSecond) {
   time_t t = second;
   tm u;
   gmtime_r(&t, &u);
+  if (leapSecond) u.tm_sec = 60;
   char hms[16], dmy[16], buf[128];
   strftime(hms, sizeof(hms), "%H%M%S.00", &u);
   strftime(dmy, sizeof(dmy), "%d%m%y", &u);
@@ -58,13 +59,75 @@ bool SimReceiver::active(SimFault::Kind kind, double elapsed) const {
   return false;
 }
 
+void SimReceiver::fromHost(std::string_view bytes) {
+  for (char c: bytes) {
+    if (hostFrames.push(static_cast<uint8_t>(c)) != ubx::Framer::FRAME) continue;
+    auto& f = hostFrames.frame();
+    if (f.cls != ubx::CLASS_CFG) continue;
+    const std::string& p = f.payload;
+    if (f.id == ubx::ID_CFG_MSG && p.size() >= 3 && uint8_t(p[0]) == ubx::CLASS_NAV &&
+        uint8_t(p[1]) == ubx::ID_NAV_TIMELS && p[2] != 0)
+      timeLs = conf.ubx;
+    if (f.id == ubx::ID_CFG_VALSET) {
+      // Version, layers, 2 reserved, then (key U4, value U1) for these keys.
+      for (size_t i = 4; i + 5 <= p.size(); i += 5) {
+        uint32_t key = uint8_t(p[i]) | uint8_t(p[i + 1]) << 8 | uint8_t(p[i + 2]) << 16 |
+                       uint32_t(uint8_t(p[i + 3])) << 24;
+        if (key == 0x20910660u && p[i + 4] != 0) timeLs = conf.ubx;   // ..._TIMELS_UART1
+      }
+    }
+  }
+}
+
+kj::String SimReceiver::timeLsFrame(int64_t second) const {
+  constexpr int64_t GPS_EPOCH = 315'964'800;   // 1980-01-06
+  ubx::TimeLs t;
+  bool after = conf.simLeap != 0 && second >= leapMidnight;
+  t.currLs = SIM_GPS_UTC + (after ? conf.simLeap : 0);
+  t.iTowMs = static_cast<uint32_t>(((second - GPS_EPOCH + t.currLs) % 604800) * 1000);
+  t.srcOfCurrLs = 1;                       // GPS
+  t.srcOfLsChange = 2;                     // GPS
+  t.lsChange = conf.simLeap;
+  int64_t event = conf.simLeap != 0 ? leapMidnight : SIM_LAST_LEAP;
+  t.timeToLsEvent = static_cast<int32_t>(event - second);
+  int64_t day = (event - 1 - GPS_EPOCH) / 86400;   // the day that ends with the event
+  t.dateOfLsGpsWn = static_cast<uint16_t>(day / 7);
+  t.dateOfLsGpsDn = static_cast<uint16_t>(day % 7 + 1);
+  t.validCurrLs = t.validTimeToLsEvent = true;
+  std::string f = ubx::frame(ubx::CLASS_NAV, ubx::ID_NAV_TIMELS, ubx::encodeTimeLs(t));
+  return kj::heapString(f.data(), f.size());   // binary: NUL bytes included
+}
+
 SimSecond SimReceiver::at(int64_t second, double elapsed) {
   SimSecond out;
+  if (conf.simLeap != 0 && leapMidnight == 0) {
+    // The end of the month this second is in, unless a date was given.
+    leapMidnight = conf.simLeapAt;
+    if (leapMidnight == 0) {
+      time_t t = second;
+      tm u;
+      gmtime_r(&t, &u);
+      u.tm_mday = 1;
+      u.tm_hour = u.tm_min = u.tm_sec = 0;
+      u.tm_mon += 1;
+      leapMidnight = timegm(&u);
+    }
+  }
   int64_t top = second * S;
   if (!active(SimFault::MISSING_PPS, elapsed))
     out.edgeNs = top + static_cast<int64_t>(edgeNoise(rng) * S);
   if (active(SimFault::MISSING_NMEA, elapsed)) return out;
+  // The host clock knows no leap (it is never adjusted): from the leap on, the GNSS's UTC
+  // names each of its seconds one less (insert: 23:59:60 first) or one more (delete: 23:59:59
+  // never named).
   int64_t named = second;
+  bool leapSecond = false;
+  if (conf.simLeap > 0 && second >= leapMidnight) {
+    named = second - 1;
+    leapSecond = second == leapMidnight;
+  } else if (conf.simLeap < 0 && second >= leapMidnight - 1) {
+    named = second + 1;
+  }
   if (active(SimFault::WRONG_SECOND, elapsed)) named += 1;
   if (active(SimFault::WEEK_ROLLOVER, elapsed)) named -= Integrity::WEEK_ROLLOVER_NS / S;
   double delay = active(SimFault::LATE_NMEA, elapsed) ? LATE_DELAY : conf.nmeaDelay;
@@ -79,7 +142,8 @@ SimSecond SimReceiver::at(int64_t second, double elapsed) {
                       "\r\n$GPZDA,120000.00,01,01,2020,00,00*00\r\n$GPGGA,", kj::repeat('9', 200),
                       "\r\n");
   }
-  out.nmea = kj::str(garbage, simSentences(named));
+  out.nmea = kj::str(garbage, simSentences(named, leapSecond),
+                     timeLs ? timeLsFrame(second) : kj::str(""));
   return out;
 }
 
@@ -101,8 +165,14 @@ public:
     KJ_SYSCALL(grantpt(master));
     KJ_SYSCALL(unlockpt(master));
     KJ_SYSCALL(fcntl(master, F_SETFL, O_NONBLOCK));
-    auto slave = openSerial(ptsname(master), 9600);
+    auto slave = openSerial(ptsname(master), 9600, conf.ubx);
     if (slave.fd < 0) KJ_FAIL_SYSCALL("opening the simulator's pty", slave.err);
+    if (conf.ubx) {
+      // As `refclock nmea DEVICE ubx` does: the simulated u-blox sends TIMELS once asked.
+      for (auto& f: ubx::enableTimeLs()) {
+        if (int err = writeSerial(slave.fd, kj::arrayPtr(f.data(), f.size()))) KJ_FAIL_SYSCALL("writing to the simulator's pty", err);
+      }
+    }
     in = ctx.io.lowLevelProvider->wrapInputFd(slave.fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   }
   ~SimDriver() noexcept(false) { close(master); }
@@ -165,6 +235,10 @@ private:
   kj::Promise<void> second() {
     int64_t next = (realtimeNs() / S + 1) * S;
     return sleepUntil(next).then([this, next]() {
+      char host[512];
+      ssize_t got;
+      while ((got = read(master, host, sizeof(host))) > 0)
+        receiverModel.fromHost(std::string_view(host, static_cast<size_t>(got)));
       auto plan = receiverModel.at(next / S, (next - startNs) / 1e9);
       edgeThisSecond = plan.edgeNs != nullptr;
       KJ_IF_MAYBE(edge, plan.edgeNs) receiver.onEdge(*edge, realtimeNs());

@@ -2,6 +2,7 @@
 // included, as a pure function of the second so that tests can run it on virtual time.
 #pragma once
 #include "config.h"
+#include "ubx.h"
 #include <cstdint>
 #include <kj/string.h>
 #include <random>
@@ -25,13 +26,29 @@ public:
   SimSecond at(int64_t unixSecond, double elapsed);
   bool active(SimFault::Kind kind, double elapsed) const;
 
+  // Bytes the host wrote to the receiver: with `ubx`, a UBX-CFG-MSG or CFG-VALSET that enables
+  // NAV-TIMELS turns it on, as on a u-blox (which sends none until asked).
+  void fromHost(std::string_view bytes);
+  bool sendsTimeLs() const { return timeLs; }
+  // The leap second `leap` announces: the midnight after it (resolved on the first second).
+  int64_t leapAt() const { return leapMidnight; }
+
 private:
   RefclockConf conf;
+  ubx::Framer hostFrames;
+  bool timeLs = false;
+  int64_t leapMidnight = 0;
+  kj::String timeLsFrame(int64_t unixSecond) const;
   std::mt19937_64 rng;
   std::normal_distribution<double> edgeNoise;
 };
 
 // The sentences a u-blox-like receiver sends for a second: RMC, GGA, GSA, GSV, GNS, ZDA.
-kj::String simSentences(int64_t second);
+// `leapSecond`: `second` is 23:59:59 and the sentences name the inserted 23:59:60 after it.
+kj::String simSentences(int64_t second, bool leapSecond = false);
+
+// GPS - UTC before any leap the simulator announces (since 2017-01-01).
+constexpr int SIM_GPS_UTC = 18;
+constexpr int64_t SIM_LAST_LEAP = 1'483'228'800;   // 2017-01-01 00:00:00 UTC
 
 }  // namespace horloge::refclock

@@ -32,7 +32,6 @@ import glob
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -41,7 +40,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 import netns  # noqa: E402
 from arm_guest import ARCHS, GPS_DEVICE, Guest, Image, ensure_binfmt  # noqa: E402
 from debian import SERVICES, SOCKETS  # noqa: E402
-from netns import SerialFeeder, skip  # noqa: E402
+from netns import require_root, require_tools, SerialFeeder, skip  # noqa: E402
 
 ARCH = ARCHS.get(sys.argv[1]) if len(sys.argv) in (4, 5) else None
 if ARCH is None:
@@ -146,12 +145,8 @@ def run_kernel_unit_tests(guest):
 
 def main():
     total_start = time.monotonic()
-    if os.geteuid() != 0:
-        skip("needs root")
-    for tool in (ARCH.qemu, "debootstrap", "ssh", "ssh-keygen", "ntpdig", "curl",
-                 "mkfs.ext4", "scmp_sys_resolver"):
-        if shutil.which(tool) is None:
-            skip(f"{tool} not installed (scripts/install-deps test)")
+    require_root()
+    require_tools(ARCH.qemu, "debootstrap", "ssh", "ssh-keygen", "ntpdig", "curl", "mkfs.ext4", "scmp_sys_resolver")
     err = ensure_binfmt(ARCH)
     if err:
         skip(f"qemu-user-static through binfmt_misc: {err}")

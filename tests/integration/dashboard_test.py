@@ -19,7 +19,6 @@ Skips (77) when not root or without chromium, promtool or curl.
 import copy
 import json
 import os
-import shutil
 import socket
 import struct
 import subprocess
@@ -29,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from cdp import Chromium  # noqa: E402
-from netns import Appliance, Pair, leap_file, wait_for  # noqa: E402
+from netns import Appliance, leap_file, Pair, require_root, require_tools, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 ARTIFACTS = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else tempfile.mkdtemp()
@@ -52,11 +51,6 @@ LAYOUT = r"""(() => {
   }
   return out;
 })()"""
-
-
-def skip(why):
-    print("SKIP:", why)
-    sys.exit(77)
 
 
 def png_size(path):
@@ -132,11 +126,8 @@ def extreme(status):
 
 
 def main():
-    if os.geteuid() != 0:
-        skip("needs root for network namespaces")
-    for tool in ("chromium", "promtool", "curl", "sntp"):
-        if shutil.which(tool) is None:
-            skip(f"{tool} not installed")
+    require_root()
+    require_tools("chromium", "promtool", "curl", "sntp")
     os.makedirs(ARTIFACTS, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="horloge-dashboard-")
     os.chmod(tmp, 0o755)

@@ -222,6 +222,11 @@ def scenarios():
         S("holdover-1ppm-step", 480,
           {"s1": s1(gps_out.format(a=120, d=300), clock="frequency-step 1 120")}, "s1",
           what="the oscillator moves by 1 ppm when the GPS goes (120 s, for 300 s)"),
+        S("temperature-gps-lost", 600,
+          {"s1": s1(gps_out.format(a=240, d=300),
+                    clock="temperature-diurnal 5 temperature-load 5 600 temperature-lag 120")},
+          "s1", what="a Pi's crystal (0.25 ppm/°C) through a day's swing and 5 °C load steps "
+          "every 5 min, read every 10 s; GPS gone from 240 s to 540 s"),
         S("pps-lost-nmea-kept", 240, {"s1": s1("dropout pps 90 0")}, "s1",
           expect=all_of(stays_synced, ends_on(b"PPS")),
           what="PPS gone at 90 s, NMEA kept: holdover, better than NMEA's 100 ms"),

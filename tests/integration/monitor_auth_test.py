@@ -14,14 +14,13 @@ second, untrusted CA with its own client certificate. The appliance runs in name
 Skips (77) when not root or without curl/openssl.
 """
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Appliance, Pair, skip  # noqa: E402
+from netns import Appliance, Pair, require_root, require_tools  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 URL = f"https://{Pair.SERVER4}"
@@ -53,11 +52,8 @@ def make_pki(d):
 
 
 def main():
-    if os.geteuid() != 0:
-        skip("needs root for network namespaces")
-    for tool in ("curl", "openssl"):
-        if shutil.which(tool) is None:
-            skip(f"{tool} not installed")
+    require_root()
+    require_tools("curl", "openssl")
     tmp = tempfile.mkdtemp(prefix="horloge-monauth-")
     os.chmod(tmp, 0o755)
     pki = os.path.join(tmp, "pki")

@@ -17,14 +17,13 @@ chromium/promtool/curl/openssl are missing.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from netns import Appliance, Pair, leap_file, skip, wait_for  # noqa: E402
+from netns import Appliance, leap_file, Pair, require_root, require_tools, wait_for  # noqa: E402
 
 BIN = os.path.abspath(sys.argv[1])
 ARTIFACTS = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else tempfile.mkdtemp()
@@ -50,11 +49,8 @@ def s_client(net, version):
 
 
 def main():
-    if os.geteuid() != 0:
-        skip("needs root for network namespaces")
-    for tool in ("chromium", "promtool", "curl", "openssl"):
-        if shutil.which(tool) is None:
-            skip(f"{tool} not installed")
+    require_root()
+    require_tools("chromium", "promtool", "curl", "openssl")
     os.makedirs(ARTIFACTS, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="horloge-monitor-")
     os.chmod(tmp, 0o755)

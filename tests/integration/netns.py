@@ -8,6 +8,7 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -144,6 +145,13 @@ def skip(why):
 def require_root():
     if os.geteuid() != 0:
         skip("needs root for network namespaces")
+
+
+def require_tools(*tools):
+    """Skips the test when one of `tools` is not installed."""
+    for tool in tools:
+        if shutil.which(tool) is None:
+            skip(f"{tool} not installed (scripts/install-deps test)")
 
 
 def python_in(ns, script, *args, **kw):

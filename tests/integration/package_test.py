@@ -42,7 +42,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import netns  # noqa: E402
-from netns import Feeder, Pair, skip  # noqa: E402
+from netns import Feeder, Pair, require_root, require_tools  # noqa: E402
 from debian import SERVICES, SOCKETS, mirror  # noqa: E402
 
 SRC = os.path.abspath(sys.argv[1])
@@ -512,11 +512,8 @@ def check_guides(box, net, deb):
 
 
 def main():
-    if os.geteuid() != 0:
-        skip("needs root")
-    for tool in ("systemd-nspawn", "debootstrap", "nsenter", "ntpdig", "curl"):
-        if shutil.which(tool) is None:
-            skip(f"{tool} not installed")
+    require_root()
+    require_tools("systemd-nspawn", "debootstrap", "nsenter", "ntpdig", "curl")
     os.makedirs(WORK, exist_ok=True)
     check_unit_exposure()
     deb = build_deb()
