@@ -12,7 +12,13 @@
 //   --rate 0   as fast as it can send (the server's highest reply rate).
 // Bounded by --duration seconds and --count requests, then it waits --drain-ms for late replies.
 //
-// Each request's transmit timestamp is the send time; a reply counts when it is mode 4 and its
+// NTS mode (--nts-ke-port P): one NTS-KE (TLS 1.3, ALPN ntske/1, no certificate check: a
+// benchmark) with the server on TCP P, then a pool of --nts-pool requests sealed under its C2S
+// key, each with its own unique identifier and transmit timestamp and one of the cookies, sent
+// round-robin as ntpperf does (servers do not refuse a cookie used again). A reply counts when it
+// is longer than 48 bytes (it carries the authenticator); an NTS NAK counts as a kiss.
+//
+// Each request's transmit timestamp is the send time (NTS: the pool's making); a reply counts when it is mode 4 and its
 // origin timestamp is one we sent in this run. From each counted reply it reads T2 (receive)
 // and T3 (transmit) and reports p50/p99 of T3-T2, plus the round-trip time. Output: one JSON
 // line on stdout.
@@ -32,6 +38,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
+#include "aes-siv.h"
+#include "ke-records.h"
+#include <netdb.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
 
 namespace {
 
@@ -54,14 +65,82 @@ struct Options {
   uint64_t count = 0;     // 0: no limit but the duration
   unsigned drainMs = 200;
   unsigned batch = 32;
+  unsigned ntsKePort = 0;   // 0: plain NTP
+  unsigned ntsPool = 8192;
 };
+
+struct NtsSession {
+  uint8_t c2s[32], s2c[32];
+  std::vector<std::vector<uint8_t>> cookies;
+};
+
+// One NTS-KE exchange with server:port; exits on failure.
+NtsSession ntsKeyExchange(const std::string& server, unsigned port) {
+  NtsSession out;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  static const unsigned char alpn[] = "\x07ntske/1";
+  SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  inet_pton(AF_INET, server.c_str(), &a.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) < 0) {
+    fprintf(stderr, "horloge-loadgen: NTS-KE connect: %s\n", strerror(errno));
+    exit(1);
+  }
+  SSL* ssl = SSL_new(ctx);
+  SSL_set_fd(ssl, fd);
+  if (SSL_connect(ssl) != 1) {
+    fprintf(stderr, "horloge-loadgen: NTS-KE handshake failed\n");
+    exit(1);
+  }
+  const uint8_t request[] = {0x80, 1, 0, 2, 0, 0, 0x80, 4, 0, 2, 0, 15, 0x80, 0, 0, 0};
+  SSL_write(ssl, request, sizeof(request));
+  std::vector<uint8_t> in;
+  uint8_t buf[4096];
+  int n;
+  while ((n = SSL_read(ssl, buf, sizeof(buf))) > 0) in.insert(in.end(), buf, buf + n);
+  for (size_t off = 0; off + 4 <= in.size();) {
+    unsigned type = (in[off] & 0x7f) << 8 | in[off + 1];
+    size_t len = size_t(in[off + 2]) << 8 | in[off + 3];
+    if (off + 4 + len > in.size()) break;
+    if (type == horloge::nts::NEW_COOKIE) out.cookies.emplace_back(in.begin() + off + 4, in.begin() + off + 4 + len);
+    off += 4 + len;
+  }
+  uint8_t context[5];
+  horloge::nts::exporterContext(false, context);
+  bool ok = SSL_export_keying_material(ssl, out.c2s, 32, horloge::nts::EXPORTER_LABEL,
+                                       sizeof(horloge::nts::EXPORTER_LABEL) - 1, context, 5, 1) == 1;
+  horloge::nts::exporterContext(true, context);
+  ok = ok && SSL_export_keying_material(ssl, out.s2c, 32, horloge::nts::EXPORTER_LABEL,
+                                        sizeof(horloge::nts::EXPORTER_LABEL) - 1, context, 5, 1) == 1;
+  if (!ok || out.cookies.empty()) {
+    fprintf(stderr, "horloge-loadgen: NTS-KE gave no cookies or keys\n");
+    exit(1);
+  }
+  SSL_free(ssl);
+  SSL_CTX_free(ctx);
+  close(fd);
+  return out;
+}
+
+void putField(std::vector<uint8_t>& p, uint16_t type, const uint8_t* body, size_t len) {
+  size_t total = 4 + len;
+  p.push_back(uint8_t(type >> 8));
+  p.push_back(uint8_t(type));
+  p.push_back(uint8_t(total >> 8));
+  p.push_back(uint8_t(total));
+  p.insert(p.end(), body, body + len);
+}
 
 [[noreturn]] void usage(const char* msg) {
   fprintf(stderr,
           "horloge-loadgen: %s\n"
           "usage: horloge-loadgen [--server ADDR] [--port N] [--src ADDR] [--sources N]\n"
           "       [--ports K] [--base-port N] [--rate R (0 = flood)] [--duration S]\n"
-          "       [--count N] [--drain-ms MS] [--batch B]\n",
+          "       [--count N] [--drain-ms MS] [--batch B] [--nts-ke-port P] [--nts-pool N]\n",
           msg);
   exit(2);
 }
@@ -141,6 +220,8 @@ int main(int argc, char** argv) {
     else if (a == "--count") o.count = strtoull(next(), nullptr, 10);
     else if (a == "--drain-ms") o.drainMs = unsigned(atoi(next()));
     else if (a == "--batch") o.batch = unsigned(atoi(next()));
+    else if (a == "--nts-ke-port") o.ntsKePort = unsigned(atoi(next()));
+    else if (a == "--nts-pool") o.ntsPool = unsigned(atoi(next()));
     else usage(("unknown option " + a).c_str());
   }
   if (o.sources < 1 || o.ports < 1 || o.ports > 256 || o.port < 1 || o.port > 65535)
@@ -199,6 +280,36 @@ int main(int argc, char** argv) {
     }
   }
 
+  // NTS: the pool of sealed requests, made now so that their transmit stamps fall in the run.
+  std::vector<std::vector<uint8_t>> pool;
+  if (o.ntsKePort) {
+    NtsSession nts = ntsKeyExchange(o.server, o.ntsKePort);
+    horloge::nts::AesSiv siv;
+    uint64_t base = toNtp(clockNs(CLOCK_REALTIME));
+    for (unsigned i = 0; i < std::max(1u, o.ntsPool); ++i) {
+      std::vector<uint8_t> p(PACKET, 0);
+      p[0] = (4 << 3) | 3;
+      p[2] = 6;
+      p[3] = 0xec;
+      store64(p.data() + 40, base + i);
+      uint8_t uid[32], nonce[16], tag[16];
+      RAND_bytes(uid, sizeof(uid));
+      RAND_bytes(nonce, sizeof(nonce));
+      putField(p, 0x0104, uid, sizeof(uid));
+      auto& cookie = nts.cookies[i % nts.cookies.size()];
+      putField(p, 0x0204, cookie.data(), cookie.size());
+      size_t ad = p.size();
+      siv.seal(kj::arrayPtr(nts.c2s, 32), kj::arrayPtr(nonce, 16), kj::arrayPtr(p.data(), ad),
+               nullptr, tag);
+      uint8_t body[4 + 16 + 16] = {0, 16, 0, 16};
+      memcpy(body + 4, nonce, 16);
+      memcpy(body + 20, tag, 16);
+      putField(p, 0x0404, body, sizeof(body));
+      pool.push_back(std::move(p));
+    }
+  }
+  uint64_t nextPool = 0;
+
   std::vector<int32_t> t3t2;
   std::vector<int32_t> rtt;
   t3t2.reserve(std::min<uint64_t>(MAX_SAMPLES, o.count ? o.count : MAX_SAMPLES));
@@ -230,6 +341,8 @@ int main(int argc, char** argv) {
         ++received;
         const uint8_t* p = s.rx[j];
         if (s.rxMsg[j].msg_len < PACKET || (p[0] & 7) != 4) { ++invalid; continue; }
+        // NTS: an answer carries the authenticator; a NAK (kiss) only the unique identifier.
+        if (o.ntsKePort && p[1] != 0 && s.rxMsg[j].msg_len <= PACKET + 36) { ++invalid; continue; }
         uint64_t origin = load64(p + 24), t2 = load64(p + 32), t3 = load64(p + 40);
         // Ours: sent during this run, so between the start (less a second) and now.
         if (ntpDiffNs(origin, startNtpFloor) < 0 || ntpDiffNs(nowNtp, origin) < 0) {
@@ -276,7 +389,12 @@ int main(int argc, char** argv) {
           in_pktinfo pi{};
           pi.ipi_spec_dst.s_addr = htonl(src0 + uint32_t(nextSource++ % o.sources));
           memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-          store64(s.tx[j] + 40, txNtp + j);   // distinct transmit stamps within a batch
+          if (o.ntsKePort) {
+            auto& req = pool[nextPool++ % pool.size()];
+            s.txIov[j] = {req.data(), req.size()};
+          } else {
+            store64(s.tx[j] + 40, txNtp + j);   // distinct transmit stamps within a batch
+          }
         }
         unsigned done = 0;
         while (done < want) {
@@ -312,13 +430,13 @@ int main(int argc, char** argv) {
   double p50 = percentile(t3t2, 0.50), p99 = percentile(t3t2, 0.99);
   double r50 = percentile(rtt, 0.50), r99 = percentile(rtt, 0.99);
   double secs = double(elapsed) / double(NS);
-  printf("{\"mode\":\"%s\",\"target_rate\":%.0f,\"duration_s\":%.3f,\"sent\":%" PRIu64
+  printf("{\"nts\":%s,\"mode\":\"%s\",\"target_rate\":%.0f,\"duration_s\":%.3f,\"sent\":%" PRIu64
          ",\"send_errors\":%" PRIu64 ",\"received\":%" PRIu64 ",\"replies\":%" PRIu64
          ",\"replies_in_window\":%" PRIu64 ",\"invalid\":%" PRIu64 ",\"kod\":%" PRIu64
          ",\"send_rate\":%.0f,\"reply_rate\":%.0f,\"t3_t2_ns\":{\"p50\":%.0f,\"p99\":%.0f,"
          "\"negative\":%" PRIu64 ",\"n\":%zu},\"rtt_ns\":{\"p50\":%.0f,\"p99\":%.0f},"
          "\"sources\":%u,\"ports\":%u}\n",
-         o.rate > 0 ? "paced" : "flood", o.rate, secs, sent, sendErrors, received, valid,
+         o.ntsKePort ? "true" : "false", o.rate > 0 ? "paced" : "flood", o.rate, secs, sent, sendErrors, received, valid,
          validInWindow, invalid, kod, secs > 0 ? double(sent) / secs : 0.0,
          secs > 0 ? double(validInWindow) / secs : 0.0, std::isnan(p50) ? -1.0 : p50,
          std::isnan(p99) ? -1.0 : p99, negative, t3t2.size(), std::isnan(r50) ? -1.0 : r50,

@@ -14,6 +14,10 @@ Phases, each alternating A (netd) B (chronyd) A B ..., --runs runs per server:
             request (from /proc/<pid>/task/*/schedstat) and T3-T2 p50/p99 from the replies.
 Prints medians and the ratio netd/chronyd, and one JSON line (also written to --json FILE).
 
+With --nts both serve NTS with the same self-signed certificate (netd's key exchange by ntskd on
+TCP 4460, chronyd's on 14460): before each run the generator makes one key exchange, then sends
+NTS requests reusing its cookies (bench/loadgen.c++), as ntpperf does.
+
 chronyd always runs with -x: it never touches the clock. Needs root (exit 77 otherwise).
 """
 import argparse
@@ -33,6 +37,7 @@ from netns import wait_for  # noqa: E402
 SERVER4, CLIENT4 = "198.18.0.1", "198.18.0.2"
 SOURCES_NET = "198.19.0.0/16"
 NETD_PORT, CHRONY_PORT = 123, 11123
+NETD_NTSKE_PORT, CHRONY_NTSKE_PORT = 4460, 14460
 
 
 def log(*a):
@@ -179,6 +184,13 @@ class Bench:
         self.launcher = None
         self.chronyd = None
         self.logs = []
+        self.cert = self.key = None
+        if args.nts:
+            self.cert, self.key = os.path.join(self.tmp, "cert.pem"), os.path.join(self.tmp, "key.pem")
+            run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=horloge.test",
+                "-addext", f"subjectAltName=IP:{SERVER4}", "-keyout", self.key, "-out", self.cert)
+            os.chmod(self.key, 0o644)   # chronyd reads it after dropping to its own user
 
     # --- servers ---------------------------------------------------------------------------
 
@@ -192,7 +204,7 @@ rundir {self.tmp}/run
 statedir {self.tmp}/state
 user nobody
 workers 1
-""")
+""" + (f"nts cert {self.cert} key {self.key}\n" if self.args.nts else ""))
         out = open(os.path.join(self.tmp, "horloge.log"), "w+")
         self.logs.append(("horloge", out))
         self.launcher = self.net.popen(self.net.server,
@@ -229,7 +241,8 @@ allow
 pidfile {self.tmp}/chronyd.pid
 bindcmdaddress /
 cmdport 0
-""")
+""" + (f"ntsservercert {self.cert}\nntsserverkey {self.key}\nntsport {CHRONY_NTSKE_PORT}\n"
+       if self.args.nts else ""))
         out = open(os.path.join(self.tmp, "chronyd.log"), "w+")
         self.logs.append(("chronyd", out))
         self.chronyd = self.net.popen(self.net.server, [chronyd, "-x", "-d", "-f", conf],
@@ -253,6 +266,8 @@ cmdport 0
         cmd += [self.loadgen, "--server", SERVER4, "--port", str(port), "--src", "198.19.0.1",
                 "--sources", str(self.args.sources), "--ports", str(self.args.ports),
                 "--rate", str(rate), "--duration", str(duration), "--drain-ms", str(drain_ms)]
+        if self.args.nts:
+            cmd += ["--nts-ke-port", str(NETD_NTSKE_PORT if port == NETD_PORT else CHRONY_NTSKE_PORT)]
         r = self.net.exec(self.net.client, *cmd, check=False, timeout=duration + 30)
         if r.returncode != 0:
             log(f"loadgen failed ({r.returncode}): {r.stderr.strip()}")
@@ -343,6 +358,7 @@ cmdport 0
              lambda r: r["replies"] / r["sent"] if r["sent"] else None, "info"),
         ]
         summary = {"date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "runs": self.args.runs,
+                   "nts": bool(self.args.nts),
                    "duration_s": self.args.duration, "fixed_rate": fixed_rate, "metrics": {}}
         print(f"\n{'metric':40s} {'netd':>12s} {'chronyd':>12s} {'netd/chronyd':>13s}")
         for name, rs, f, _ in metrics:
@@ -411,6 +427,8 @@ def main():
     p.add_argument("--quick", action="store_true", help="smoke run: 2 runs x 1.5 s (~1 min)")
     p.add_argument("--smoke", action="store_true", help="exit 1 unless both servers replied")
     p.add_argument("--json", help="write the full results (every run) to this file")
+    p.add_argument("--nts", action="store_true",
+                   help="NTS requests (one key exchange per run, cookies reused) to both servers")
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     p.add_argument("--show-logs", action="store_true", help="print the servers' logs at the end")
     args = p.parse_args()

@@ -147,6 +147,14 @@ int main(int argc, char** argv) {
                                     {netd.uid, netd.gid, 0600});
     auto statusSock = ipc::listenUnix(io, ipc::socketPath(config, ipc::STATUS_SOCKET),
                                       {monitord.uid, monitord.gid, 0660});
+    kj::Maybe<kj::Own<kj::ConnectionReceiver>> ntskeSock;
+    uid_t ntskdUid = 0;
+    if (config.nts.enabled) {
+      Account ntskd = accountOf(config, Role::NTSKD);
+      ntskdUid = ntskd.uid;
+      ntskeSock = ipc::listenUnix(io, ipc::socketPath(config, ipc::NTSKE_SOCKET),
+                                  {ntskd.uid, ntskd.gid, 0600});
+    }
 
     // Our addresses as refids, for loop detection (read before lockdown: netlink).
     std::vector<uint32_t> ownRefids = ownAddressRefids();
@@ -161,6 +169,15 @@ int main(int argc, char** argv) {
     clockd::HubOptions options = hubOptions(config);
     options.ownRefids = ownRefids;
     options.user = kj::str(user);
+    // NTS: made after lockdown, so that the key file belongs to clockd's user.
+    kj::Maybe<kj::Own<clockd::NtsKeyStore>> ntsKeys;
+    if (config.nts.enabled) {
+      auto store = kj::heap<clockd::NtsKeyStore>(
+          config.statedir + "/nts-keys", static_cast<int64_t>(config.nts.rotate * ntp::NS_PER_S),
+          realtimeNs());
+      options.ntsKeys = store.get();
+      ntsKeys = kj::mv(store);
+    }
     options.temperatureSensor = kj::mv(temperature.sensor);
     options.temperatureSource = kj::mv(temperature.source);
     options.temperatureInterval = config.tempInterval;
@@ -189,6 +206,13 @@ int main(int argc, char** argv) {
             .exclusiveJoin(ipc::serve(timer, *statusSock, ipc::STATUS_SOCKET, nullptr,
                                       [&]() { return hub.newStatusReader(); }))
             .exclusiveJoin(hub.run())
+            .exclusiveJoin([&]() -> kj::Promise<void> {
+              KJ_IF_MAYBE(sock, ntskeSock) {
+                return ipc::serve(timer, **sock, ipc::NTSKE_SOCKET, only(ntskdUid),
+                                  [&]() { return hub.newNtskeFeed(); });
+              }
+              return kj::NEVER_DONE;
+            }())
             .exclusiveJoin(systemd::watchdogLoop(io.provider->getTimer()));
     systemd::notifyReady("waiting for reference clock samples");
     serving.wait(io.waitScope);

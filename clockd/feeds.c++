@@ -78,6 +78,32 @@ private:
   uint64_t generation = 0;   // this connection's number, 0 until attach
 };
 
+class NtskeFeedImpl final: public ipc::NtskeFeed::Server {
+public:
+  explicit NtskeFeedImpl(Hub& hub): hub(hub) {}
+  ~NtskeFeedImpl() noexcept(false) { hub.ntskdClosed(generation); }
+
+  kj::Promise<void> attach(AttachContext context) override {
+    return hub.checked(roleName(Role::NTSKD), [&]() {
+      auto params = context.getParams();
+      validateDaemonInfo(params.getInfo(), ipc::Role::NTSKD);
+      generation = hub.ntskdAttach(generation, params.getInfo(), params.getListener());
+    });
+  }
+  kj::Promise<void> pushStats(PushStatsContext context) override {
+    return hub.checked(roleName(Role::NTSKD), [&]() {
+      KJ_REQUIRE(generation != 0, "attach first");
+      auto stats = context.getParams().getStats();
+      validateNtskeStats(stats);
+      hub.ntskdStats(generation, stats);
+    });
+  }
+
+private:
+  Hub& hub;
+  uint64_t generation = 0;   // this connection's number, 0 until attach
+};
+
 class StatusReaderImpl final: public ipc::StatusReader::Server {
 public:
   explicit StatusReaderImpl(Hub& hub): hub(hub) {}
@@ -95,5 +121,6 @@ private:
 ipc::RefclockFeed::Client Hub::newRefclockFeed() { return kj::heap<RefclockFeedImpl>(*this); }
 ipc::NetdFeed::Client Hub::newNetdFeed() { return kj::heap<NetdFeedImpl>(*this); }
 ipc::StatusReader::Client Hub::newStatusReader() { return kj::heap<StatusReaderImpl>(*this); }
+ipc::NtskeFeed::Client Hub::newNtskeFeed() { return kj::heap<NtskeFeedImpl>(*this); }
 
 }  // namespace horloge::clockd

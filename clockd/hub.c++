@@ -175,6 +175,7 @@ uint64_t Hub::netdAttach(uint64_t previous, ipc::DaemonInfo::Reader info,
   uint64_t connection = netd.attach(info);
   netdListeners.push_back({connection, kj::mv(listener)});
   log::info(kj::str("netd attached (pid ", info.getPid(), ")"));
+  pushKeysTo(netdListeners.back().listener);
   pushState();
   return connection;
 }
@@ -199,6 +200,56 @@ void Hub::netdStats(uint64_t connection, ipc::NetdStats::Reader stats) {
   m->initRoot<ipc::SystemStatus>().getNetd().setBody(stats);
   netd.body = kj::mv(m);
   netd.lastSeenNs = realtimeNs();
+}
+
+uint64_t Hub::ntskdAttach(uint64_t previous, ipc::DaemonInfo::Reader info,
+                          ipc::KeyListener::Client listener) {
+  std::erase_if(ntskdListeners, [previous](auto& l) { return l.generation == previous; });
+  uint64_t connection = ntskd.attach(info);
+  ntskdListeners.push_back({connection, kj::mv(listener)});
+  log::info(kj::str("ntskd attached (pid ", info.getPid(), ")"));
+  pushKeysTo(ntskdListeners.back().listener);
+  return connection;
+}
+
+void Hub::ntskdClosed(uint64_t connection) {
+  if (connection == 0) return;
+  std::erase_if(ntskdListeners, [connection](auto& l) { return l.generation == connection; });
+  if (ntskd.generation != connection) return;
+  if (ntskdListeners.empty()) {
+    ntskd.generation = 0;
+    ntskd.connected = false;
+    log::warn("ntskd disconnected");
+  } else {
+    ntskd.generation = ntskdListeners.back().generation;
+  }
+}
+
+void Hub::ntskdStats(uint64_t connection, ipc::NtskeStats::Reader stats) {
+  if (ntskd.generation != connection) return;
+  auto m = kj::heap<capnp::MallocMessageBuilder>();
+  m->initRoot<ipc::SystemStatus>().getNtskd().setBody(stats);
+  ntskd.body = kj::mv(m);
+  ntskd.lastSeenNs = realtimeNs();
+}
+
+void Hub::pushKeysTo(ipc::StateListener::Client& listener) {
+  if (options.ntsKeys == nullptr) return;
+  auto req = listener.updateKeysRequest();
+  nts::keySetToWire(options.ntsKeys->keys(), req.initKeys());
+  tasks.add(req.send().ignoreResult());
+}
+
+void Hub::pushKeysTo(ipc::KeyListener::Client& listener) {
+  if (options.ntsKeys == nullptr) return;
+  auto req = listener.updateRequest();
+  nts::keySetToWire(options.ntsKeys->keys(), req.initKeys());
+  tasks.add(req.send().ignoreResult());
+}
+
+void Hub::pushKeys() {
+  for (auto& l: netdListeners) pushKeysTo(l.listener);
+  for (auto& l: ntskdListeners) pushKeysTo(l.listener);
 }
 
 void Hub::netdUpstream(ipc::UpstreamSample::Reader s) {
@@ -447,6 +498,13 @@ kj::Promise<void> Hub::run() {
     lastSaveNs = now;
   }
   pushState();
+  if (options.ntsKeys != nullptr) {
+    KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+      if (options.ntsKeys->rotateIfDue(now)) pushKeys();
+    })) {
+      log::error(kj::str("NTS keys: ", e->getDescription()));
+    }
+  }
   return timer.afterDelay(1 * kj::SECONDS).then([this]() { return run(); });
 }
 
@@ -560,6 +618,14 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
 
   copyPeer(refclockd, out.initRefclockd(), [](auto st) { return st.getRefclockd().getBody(); });
   copyPeer(netd, out.initNetd(), [](auto st) { return st.getNetd().getBody(); });
+  if (options.ntsKeys != nullptr) {
+    copyPeer(ntskd, out.initNtskd(), [](auto st) { return st.getNtskd().getBody(); });
+    auto n = out.initNts();
+    n.setEnabled(true);
+    n.setKeys(options.ntsKeys->keys().keys.size());
+    n.setCurrentKeyAgeNs(options.ntsKeys->currentAgeNs(realtimeNs()));
+    n.setRotations(options.ntsKeys->rotations());
+  }
 }
 
 }  // namespace horloge::clockd

@@ -9,6 +9,7 @@
 #include "leap-file.h"
 #include "leap-sources.h"
 #include "log.h"
+#include "nts-keys.h"
 #include "persist.h"
 #include "reference.h"
 #include "relay.h"
@@ -45,6 +46,7 @@ struct HubOptions {
   double temperatureInterval = 10;
   std::string temperaturePath;            // statedir/clockd.temperature; "": not kept
   kj::Maybe<TemperatureMemory> temperatureMemory;   // the relation it held at start
+  NtsKeyStore* ntsKeys = nullptr;         // NTS on: the server keys (not owned), else null
 };
 
 class Hub: private kj::TaskSet::ErrorHandler {
@@ -55,6 +57,7 @@ public:
   ipc::RefclockFeed::Client newRefclockFeed();
   ipc::NetdFeed::Client newNetdFeed();
   ipc::StatusReader::Client newStatusReader();
+  ipc::NtskeFeed::Client newNtskeFeed();
 
   // Ticks the state machine and pushes the state to netd once a second. Never resolves.
   kj::Promise<void> run();
@@ -77,6 +80,12 @@ public:
   void netdClosed(uint64_t connection);
   void netdStats(uint64_t connection, ipc::NetdStats::Reader stats);
   void netdUpstream(ipc::UpstreamSample::Reader sample);
+  // NTS: ntskd as netd (its record, every attached listener), and the server keys, pushed to
+  // netd and ntskd when each attaches and at every rotation.
+  uint64_t ntskdAttach(uint64_t previous, ipc::DaemonInfo::Reader info,
+                       ipc::KeyListener::Client listener);
+  void ntskdClosed(uint64_t connection);
+  void ntskdStats(uint64_t connection, ipc::NtskeStats::Reader stats);
 
   // Runs `f` on a peer's message; a validation failure is counted, logged, and returned to the
   // peer as the call's error.
@@ -138,6 +147,15 @@ private:
     ipc::StateListener::Client listener;
   };
   std::vector<NetdListener> netdListeners;
+  Peer ntskd;
+  struct NtskdListener {
+    uint64_t generation;
+    ipc::KeyListener::Client listener;
+  };
+  std::vector<NtskdListener> ntskdListeners;
+  void pushKeys();
+  void pushKeysTo(ipc::StateListener::Client& listener);
+  void pushKeysTo(ipc::KeyListener::Client& listener);
   bool hadOwnState = false;                // synchronised at least once since we started
   double celsius = NAN;                    // the last temperature reading
   int64_t celsiusNs = 0, nextTemperatureNs = 0;

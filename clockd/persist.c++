@@ -9,16 +9,22 @@
 #include <vector>
 #include <cerrno>
 #include <kj/debug.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace horloge::clockd {
 
-namespace {
-
-void writeAtomically(const std::string& path, const std::string& text, bool durable = true) {
+void writeAtomically(const std::string& path, const std::string& text, bool durable, int mode) {
   std::string tmp = path + ".tmp";
-  FILE* f = fopen(tmp.c_str(), "w");
-  if (f == nullptr) KJ_FAIL_SYSCALL("fopen", errno, tmp);
+  unlink(tmp.c_str());   // a stale one may have a wider mode
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) KJ_FAIL_SYSCALL("open", errno, tmp);
+  FILE* f = fdopen(fd, "w");
+  if (f == nullptr) {
+    int error = errno;
+    close(fd);
+    KJ_FAIL_SYSCALL("fdopen", error, tmp);
+  }
   bool ok = fputs(text.c_str(), f) >= 0 && fflush(f) == 0 && (!durable || fsync(fileno(f)) == 0);
   ok = fclose(f) == 0 && ok;
   if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
@@ -27,6 +33,8 @@ void writeAtomically(const std::string& path, const std::string& text, bool dura
     KJ_FAIL_SYSCALL("write", error, path);
   }
 }
+
+namespace {
 
 // The file, or nullopt when absent (`why` empty) or unusable (`why` says so, naming it).
 std::optional<std::string> readAll(const std::string& path, kj::String& why) {

@@ -21,6 +21,11 @@
 
 namespace horloge::clockd {
 
+// Writes `text` to `path + ".tmp"` (created with `mode`), fsync()s it when `durable`, then
+// renames it over `path`: a reader sees the old file or the new one, never half of one.
+void writeAtomically(const std::string& path, const std::string& text, bool durable = true,
+                     int mode = 0644);
+
 struct Drift {
   double frequency = 0;           // s/s
   double sigma = 0;               // s/s

@@ -1,6 +1,7 @@
 #include "ntp-time.h"
 #include "validate.h"
 #include "ipc.h"
+#include "keys.h"
 #include <capnp/message.h>
 #include <kj/async-io.h>
 #include <doctest/doctest.h>
@@ -158,6 +159,20 @@ void fillLargestStatus(ipc::SystemStatus::Builder st) {
   st.initClockd().setVersion(kj::str(kj::repeat('v', MAX_TEXT)));
   st.getRefclockd().initInfo().setVersion(kj::str(kj::repeat('v', MAX_TEXT)));
   st.getNetd().initInfo().setVersion(kj::str(kj::repeat('v', MAX_TEXT)));
+  st.getNtskd().initInfo().setVersion(kj::str(kj::repeat('v', MAX_TEXT)));
+  st.getNtskd().initBody();
+  st.initNts().setEnabled(true);
+}
+
+// The whole key set clockd pushes to netd and ntskd: as many keys as nts::keySetFromWire takes.
+void fillLargestKeySet(ipc::NtsKeySet::Builder set) {
+  auto keys = set.initKeys(nts::MAX_SERVER_KEYS);
+  for (uint32_t i = 0; i < keys.size(); ++i) {
+    keys[i].setId(i + 1);
+    keys[i].setCreatedNs(NOW);
+    keys[i].initKey(nts::SIV_KEY_SIZE);
+  }
+  set.setCurrent(keys.size());
 }
 
 struct Counts {
@@ -207,8 +222,17 @@ TEST_CASE("IPC limits: each socket carries its largest valid message, with room 
   capnp::MallocMessageBuilder status;
   fillLargestStatus(status.initRoot<ipc::SystemStatus>());
   CHECK(status.sizeInWords() * 2 <= ipc::STATUS_SOCKET.peerReadWords);
+  capnp::MallocMessageBuilder keys;
+  fillLargestKeySet(keys.initRoot<ipc::NtsKeySet>());
+  CHECK_NOTHROW(nts::keySetFromWire(keys.getRoot<ipc::NtsKeySet>().asReader()));
+  CHECK(keys.sizeInWords() * 2 <= ipc::NETD_SOCKET.peerReadWords);
+  CHECK(keys.sizeInWords() * 2 <= ipc::NTSKE_SOCKET.peerReadWords);
+  capnp::MallocMessageBuilder ntske;
+  ntske.initRoot<ipc::NtskeStats>();   // fixed size: no lists, no texts
+  CHECK(ntske.sizeInWords() * 2 <= ipc::NTSKE_SOCKET.hubReadWords);
   MESSAGE("largest messages (words): refclock status ", refclock.sizeInWords(), ", netd stats ",
-          netd.sizeInWords(), ", system status ", status.sizeInWords());
+          netd.sizeInWords(), ", system status ", status.sizeInWords(), ", NTS key set ",
+          keys.sizeInWords());
 
   // And through real links with those limits, both ways.
   auto io = kj::setupAsyncIo();

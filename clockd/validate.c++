@@ -64,12 +64,26 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
   for (auto& row: NETD_STAT_ROWS) {
     if (row.perRequest) KJ_REQUIRE(row.get(s) <= received, "a netd counter exceeds the requests received");
   }
+  KJ_REQUIRE(s.getNtsCookiesIssued() <= 8 * received, "more NTS cookies than 8 per request");
   // netd's top talkers, copied into every status read: bounded, short addresses.
   KJ_REQUIRE(s.getTopClients().size() <= 16, "too many top clients");
   for (auto c: s.getTopClients()) {
     KJ_REQUIRE(c.getAddress().size() <= 48 && c.getKodSent() <= c.getRateLimited() &&
                c.getLastAgoNs() >= 0, "bad top client entry");
   }
+}
+
+void validateNtskeStats(ipc::NtskeStats::Reader s) {
+  uint64_t sessions = s.getSessions();
+  for (uint64_t v: {s.getCompleted(), s.getRefusedBusy(), s.getFailedHandshake(),
+                    s.getFailedAlpn(), s.getFailedTimeout(), s.getFailedTruncated(),
+                    s.getFailedOversized(), s.getFailedUnknownCritical(),
+                    s.getFailedBadRequest(), s.getFailedIo()}) {
+    KJ_REQUIRE(v <= sessions, "an ntskd counter exceeds the sessions");
+  }
+  KJ_REQUIRE(s.getCookiesIssued() <= 8 * sessions, "more cookies than 8 per session");
+  KJ_REQUIRE(s.getOpenConnections() <= 1'000'000, "open connections out of range");
+  KJ_REQUIRE(s.getKeyAgeNs() >= -1, "negative key age");
 }
 
 void validateUpstreamSample(ipc::UpstreamSample::Reader s) {

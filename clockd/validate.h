@@ -18,6 +18,7 @@ void validateReceiverLeap(ipc::ReceiverLeap::Reader l);
 void validateRefclockStatus(capnp::List<ipc::RefclockStatus>::Reader list);
 void validateNetdStats(ipc::NetdStats::Reader s);
 void validateUpstreamSample(ipc::UpstreamSample::Reader s);
+void validateNtskeStats(ipc::NtskeStats::Reader s);
 void validateDaemonInfo(ipc::DaemonInfo::Reader info, ipc::Role expected);
 
 }  // namespace horloge::clockd

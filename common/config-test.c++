@@ -80,7 +80,7 @@ TEST_CASE("config: errors name file and line") {
   CHECK(errorOf("rundir relative\n") == "t.conf:1: rundir must be an absolute path");
   CHECK(errorOf("user a b c\n") == "t.conf:1: unexpected 'b'");
   CHECK(errorOf("user badrole x\n") ==
-        "t.conf:1: unknown role 'badrole' (known: clockd, netd, refclockd, monitord)");
+        "t.conf:1: unknown role 'badrole' (known: clockd, netd, refclockd, monitord, ntskd)");
   CHECK(errorOf("user ../x\n") == "t.conf:1: bad user name '../x'");
   CHECK(errorOf("clock observe extra\n") == "t.conf:1: unexpected 'extra'");
   CHECK(errorOf(std::string("clock obs\0erve\n", 15)) == "t.conf:1: NUL byte in line");
@@ -365,6 +365,38 @@ TEST_CASE("config: a server name must resolve when the file is loaded") {
   unlink(path);
   CHECK(c.servers[0].name == "localhost");
   CHECK((c.servers[0].address == "127.0.0.1" || c.servers[0].address == "::1"));
+}
+
+TEST_CASE("config: nts") {
+  Config off = parseConfig("", "t.conf");
+  CHECK_FALSE(off.nts.enabled);
+  Config c = parseConfig("nts cert /etc/horloge/nts.pem key /etc/horloge/nts.key\n"
+                         "nts port 4461\nnts rotate 3600\nnts ntpserver time.example.org\n"
+                         "nts maxconnections 500\n", "t.conf");
+  CHECK(c.nts.enabled);
+  CHECK(c.nts.cert == "/etc/horloge/nts.pem");
+  CHECK(c.nts.key == "/etc/horloge/nts.key");
+  CHECK(c.nts.port == 4461);
+  CHECK(c.nts.rotate == 3600);
+  CHECK(c.nts.ntpServer == "time.example.org");
+  CHECK(c.nts.maxConnections == 500);
+  CHECK(parseConfig("nts ntpserver 2001:db8::1\n", "t.conf").nts.ntpServer == "2001:db8::1");
+  CHECK(c.user(Role::NTSKD) == "_horloge-ntskd");
+
+  CHECK(errorOf("nts cert /a\n") == "t.conf:1: missing 'key' after '/a'");
+  CHECK(errorOf("nts cert /a kye /b\n") == "t.conf:1: expected 'key' after the certificate path");
+  CHECK(errorOf("nts port 0\n") == "t.conf:1: port 0 out of range [1, 65535]");
+  CHECK(errorOf("nts rotate 5\n") == "t.conf:1: nts rotate seconds 5 out of range [10, 3.1536e+07]");
+  CHECK(errorOf("nts rotate 60.5\n") == "t.conf:1: nts rotate must be a whole number of seconds");
+  CHECK(errorOf("nts ntpserver bad/name\n") ==
+        "t.conf:1: bad nts ntpserver 'bad/name': a host name or a numeric address");
+  CHECK(errorOf("nts maxconnections 0\n") ==
+        "t.conf:1: nts maxconnections 0 out of range [1, 100000]");
+  CHECK(errorOf("nts ratelimit 1\n") ==
+        "t.conf:1: unknown nts option 'ratelimit' (known: cert, port, rotate, ntpserver, maxconnections)");
+  CHECK(errorOf("nts\n") == "t.conf:1: missing nts option after 'nts'");
+  CHECK(errorOf("nts port 1\nnts port 2\n") == "t.conf:2: 'nts port' already given at line 1");
+  CHECK(errorOf("user ntskd bad/user\n") == "t.conf:1: bad user name 'bad/user'");
 }
 
 TEST_CASE("config: u-blox receivers and the simulator's leap second") {

@@ -19,6 +19,7 @@ const char* roleName(Role role) {
     case Role::NETD: return "netd";
     case Role::REFCLOCKD: return "refclockd";
     case Role::MONITORD: return "monitord";
+    case Role::NTSKD: return "ntskd";
   }
   return "?";
 }
@@ -303,7 +304,7 @@ void parseUser(const Line& l, Config& c) {
         return;
       }
     }
-    l.fail("unknown role '" + l.words[1] + "' (known: clockd, netd, refclockd, monitord)");
+    l.fail("unknown role '" + l.words[1] + "' (known: clockd, netd, refclockd, monitord, ntskd)");
   }
   const std::string& name = l.word(1, "user name");
   l.noMoreThan(2);
@@ -341,6 +342,43 @@ void resolveServers(Config& c) {
                         "); the VLAN has no DNS: write its address, or name it in /etc/hosts");
     }
     s.address = text;
+  }
+}
+
+bool numericIp(const std::string& a) {
+  in6_addr buf;
+  return inet_pton(AF_INET, a.c_str(), &buf) == 1 || inet_pton(AF_INET6, a.c_str(), &buf) == 1;
+}
+
+void parseNts(const Line& l, Config& c) {
+  const std::string& what = l.word(1, "nts option");
+  if (what == "cert") {
+    c.nts.cert = l.path_(2, "certificate path");
+    if (l.word(3, "'key'") != "key") l.fail("expected 'key' after the certificate path");
+    c.nts.key = l.path_(4, "key path");
+    l.noMoreThan(5);
+    c.nts.enabled = true;
+  } else if (what == "port") {
+    c.nts.port = l.port(2);
+    l.noMoreThan(3);
+  } else if (what == "rotate") {
+    double s = l.number_(2, "nts rotate seconds", 10, 365 * 86400);
+    if (s != std::floor(s)) l.fail("nts rotate must be a whole number of seconds");
+    c.nts.rotate = s;
+    l.noMoreThan(3);
+  } else if (what == "ntpserver") {
+    const std::string& a = l.word(2, "address");
+    if (a.size() > 255 || !(validHostName(a) || numericIp(a)))
+      l.fail("bad nts ntpserver '" + a + "': a host name or a numeric address");
+    c.nts.ntpServer = a;
+    l.noMoreThan(3);
+  } else if (what == "maxconnections") {
+    double n = l.number_(2, "nts maxconnections", 1, 100000);
+    if (n != std::floor(n)) l.fail("nts maxconnections must be a whole number");
+    c.nts.maxConnections = static_cast<unsigned>(n);
+    l.noMoreThan(3);
+  } else {
+    l.fail("unknown nts option '" + what + "' (known: cert, port, rotate, ntpserver, maxconnections)");
   }
 }
 
@@ -495,6 +533,8 @@ void parseLine(const Line& l, Config& c) {
     parseRateLimit(l, c);
   } else if (d == "server") {
     parseServer(l, c);
+  } else if (d == "nts") {
+    parseNts(l, c);
   } else {
     l.fail(withHint("unknown directive '" + d + "'", foreignDirectiveHint(l.words)));
   }
@@ -508,6 +548,7 @@ std::string onceKey(const Line& l) {
   if (d == "listen" || d == "refclock" || d == "allow" || d == "deny" || d == "server") return "";
   if (d == "monitor" && l.words.size() > 1) return l.words[1] == "allow" ? "" : "monitor " + l.words[1];
   if (d == "user" && l.words.size() == 3) return "user " + l.words[1];
+  if (d == "nts" && l.words.size() > 1) return "nts " + l.words[1];
   return d;
 }
 

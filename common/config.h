@@ -8,8 +8,8 @@
 
 namespace horloge {
 
-enum class Role : uint8_t { CLOCKD, NETD, REFCLOCKD, MONITORD };
-constexpr int ROLE_COUNT = 4;
+enum class Role : uint8_t { CLOCKD, NETD, REFCLOCKD, MONITORD, NTSKD };
+constexpr int ROLE_COUNT = 5;
 const char* roleName(Role role);   // "clockd", "netd", ...
 
 enum class ClockBackend : uint8_t { SYSTEM, OBSERVE, SIM };
@@ -90,6 +90,17 @@ struct ServerConf {
 };
 constexpr size_t MAX_SERVERS = 16;
 
+// NTS (RFC 8915), on with `nts cert PATH key PATH`: ntskd runs the key exchange on TCP `port`,
+// clockd rotates the cookie keys every `rotate` seconds, netd answers authenticated requests.
+struct NtsConf {
+  bool enabled = false;
+  std::string cert, key;          // PEM; read by ntskd before lockdown
+  uint16_t port = 4460;           // NTS-KE, TCP
+  double rotate = 86400;          // seconds between server key rotations
+  std::string ntpServer;          // `nts ntpserver ADDRESS`: the NTP server clients are sent to
+  unsigned maxConnections = 100;  // NTS-KE connections at once; more are closed at once
+};
+
 // A Unix socket's path fits in sockaddr_un.sun_path (108 bytes with its NUL): clockd's sockets
 // are `rundir`/NAME, the longest NAME being "refclock.sock" (common/ipc.h checks its names
 // against this), and `refclock sock PATH` is bound as written.
@@ -114,7 +125,7 @@ struct Config {
   std::string monitorClientCa;    // `monitor client-ca PATH`: client certificates required (mTLS)
   double monitorHistory = 30;     // `monitor history SECONDS`: dashboard sample interval
   std::string users[ROLE_COUNT] = {"_horloge-clockd", "_horloge-netd", "_horloge-refclockd",
-                                   "_horloge-monitord"};
+                                   "_horloge-monitord", "_horloge-ntskd"};
   double maxHoldover = 7200;      // seconds without a clockd push before netd goes LI=3
   double makestepThreshold = 0;   // `makestep THRESHOLD LIMIT`: step beyond THRESHOLD seconds...
   int makestepLimit = 0;          // ...in the first LIMIT clock updates (-1: always); 0 0: never
@@ -149,6 +160,7 @@ struct Config {
   std::vector<AccessRule> access; // in file order; netd compiles them (most specific wins)
   RateLimitConf ratelimit;
   std::vector<ServerConf> servers;   // issue 8: upstream servers, in file order
+  NtsConf nts;
 
   const std::string& user(Role role) const { return users[static_cast<int>(role)]; }
 };

@@ -38,6 +38,8 @@ constexpr Socket REFCLOCK_SOCKET{"refclock.sock", 16 << 10, 1 << 10, 8, 256 << 1
 constexpr Socket NETD_SOCKET{"netd.sock", 4 << 10, 1 << 10, 8, 256 << 10};
 // Readers only ask; clockd answers with the whole SystemStatus (about 5100 words at most).
 constexpr Socket STATUS_SOCKET{"status.sock", 1 << 10, 16 << 10, 16, 1 << 20};
+// NTS on: ntskd pushes its stats (a few words); clockd pushes at most 16 server keys.
+constexpr Socket NTSKE_SOCKET{"ntske.sock", 1 << 10, 1 << 10, 8, 256 << 10};
 
 kj::String socketPath(const Config& config, const Socket& socket);
 
@@ -53,7 +55,8 @@ static_assert(static_cast<int>(Role::CLOCKD) == static_cast<int>(horloge::Role::
               static_cast<int>(Role::NETD) == static_cast<int>(horloge::Role::NETD) &&
               static_cast<int>(Role::REFCLOCKD) == static_cast<int>(horloge::Role::REFCLOCKD) &&
               static_cast<int>(Role::MONITORD) == static_cast<int>(horloge::Role::MONITORD) &&
-              horloge::ROLE_COUNT == 4);
+              static_cast<int>(Role::NTSKD) == static_cast<int>(horloge::Role::NTSKD) &&
+              horloge::ROLE_COUNT == 5);
 
 // The message stream under a Link: messages read are refused past `readWords` before any
 // room is made for them (capnp checks the segment table against the reader's limit first).

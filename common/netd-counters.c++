@@ -16,7 +16,7 @@ constexpr char VERSION_HELP[] = "Well-formed requests by NTP version";
 #define COUNTER(c) true, NetdCounter::c
 #define DERIVED false, NetdCounter::RECEIVED
 
-const NetdStatRow NETD_STAT_ROWS[22] = {
+const NetdStatRow NETD_STAT_ROWS[26] = {
   {COUNTER(RECEIVED), "received", "NTP packets received", "ntp_server_received_packets_total", "", "",
    "NTP requests received", false, FIELD(Received)},
   {COUNTER(ANSWERED), "answered", "NTP packets answered", "ntp_server_answered_packets_total", "", "",
@@ -43,6 +43,8 @@ const NetdStatRow NETD_STAT_ROWS[22] = {
    DROPPED_HELP, true, FIELD(DroppedSource)},
   {COUNTER(DROPPED_OWN_ADDRESS), "dropped_own_address", "From own address", "ntp_server_dropped_packets_total", "reason",
    "own_address", DROPPED_HELP, true, FIELD(DroppedOwnAddress)},
+  {COUNTER(DROPPED_NTS), "dropped_nts", "Bad NTS fields", "ntp_server_dropped_packets_total", "reason",
+   "nts", DROPPED_HELP, true, FIELD(DroppedNts)},
   {COUNTER(SEND_ERRORS), "send_errors", "Send errors", "ntp_server_send_error_packets_total", "", "",
    "Replies the kernel refused to send", true, FIELD(SendErrors)},
   {COUNTER(REQUESTS_V1), "requests_v1", "NTPv1 requests", "ntp_server_request_packets_total", "version", "1",
@@ -63,6 +65,14 @@ const NetdStatRow NETD_STAT_ROWS[22] = {
   {COUNTER(KERNEL_TX_STAMPS), "kernel_tx_stamps", "Kernel TX timestamps",
    "ntp_server_kernel_tx_timestamp_packets_total", "", "",
    "Kernel TX timestamps handed to interleaved clients", false, FIELD(KernelTxStamps)},
+  {COUNTER(NTS_REQUESTS), "nts_requests", "NTS requests", "ntp_server_nts_requests_total", "", "",
+   "NTS requests answered with an authenticated reply", true, FIELD(NtsRequests)},
+  {COUNTER(NTS_NAKS), "nts_naks", "NTS NAKs", "ntp_server_nts_naks_total", "", "",
+   "NTS NAKs sent (cookie unusable or request not authentic)", true, FIELD(NtsNaks)},
+  // Up to 8 per request: clockd bounds it apart (8 x received).
+  {COUNTER(NTS_COOKIES_ISSUED), "nts_cookies_issued", "NTS cookies issued",
+   "ntp_server_nts_cookies_issued_total", "", "", "Cookies sealed into NTS replies", false,
+   FIELD(NtsCookiesIssued)},
 };
 
 #undef FIELD

@@ -13,12 +13,13 @@ namespace horloge {
 enum class NetdCounter : uint8_t {
   RECEIVED, ANSWERED,
   DROPPED_LENGTH, DROPPED_VERSION, DROPPED_MODE, DROPPED_EXTENSION, DROPPED_AUTH,
-  DROPPED_SOURCE, DROPPED_OWN_ADDRESS, DROPPED_DENIED,
+  DROPPED_SOURCE, DROPPED_OWN_ADDRESS, DROPPED_DENIED, DROPPED_NTS,
   RATE_LIMITED, KOD_SENT, SEND_ERRORS,
   REQUESTS_V1, REQUESTS_V2, REQUESTS_V3, REQUESTS_V4,
   INTERLEAVED, KERNEL_RX_STAMPS, USER_RX_STAMPS, KERNEL_TX_STAMPS,
+  NTS_REQUESTS, NTS_NAKS, NTS_COOKIES_ISSUED,
 };
-constexpr size_t NETD_COUNTERS = static_cast<size_t>(NetdCounter::KERNEL_TX_STAMPS) + 1;
+constexpr size_t NETD_COUNTERS = static_cast<size_t>(NetdCounter::NTS_COOKIES_ISSUED) + 1;
 
 // One row of NetdStats as operators see it.
 struct NetdStatRow {
@@ -41,6 +42,6 @@ struct NetdStatRow {
 };
 
 // In horlogectl's order; the rows of a /metrics family are contiguous.
-extern const NetdStatRow NETD_STAT_ROWS[22];
+extern const NetdStatRow NETD_STAT_ROWS[26];
 
 }  // namespace horloge

@@ -45,7 +45,7 @@ using namespace horloge;
 namespace {
 
 constexpr uint64_t SYS_TIME_BIT = uint64_t(1) << 25;   // CAP_SYS_TIME in CapEff
-constexpr Role ROLES[] = {Role::CLOCKD, Role::NETD, Role::REFCLOCKD, Role::MONITORD};
+constexpr Role ROLES[] = {Role::CLOCKD, Role::NETD, Role::REFCLOCKD, Role::MONITORD, Role::NTSKD};
 
 bool isRoot() { return geteuid() == 0; }
 
@@ -252,7 +252,13 @@ std::string lockedDownChecks(Role role, uid_t nobody) {
       break;
     }
     case Role::NETD:
-    case Role::MONITORD: {
+    case Role::MONITORD:
+    case Role::NTSKD: {
+      if (role == Role::NTSKD) {
+        // The key exchange: TCP connections handed to it, never a socket of its own but Unix.
+        r.refused(syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0), "socket(AF_INET, UDP)");
+        r.refused(syscall(SYS_socket, AF_INET6, SOCK_STREAM, 0), "socket(AF_INET6, TCP)");
+      }
       int ro = open("/dev/null", O_RDONLY | O_CLOEXEC);
       r.allowed(ro, "open(O_RDONLY)");
       if (ro >= 0) close(ro);
@@ -352,7 +358,7 @@ std::string eventLoopAfterLockdown(Role role) {
   if (!client) client = network.parseAddress(address).wait(io.waitScope)->connect()
                                .wait(io.waitScope);   // reconnecting to clockd
   client->write("ping", 4).wait(io.waitScope);
-  if (role == Role::CLOCKD || role == Role::MONITORD) {
+  if (role == Role::CLOCKD || role == Role::MONITORD || role == Role::NTSKD) {
     auto server = listener->accept().wait(io.waitScope);
     char buffer[4];
     server->read(buffer, 4).wait(io.waitScope);

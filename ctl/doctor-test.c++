@@ -307,6 +307,19 @@ TEST_CASE("doctor: no pulse, a receiver's fault, and an unusable configuration")
                                                 "driver 'PPS'") != std::string::npos);
 }
 
+TEST_CASE("doctor: ntskd's user is needed only with NTS on") {
+  FakeRoot r;
+  users(r);   // the four daemons' users, not ntskd's
+  r.file("/usr/share/horloge/leap-seconds.list", shippedLeapFile());
+  r.file("/etc/horloge/horloge.conf", "refclock sim\nclock observe\n");
+  CHECK(doctor(r, []() {}, nullptr, nullptr).one("users").result == Finding::PASS);
+  r.file("/etc/horloge/horloge.conf", "refclock sim\nclock observe\n"
+                                      "nts cert /etc/horloge/nts.crt key /etc/horloge/nts.key\n");
+  auto res = doctor(r, []() {}, nullptr, nullptr);
+  CHECK(res.one("users").result == Finding::FAIL);
+  CHECK(std::string(res.one("users").message.cStr()) == "no such user: _horloge-ntskd");
+}
+
 TEST_CASE("doctor: -j and -c give one table keyed check, result, message, fix") {
   Finding f[] = {{Finding::FAIL, kj::str("pps device"), kj::str("PPS device /dev/pps0 is missing"),
                   kj::str("add it")},

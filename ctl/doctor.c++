@@ -222,6 +222,8 @@ private:
     loadAccounts();
     kj::Vector<kj::String> missing;
     for (int r = 0; r < ROLE_COUNT; ++r) {
+      // ntskd runs only with NTS on: elsewhere its user is not needed.
+      if (static_cast<Role>(r) == Role::NTSKD && !config.nts.enabled) continue;
       if (!accounts.count(config.users[r])) missing.add(kj::str(config.users[r].c_str()));
     }
     if (missing.size() > 0) {

@@ -165,5 +165,40 @@ TEST_CASE("an empty status (fresh clockd) renders without surprises") {
   CHECK(downPeers(s.asReader()).size() == 2);
 }
 
+TEST_CASE("status table, NTS on: keys, requests, key exchanges; ntskd down is a down peer") {
+  capnp::MallocMessageBuilder m;
+  auto s = m.initRoot<ipc::SystemStatus>();
+  fillStatus(s, true);
+  s.getNetd().getBody().setNtsRequests(70);
+  s.getNetd().getBody().setNtsNaks(3);
+  s.getNetd().getBody().setNtsCookiesIssued(80);
+  auto nts = s.initNts();
+  nts.setEnabled(true);
+  nts.setKeys(2);
+  nts.setCurrentKeyAgeNs(90'000'000'000);
+  nts.setRotations(1);
+  auto ke = s.initNtskd();
+  ke.setConnected(true);
+  ke.initBody().setSessions(12);
+  ke.getBody().setCompleted(10);
+  ke.getBody().setCookiesIssued(80);
+  ke.getBody().setFailedTimeout(2);
+  std::string text = renderStatus(s.asReader()).cStr();
+  CHECK(text.find("ntskd      up") != std::string::npos);
+  CHECK(text.find(R"(
+NTS     keys      key age    rotations  requests  NAKs         cookies    malformed
+        2         90.000 s   1          70        3            80         0
+NTS-KE  sessions  completed  cookies    open      busy         handshake  ALPN
+        12        10         80         0         0            0          0
+        timeout   truncated  oversized  critical  bad request  I/O
+        2         0          0          0         0            0
+)") != std::string::npos);
+  CHECK(downPeers(s.asReader()).size() == 0);
+  ke.setConnected(false);
+  auto down = downPeers(s.asReader());
+  REQUIRE(down.size() == 1);
+  CHECK(down[0] == "ntskd");
+}
+
 }  // namespace
 }  // namespace horloge::ctl

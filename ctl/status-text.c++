@@ -128,6 +128,36 @@ void renderDaemons(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
   daemonRow(t, roleName(Role::CLOCKD), true, status.getClockd());
   daemonRow(t, roleName(Role::REFCLOCKD), status.getRefclockd().getConnected(), status.getRefclockd().getInfo());
   daemonRow(t, roleName(Role::NETD), status.getNetd().getConnected(), status.getNetd().getInfo());
+  if (status.getNts().getEnabled()) {
+    daemonRow(t, roleName(Role::NTSKD), status.getNtskd().getConnected(), status.getNtskd().getInfo());
+  }
+  t.renderTo(out);
+}
+
+// NTS: the keys clockd holds (count, age, rotations: never the keys), netd's NTS requests and
+// ntskd's key exchanges with their failures by reason.
+void renderNts(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
+  auto nts = status.getNts();
+  Table t;
+  t.row("NTS", "keys", "key age", "rotations", "requests", "NAKs", "cookies", "malformed");
+  auto netd = status.getNetd();
+  bool up = netd.getConnected();
+  auto s = netd.getBody();
+  t.row("", nts.getKeys(), seconds(double(nts.getCurrentKeyAgeNs()) * 1e-9, false),
+        nts.getRotations(), up ? kj::str(s.getNtsRequests()) : kj::str("-"),
+        up ? kj::str(s.getNtsNaks()) : kj::str("-"),
+        up ? kj::str(s.getNtsCookiesIssued()) : kj::str("-"),
+        up ? kj::str(s.getDroppedNts()) : kj::str("-"));
+  auto ke = status.getNtskd();
+  if (ke.getConnected()) {
+    auto k = ke.getBody();
+    t.row("NTS-KE", "sessions", "completed", "cookies", "open", "busy", "handshake", "ALPN");
+    t.row("", k.getSessions(), k.getCompleted(), k.getCookiesIssued(), k.getOpenConnections(),
+          k.getRefusedBusy(), k.getFailedHandshake(), k.getFailedAlpn());
+    t.row("", "timeout", "truncated", "oversized", "critical", "bad request", "I/O");
+    t.row("", k.getFailedTimeout(), k.getFailedTruncated(), k.getFailedOversized(),
+          k.getFailedUnknownCritical(), k.getFailedBadRequest(), k.getFailedIo());
+  }
   t.renderTo(out);
 }
 
@@ -175,6 +205,9 @@ void renderDownNotes(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
   };
   note(roleName(Role::REFCLOCKD), status.getRefclockd().getConnected(), status.getRefclockd().getLastSeenNs());
   note(roleName(Role::NETD), status.getNetd().getConnected(), status.getNetd().getLastSeenNs());
+  if (status.getNts().getEnabled()) {
+    note(roleName(Role::NTSKD), status.getNtskd().getConnected(), status.getNtskd().getLastSeenNs());
+  }
 }
 
 }  // namespace
@@ -201,6 +234,10 @@ kj::String renderStatus(ipc::SystemStatus::Reader status) {
     out.add('\n');
     renderNetd(status, out);
   }
+  if (status.getNts().getEnabled()) {
+    out.add('\n');
+    renderNts(status, out);
+  }
   if (downPeers(status).size() > 0) {
     out.add('\n');
     renderDownNotes(status, out);
@@ -213,6 +250,9 @@ kj::Array<kj::StringPtr> downPeers(ipc::SystemStatus::Reader status) {
   kj::Vector<kj::StringPtr> down;
   if (!status.getRefclockd().getConnected()) down.add(roleName(Role::REFCLOCKD));
   if (!status.getNetd().getConnected()) down.add(roleName(Role::NETD));
+  if (status.getNts().getEnabled() && !status.getNtskd().getConnected()) {
+    down.add(roleName(Role::NTSKD));
+  }
   return down.releaseAsArray();
 }
 

@@ -274,6 +274,7 @@ Bad extension        : 0
 Authenticated        : 0
 Bad source           : 0
 From own address     : 0
+Bad NTS fields       : 0
 Send errors          : 0
 NTPv1 requests       : 0
 NTPv2 requests       : 0
@@ -283,12 +284,15 @@ Interleaved replies  : 0
 Kernel RX timestamps : 0
 User RX timestamps   : 0
 Kernel TX timestamps : 0
+NTS requests         : 0
+NTS NAKs             : 0
+NTS cookies issued   : 0
 State age            : 400.000 ms
 )G");
-  CHECK(run("serverstats", Format::CSV) == R"G(received,answered,dropped,rate_limited,kod_sent,dropped_denied,dropped_length,dropped_version,dropped_mode,dropped_extension,dropped_auth,dropped_source,dropped_own_address,send_errors,requests_v1,requests_v2,requests_v3,requests_v4,interleaved,kernel_rx_stamps,user_rx_stamps,kernel_tx_stamps,state_age
-100000,99950,50,40,4,0,0,0,0,0,0,0,0,0,0,0,0,99990,0,0,0,0,0.4
+  CHECK(run("serverstats", Format::CSV) == R"G(received,answered,dropped,rate_limited,kod_sent,dropped_denied,dropped_length,dropped_version,dropped_mode,dropped_extension,dropped_auth,dropped_source,dropped_own_address,dropped_nts,send_errors,requests_v1,requests_v2,requests_v3,requests_v4,interleaved,kernel_rx_stamps,user_rx_stamps,kernel_tx_stamps,nts_requests,nts_naks,nts_cookies_issued,state_age
+100000,99950,50,40,4,0,0,0,0,0,0,0,0,0,0,0,0,0,99990,0,0,0,0,0,0,0,0.4
 )G");
-  CHECK(run("serverstats", Format::JSON) == R"G({"received":100000,"answered":99950,"dropped":50,"rate_limited":40,"kod_sent":4,"dropped_denied":0,"dropped_length":0,"dropped_version":0,"dropped_mode":0,"dropped_extension":0,"dropped_auth":0,"dropped_source":0,"dropped_own_address":0,"send_errors":0,"requests_v1":0,"requests_v2":0,"requests_v3":0,"requests_v4":99990,"interleaved":0,"kernel_rx_stamps":0,"user_rx_stamps":0,"kernel_tx_stamps":0,"state_age":0.4}
+  CHECK(run("serverstats", Format::JSON) == R"G({"received":100000,"answered":99950,"dropped":50,"rate_limited":40,"kod_sent":4,"dropped_denied":0,"dropped_length":0,"dropped_version":0,"dropped_mode":0,"dropped_extension":0,"dropped_auth":0,"dropped_source":0,"dropped_own_address":0,"dropped_nts":0,"send_errors":0,"requests_v1":0,"requests_v2":0,"requests_v3":0,"requests_v4":99990,"interleaved":0,"kernel_rx_stamps":0,"user_rx_stamps":0,"kernel_tx_stamps":0,"nts_requests":0,"nts_naks":0,"nts_cookies_issued":0,"state_age":0.4}
 )G");
 }
 
@@ -353,6 +357,19 @@ netd,true,0,,0,none,0000000000000000,false,off,0,,
  {"daemon":"refclockd","up":true,"pid":1300,"user":"","uid":102,"capabilities":"none","cap_eff":"0000000000000000","no_new_privs":true,"seccomp":"filter","restarts":2,"started":null,"version":""},
  {"daemon":"netd","up":true,"pid":0,"user":"","uid":0,"capabilities":"none","cap_eff":"0000000000000000","no_new_privs":false,"seccomp":"off","restarts":0,"started":null,"version":""}]
 )G");
+}
+
+TEST_CASE("horlogectl daemons: ntskd listed with NTS on, down when it is not attached") {
+  capnp::MallocMessageBuilder m;
+  auto status = m.initRoot<ipc::SystemStatus>();
+  fill(status);
+  auto& command = KJ_ASSERT_NONNULL(findCommand("daemons"));
+  Lookup lookup{user};
+  auto csv = [&]() { return render(command.views(status.asReader(), lookup), Format::CSV); };
+  CHECK(std::string(csv().cStr()).find("ntskd") == std::string::npos);
+  status.initNts().setEnabled(true);
+  status.initNtskd().setRestarts(1);
+  CHECK(std::string(csv().cStr()).find("\nntskd,false,,,,,,,,1,,\n") != std::string::npos);
 }
 
 TEST_CASE("horlogectl status -j: the whole status, snake_case keys, typed values") {

@@ -412,6 +412,10 @@ kj::Array<View> daemons(ipc::SystemStatus::Reader status, const Lookup& lookup) 
   if (status.hasMonitord() && status.getMonitord().getPid() != 0) {
     row(roleName(Role::MONITORD), true, status.getMonitord(), nullptr);
   }
+  if (status.getNts().getEnabled()) {   // ntskd runs only with NTS on
+    row(roleName(Role::NTSKD), status.getNtskd().getConnected(), status.getNtskd().getInfo(),
+        status.getNtskd().getRestarts());
+  }
   return kj::arr(kj::mv(v));
 }
 

@@ -4,6 +4,9 @@
 #   refclock.sock  bootstrap RefclockFeed   refclockd pushes samples and status
 #   netd.sock      bootstrap NetdFeed       netd attaches a StateListener, pushes stats
 #   status.sock    bootstrap StatusReader   monitord and horlogectl read, never write
+#   ntske.sock     bootstrap NtskeFeed      ntskd attaches a KeyListener, pushes stats (NTS on)
+# NTS server keys (NtsKeySet) are made, rotated and persisted by clockd alone; it pushes them
+# to netd (StateListener.updateKeys) and ntskd (KeyListener.update), which re-check them.
 # A socket's bootstrap capability is the only one its peer ever gets; clockd checks the
 # peer's uid (SO_PEERCRED) against the role's user before serving it.
 # clockd re-checks every field it receives (see clockd/validate.h) and drops a peer that
@@ -15,7 +18,7 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("horloge::ipc");
 
-enum Role { clockd @0; netd @1; refclockd @2; monitord @3; }
+enum Role { clockd @0; netd @1; refclockd @2; monitord @3; ntskd @4; }
 
 # The longest text a peer may put in a name, a version, a receiver's fault or anomaly: clockd
 # refuses a longer one (clockd/validate.h), so a peer cuts its own texts to it.
@@ -175,6 +178,50 @@ struct NetdStats {
   servedLeap @24 :UInt8 = 3;
   servedStratum @25 :UInt8 = 16;
   servedRootDispersion @26 :UInt32;   # NTP short format
+  # NTS (RFC 8915): authenticated requests answered, NTS NAKs sent (cookie unusable or request
+  # not authentic), cookies sealed into replies, requests with malformed NTS fields dropped.
+  ntsRequests @27 :UInt64;
+  ntsNaks @28 :UInt64;
+  ntsCookiesIssued @29 :UInt64;
+  droppedNts @30 :UInt64;
+}
+
+struct NtsKey {
+  id @0 :UInt32;
+  createdNs @1 :Int64;
+  key @2 :Data;               # AEAD_AES_SIV_CMAC_256 key, 32 bytes: never logged or shown
+}
+
+struct NtsKeySet {
+  current @0 :UInt32;         # id of the key new cookies are sealed under
+  keys @1 :List(NtsKey);      # the current one and those still accepted, at most 16
+}
+
+struct NtskeStats {
+  # ntskd's NTS-KE server (TLS 1.3, ALPN ntske/1), counted since it started.
+  sessions @0 :UInt64;        # TCP connections accepted
+  completed @1 :UInt64;       # key exchanges that issued cookies
+  cookiesIssued @2 :UInt64;
+  openConnections @3 :UInt32;
+  # Failures by reason; a session counts in one at most.
+  refusedBusy @4 :UInt64;     # over `nts maxconnections`: closed at once
+  failedHandshake @5 :UInt64; # TLS handshake failed: TLS 1.2 or older, not TLS at all...
+  failedAlpn @6 :UInt64;      # no ALPN ntske/1 offered
+  failedTimeout @7 :UInt64;   # idle or slow past the session deadline
+  failedTruncated @8 :UInt64; # closed inside a record or before End of Message
+  failedOversized @9 :UInt64; # request over 1024 bytes
+  failedUnknownCritical @10 :UInt64;
+  failedBadRequest @11 :UInt64;
+  failedIo @12 :UInt64;       # TLS or socket errors after the handshake
+  keyAgeNs @13 :Int64;        # age of the key cookies are sealed under; -1: no keys yet
+}
+
+struct NtsStatus {
+  # clockd's NTS server keys (never the keys themselves).
+  enabled @0 :Bool;
+  keys @1 :UInt32;
+  currentKeyAgeNs @2 :Int64;
+  rotations @3 :UInt64;       # since clockd started
 }
 
 enum SyncState { unsynchronised @0; locked @1; holdover @2; }
@@ -272,6 +319,8 @@ struct SystemStatus {
   monitord @5 :DaemonInfo;    # filled by monitord itself when it renders
   sources @6 :List(SourceStatus);
   host @7 :HostInfo;          # filled by the reader (monitord, horlogectl), not by clockd
+  ntskd @8 :Peer(NtskeStats);
+  nts @9 :NtsStatus;
 }
 
 struct HostInfo {
@@ -287,6 +336,16 @@ interface RefclockFeed {
 
 interface StateListener {
   update @0 (state :ServerState) -> ();
+  updateKeys @1 (keys :NtsKeySet) -> ();   # NTS on: at attach and at every rotation
+}
+
+interface KeyListener {
+  update @0 (keys :NtsKeySet) -> ();
+}
+
+interface NtskeFeed {
+  attach @0 (info :DaemonInfo, listener :KeyListener) -> ();
+  pushStats @1 (stats :NtskeStats) -> ();
 }
 
 interface NetdFeed {

@@ -1,4 +1,4 @@
-// horloge-launch: runs the four daemons in the foreground without systemd. It binds the
+// horloge-launch: runs the daemons (four, five with NTS) in the foreground without systemd. It binds the
 // sockets and hands them over as socket activation does (LISTEN_FDS, LISTEN_FDNAMES), restarts
 // a daemon that dies (Restart=on-failure with back-off), gives up on one that keeps failing
 // while the others go on serving (as systemd's units do, each with its own start limit), and
@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
     daemons.push_back({Role::REFCLOCKD, launch::bindRefclockSocks(config), "refclock-sock"});
     daemons.push_back({Role::NETD, launch::bindNtp(config), "ntp"});
     if (config.monitorEnabled) daemons.push_back({Role::MONITORD, {launch::bindMonitor(config)}, "https"});
+    if (config.nts.enabled) daemons.push_back({Role::NTSKD, {launch::bindNtske(config)}, "ntske"});
   } catch (const ConfigError& e) {
     log::error(e.what());
     return 1;

@@ -12,7 +12,7 @@ namespace horloge::launch {
 
 namespace {
 
-int bindOne(const std::string& address, uint16_t port, int type) {
+int bindOne(const std::string& address, uint16_t port, int type, bool v6only = true) {
   sockaddr_storage ss{};
   socklen_t len;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
@@ -34,7 +34,8 @@ int bindOne(const std::string& address, uint16_t port, int type) {
   KJ_SYSCALL(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
   // Each address family gets its own socket, so [::] must not also take IPv4.
   if (ss.ss_family == AF_INET6) {
-    KJ_SYSCALL(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)));
+    int only = v6only ? 1 : 0;
+    KJ_SYSCALL(setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof(only)));
   }
   KJ_SYSCALL(bind(fd, reinterpret_cast<sockaddr*>(&ss), len), address.c_str(), port);
   return fd;
@@ -53,6 +54,18 @@ std::vector<int> bindNtp(const Config& config) {
 int bindMonitor(const Config& config) {
   int fd = bindOne(config.monitorAddress, config.monitorPort, SOCK_STREAM);
   KJ_SYSCALL(listen(fd, 64));
+  return fd;
+}
+
+int bindNtske(const Config& config) {
+  int fd = -1;
+  // One socket for both families ([::] taking IPv4 too), or IPv4 alone on a host without IPv6.
+  KJ_IF_MAYBE(e, kj::runCatchingExceptions([&]() {
+    fd = bindOne("::", config.nts.port, SOCK_STREAM, false);
+  })) {
+    fd = bindOne("0.0.0.0", config.nts.port, SOCK_STREAM);
+  }
+  KJ_SYSCALL(listen(fd, 128));
   return fd;
 }
 

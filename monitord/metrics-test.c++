@@ -1,6 +1,7 @@
 #include "metrics.h"
 #include <capnp/message.h>
 #include <doctest/doctest.h>
+#include <set>
 #include <string_view>
 
 namespace horloge::monitord {
@@ -8,6 +9,17 @@ namespace {
 
 bool has(kj::StringPtr text, kj::StringPtr part) {
   return std::string_view(text.cStr()).find(part.cStr()) != std::string_view::npos;
+}
+
+// Every family announced once: a second "# TYPE" of the same name makes scrapers refuse the page.
+bool eachFamilyOnce(kj::StringPtr text) {
+  std::string_view v(text.cStr());
+  std::set<std::string_view> seen;
+  for (size_t at = v.find("# TYPE "); at != std::string_view::npos; at = v.find("# TYPE ", at + 1)) {
+    size_t end = v.find(' ', at + 7);
+    if (!seen.insert(v.substr(at + 7, end - at - 7)).second) return false;
+  }
+  return !seen.empty();
 }
 
 void fill(ipc::SystemStatus::Builder s) {
@@ -110,6 +122,44 @@ TEST_CASE("metrics: families, labels, escaping") {
   std::string_view v(text.cStr());
   auto first = v.find("# TYPE ntp_system_info ");
   CHECK(v.find("# TYPE ntp_system_info ", first + 1) == std::string_view::npos);
+}
+
+TEST_CASE("metrics: NTS keys, requests and key exchanges, only with NTS on") {
+  capnp::MallocMessageBuilder m1, m2;
+  auto status = m1.initRoot<ipc::SystemStatus>();
+  fill(status);
+  auto self = m2.initRoot<ipc::DaemonInfo>();
+  auto off = renderMetrics(status.asReader(), self.asReader());
+  CHECK(!has(off, "ntp_nts_"));
+  CHECK(!has(off, "daemon=\"ntskd\""));
+  status.getNetd().getBody().setNtsRequests(40);
+  status.getNetd().getBody().setNtsNaks(2);
+  status.getNetd().getBody().setDroppedNts(5);
+  auto nts = status.initNts();
+  nts.setEnabled(true);
+  nts.setKeys(3);
+  nts.setCurrentKeyAgeNs(7'200'000'000'000);
+  nts.setRotations(2);
+  auto ke = status.initNtskd();
+  ke.setConnected(true);
+  ke.setRestarts(1);
+  ke.initBody().setSessions(10);
+  ke.getBody().setCompleted(8);
+  ke.getBody().setFailedAlpn(1);
+  auto text = renderMetrics(status.asReader(), self.asReader());
+  CHECK(has(text, "ntp_nts_keys 3\n"));
+  CHECK(has(text, "ntp_nts_key_age_seconds 7200\n"));
+  CHECK(has(text, "ntp_nts_key_rotations_total 2\n"));
+  CHECK(has(text, "ntp_server_nts_requests_total 40\n"));
+  CHECK(has(text, "ntp_server_nts_naks_total 2\n"));
+  CHECK(has(text, "ntp_server_dropped_packets_total{reason=\"nts\"} 5\n"));
+  CHECK(has(text, "ntp_nts_ke_sessions_total 10\n"));
+  CHECK(has(text, "ntp_nts_ke_completed_total 8\n"));
+  CHECK(has(text, "ntp_nts_ke_failures_total{reason=\"alpn\"} 1\n"));
+  CHECK(has(text, "ntp_daemon_up{daemon=\"ntskd\"} 1\n"));
+  CHECK(has(text, "ntp_daemon_restarts_total{daemon=\"ntskd\"} 1\n"));
+  CHECK(eachFamilyOnce(off));
+  CHECK(eachFamilyOnce(text));
 }
 
 TEST_CASE("metrics: clockd unreachable still scrapes") {

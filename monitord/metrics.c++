@@ -135,6 +135,18 @@ const Row<Netd> SERVER_ROWS[] = {
    [](Netd s) { return nsToSeconds(s.getStateAgeNs()); }},
 };
 
+using Ntske = ipc::NtskeStats::Reader;
+const Row<Ntske> NTSKE_ROWS[] = {
+  {"ntp_nts_ke_sessions_total", "counter", "NTS-KE connections accepted",
+   [](Ntske s) { return double(s.getSessions()); }},
+  {"ntp_nts_ke_completed_total", "counter", "NTS-KE exchanges that issued cookies",
+   [](Ntske s) { return double(s.getCompleted()); }},
+  {"ntp_nts_ke_cookies_issued_total", "counter", "Cookies issued by key exchanges",
+   [](Ntske s) { return double(s.getCookiesIssued()); }},
+  {"ntp_nts_ke_open_connections", "gauge", "NTS-KE sessions open now",
+   [](Ntske s) { return double(s.getOpenConnections()); }},
+};
+
 using Refclock = ipc::RefclockStatus::Reader;
 const Row<Refclock> REFCLOCK_ROWS[] = {
   {"ntp_refclock_locked", "gauge", "1 while PPS and NMEA are paired",
@@ -303,6 +315,33 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
     }
   }
 
+  // NTS: clockd's keys (age and count, never the keys) and ntskd's sessions.
+  if (status.getNts().getEnabled()) {
+    auto nts = status.getNts();
+    e.family("ntp_nts_keys", "gauge", "NTS server keys accepted (the current one and its predecessors)");
+    e.sample(double(nts.getKeys()));
+    e.family("ntp_nts_key_age_seconds", "gauge", "Age of the key new cookies are sealed under");
+    e.sample(nsToSeconds(nts.getCurrentKeyAgeNs()));
+    e.family("ntp_nts_key_rotations_total", "counter", "NTS server key rotations since clockd started");
+    e.sample(double(nts.getRotations()));
+    auto ntskd = status.getNtskd();
+    if (ntskd.getConnected()) {
+      auto s = ntskd.getBody();
+      for (auto& row: NTSKE_ROWS) {
+        e.family(row.name, row.type, row.help);
+        e.sample(row.get(s));
+      }
+      e.family("ntp_nts_ke_failures_total", "counter", "NTS-KE sessions that failed, by reason");
+      const std::pair<kj::StringPtr, uint64_t> reasons[] = {
+        {"busy", s.getRefusedBusy()}, {"handshake", s.getFailedHandshake()},
+        {"alpn", s.getFailedAlpn()}, {"timeout", s.getFailedTimeout()},
+        {"truncated", s.getFailedTruncated()}, {"oversized", s.getFailedOversized()},
+        {"unknown_critical", s.getFailedUnknownCritical()},
+        {"bad_request", s.getFailedBadRequest()}, {"io", s.getFailedIo()}};
+      for (auto& [reason, n]: reasons) e.sample(double(n), {{"reason", reason}});
+    }
+  }
+
   auto refclocks = status.getRefclockd().getBody();
   if (status.getRefclockd().getConnected()) {
     for (auto& row: REFCLOCK_ROWS) {
@@ -323,12 +362,17 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
     {roleName(Role::REFCLOCKD), status.getRefclockd().getConnected(), status.getRefclockd().getInfo()},
     {roleName(Role::NETD), netd.getConnected(), netd.getInfo()},
     {roleName(Role::MONITORD), true, self},
+    {roleName(Role::NTSKD), status.getNtskd().getConnected(), status.getNtskd().getInfo()},
   };
-  daemons(e, list);
+  // ntskd only where NTS is on: elsewhere its absence is no outage.
+  daemons(e, kj::arrayPtr(list, status.getNts().getEnabled() ? 5 : 4));
   e.family("ntp_daemon_restarts_total", "counter",
            "Times the daemon came back with another pid since clockd started");
   e.sample(double(status.getRefclockd().getRestarts()), {{"daemon", "refclockd"}});
   e.sample(double(netd.getRestarts()), {{"daemon", "netd"}});
+  if (status.getNts().getEnabled()) {
+    e.sample(double(status.getNtskd().getRestarts()), {{"daemon", "ntskd"}});
+  }
   connectionFamilies(e, connections);
   return e.finish();
 }

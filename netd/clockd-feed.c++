@@ -13,7 +13,7 @@ kj::Promise<void> ClockdFeed::session(capnp::Capability::Client bootstrap) {
   auto feed = bootstrap.castAs<ipc::NetdFeed>();
   auto request = feed.attachRequest();
   request.setInfo(info);
-  request.setListener(kj::heap<StateListenerImpl>(cell, maxHoldoverNs));
+  request.setListener(kj::heap<StateListenerImpl>(cell, maxHoldoverNs, ntsKeys));
   return request.send().then([this, feed](auto&&) mutable { return pushStats(kj::mv(feed)); });
 }
 

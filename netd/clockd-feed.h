@@ -23,6 +23,8 @@ public:
   // The table whose busiest clients go into NetdStats.topClients (none: an empty list). Not
   // owned; read on the IPC thread at every push.
   void setTopClients(const TopClients* table) { top = table; }
+  // NTS on: the cell clockd's key pushes go to (not owned).
+  void setNtsKeys(NtsKeyCell* cell) { ntsKeys = cell; }
 
   // An ipc::Session: never resolves on its own, fails with the connection.
   kj::Promise<void> session(capnp::Capability::Client bootstrap);
@@ -35,6 +37,7 @@ private:
   int64_t maxHoldoverNs;
   kj::Duration interval;
   const TopClients* top = nullptr;
+  NtsKeyCell* ntsKeys = nullptr;
 
   kj::Promise<void> pushStats(ipc::NetdFeed::Client feed);
 };

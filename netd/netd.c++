@@ -89,6 +89,8 @@ int run(int argc, char** argv) {
                     config.ratelimit.enabled ? "on" : "off"));
   auto topClients = TopClients::withRandomKey();   // `horlogectl clients`
   options.topClients = topClients.get();
+  NtsKeyCell ntsKeys;   // NTS: clockd's keys, for the workers
+  if (config.nts.enabled) options.ntsKeys = &ntsKeys;
   Responder responder(fds.asPtr(), cell, options);
 
   // Who may serve netd.sock is looked up now: no user database after lockdown.
@@ -109,6 +111,7 @@ int run(int argc, char** argv) {
   ClockdFeed feed(io.provider->getTimer(), cell, [&responder]() { return responder.stats(); },
                   info.asReader(), options.maxHoldoverNs);
   feed.setTopClients(topClients.get());
+  if (config.nts.enabled) feed.setNtsKeys(&ntsKeys);
   // Relay mode: the upstream servers' samples go to clockd over the same connection.
   Upstream upstream(io.provider->getTimer(), io.unixEventPort, config.servers, cell);
   auto connected = ipc::keepConnected(

@@ -22,6 +22,7 @@ const char* dropName(Drop reason) {
     case Drop::SOURCE: return "source";
     case Drop::OWN_ADDRESS: return "own-address";
     case Drop::DENIED: return "denied";
+    case Drop::NTS: return "nts";
   }
   return "?";
 }

@@ -51,8 +51,9 @@ enum class Drop : uint8_t {
   SOURCE,          // a source that cannot be a client: port 0, unspecified, broadcast, multicast
   OWN_ADDRESS,     // the source is one of our own addresses (a reflection loop)
   DENIED,          // a `deny` rule covers the source (the responder's decision, not prepareReply's)
+  NTS,             // malformed NTS extension fields (nts-packet.h), with NTS on
 };
-constexpr int DROP_REASONS = 9;
+constexpr int DROP_REASONS = 10;
 const char* dropName(Drop reason);   // "length", "version", ...
 
 // The counter of a drop reason (not NONE): NetdCounter keeps Drop's order.
@@ -62,7 +63,8 @@ constexpr NetdCounter dropCounter(Drop reason) {
 }
 static_assert(dropCounter(Drop::DENIED) == NetdCounter::DROPPED_DENIED &&
               dropCounter(Drop::OWN_ADDRESS) == NetdCounter::DROPPED_OWN_ADDRESS &&
-              static_cast<int>(Drop::DENIED) + 1 == DROP_REASONS);
+              dropCounter(Drop::NTS) == NetdCounter::DROPPED_NTS &&
+              static_cast<int>(Drop::NTS) + 1 == DROP_REASONS);
 
 // The server state as clockd last pushed it (the header, aged by makeHeader()), with when it
 // arrived. Trivially copyable so that it can live in a seqlock (state-cell.h).

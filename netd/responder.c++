@@ -1,6 +1,7 @@
 #include "responder.h"
 #include "error-text.h"
 #include "log.h"
+#include "nts-packet.h"
 #include "ntp-time.h"
 #include "tx-stamps.h"
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <kj/debug.h>
 #include <netinet/in.h>
+#include <openssl/rand.h>
 #include <sys/random.h>
 #include <thread>
 #include <unistd.h>
@@ -145,6 +147,41 @@ struct Responder::Worker {
   TxStampReader txStamps;
   SocketShared* shared = nullptr;
 
+  // NTS (only with NTS on): this thread's cipher context and copy of the keys, and what each
+  // reply of the batch needs once its header is final.
+  kj::Own<nts::AesSiv> siv;
+  nts::KeySet keys;
+  uint64_t keysGeneration = 0;   // of the cell, when `keys` was copied; 0: none yet
+  enum class NtsKind : uint8_t { NONE, ANSWER, NAK };
+  struct NtsSlot {
+    NtsKind kind = NtsKind::NONE;
+    NtsRequest request;
+    size_t requestLength = 0;
+    nts::SessionKeys session;
+  };
+  NtsSlot nts[BATCH];
+  uint8_t ntsOut[BATCH][RX_BUFFER];
+  // Nonces for NTS replies and their cookies, drawn from OpenSSL's generator a page at a time:
+  // a call per reply would cost as much as the reply's cryptography.
+  uint8_t randomPool[4096];
+  size_t randomLeft = 0;
+  const uint8_t* randomBytes(size_t n) {
+    if (randomLeft < n) {
+      if (RAND_bytes(randomPool, sizeof(randomPool)) != 1) return nullptr;
+      randomLeft = sizeof(randomPool);
+    }
+    randomLeft -= n;
+    return randomPool + randomLeft;
+  }
+
+  void refreshKeys(const NtsKeyCell& cell) {
+    uint64_t g = cell.generation();
+    if (g != keysGeneration) {
+      keys = cell.copy();
+      keysGeneration = g;
+    }
+  }
+
   Worker(int fd, int family, uint64_t seed): fd(fd), family(family), rng(seed) {}
 
   // A request that asks for interleaved mode: finds its client's slot and, if it has one,
@@ -264,6 +301,7 @@ Responder::Responder(kj::ArrayPtr<const int> fds, const StateCell& state, Respon
       uint64_t seed;
       KJ_SYSCALL(getrandom(&seed, sizeof(seed), 0));
       ws.add(kj::heap<Worker>(fd, family, seed));
+      if (options.ntsKeys) ws.back()->siv = kj::heap<nts::AesSiv>();   // before lockdown
       ws.back()->shared = &sockets[f];
       ws.back()->counters.heartbeatNs.store(monotonicNs(), std::memory_order_relaxed);
     }
@@ -337,6 +375,12 @@ void Responder::run(Worker& w) {
       if (drop == Drop::NONE && options.access && !options.access->allows(client)) {
         drop = Drop::DENIED;
       }
+      NtsRequest ntsRequest;
+      NtsParse ntsParse = NtsParse::NOT_NTS;
+      if (drop == Drop::NONE && w.siv) {
+        ntsParse = parseNts(request.bytes, request.length, ntsRequest);
+        if (ntsParse == NtsParse::MALFORMED) drop = Drop::NTS;
+      }
       if (drop != Drop::NONE) {
         bump(c[dropCounter(drop)]);
         continue;
@@ -357,8 +401,25 @@ void Responder::run(Worker& w) {
           kod = true;
         }
       }
+      w.nts[m].kind = Worker::NtsKind::NONE;
+      if (ntsParse == NtsParse::NTS && !kod) {
+        w.refreshKeys(*options.ntsKeys);
+        Worker::NtsSlot& slot = w.nts[m];
+        if (checkNts(*w.siv, w.keysGeneration ? &w.keys : nullptr, request.bytes, ntsRequest,
+                     slot.session) == NtsCheck::OK) {
+          slot.kind = Worker::NtsKind::ANSWER;
+          bump(c[NetdCounter::NTS_REQUESTS]);
+        } else {
+          slot.kind = Worker::NtsKind::NAK;
+          makeKissOfDeath(w.replies[m], KISS_NTSN);
+          bump(c[NetdCounter::NTS_NAKS]);
+        }
+        slot.request = ntsRequest;
+        slot.requestLength = request.length;
+      }
       w.plans[m] = {};
-      if (!kod && wantsInterleaved(request.bytes, request.length)) {
+      if (!kod && w.nts[m].kind != Worker::NtsKind::NAK &&
+          wantsInterleaved(request.bytes, request.length)) {
         txControlLen = w.planInterleaved(m, request, *interleave, txControlLen);
       }
       w.txIov[m] = {w.replies[m].bytes, PACKET_SIZE};
@@ -377,11 +438,19 @@ void Responder::run(Worker& w) {
     // The transmit time, as late as we can read it: right before the send.
     int64_t txNs = served(snapshot.model, realtimeNs());
     for (unsigned j = 0; j < m; ++j) {
+      Worker::NtsSlot& ntsSlot = w.nts[j];
+      if (ntsSlot.kind == Worker::NtsKind::NAK) {
+        memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
+        w.txIov[j] = {w.ntsOut[j], ntsNak(ntsSlot.request, w.ntsOut[j])};
+      }
       if (isKissOfDeath(w.replies[j])) continue;   // no timestamps at all
       using Outcome = InterleaveTable::Outcome;
       const InterleaveTable::Plan& plan = w.plans[j];
       bool interleaved = plan.outcome == Outcome::INTERLEAVED;
-      if (!interleaved) stampTransmit(w.replies[j], txNs, static_cast<uint32_t>(splitmix64(w.rng)));
+      bool ntsAnswer = ntsSlot.kind == Worker::NtsKind::ANSWER;
+      // An NTS reply is sealed right after its stamp: its own, fresh, transmit time.
+      int64_t tx = ntsAnswer ? served(snapshot.model, realtimeNs()) : txNs;
+      if (!interleaved) stampTransmit(w.replies[j], tx, static_cast<uint32_t>(splitmix64(w.rng)));
       flagTimestamps(w.replies[j], interleaved);
       if (plan.outcome != Outcome::FULL) {
         // Saved before the send: the kernel stamp may be read by another worker right after.
@@ -392,6 +461,25 @@ void Responder::run(Worker& w) {
         w.shared->pendingTxStamps.fetch_add(1, std::memory_order_relaxed);
         if (interleaved) bump(c[NetdCounter::INTERLEAVED]);
       }
+      if (ntsAnswer) {
+        memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
+        const uint8_t* random =
+            w.randomBytes(NTS_NONCE_SIZE + MAX_REPLY_COOKIES * nts::COOKIE_NONCE_SIZE);
+        size_t length = random != nullptr
+            ? sealNtsReply(*w.siv, w.keys, ntsSlot.session, ntsSlot.request,
+                           ntsSlot.requestLength, random, w.ntsOut[j])
+            : 0;
+        if (length == 0) {
+          // OpenSSL failed: a NAK rather than an unauthenticated reply.
+          makeKissOfDeath(w.replies[j], KISS_NTSN);
+          memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
+          length = ntsNak(ntsSlot.request, w.ntsOut[j]);
+        } else {
+          bump(c[NetdCounter::NTS_COOKIES_ISSUED], replyCookies(ntsSlot.request, ntsSlot.requestLength));
+        }
+        w.txIov[j] = {w.ntsOut[j], length};
+      }
+      memset(&ntsSlot.session, 0, sizeof(ntsSlot.session));
     }
     unsigned sent = 0;
     while (sent < m) {

@@ -7,6 +7,11 @@
 // Each handed socket gets its own set of workers, all blocked in recvmmsg on it (the kernel
 // wakes one waiter per datagram). A receive timeout (SO_RCVTIMEO) lets them notice stop().
 //
+// NTS (nts-packet.h): after the deny check, malformed NTS fields are a silent drop; the rate
+// limiter comes before any cryptography, so a limited client costs no AES; the cookie and the
+// authenticator are checked in the batch loop, and the reply is sealed right after its own
+// transmit time is read (a fresh clock read per NTS reply: sealing takes microseconds).
+//
 // Interleaved mode (interleave.h, tx-stamps.h): replies to interleaved clients ask the kernel
 // for a TX stamp; whichever worker of that socket runs next reads the error queue (only when
 // stamps are pending) before answering its batch, so a client's next request finds the stamp
@@ -14,6 +19,7 @@
 #pragma once
 #include "access-list.h"
 #include "interleave.h"
+#include "nts-key-cell.h"
 #include "ntp-time.h"
 #include "packet.h"
 #include "rate-limiter.h"
@@ -46,6 +52,9 @@ struct ResponderOptions {
   RateLimiter* rateLimiter = nullptr;
   TopClients* topClients = nullptr;   // `horlogectl clients`: well-formed requests past `deny`
   size_t interleaveSlots = 16384;   // clients served in interleaved mode at once (64 B each)
+  // NTS on: the server keys clockd pushes (not owned). Null: NTS fields are ignored as any
+  // unknown extension field, and the request answered unauthenticated (as before NTS).
+  const NtsKeyCell* ntsKeys = nullptr;
 };
 
 // Config::workers: 0 means one per CPU, at most 4.

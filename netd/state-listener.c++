@@ -84,4 +84,16 @@ kj::Promise<void> StateListenerImpl::update(UpdateContext context) {
   return kj::READY_NOW;
 }
 
+kj::Promise<void> StateListenerImpl::updateKeys(UpdateKeysContext context) {
+  KJ_REQUIRE(ntsKeys != nullptr, "NTS is off here: no keys wanted");
+  nts::KeySet keys = nts::keySetFromWire(context.getParams().getKeys());
+  uint32_t current = keys.keys[keys.current].id;
+  size_t n = keys.keys.size();
+  bool changed = ntsKeys->generation() == 0 || ntsKeys->copy().keys.size() != n ||
+                 ntsKeys->copy().find(current) == nullptr;
+  ntsKeys->store(kj::mv(keys));
+  if (changed) log::info(kj::str("NTS keys from clockd: ", n, " accepted"));
+  return kj::READY_NOW;
+}
+
 }  // namespace horloge::netd

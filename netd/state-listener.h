@@ -2,6 +2,7 @@
 // netd trusts clockd no more than clockd trusts netd: every field is checked, and a push that
 // is out of range is refused (the call fails) and leaves the previous state in place.
 #pragma once
+#include "nts-key-cell.h"
 #include "state-cell.h"
 #include <horloge.capnp.h>
 
@@ -27,15 +28,19 @@ Snapshot nextSnapshot(const Snapshot& previous, const Snapshot& next, bool start
 // writer of `cell`.
 class StateListenerImpl final: public ipc::StateListener::Server {
 public:
-  StateListenerImpl(StateCell& cell, int64_t maxHoldoverNs)
-      : cell(cell), maxHoldoverNs(maxHoldoverNs) {}
+  // `ntsKeys`: where NTS keys go (NTS on), else null: a key push is then refused.
+  StateListenerImpl(StateCell& cell, int64_t maxHoldoverNs, NtsKeyCell* ntsKeys = nullptr)
+      : cell(cell), maxHoldoverNs(maxHoldoverNs), ntsKeys(ntsKeys) {}
 
 protected:
   kj::Promise<void> update(UpdateContext context) override;
+  // Checked (nts::keySetFromWire) before the workers see them.
+  kj::Promise<void> updateKeys(UpdateKeysContext context) override;
 
 private:
   StateCell& cell;
   int64_t maxHoldoverNs;
+  NtsKeyCell* ntsKeys;
   bool keeping = false;        // the last push kept the previous state (logged once)
 };
 

@@ -64,6 +64,7 @@ extern const Policy CLOCKD;
 extern const Policy NETD;
 extern const Policy REFCLOCKD;
 extern const Policy MONITORD;
+extern const Policy NTSKD;
 
 inline const Policy& forRole(Role role) {
   switch (role) {
@@ -71,6 +72,7 @@ inline const Policy& forRole(Role role) {
     case Role::NETD: return NETD;
     case Role::REFCLOCKD: return REFCLOCKD;
     case Role::MONITORD: return MONITORD;
+    case Role::NTSKD: return NTSKD;
   }
   KJ_FAIL_ASSERT("no seccomp policy for this role", static_cast<int>(role));
 }

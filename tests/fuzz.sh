@@ -9,7 +9,7 @@ src=$1
 tree=$2
 seconds=${HORLOGE_FUZZ_SECONDS:-20}
 jobs=$(nproc 2>/dev/null || echo 2)
-targets="netd-packet-fuzz nmea-fuzz ubx-fuzz config-fuzz leap-file-fuzz state-files-fuzz ipc-messages-fuzz"
+targets="netd-packet-fuzz nmea-fuzz ubx-fuzz config-fuzz leap-file-fuzz state-files-fuzz ipc-messages-fuzz ntske-fuzz netd-nts-fuzz"
 
 if ! command -v clang >/dev/null 2>&1 || ! command -v clang++ >/dev/null 2>&1; then
   echo "fuzz: SKIP: clang is not installed (apt-get install clang libclang-rt-14-dev)"
