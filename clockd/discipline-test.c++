@@ -174,14 +174,16 @@ TEST_CASE("discipline: errorBound covers the truth from a cold start, through a 
 TEST_CASE("discipline: a slew ended late (clockd starved) is covered by errorBound") {
   // 1 s off at maxslewrate: the slew is planned to end after about 12 s. Its timer fires
   // 0.5 s late: the clock has gone on slewing, 42 ms past true time.
-  SimClock clock({0, 0, 1.0, 0, 3});
+  // A board 1 s and 20 ppm off, its drift file known (wander on, as in every sim run).
+  SimClock clock({20e-6, 1e-9, 1.0, 0, 3});
   Discipline d;
+  d.setInitialFrequency(20e-6, 1e-8);
   Command c = d.update(clock.localTime(), clock.offset(), 1e-6);
   clock.setCorrection(c.correction);
   REQUIRE(c.slewFor > 10);
   CHECK(d.slewRate() >= 83333.333e-6);
   CHECK(d.slewRate() < 0.1);
-  clock.advance(c.slewFor / (1 + c.correction));   // slewFor counts local seconds
+  clock.advance(c.slewFor / (1 + clock.frequencyError()));   // slewFor counts local seconds
   CHECK(std::fabs(clock.offset()) < 1e-6);
   CHECK(d.errorBound(clock.localTime()) < 5e-3);   // 3 sigma of the frequency, over 11 s
   clock.advance(0.5);

@@ -340,11 +340,8 @@ TEST_CASE("hub: a sample taken before a step but handled after it is dropped") {
   // A board 1 s off with `makestep 0.1 3`: the first sample steps. One taken just before
   // it, still queued (a loaded machine), carries the old timescale's 1 s: taken as new, it
   // would make a second step back (or, past the step window, wreck the frequency estimate).
-  SimClockParams sim;
-  sim.frequency = 0;
-  sim.wander = 0;
+  SimClockParams sim;             // 20 ppm off, wandering, 1 us of jitter: the sim's defaults
   sim.offset = 1.0;
-  sim.jitter = 0;
   HubOptions options;
   options.discipline.stepThreshold = 0.1;
   options.discipline.stepLimit = 3;
