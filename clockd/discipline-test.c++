@@ -116,7 +116,7 @@ TEST_CASE("discipline: a frequency step is followed in seconds, late PPS samples
   CHECK(d.frequencySteps() >= 1);
   CHECK(d.restarts() == 0);
   CHECK(worst < 10e-6);    // 8.3 us here (a late sample broke the first run)
-  CHECK(after < 3e-6);     // 2.1 us: the phase is left 1-2 us off for a minute
+  CHECK(after < 2e-6);     // 0.9 us here
 }
 
 TEST_CASE("discipline: holdover coasts on frequency and its predicted error covers the truth") {
