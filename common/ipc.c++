@@ -1,4 +1,5 @@
 #include "ipc.h"
+#include "forwarding-stream.h"
 #include "log.h"
 #include "ntp-time.h"
 #include "proc-status.h"
@@ -283,9 +284,9 @@ namespace {
 
 // The stream under a served connection, as the server watches it: whether the peer has said
 // anything yet, and no further request read while `refuse` says so (its replies pile up).
-class WatchedStream final: public kj::AsyncIoStream {
+class WatchedStream final: public ForwardingStream {
 public:
-  explicit WatchedStream(kj::Own<kj::AsyncIoStream> inner): inner(kj::mv(inner)) {}
+  explicit WatchedStream(kj::Own<kj::AsyncIoStream> inner): ForwardingStream(kj::mv(inner)) {}
   bool heard = false;
   kj::Function<bool()> refuse = []() { return false; };
 
@@ -296,28 +297,6 @@ public:
       return n;
     });
   }
-  kj::Maybe<uint64_t> tryGetLength() override { return inner->tryGetLength(); }
-  kj::Promise<void> write(const void* buffer, size_t size) override {
-    return inner->write(buffer, size);
-  }
-  kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override {
-    return inner->write(pieces);
-  }
-  kj::Promise<void> whenWriteDisconnected() override { return inner->whenWriteDisconnected(); }
-  void shutdownWrite() override { inner->shutdownWrite(); }
-  void abortRead() override { inner->abortRead(); }
-  void getsockopt(int level, int option, void* value, uint* length) override {
-    inner->getsockopt(level, option, value, length);
-  }
-  void setsockopt(int level, int option, const void* value, uint length) override {
-    inner->setsockopt(level, option, value, length);
-  }
-  void getsockname(struct sockaddr* addr, uint* length) override { inner->getsockname(addr, length); }
-  void getpeername(struct sockaddr* addr, uint* length) override { inner->getpeername(addr, length); }
-  kj::Maybe<int> getFd() const override { return inner->getFd(); }
-
-private:
-  kj::Own<kj::AsyncIoStream> inner;
 };
 
 constexpr auto SWEEP = 1 * kj::SECONDS;

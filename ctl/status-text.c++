@@ -62,15 +62,6 @@ kj::String nsAgo(int64_t thenNs, int64_t nowNs) {
   return kj::str(seconds(double(nowNs - thenNs) * 1e-9, false), " ago");
 }
 
-kj::StringPtr seccompName(uint8_t mode) {
-  switch (mode) {
-    case 0: return "off";
-    case 1: return "strict";
-    case 2: return "filter";
-  }
-  return "?";
-}
-
 void daemonRow(Table& table, kj::StringPtr name, bool up, ipc::DaemonInfo::Reader info) {
   if (!up) {
     table.row(name, "down", "-", "-", "-", "-", "-");
@@ -161,6 +152,15 @@ void renderDownNotes(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
 }
 
 }  // namespace
+
+kj::StringPtr seccompName(uint8_t mode) {
+  switch (mode) {
+    case 0: return "off";
+    case 1: return "strict";
+    case 2: return "filter";
+  }
+  return "?";
+}
 
 kj::String renderStatus(ipc::SystemStatus::Reader status) {
   kj::Vector<char> out;

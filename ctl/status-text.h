@@ -13,4 +13,7 @@ kj::String renderStatus(ipc::SystemStatus::Reader status);
 // The peers of clockd that the status reports as not connected ("refclockd", "netd").
 kj::Array<kj::StringPtr> downPeers(ipc::SystemStatus::Reader status);
 
+// /proc's Seccomp field in words: "off", "strict", "filter".
+kj::StringPtr seccompName(uint8_t mode);
+
 }  // namespace horloge::ctl

@@ -2,6 +2,7 @@
 #include "ipc.h"
 #include "netd-counters.h"
 #include "source-name.h"
+#include "status-text.h"
 #include "ntp-time.h"
 #include <algorithm>
 #include <cinttypes>
@@ -59,15 +60,6 @@ Cell timestamp(int64_t ns) {
   strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &u);
   return {format("%s.%03d UTC", buf, int(ns / 1'000'000 % 1000)),
           format("%.3f", double(ns) * 1e-9), Cell::NUMBER};
-}
-
-kj::StringPtr seccompName(uint8_t mode) {
-  switch (mode) {
-    case 0: return "off";
-    case 1: return "strict";
-    case 2: return "filter";
-  }
-  return "?";
 }
 
 // CapEff as capability names, as capsh prints them.

@@ -1,4 +1,5 @@
 #include "https-server.h"
+#include "forwarding-stream.h"
 #include <kj/debug.h>
 #include <string_view>
 #include <strings.h>
@@ -105,37 +106,16 @@ struct HttpsServer::Connection {
 
 // The TLS stream as kj-http reads it: at its end once the response to a request that said
 // `Connection: close` has gone out.
-class HttpsServer::ClientStream final: public kj::AsyncIoStream {
+class HttpsServer::ClientStream final: public ForwardingStream {
 public:
   ClientStream(kj::Own<kj::AsyncIoStream> inner, Connection& connection)
-      : connection(connection), inner(kj::mv(inner)) {}
+      : ForwardingStream(kj::mv(inner)), connection(connection) {}
   Connection& connection;
 
   kj::Promise<size_t> tryRead(void* buffer, size_t minBytes, size_t maxBytes) override {
     if (connection.ended) return size_t(0);
     return inner->tryRead(buffer, minBytes, maxBytes);
   }
-  kj::Maybe<uint64_t> tryGetLength() override { return inner->tryGetLength(); }
-  kj::Promise<void> write(const void* buffer, size_t size) override {
-    return inner->write(buffer, size);
-  }
-  kj::Promise<void> write(kj::ArrayPtr<const kj::ArrayPtr<const kj::byte>> pieces) override {
-    return inner->write(pieces);
-  }
-  kj::Promise<void> whenWriteDisconnected() override { return inner->whenWriteDisconnected(); }
-  void shutdownWrite() override { inner->shutdownWrite(); }
-  void abortRead() override { inner->abortRead(); }
-  void getsockopt(int level, int option, void* value, uint* length) override {
-    inner->getsockopt(level, option, value, length);
-  }
-  void setsockopt(int level, int option, const void* value, uint length) override {
-    inner->setsockopt(level, option, value, length);
-  }
-  void getsockname(struct sockaddr* addr, uint* length) override { inner->getsockname(addr, length); }
-  void getpeername(struct sockaddr* addr, uint* length) override { inner->getpeername(addr, length); }
-
-private:
-  kj::Own<kj::AsyncIoStream> inner;
 };
 
 // The response as the service writes it, so that shouldClose() knows which one ends its

@@ -179,3 +179,16 @@ TEST_CASE("poller: the poll rises only while we serve synchronised time") {
   for (uint64_t r = 9; r <= 12; ++r) CHECK(good(r) == Verdict::SAMPLE);
   CHECK(p.poll() == 7);
 }
+
+TEST_CASE("poller: a root delay or dispersion past 16 s is reported as 16 s") {
+  Poller p(conf());
+  uint8_t req[48], rep[48];
+  Exchange e;
+  p.makeRequest(req, T0, 7);
+  reply(req, rep);
+  ntp::store32(rep + 4, 0xffffffff);         // 65536 s
+  ntp::store32(rep + 8, (40u << 16) | 5);    // 40 s
+  REQUIRE(p.onReply(rep, 48, T0 + 2'000'000, e) == Verdict::SAMPLE);
+  CHECK(e.rootDelay == (16u << 16));
+  CHECK(e.rootDispersion == (16u << 16));
+}

@@ -67,8 +67,11 @@ Verdict Poller::onReply(const uint8_t* p, size_t length, int64_t t4Ns, Exchange&
   out.leap = p[0] >> 6;
   out.stratum = stratum;
   out.poll = static_cast<int8_t>(pollNow);
-  out.rootDelay = ntp::load32(p + 4);
-  out.rootDispersion = ntp::load32(p + 8);
+  // Past MAXDISP (16 s) a server's distance means only "unusable": said as 16 s, which clockd
+  // takes (and rates so), where a larger value would have the whole report refused.
+  constexpr uint32_t MAXDISP = 16u << 16;
+  out.rootDelay = std::min(ntp::load32(p + 4), MAXDISP);
+  out.rootDispersion = std::min(ntp::load32(p + 8), MAXDISP);
   out.refid = refid;
   bool synced = out.leap != 3 && stratum < 16;
   if (synced && unsynced && iburst) burstLeft = BURST - 1;   // this reply was the first

@@ -268,6 +268,12 @@ def main():
             for p in problems:
                 print(f"  {s.name}: FAIL: {p}")
                 ok = False
+            if problems:
+                conf = os.path.join(s.tmp, "relay.conf")
+                for cmd in ("tracking", "sources"):
+                    r = run("ip", "netns", "exec", s.ns["relay"], f"{BIN}/horlogectl", "-f", conf,
+                            cmd, check=False)
+                    print(f"---- {s.name} relay: horlogectl {cmd} ----\n{r.stdout}{r.stderr}")
     finally:
         for s in scenarios:
             s.close()
