@@ -6,6 +6,7 @@
 #include "sim-clock.h"
 #include <doctest/doctest.h>
 #include <cmath>
+#include <random>
 
 using namespace horloge::clockd;
 
@@ -86,6 +87,36 @@ TEST_CASE("discipline: outliers are rejected, a real step is followed") {
   Run r = simulate(clock, d, 300, 0, 1e-6);
   CHECK(d.restarts() == 1);
   CHECK(std::fabs(r.last) < 10e-6);
+}
+
+// A load step on a Pi moves the crystal by about 1.25 ppm at once (5 degC at 0.25 ppm/degC), and a
+// loaded board timestamps some PPS interrupts late. The step is followed within seconds, without
+// a restart; the late samples alone are never taken for a step.
+TEST_CASE("discipline: a frequency step is followed in seconds, late PPS samples are no step") {
+  SimClockParams p{20e-6, 1e-10, 10e-3, 1e-6, 11};
+  p.frequencyStep = 1.25e-6;
+  p.frequencyStepAt = 1800;
+  SimClock clock(p);
+  Discipline d;
+  std::mt19937_64 random(5);
+  std::uniform_real_distribution<double> uniform(0, 1);
+  double worst = 0, after = 0;
+  for (int s = 0; s < 2400; ++s) {
+    double late = uniform(random) < 0.05 ? 100e-6 * uniform(random) : 0;   // 5 %, 0-100 us
+    Command c = d.update(clock.localTime(), clock.jitteredOffset() + late, 1e-6);
+    clock.step(c.step);
+    clock.setCorrection(c.correction);
+    if (s == 1799) CHECK(d.frequencySteps() == 0);
+    if (s > 1800) worst = std::max(worst, std::fabs(clock.offset()));
+    if (s > 1830) after = std::max(after, std::fabs(clock.offset()));
+    clock.advance(1);
+  }
+  MESSAGE("worst |offset| after the step: ", worst * 1e9, " ns; from 30 s on: ", after * 1e9,
+          " ns");
+  CHECK(d.frequencySteps() >= 1);
+  CHECK(d.restarts() == 0);
+  CHECK(worst < 10e-6);    // 8.3 us here (a late sample broke the first run)
+  CHECK(after < 2e-6);     // 0.9 us here
 }
 
 TEST_CASE("discipline: holdover coasts on frequency and its predicted error covers the truth") {

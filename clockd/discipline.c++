@@ -94,7 +94,8 @@ Command Discipline::measure(double t, double offset, double error, double rGiven
 // many samples ago, along (nu, nu / run), and the sample is taken in. The low wander the bank
 // chose would otherwise take minutes to follow, while the 6-sigma rejection let the phase run
 // for five samples more. Late samples (a loaded board's interrupt latency) are one-sided too,
-// but jump: they break the run.
+// but jump: they break the run. A run that starts beyond the 6-sigma gate (the clock was
+// stepped, or moved through a long holdover) is the restart's below, not a step's.
 bool Discipline::frequencyStep(double nu, double s) {
   bool beyond = nu * nu > 4 * s;
   bool follows = beyond && run > 0 && (nu > 0) == (runFirst > 0) &&
@@ -106,16 +107,18 @@ bool Discipline::frequencyStep(double nu, double s) {
     for (auto& b: bank) b.runScore = 0;
     return false;
   }
-  if (++run < STEP_RUN) return false;
+  if (++run < STEP_RUN || runFirst * runFirst > 36 * s) return false;
   stepUp(p00, p01, p11, nu);
   ++stepsSeen;
   return true;
 }
 
+// Correlated at 0.7, not 1: the slope is a guess (when the step began), and a covariance of
+// rank one, taken in by one sample, left the phase 1-2 us off for a minute after it.
 void Discipline::stepUp(double& c00, double& c01, double& c11, double nu) const {
   double slope = nu / run;
   c00 += nu * nu;
-  c01 += nu * slope;
+  c01 += 0.7 * nu * slope;
   c11 += slope * slope;
 }
 
