@@ -86,6 +86,9 @@ TEST_CASE("discipline: outliers are rejected, a real step is followed") {
   clock.step(0.02);   // another process steps the clock by 20 ms
   Run r = simulate(clock, d, 300, 0, 1e-6);
   CHECK(d.restarts() == 1);
+  // The run of one-sided innovations a phase step makes is the restart's: taken for a frequency
+  // step, its slope (20 ms over four samples) sent the clock off and a second restart followed.
+  CHECK(d.frequencySteps() == 0);
   CHECK(std::fabs(r.last) < 10e-6);
 }
 
@@ -174,30 +177,38 @@ TEST_CASE("discipline: a leap second inserted through the (sim) kernel, with a 2
 // three times the sample noise (which the hub adds as the measured jitter).
 TEST_CASE("discipline: errorBound covers the truth from a cold start, through a 1 ppm step") {
   constexpr double J = 200e-9;
-  SimClockParams p{20e-6, 1e-9, 1.0, J, 5};
-  p.frequencyStep = 1e-6;
-  p.frequencyStepAt = 600;
-  SimClock clock(p);
-  Discipline d;
-  double worst = -1;
-  auto check = [&](double now) {
-    worst = std::max(worst, std::fabs(clock.offset()) - (d.errorBound(now) + 3 * J));
-  };
-  for (int s = 0; s < 1500; ++s) {
-    bool gpsLost = s >= 600 && s < 900;
-    if (!gpsLost) {
-      Command c = d.update(clock.localTime(), clock.jitteredOffset(), J);
-      clock.step(c.step);
-      clock.setCorrection(c.correction);
-    } else if (s == 600) {
-      clock.setCorrection(d.coast(clock.localTime()).correction);
+  // Several seeds: of seeds 1-40 the closest (11) came within 0.68 us of the bound, 5 within 1.1.
+  for (uint64_t seed: {3, 5, 11, 32}) {
+    CAPTURE(seed);
+    SimClockParams p{20e-6, 1e-9, 1.0, J, seed};
+    p.frequencyStep = 1e-6;
+    p.frequencyStepAt = 600;
+    SimClock clock(p);
+    Discipline d;
+    double worst = -1;
+    auto check = [&](double now) {
+      worst = std::max(worst, std::fabs(clock.offset()) - (d.errorBound(now) + 3 * J));
+    };
+    for (int s = 0; s < 1500; ++s) {
+      bool gpsLost = s >= 600 && s < 900;
+      if (!gpsLost) {
+        Command c = d.update(clock.localTime(), clock.jitteredOffset(), J);
+        clock.step(c.step);
+        clock.setCorrection(c.correction);
+      } else if (s == 600) {
+        clock.setCorrection(d.coast(clock.localTime()).correction);
+      }
+      if (s > 30) check(clock.localTime());   // once the slew is done (before it: not claimed)
+      clock.advance(0.5);
+      if (s > 30) check(clock.localTime());
+      clock.advance(0.5);
     }
-    if (s > 30) check(clock.localTime());   // once the slew is done (before it: not claimed)
-    clock.advance(0.5);
-    if (s > 30) check(clock.localTime());
-    clock.advance(0.5);
+    MESSAGE("seed ", seed, ": worst excess of |offset| over the bound: ", worst * 1e9, " ns");
+    CHECK(worst <= 0);
+    CHECK(std::fabs(clock.offset()) < 2e-6);   // and the clock recovered
+    // The samples that come back 300 us off are a restart's, not a frequency step's: taken for
+    // one, the step's slope (the offset over four samples) was believed and the truth left the
+    // bound by 103 us.
+    CHECK(d.frequencySteps() == 0);
   }
-  MESSAGE("worst excess of |offset| over the bound: ", worst * 1e9, " ns");
-  CHECK(worst <= 0);
-  CHECK(std::fabs(clock.offset()) < 2e-6);   // and the clock recovered
 }
