@@ -48,16 +48,20 @@ Command Discipline::measure(double t, double offset, double error, double rGiven
   if (accepted != nullptr) *accepted = true;
   if (std::isnan(now)) now = t;
   if (n == 0) {
+    lastSample = t;
     reset(t, offset, error, learnR);
     return control(now);
   }
+  // Since the last sample, not the last prediction: holdover's re-coasting predicts too.
+  double gap = t - lastSample;
+  lastSample = t;
   predictTo(t);
 
   // Measurement noise: the sample's own when known; else measured once there is enough
   // history, the source's claim before.
   double rUse = !learnR ? rGiven : rWeight >= 16 ? r : std::max(r, error * error);
   double nu = offset - x0, s = p00 + rUse;
-  bool stepped = learnR && n > BANK_WARMUP && frequencyStep(nu, s);
+  bool stepped = learnR && n > BANK_WARMUP && frequencyStep(nu, s, gap);
   s = p00 + rUse;
   // An innovation beyond 6 sigma is an outlier; several in a row mean the clock really moved
   // (another process stepped it): start again from the measurement.
@@ -95,8 +99,11 @@ Command Discipline::measure(double t, double offset, double error, double rGiven
 // chose would otherwise take minutes to follow, while the 6-sigma rejection let the phase run
 // for five samples more. Late samples (a loaded board's interrupt latency) are one-sided too,
 // but jump: they break the run. A run that starts beyond the 6-sigma gate (the clock was
-// stepped, or moved through a long holdover) is the restart's below, not a step's.
-bool Discipline::frequencyStep(double nu, double s) {
+// stepped, or moved through a long holdover) is the restart's below, not a step's; so is one
+// that starts on the first sample after a gap: the phase it shows ran for the whole gap, not
+// for the run, and the slope nu / run would be believed far too steep (a holdover with a 1 ppm
+// move, within 6 sigma of its grown uncertainty, then claimed 31 us with the truth 86 us off).
+bool Discipline::frequencyStep(double nu, double s, double gap) {
   bool beyond = nu * nu > 4 * s;
   bool follows = beyond && run > 0 && (nu > 0) == (runFirst > 0) &&
                  (nu - runLast) * (nu - runLast) < 32 * s;
@@ -104,10 +111,11 @@ bool Discipline::frequencyStep(double nu, double s) {
   if (!follows) {
     run = beyond ? 1 : 0;
     runFirst = nu;
+    runAfterGap = gap > MAX_STEP_GAP;
     for (auto& b: bank) b.runScore = 0;
     return false;
   }
-  if (++run < STEP_RUN || runFirst * runFirst > 36 * s) return false;
+  if (++run < STEP_RUN || runFirst * runFirst > 36 * s || runAfterGap) return false;
   stepUp(p00, p01, p11, nu);
   ++stepsSeen;
   return true;

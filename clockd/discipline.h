@@ -160,8 +160,12 @@ private:
   static constexpr int STEP_RUN = 4;
   int run = 0;
   double runFirst = 0, runLast = 0;
+  bool runAfterGap = false;   // the run began on the first sample after a gap
+  double lastSample = 0;
+  // Longer than this since the last sample is a gap (PPS: one a second, some lost).
+  static constexpr double MAX_STEP_GAP = 4;
   uint64_t stepsSeen = 0;
-  bool frequencyStep(double nu, double s);
+  bool frequencyStep(double nu, double s, double gap);
   void stepUp(double& c00, double& c01, double& c11, double nu) const;
   void bankStep(double offset);
   uint64_t outliers = 0, resets = 0;
