@@ -6,6 +6,7 @@
 #include "sim-clock.h"
 #include <doctest/doctest.h>
 #include <cmath>
+#include <random>
 
 using namespace horloge::clockd;
 
@@ -85,7 +86,40 @@ TEST_CASE("discipline: outliers are rejected, a real step is followed") {
   clock.step(0.02);   // another process steps the clock by 20 ms
   Run r = simulate(clock, d, 300, 0, 1e-6);
   CHECK(d.restarts() == 1);
+  // The run of one-sided innovations a phase step makes is the restart's: taken for a frequency
+  // step, its slope (20 ms over four samples) sent the clock off and a second restart followed.
+  CHECK(d.frequencySteps() == 0);
   CHECK(std::fabs(r.last) < 10e-6);
+}
+
+// A load step on a Pi moves the crystal by about 1.25 ppm at once (5 degC at 0.25 ppm/degC), and a
+// loaded board timestamps some PPS interrupts late. The step is followed within seconds, without
+// a restart; the late samples alone are never taken for a step.
+TEST_CASE("discipline: a frequency step is followed in seconds, late PPS samples are no step") {
+  SimClockParams p{20e-6, 1e-10, 10e-3, 1e-6, 11};
+  p.frequencyStep = 1.25e-6;
+  p.frequencyStepAt = 1800;
+  SimClock clock(p);
+  Discipline d;
+  std::mt19937_64 random(5);
+  std::uniform_real_distribution<double> uniform(0, 1);
+  double worst = 0, after = 0;
+  for (int s = 0; s < 2400; ++s) {
+    double late = uniform(random) < 0.05 ? 100e-6 * uniform(random) : 0;   // 5 %, 0-100 us
+    Command c = d.update(clock.localTime(), clock.jitteredOffset() + late, 1e-6);
+    clock.step(c.step);
+    clock.setCorrection(c.correction);
+    if (s == 1799) CHECK(d.frequencySteps() == 0);
+    if (s > 1800) worst = std::max(worst, std::fabs(clock.offset()));
+    if (s > 1830) after = std::max(after, std::fabs(clock.offset()));
+    clock.advance(1);
+  }
+  MESSAGE("worst |offset| after the step: ", worst * 1e9, " ns; from 30 s on: ", after * 1e9,
+          " ns");
+  CHECK(d.frequencySteps() >= 1);
+  CHECK(d.restarts() == 0);
+  CHECK(worst < 10e-6);    // 8.3 us here (a late sample broke the first run)
+  CHECK(after < 2e-6);     // 0.9 us here
 }
 
 TEST_CASE("discipline: holdover coasts on frequency and its predicted error covers the truth") {
@@ -143,32 +177,40 @@ TEST_CASE("discipline: a leap second inserted through the (sim) kernel, with a 2
 // three times the sample noise (which the hub adds as the measured jitter).
 TEST_CASE("discipline: errorBound covers the truth from a cold start, through a 1 ppm step") {
   constexpr double J = 200e-9;
-  SimClockParams p{20e-6, 1e-9, 1.0, J, 5};
-  p.frequencyStep = 1e-6;
-  p.frequencyStepAt = 600;
-  SimClock clock(p);
-  Discipline d;
-  double worst = -1;
-  auto check = [&](double now) {
-    worst = std::max(worst, std::fabs(clock.offset()) - (d.errorBound(now) + 3 * J));
-  };
-  for (int s = 0; s < 1500; ++s) {
-    bool gpsLost = s >= 600 && s < 900;
-    if (!gpsLost) {
-      Command c = d.update(clock.localTime(), clock.jitteredOffset(), J);
-      clock.step(c.step);
-      clock.setCorrection(c.correction);
-    } else if (s == 600) {
-      clock.setCorrection(d.coast(clock.localTime()).correction);
+  // Several seeds: of seeds 1-40 the closest (11) came within 0.68 us of the bound, 5 within 1.1.
+  for (uint64_t seed: {3, 5, 11, 32}) {
+    CAPTURE(seed);
+    SimClockParams p{20e-6, 1e-9, 1.0, J, seed};
+    p.frequencyStep = 1e-6;
+    p.frequencyStepAt = 600;
+    SimClock clock(p);
+    Discipline d;
+    double worst = -1;
+    auto check = [&](double now) {
+      worst = std::max(worst, std::fabs(clock.offset()) - (d.errorBound(now) + 3 * J));
+    };
+    for (int s = 0; s < 1500; ++s) {
+      bool gpsLost = s >= 600 && s < 900;
+      if (!gpsLost) {
+        Command c = d.update(clock.localTime(), clock.jitteredOffset(), J);
+        clock.step(c.step);
+        clock.setCorrection(c.correction);
+      } else if (s == 600) {
+        clock.setCorrection(d.coast(clock.localTime()).correction);
+      }
+      if (s > 30) check(clock.localTime());   // once the slew is done (before it: not claimed)
+      clock.advance(0.5);
+      if (s > 30) check(clock.localTime());
+      clock.advance(0.5);
     }
-    if (s > 30) check(clock.localTime());   // once the slew is done (before it: not claimed)
-    clock.advance(0.5);
-    if (s > 30) check(clock.localTime());
-    clock.advance(0.5);
+    MESSAGE("seed ", seed, ": worst excess of |offset| over the bound: ", worst * 1e9, " ns");
+    CHECK(worst <= 0);
+    CHECK(std::fabs(clock.offset()) < 2e-6);   // and the clock recovered
+    // The samples that come back 300 us off are a restart's, not a frequency step's: taken for
+    // one, the step's slope (the offset over four samples) was believed and the truth left the
+    // bound by 103 us.
+    CHECK(d.frequencySteps() == 0);
   }
-  MESSAGE("worst excess of |offset| over the bound: ", worst * 1e9, " ns");
-  CHECK(worst <= 0);
-  CHECK(std::fabs(clock.offset()) < 2e-6);   // and the clock recovered
 }
 
 TEST_CASE("discipline: a slew ended late (clockd starved) is covered by errorBound") {

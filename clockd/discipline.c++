@@ -25,7 +25,7 @@ void Discipline::reset(double t, double offset, double error, bool learnR) {
   p11 = n > 0 ? std::max(p11, 1e-12) : f0Sigma * f0Sigma;
   advanceTo(t);
   n = 1;
-  consecutiveOutliers = 0;
+  consecutiveOutliers = run = 0;
   unmodelled = disputed = 0;
   temp.breakPhase();
   tempMark = temp.mark();
@@ -48,15 +48,21 @@ Command Discipline::measure(double t, double offset, double error, double rGiven
   if (accepted != nullptr) *accepted = true;
   if (std::isnan(now)) now = t;
   if (n == 0) {
+    lastSample = t;
     reset(t, offset, error, learnR);
     return control(now);
   }
+  // Since the last sample, not the last prediction: holdover's re-coasting predicts too.
+  double gap = t - lastSample;
+  lastSample = t;
   predictTo(t);
 
   // Measurement noise: the sample's own when known; else measured once there is enough
   // history, the source's claim before.
   double rUse = !learnR ? rGiven : rWeight >= 16 ? r : std::max(r, error * error);
   double nu = offset - x0, s = p00 + rUse;
+  bool stepped = learnR && n > BANK_WARMUP && frequencyStep(nu, s, gap);
+  s = p00 + rUse;
   // An innovation beyond 6 sigma is an outlier; several in a row mean the clock really moved
   // (another process stepped it): start again from the measurement.
   if (n > 8 && nu * nu > 36 * s) {
@@ -71,6 +77,7 @@ Command Discipline::measure(double t, double offset, double error, double rGiven
   // The shadows start scoring from the main filter's state once the first slew is over: the
   // start's transient would otherwise weigh against the small wanders for hours.
   if (n == BANK_WARMUP) bankReset();
+  if (stepped) bankStep(offset);
   bankUpdate(offset, rUse);
   double k0 = p00 / s, k1 = p01 / s;
   x0 += k0 * nu;
@@ -83,6 +90,55 @@ Command Discipline::measure(double t, double offset, double error, double rGiven
   learnNoise(t, offset - integral, learnR);
   temp.phase(t, offset - integral);
   return control(now);
+}
+
+// A frequency step (a load step heating the crystal) shows as a run of innovations beyond
+// 2 sigma on one side that follow each other smoothly: after STEP_RUN of them (each within
+// 4 sigma of the one before), the state gets the covariance of a step that started about as
+// many samples ago, along (nu, nu / run), and the sample is taken in. The low wander the bank
+// chose would otherwise take minutes to follow, while the 6-sigma rejection let the phase run
+// for five samples more. Late samples (a loaded board's interrupt latency) are one-sided too,
+// but jump: they break the run. A run that starts beyond the 6-sigma gate (the clock was
+// stepped, or moved through a long holdover) is the restart's below, not a step's; so is one
+// that starts on the first sample after a gap: the phase it shows ran for the whole gap, not
+// for the run, and the slope nu / run would be believed far too steep (a holdover with a 1 ppm
+// move, within 6 sigma of its grown uncertainty, then claimed 31 us with the truth 86 us off).
+bool Discipline::frequencyStep(double nu, double s, double gap) {
+  bool beyond = nu * nu > 4 * s;
+  bool follows = beyond && run > 0 && (nu > 0) == (runFirst > 0) &&
+                 (nu - runLast) * (nu - runLast) < 32 * s;
+  runLast = nu;
+  if (!follows) {
+    run = beyond ? 1 : 0;
+    runFirst = nu;
+    runAfterGap = gap > MAX_STEP_GAP;
+    for (auto& b: bank) b.runScore = 0;
+    return false;
+  }
+  if (++run < STEP_RUN || runFirst * runFirst > 36 * s || runAfterGap) return false;
+  stepUp(p00, p01, p11, nu);
+  ++stepsSeen;
+  return true;
+}
+
+// Correlated at 0.7, not 1: the slope is a guess (when the step began), and a covariance of
+// rank one, taken in by one sample, left the phase 1-2 us off for a minute after it.
+void Discipline::stepUp(double& c00, double& c01, double& c11, double nu) const {
+  double slope = nu / run;
+  c00 += nu * nu;
+  c01 += 0.7 * nu * slope;
+  c11 += slope * slope;
+}
+
+// The shadows see the same step, each by its own innovation; and the samples of the run
+// were evidence of the step, not of the wander: their scores are taken back.
+void Discipline::bankStep(double offset) {
+  for (auto& b: bank) {
+    stepUp(b.p00, b.p01, b.p11, offset - b.x0);
+    b.score -= b.runScore;
+    b.runScore = 0;
+  }
+  run = 0;
 }
 
 // Predicts to t with the corrections that were in force since the last update, and the
@@ -245,7 +301,7 @@ void Discipline::learnNoise(double t, double phi, bool learnR) {
 }
 
 void Discipline::bankReset() {
-  for (auto& b: bank) b = {x0, x1, p00, p01, p11, 0};
+  for (auto& b: bank) b = {x0, x1, p00, p01, p11, 0, 0};
 }
 
 // Every shadow filter predicts, corrects and updates as the main one does, with its own q, and
@@ -270,7 +326,9 @@ void Discipline::bankUpdate(double offset, double rUse) {
     Shadow& b = bank[k];
     double nu = offset - b.x0, s = b.p00 + rUse;
     // A single wild innovation (a glitch the main filter did not reject) counts as 5 sigma.
-    b.score = LAMBDA * b.score - 0.5 * (std::log(s) + std::min(nu * nu / s, 25.0));
+    double term = -0.5 * (std::log(s) + std::min(nu * nu / s, 25.0));
+    b.score = LAMBDA * b.score + term;
+    if (run > 0) b.runScore += term;
     double k0 = b.p00 / s, k1 = b.p01 / s;
     b.x0 += k0 * nu;
     b.x1 += k1 * nu;

@@ -140,6 +140,7 @@ public:
   double appliedCorrection() const { return applied; }
   uint64_t rejected() const { return outliers; }
   uint64_t restarts() const { return resets; }
+  uint64_t frequencySteps() const { return stepsSeen; }
 
 private:
   DisciplineParams params;
@@ -159,6 +160,18 @@ private:
   uint64_t n = 0;
   int updates = 0, steps = 0;
   int consecutiveOutliers = 0;
+  // Frequency steps: the current run of one-sided innovations beyond 2 sigma (frequencyStep()).
+  static constexpr int STEP_RUN = 4;
+  int run = 0;
+  double runFirst = 0, runLast = 0;
+  bool runAfterGap = false;   // the run began on the first sample after a gap
+  double lastSample = 0;
+  // Longer than this since the last sample is a gap (PPS: one a second, some lost).
+  static constexpr double MAX_STEP_GAP = 4;
+  uint64_t stepsSeen = 0;
+  bool frequencyStep(double nu, double s, double gap);
+  void stepUp(double& c00, double& c01, double& c11, double nu) const;
+  void bankStep(double offset);
   uint64_t outliers = 0, resets = 0;
   // maxClockError's share at tLast: grown over each prediction; after an accepted sample, at
   // most what its innovation allows (the innovation observes the prior's error, up to the
@@ -184,7 +197,8 @@ private:
   // The wander: shadow filters with q = MIN_WANDER^2 * 2^k (W up to 2^10 MIN_WANDER), run on
   // the same samples and corrections; each scores the log-likelihood of its innovations,
   // forgotten over SCORE_HORIZON samples; the best score's q is the main filter's.
-  struct Shadow { double x0 = 0, x1 = 0, p00 = 0, p01 = 0, p11 = 0, score = 0; };
+  // runScore: the score terms of the current run of one-sided innovations (frequencyStep()).
+  struct Shadow { double x0 = 0, x1 = 0, p00 = 0, p01 = 0, p11 = 0, score = 0, runScore = 0; };
   static constexpr int BANK = 21;
   static constexpr double SCORE_HORIZON = 4096;
   static constexpr uint64_t BANK_WARMUP = 64;   // samples before the bank starts scoring
