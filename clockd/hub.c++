@@ -614,6 +614,7 @@ void Hub::fillStatus(ipc::SystemStatus::Builder out) {
     if (u.filter.count() > 0) o.setLastOffset(u.offsetOf(u.filter.newest()));
     o.setDelay(u.filter.minDelay());
     o.setNoselect(u.noselect);
+    o.setInconsistent(u.inconsistent);
   }
 
   copyPeer(refclockd, out.initRefclockd(), [](auto st) { return st.getRefclockd().getBody(); });

@@ -195,3 +195,26 @@ TEST_CASE("relay: an unsynchronised server's replies are no samples") {
   CHECK(takeReport(u, r, 0, 0, {}) == Intake::SAMPLE);
   CHECK(u.filter.count() == 1);
 }
+
+TEST_CASE("a negative round trip is taken at its size, or refused when no slew explains it") {
+  UpstreamSource u;
+  UpstreamReport r;
+  r.address = kj::str("192.0.2.1");
+  r.valid = true;
+  r.leap = 0;
+  r.stratum = 1;
+  r.t1Ns = 1'800'000'000'000'000'000;
+  r.t2Ns = r.t1Ns + 100'000;
+  r.t3Ns = r.t2Ns + 205'000;   // the server held it longer than our round trip: -5 us
+  r.t4Ns = r.t1Ns + 200'000;
+  CHECK(takeReport(u, r, 0, 0, {}) == Intake::SAMPLE);
+  CHECK(u.filter.newest().delay == doctest::Approx(5e-6));
+  CHECK(u.inconsistent == 0);
+  // A server that says it held the request a second, within our 200 us round trip: its clock
+  // jumped between the stamps.
+  r.t1Ns += 2'000'000'000, r.t2Ns += 2'000'000'000, r.t4Ns += 2'000'000'000;
+  r.t3Ns = r.t2Ns + 1'000'000'000;
+  CHECK(takeReport(u, r, 0, 0, {}) == Intake::NO_SAMPLE);
+  CHECK(u.filter.count() == 1);
+  CHECK(u.inconsistent == 1);
+}

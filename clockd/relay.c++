@@ -16,7 +16,15 @@ Intake takeReport(UpstreamSource& u, const UpstreamReport& r, double bias, doubl
   if (!r.valid) return Intake::NO_SAMPLE;
   // Local minus server.
   double offset = ((r.t1Ns - r.t2Ns) + (r.t4Ns - r.t3Ns)) * 0.5e-9 + bias;
-  double delay = std::max(0.0, ((r.t4Ns - r.t1Ns) - (r.t3Ns - r.t2Ns)) * 1e-9);
+  double delay = ((r.t4Ns - r.t1Ns) - (r.t3Ns - r.t2Ns)) * 1e-9;
+  // A round trip shorter than nothing: the server's clock, or ours, moved between the stamps.
+  // Within what our own slew can do to the stamps it is a true round trip mismeasured, and its
+  // size still bounds the error; beyond that the timestamps are not to be believed at all.
+  if (delay < -(NEGATIVE_DELAY_FLOOR + NEGATIVE_DELAY_SLEW * (r.t4Ns - r.t1Ns) * 1e-9)) {
+    ++u.inconsistent;
+    return Intake::NO_SAMPLE;
+  }
+  delay = std::fabs(delay);
   u.stratum = r.stratum;
   u.leap = r.leap;
   u.refid = r.refid;

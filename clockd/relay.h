@@ -31,6 +31,13 @@ struct UpstreamReport {
   double rootDelay = 0, rootDispersion = 0;   // s
 };
 
+// A negative round trip within FLOOR + SLEW x the local round trip is our own slew (at most
+// 83,333 ppm, as chrony's maxslewrate) or rounding, and is taken as its magnitude; a larger one
+// refuses the reply (UpstreamSource::inconsistent). Clamping it to 0 would make the sample look
+// perfect.
+constexpr double NEGATIVE_DELAY_FLOOR = 1e-6;      // s
+constexpr double NEGATIVE_DELAY_SLEW = 0.1;
+
 enum class Intake : uint8_t { NO_SAMPLE, NO_SAMPLE_NEW_LOOP, SAMPLE, SAMPLE_NEW_LOOP };
 
 // Takes a report into `u`. A reply becomes a sample: `bias` is added to its offset (the sim

@@ -14,7 +14,7 @@ namespace horloge::clockd {
 struct NtpSample {
   int64_t localNs = 0;     // T4
   double offset = 0;       // s, local minus server: ((T1 - T2) + (T4 - T3)) / 2, as measured
-  double delay = 0;        // s, (T4 - T1) - (T3 - T2), at least 0
+  double delay = 0;        // s, |(T4 - T1) - (T3 - T2)| (relay.h: NEGATIVE_DELAY_*)
   // s, `offset` less the phase our own corrections (slews and steps) had removed by T4: the
   // offset of the free-running clock, which a correction made later does not change. A
   // sample's offset as of a later time is its phase plus the phase removed by then.
@@ -97,6 +97,7 @@ struct UpstreamSource {
   double learnt = 0;
   double asymmetry = 0, asymmetryVariance = 1;
   uint64_t total = 0;
+  uint64_t inconsistent = 0;                  // replies refused: a negative round trip
   int64_t firstNs = 0;                        // T4 of its first reply
   bool beenUsable = false;                    // usable after one of its replies
   int64_t lastNs = 0;

@@ -298,6 +298,7 @@ struct SourceStatus {
   delay @12 :Float64;         # s, round-trip delay of the sample in use
   noselect @13 :Bool;
   lastOffset @14 :Float64;    # s, the newest sample's offset (`offset` is the filter's)
+  inconsistent @15 :UInt64;   # replies refused: their timestamps give a negative round trip
   # Refclocks: poll 0 (a sample a second) and reach a register of the last 8 seconds, bit 0 the
   # last second (chronyc's 377: one every second).
 }

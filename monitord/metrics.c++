@@ -124,6 +124,9 @@ const Row<Source> SOURCE_ROWS[] = {
    [](Source s) { return std::ldexp(1.0, s.getPoll()); }},
   {"ntp_source_reach", "gauge", "Reach register of the last 8 polls, newest in bit 0 (255: all)",
    [](Source s) { return double(s.getReach()); }},
+  {"ntp_source_inconsistent_replies_total", "counter",
+   "Replies refused because their timestamps give a negative round trip (a server's broken clock)",
+   [](Source s) { return double(s.getInconsistent()); }},
   {"ntp_source_delay_seconds", "gauge", "Round-trip delay of the sample in use (NaN: a reference clock)",
    [](Source s) { return s.getKind() == "ntp" ? s.getDelay() : NAN; }},
 };
