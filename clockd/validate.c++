@@ -24,9 +24,10 @@ void validateReceiverLeap(ipc::ReceiverLeap::Reader l) {
   KJ_REQUIRE(l.getReceivedNs() >= EARLIEST_NS && l.getReceivedNs() < LATEST_NS,
              "leap information receivedNs out of range", l.getReceivedNs());
   // TAI - UTC was 10 s in 1972 and grows by about one second every year or two.
-  if (l.getCurrentValid())
+  if (l.getCurrentValid()) {
     KJ_REQUIRE(l.getTaiMinusUtc() >= 10 && l.getTaiMinusUtc() <= 100, "TAI-UTC out of range",
                l.getTaiMinusUtc());
+  }
   KJ_REQUIRE(l.getChange() >= -1 && l.getChange() <= 1, "leap change is not -1, 0 or +1",
              l.getChange());
   if (l.getChangeValid() && l.getChange() != 0) {
@@ -62,7 +63,9 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
   // without a snapshot, so only bounds that hold for every single counter are checked.
   uint64_t received = s.getReceived();
   for (auto& row: NETD_STAT_ROWS) {
-    if (row.perRequest) KJ_REQUIRE(row.get(s) <= received, "a netd counter exceeds the requests received");
+    if (row.perRequest) {
+      KJ_REQUIRE(row.get(s) <= received, "a netd counter exceeds the requests received");
+    }
   }
   KJ_REQUIRE(s.getNtsCookiesIssued() <= 8 * received, "more NTS cookies than 8 per request");
   // netd's top talkers, copied into every status read: bounded, short addresses.
