@@ -25,8 +25,6 @@ void TemperatureModel::reading(double t, double celsius) {
   }
   last = celsius;
   lastT = t;
-  low = std::min(low, celsius);
-  high = std::max(high, celsius);
 }
 
 void TemperatureModel::integrate(double to) {
@@ -66,46 +64,53 @@ void TemperatureModel::phase(double t, double phi) {
     l.weight = l.weight * forget + w;
     l.i1 = l.i2 = 0;
   }
+  // The range the fit has seen (the sensor's, while locked).
+  low = std::min(low, last);
+  high = std::max(high, last);
   windowStart = t;
   windowPhi = phi;
 }
 
-bool TemperatureModel::solve(int k, double out[3], double cov[3][3], double& residual) const {
+bool TemperatureModel::solve(int k, int dims, double out[3], double cov[3][3],
+                             double& residual) const {
   const Lagged& l = lags[k];
-  // Gauss-Jordan on [N | I], columns scaled so that pivots compare across units.
+  // Gauss-Jordan on [N | I], columns scaled so that pivots compare across units. With dims 2
+  // the quadratic term is left out (0, and no variance).
   double a[3][6];
   double scale[3];
-  for (int i = 0; i < 3; ++i) scale[i] = l.n[i][i] > 0 ? 1 / std::sqrt(l.n[i][i]) : 0;
-  for (int i = 0; i < 3; ++i) {
-    if (scale[i] == 0) return false;
-    for (int j = 0; j < 3; ++j) a[i][j] = l.n[i][j] * scale[i] * scale[j];
-    for (int j = 0; j < 3; ++j) a[i][3 + j] = i == j;
-  }
-  for (int c = 0; c < 3; ++c) {
-    int p = c;
-    for (int i = c + 1; i < 3; ++i) if (std::fabs(a[i][c]) > std::fabs(a[p][c])) p = i;
-    if (std::fabs(a[p][c]) < 1e-12) return false;
-    for (int j = 0; j < 6; ++j) std::swap(a[c][j], a[p][j]);
-    double d = a[c][c];
-    for (int j = 0; j < 6; ++j) a[c][j] /= d;
-    for (int i = 0; i < 3; ++i) {
-      if (i == c) continue;
-      double f = a[i][c];
-      for (int j = 0; j < 6; ++j) a[i][j] -= f * a[c][j];
-    }
-  }
-  double inv[3][3];
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) inv[i][j] = a[i][3 + j] * scale[i] * scale[j];
   for (int i = 0; i < 3; ++i) {
     out[i] = 0;
-    for (int j = 0; j < 3; ++j) out[i] += inv[i][j] * l.r[j];
+    for (int j = 0; j < 3; ++j) cov[i][j] = 0;
   }
+  for (int i = 0; i < dims; ++i) scale[i] = l.n[i][i] > 0 ? 1 / std::sqrt(l.n[i][i]) : 0;
+  for (int i = 0; i < dims; ++i) {
+    if (scale[i] == 0) return false;
+    for (int j = 0; j < dims; ++j) a[i][j] = l.n[i][j] * scale[i] * scale[j];
+    for (int j = 0; j < dims; ++j) a[i][dims + j] = i == j;
+  }
+  for (int c = 0; c < dims; ++c) {
+    int p = c;
+    for (int i = c + 1; i < dims; ++i) if (std::fabs(a[i][c]) > std::fabs(a[p][c])) p = i;
+    if (std::fabs(a[p][c]) < 1e-12) return false;
+    for (int j = 0; j < 2 * dims; ++j) std::swap(a[c][j], a[p][j]);
+    double d = a[c][c];
+    for (int j = 0; j < 2 * dims; ++j) a[c][j] /= d;
+    for (int i = 0; i < dims; ++i) {
+      if (i == c) continue;
+      double f = a[i][c];
+      for (int j = 0; j < 2 * dims; ++j) a[i][j] -= f * a[c][j];
+    }
+  }
+  double inv[3][3] = {};
+  for (int i = 0; i < dims; ++i)
+    for (int j = 0; j < dims; ++j) inv[i][j] = a[i][dims + j] * scale[i] * scale[j];
+  for (int i = 0; i < dims; ++i)
+    for (int j = 0; j < dims; ++j) out[i] += inv[i][j] * l.r[j];
   double rss = l.yy;
-  for (int i = 0; i < 3; ++i) rss -= out[i] * l.r[i];
-  residual = std::max(rss, 0.0) / std::max(1.0, l.weight - 3);
-  for (int i = 0; i < 3; ++i)
-    for (int j = 0; j < 3; ++j) cov[i][j] = inv[i][j] * residual;
+  for (int i = 0; i < dims; ++i) rss -= out[i] * l.r[i];
+  residual = std::max(rss, 0.0) / std::max(1.0, l.weight - dims);
+  for (int i = 0; i < dims; ++i)
+    for (int j = 0; j < dims; ++j) cov[i][j] = inv[i][j] * residual;
   return true;
 }
 
@@ -115,7 +120,7 @@ int TemperatureModel::best() const {
   for (int k = 0; k < LAGS; ++k) {
     if (lags[k].weight < MIN_WINDOWS) continue;
     double beta[3], cov[3][3], residual;
-    if (!solve(k, beta, cov, residual)) continue;
+    if (!solve(k, 3, beta, cov, residual)) continue;
     if (residual < lowest) lowest = residual, chosen = k;
   }
   return chosen;
@@ -127,7 +132,10 @@ TemperatureFit TemperatureModel::fit() const {
   int k = best();
   if (k < 0) return f;
   double beta[3], cov[3][3], residual;
-  solve(k, beta, cov, residual);
+  solve(k, 3, beta, cov, residual);
+  // A curvature not clearly seen is left out rather than extrapolated: a straight line is fitted.
+  if (std::fabs(beta[2]) <= SIGNIFICANT * std::sqrt(std::max(cov[2][2], 0.0)))
+    solve(k, 2, beta, cov, residual);
   f.lag = LAG[k];
   f.linear = beta[1];
   f.quadratic = beta[2];
@@ -146,8 +154,15 @@ double TemperatureModel::frequency(double) const {
   if (!f.active) return 0;
   int k = 0;
   while (k < LAGS - 1 && LAG[k] != f.lag) ++k;
-  double d = lags[k].value - reference;
-  return f.linear * d + f.quadratic * d * d;
+  return share(f, lags[k].value);
+}
+
+double TemperatureModel::share(const TemperatureFit& f, double celsius) const {
+  // Beyond the range the fit has seen the parabola is a guess that grows with the square of
+  // the distance (its curvature is the least known coefficient): its tangent at the edge.
+  double d = celsius - reference;
+  double e = std::clamp(d, low - reference, high - reference);
+  return f.linear * e + f.quadratic * e * e + (f.linear + 2 * f.quadratic * e) * (d - e);
 }
 
 TemperatureModel::Mark TemperatureModel::mark() const {
@@ -163,11 +178,7 @@ double TemperatureModel::changeSince(const Mark& m) const {
   int k = 0;
   while (k < LAGS - 1 && LAG[k] != f.lag) ++k;
   if (std::isnan(m.values[k])) return 0;
-  auto share = [&](double v) {
-    double d = v - reference;
-    return f.linear * d + f.quadratic * d * d;
-  };
-  return share(lags[k].value) - share(m.values[k]);
+  return share(f, lags[k].value) - share(f, m.values[k]);
 }
 
 TemperatureMemory TemperatureModel::memory() const {

@@ -9,7 +9,10 @@
 // keeps its own weighted recursive least squares fit of (a, b, c) over windows of the phase
 // (one point a minute), forgotten over a day; the lag whose residuals are smallest is used. The
 // relation is used (`active`) only once b or c is clearly non-zero and the temperature has
-// moved enough to see it; otherwise nothing changes.
+// moved enough to see it; otherwise nothing changes. c is kept only when it is itself clearly
+// non-zero, and beyond the temperatures seen while locked the relation goes on along its
+// tangent: a curvature guessed from a narrow range, carried far past it, did worse in a long
+// holdover than no relation at all (bench/holdover.md).
 #pragma once
 #include <array>
 #include <cmath>
@@ -30,7 +33,7 @@ struct TemperatureFit {
 struct TemperatureMemory {
   double reference = NAN, yRef = 0, lag = 0;
   double n[3][3] = {}, r[3] = {}, yy = 0, weight = 0;
-  double low = INFINITY, high = -INFINITY;
+  double low = INFINITY, high = -INFINITY;   // °C seen while the fit learnt
 };
 
 class TemperatureModel {
@@ -83,9 +86,12 @@ private:
   double low = INFINITY, high = -INFINITY;
 
   void integrate(double to);
-  // Solves the normal equations of lag k; false when singular.
-  bool solve(int k, double out[3], double cov[3][3], double& residual) const;
+  // Solves the normal equations of lag k for the first `dims` of (a, b, c), the others 0;
+  // false when singular.
+  bool solve(int k, int dims, double out[3], double cov[3][3], double& residual) const;
   int best() const;
+  // The temperature's share of the frequency at a (lagged) reading.
+  double share(const TemperatureFit& f, double celsius) const;
 };
 
 }  // namespace horloge::clockd
