@@ -18,6 +18,7 @@ namespace {
 struct Fixture {
   nts::AesSiv siv;
   nts::KeySet keys;
+  NtsCrypto crypto;
   nts::SessionKeys session;
   uint8_t cookie[nts::COOKIE_SIZE];
 
@@ -31,6 +32,7 @@ struct Fixture {
     }
     uint8_t nonce[nts::COOKIE_NONCE_SIZE] = {9};
     REQUIRE(nts::sealCookie(siv, keys.keys[0], session, nonce, cookie));
+    REQUIRE(crypto.cookies.set(keys.clone()));
   }
 };
 
@@ -77,14 +79,14 @@ TEST_CASE("NTS: an authenticated request gets an authenticated reply with fresh 
     REQUIRE(parseNts(p.data(), p.size(), r) == NtsParse::NTS);
     CHECK(r.placeholders == placeholders);
     nts::SessionKeys session;
-    REQUIRE(checkNts(f.siv, &f.keys, p.data(), r, session) == NtsCheck::OK);
+    REQUIRE(checkNts(f.crypto, p.data(), r, session) == NtsCheck::OK);
     CHECK(memcmp(session.s2c, f.session.s2c, 32) == 0);
     unsigned n = replyCookies(r, p.size());
     CHECK(n == std::min(1 + placeholders, MAX_REPLY_COOKIES));
 
     std::vector<uint8_t> reply(2048, 0x11);
     uint8_t random[16 + 8 * 16] = {1, 2, 3};
-    size_t len = sealNtsReply(f.siv, f.keys, session, r, p.size(), random, reply.data());
+    size_t len = sealNtsReply(f.crypto, session, r, p.size(), random, reply.data());
     REQUIRE(len > 0);
     CHECK(len <= p.size());   // never an amplifier
     // The unique identifier echoed, then the authenticator, which opens under S2C.
@@ -120,18 +122,21 @@ TEST_CASE("NTS: unusable cookies and unauthentic requests get a NAK") {
   NtsRequest r;
   REQUIRE(parseNts(p.data(), p.size(), r) == NtsParse::NTS);
   nts::SessionKeys session;
-  CHECK(checkNts(f.siv, nullptr, p.data(), r, session) == NtsCheck::NAK);   // no keys yet
+  NtsCrypto none;
+  CHECK(checkNts(none, p.data(), r, session) == NtsCheck::NAK);   // no keys yet
   nts::KeySet rotated = f.keys.clone();
   rotated.keys[0].id = 43;
-  CHECK(checkNts(f.siv, &rotated, p.data(), r, session) == NtsCheck::NAK);
+  NtsCrypto rotatedCrypto;
+  REQUIRE(rotatedCrypto.cookies.set(kj::mv(rotated)));
+  CHECK(checkNts(rotatedCrypto, p.data(), r, session) == NtsCheck::NAK);
   uint8_t wrong[32] = {1};
   auto q = request(f, 0, wrong);
   REQUIRE(parseNts(q.data(), q.size(), r) == NtsParse::NTS);
-  CHECK(checkNts(f.siv, &f.keys, q.data(), r, session) == NtsCheck::NAK);
+  CHECK(checkNts(f.crypto, q.data(), r, session) == NtsCheck::NAK);
   // The header is authenticated too.
   p[41] ^= 1;
   REQUIRE(parseNts(p.data(), p.size(), r) == NtsParse::NTS);
-  CHECK(checkNts(f.siv, &f.keys, p.data(), r, session) == NtsCheck::NAK);
+  CHECK(checkNts(f.crypto, p.data(), r, session) == NtsCheck::NAK);
   // A NAK: the kiss header and the unique identifier, no larger than the request.
   std::vector<uint8_t> reply(2048, 0);
   size_t len = ntsNak(r, reply.data());

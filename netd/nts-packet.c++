@@ -82,20 +82,19 @@ NtsParse parseNts(const uint8_t* p, size_t length, NtsRequest& out) {
   return NtsParse::NTS;
 }
 
-NtsCheck checkNts(nts::AesSiv& siv, const nts::KeySet* keys, const uint8_t* packet,
-                  const NtsRequest& request, nts::SessionKeys& session) {
-  if (keys == nullptr) return NtsCheck::NAK;
-  if (nts::openCookie(siv, *keys, kj::arrayPtr(request.cookie, request.cookieLength), session) !=
+NtsCheck checkNts(NtsCrypto& crypto, const uint8_t* packet, const NtsRequest& request,
+                  nts::SessionKeys& session) {
+  if (crypto.cookies.open(kj::arrayPtr(request.cookie, request.cookieLength), session) !=
       nts::CookieResult::OK) {
-    return NtsCheck::NAK;
+    return NtsCheck::NAK;   // also with no keys yet
   }
   // The plaintext (encrypted extension fields) is not used: we act on none of them.
   uint8_t plain[2048];
   if (request.ciphertextLength - nts::SIV_TAG_SIZE > sizeof(plain)) return NtsCheck::NAK;
-  bool ok = siv.open(kj::arrayPtr(session.c2s, nts::SIV_KEY_SIZE),
-                     kj::arrayPtr(request.nonce, request.nonceLength),
-                     kj::arrayPtr(packet, request.authOffset),
-                     kj::arrayPtr(request.ciphertext, request.ciphertextLength), plain);
+  bool ok = crypto.session.set(session.c2s) &&
+            crypto.session.open(kj::arrayPtr(request.nonce, request.nonceLength),
+                                kj::arrayPtr(packet, request.authOffset),
+                                kj::arrayPtr(request.ciphertext, request.ciphertextLength), plain);
   return ok ? NtsCheck::OK : NtsCheck::NAK;
 }
 
@@ -108,9 +107,8 @@ unsigned replyCookies(const NtsRequest& request, size_t requestLength) {
   return room < want ? static_cast<unsigned>(room) : want;
 }
 
-size_t sealNtsReply(nts::AesSiv& siv, const nts::KeySet& keys, const nts::SessionKeys& session,
-                    const NtsRequest& request, size_t requestLength, const uint8_t* random,
-                    uint8_t* reply) {
+size_t sealNtsReply(NtsCrypto& crypto, const nts::SessionKeys& session, const NtsRequest& request,
+                    size_t requestLength, const uint8_t* random, uint8_t* reply) {
   unsigned n = replyCookies(request, requestLength);
   size_t off = PACKET_SIZE;
   memcpy(reply + off, request.uniqueId, request.uniqueIdLength);
@@ -119,13 +117,11 @@ size_t sealNtsReply(nts::AesSiv& siv, const nts::KeySet& keys, const nts::Sessio
 
   // The plaintext: one cookie field per cookie, sealed under the current key.
   uint8_t plain[MAX_REPLY_COOKIES * COOKIE_FIELD];
-  const nts::ServerKey& key = keys.keys[keys.current];
   for (unsigned i = 0; i < n; ++i) {
     uint8_t* f = plain + i * COOKIE_FIELD;
     store16(f, EF_COOKIE);
     store16(f + 2, COOKIE_FIELD);
-    if (!nts::sealCookie(siv, key, session, random + NTS_NONCE_SIZE + i * nts::COOKIE_NONCE_SIZE,
-                         f + 4)) {
+    if (!crypto.cookies.seal(session, random + NTS_NONCE_SIZE + i * nts::COOKIE_NONCE_SIZE, f + 4)) {
       return 0;
     }
   }
@@ -137,9 +133,9 @@ size_t sealNtsReply(nts::AesSiv& siv, const nts::KeySet& keys, const nts::Sessio
   store16(auth + 4, NTS_NONCE_SIZE);
   store16(auth + 6, cipherLength);
   memcpy(auth + 8, random, NTS_NONCE_SIZE);
-  if (!siv.seal(kj::arrayPtr(session.s2c, nts::SIV_KEY_SIZE), kj::arrayPtr(random, NTS_NONCE_SIZE),
-                kj::arrayPtr(reply, adLength), kj::arrayPtr(plain, plainLength),
-                auth + 8 + NTS_NONCE_SIZE)) {
+  if (!crypto.session.set(session.s2c) ||
+      !crypto.session.seal(kj::arrayPtr(random, NTS_NONCE_SIZE), kj::arrayPtr(reply, adLength),
+                           kj::arrayPtr(plain, plainLength), auth + 8 + NTS_NONCE_SIZE)) {
     return 0;
   }
   return off + AUTH_OVERHEAD + plainLength;

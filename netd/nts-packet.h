@@ -47,22 +47,28 @@ NtsParse parseNts(const uint8_t* packet, size_t length, NtsRequest& out);
 
 enum class NtsCheck : uint8_t { OK, NAK };
 
-// Opens the cookie under one of `keys` (none yet: NAK) and authenticates the request with the
-// cookie's C2S key. On OK, `session` holds the keys the reply is sealed with.
-NtsCheck checkNts(nts::AesSiv& siv, const nts::KeySet* keys, const uint8_t* packet,
-                  const NtsRequest& request, nts::SessionKeys& session);
+// A worker's NTS cryptography, made before lockdown: the server keys ready for cookies (keyed
+// when they change), and one SivKey keyed for each request with its C2S, then its S2C key.
+struct NtsCrypto {
+  nts::CookieKeys cookies;
+  nts::SivKey session;
+};
+
+// Opens the cookie under one of `crypto`'s server keys (none yet: NAK) and authenticates the
+// request with the cookie's C2S key. On OK, `session` holds the keys the reply is sealed with.
+NtsCheck checkNts(NtsCrypto& crypto, const uint8_t* packet, const NtsRequest& request,
+                  nts::SessionKeys& session);
 
 // The number of cookies a reply to `request` (`requestLength` bytes) carries.
 unsigned replyCookies(const NtsRequest& request, size_t requestLength);
 
 // Appends the Unique Identifier and the Authenticator (with `replyCookies()` cookies sealed
-// under `keys`' current key) to the 48-byte header in `reply`, whose every field must be final
-// (the transmit time included: it is authenticated). `random` holds NTS_NONCE_SIZE bytes for
-// the reply and COOKIE_NONCE_SIZE per cookie. Returns the reply's length (<= requestLength),
-// or 0 if sealing failed.
-size_t sealNtsReply(nts::AesSiv& siv, const nts::KeySet& keys, const nts::SessionKeys& session,
-                    const NtsRequest& request, size_t requestLength, const uint8_t* random,
-                    uint8_t* reply);
+// under the current server key) to the 48-byte header in `reply`, whose every field must be
+// final (the transmit time included: it is authenticated). `random` holds NTS_NONCE_SIZE bytes
+// for the reply and COOKIE_NONCE_SIZE per cookie. Returns the reply's length (<= requestLength),
+// or 0 if sealing failed (no server keys, or OpenSSL failed).
+size_t sealNtsReply(NtsCrypto& crypto, const nts::SessionKeys& session, const NtsRequest& request,
+                    size_t requestLength, const uint8_t* random, uint8_t* reply);
 
 // Appends the Unique Identifier to a kiss-o'-death header (makeKissOfDeath(reply, KISS_NTSN)):
 // an NTS NAK. Returns its length.

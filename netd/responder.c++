@@ -147,11 +147,10 @@ struct Responder::Worker {
   TxStampReader txStamps;
   SocketShared* shared = nullptr;
 
-  // NTS (only with NTS on): this thread's cipher context and copy of the keys, and what each
-  // reply of the batch needs once its header is final.
-  kj::Own<nts::AesSiv> siv;
-  nts::KeySet keys;
-  uint64_t keysGeneration = 0;   // of the cell, when `keys` was copied; 0: none yet
+  // NTS (only with NTS on): this thread's cipher contexts, keyed with its copy of the server
+  // keys, and what each reply of the batch needs once its header is final.
+  kj::Own<NtsCrypto> crypto;
+  uint64_t keysGeneration = 0;   // of the cell, when the keys were copied; 0: none yet
   enum class NtsKind : uint8_t { NONE, ANSWER, NAK };
   struct NtsSlot {
     NtsKind kind = NtsKind::NONE;
@@ -176,10 +175,9 @@ struct Responder::Worker {
 
   void refreshKeys(const NtsKeyCell& cell) {
     uint64_t g = cell.generation();
-    if (g != keysGeneration) {
-      keys = cell.copy();
-      keysGeneration = g;
-    }
+    // Keyed once per key set (daily), not per request. Should OpenSSL fail, it holds no keys
+    // (requests get NAKs) and the next batch tries again.
+    if (g != keysGeneration && crypto->cookies.set(cell.copy())) keysGeneration = g;
   }
 
   Worker(int fd, int family, uint64_t seed): fd(fd), family(family), rng(seed) {}
@@ -301,7 +299,7 @@ Responder::Responder(kj::ArrayPtr<const int> fds, const StateCell& state, Respon
       uint64_t seed;
       KJ_SYSCALL(getrandom(&seed, sizeof(seed), 0));
       ws.add(kj::heap<Worker>(fd, family, seed));
-      if (options.ntsKeys) ws.back()->siv = kj::heap<nts::AesSiv>();   // before lockdown
+      if (options.ntsKeys) ws.back()->crypto = kj::heap<NtsCrypto>();   // before lockdown
       ws.back()->shared = &sockets[f];
       ws.back()->counters.heartbeatNs.store(monotonicNs(), std::memory_order_relaxed);
     }
@@ -377,7 +375,7 @@ void Responder::run(Worker& w) {
       }
       NtsRequest ntsRequest;
       NtsParse ntsParse = NtsParse::NOT_NTS;
-      if (drop == Drop::NONE && w.siv) {
+      if (drop == Drop::NONE && w.crypto) {
         ntsParse = parseNts(request.bytes, request.length, ntsRequest);
         if (ntsParse == NtsParse::MALFORMED) drop = Drop::NTS;
       }
@@ -405,8 +403,7 @@ void Responder::run(Worker& w) {
       if (ntsParse == NtsParse::NTS && !kod) {
         w.refreshKeys(*options.ntsKeys);
         Worker::NtsSlot& slot = w.nts[m];
-        if (checkNts(*w.siv, w.keysGeneration ? &w.keys : nullptr, request.bytes, ntsRequest,
-                     slot.session) == NtsCheck::OK) {
+        if (checkNts(*w.crypto, request.bytes, ntsRequest, slot.session) == NtsCheck::OK) {
           slot.kind = Worker::NtsKind::ANSWER;
           bump(c[NetdCounter::NTS_REQUESTS]);
         } else {
@@ -463,11 +460,11 @@ void Responder::run(Worker& w) {
       }
       if (ntsAnswer) {
         memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
-        const uint8_t* random =
-            w.randomBytes(NTS_NONCE_SIZE + MAX_REPLY_COOKIES * nts::COOKIE_NONCE_SIZE);
+        unsigned cookies = replyCookies(ntsSlot.request, ntsSlot.requestLength);
+        const uint8_t* random = w.randomBytes(NTS_NONCE_SIZE + cookies * nts::COOKIE_NONCE_SIZE);
         size_t length = random != nullptr
-            ? sealNtsReply(*w.siv, w.keys, ntsSlot.session, ntsSlot.request,
-                           ntsSlot.requestLength, random, w.ntsOut[j])
+            ? sealNtsReply(*w.crypto, ntsSlot.session, ntsSlot.request, ntsSlot.requestLength,
+                           random, w.ntsOut[j])
             : 0;
         if (length == 0) {
           // OpenSSL failed: a NAK rather than an unauthenticated reply.
@@ -475,7 +472,7 @@ void Responder::run(Worker& w) {
           memcpy(w.ntsOut[j], w.replies[j].bytes, PACKET_SIZE);
           length = ntsNak(ntsSlot.request, w.ntsOut[j]);
         } else {
-          bump(c[NetdCounter::NTS_COOKIES_ISSUED], replyCookies(ntsSlot.request, ntsSlot.requestLength));
+          bump(c[NetdCounter::NTS_COOKIES_ISSUED], cookies);
         }
         w.txIov[j] = {w.ntsOut[j], length};
       }

@@ -1,5 +1,6 @@
 #include "aes-siv.h"
 #include <doctest/doctest.h>
+#include <algorithm>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <kj/array.h>
@@ -95,4 +96,51 @@ TEST_CASE("AES-SIV: the same bytes as OpenSSL's own AES-128-SIV, for any sizes")
   }
   EVP_CIPHER_CTX_free(ctx);
   EVP_CIPHER_free(reference);
+}
+
+TEST_CASE("AES-SIV: a SivKey keyed once seals and opens many times, as a fresh keying does") {
+  AesSiv fresh;
+  SivKey a, b;
+  std::vector<uint8_t> keyA(32), keyB(32);
+  RAND_bytes(keyA.data(), 32);
+  RAND_bytes(keyB.data(), 32);
+  std::vector<uint8_t> none;
+  uint8_t tag[SIV_TAG_SIZE];
+  CHECK_FALSE(a.seal(ptr(none), ptr(none), ptr(none), tag));   // not keyed yet
+  REQUIRE(a.set(keyA.data()));
+  REQUIRE(b.set(keyB.data()));
+  // Sizes across the 256-byte chunks, interleaved between two keys, empty inputs included:
+  // each result is what a freshly keyed context gives.
+  for (int round = 0; round < 2; ++round) {
+    for (size_t plainLength: {0, 1, 16, 64, 255, 256, 257, 600}) {
+      for (size_t adLength: {0, 4, 16, 152, 256, 513}) {
+        CAPTURE(plainLength);
+        CAPTURE(adLength);
+        std::vector<uint8_t> nonce(16), ad(adLength + 1), plain(plainLength + 1);
+        RAND_bytes(nonce.data(), 16);
+        RAND_bytes(ad.data(), int(ad.size()));
+        RAND_bytes(plain.data(), int(plain.size()));
+        auto adp = kj::arrayPtr(ad.data(), adLength);
+        auto pp = kj::arrayPtr(plain.data(), plainLength);
+        SivKey& k = (plainLength + adLength + round) % 2 ? a : b;
+        const std::vector<uint8_t>& key = &k == &a ? keyA : keyB;
+        std::vector<uint8_t> ours(16 + plainLength), theirs(16 + plainLength), back(plainLength + 1);
+        REQUIRE(k.seal(ptr(nonce), adp, pp, ours.data()));
+        REQUIRE(fresh.seal(ptr(key), ptr(nonce), adp, pp, theirs.data()));
+        CHECK(ours == theirs);
+        CHECK(k.open(ptr(nonce), adp, ptr(ours), back.data()));
+        CHECK(std::equal(back.begin(), back.begin() + plainLength, plain.begin()));
+        ours[ours.size() - 1] ^= 0x10;
+        CHECK_FALSE(k.open(ptr(nonce), adp, ptr(ours), back.data()));
+      }
+    }
+  }
+  // Rekeyed: the new key's bytes, and the old key's seals no longer open.
+  std::vector<uint8_t> nonce(16, 3), ad(40, 4), plain(30, 5), sealed(46), theirs(46), back(30);
+  REQUIRE(a.seal(ptr(nonce), ptr(ad), ptr(plain), sealed.data()));
+  REQUIRE(a.set(keyB.data()));
+  CHECK_FALSE(a.open(ptr(nonce), ptr(ad), ptr(sealed), back.data()));
+  REQUIRE(a.seal(ptr(nonce), ptr(ad), ptr(plain), sealed.data()));
+  REQUIRE(fresh.seal(ptr(keyB), ptr(nonce), ptr(ad), ptr(plain), theirs.data()));
+  CHECK(sealed == theirs);
 }

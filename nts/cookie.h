@@ -27,4 +27,27 @@ enum class CookieResult : uint8_t { OK, UNKNOWN_KEY, BAD };
 CookieResult openCookie(AesSiv& siv, const KeySet& set, kj::ArrayPtr<const uint8_t> cookie,
                         SessionKeys& keys);
 
+// A key set ready to seal and open many cookies, as netd's workers do for every NTS request:
+// each server key's AES schedules are made when the set changes (daily), not per cookie. Its
+// contexts are allocated when it is made (before lockdown). One thread.
+class CookieKeys {
+public:
+  CookieKeys();
+  KJ_DISALLOW_COPY(CookieKeys);
+
+  // Takes `set` (checked by keySetFromWire()) and keys a SivKey per key. False if OpenSSL
+  // failed: then it holds no keys, as before the first set().
+  bool set(KeySet set);
+  bool empty() const { return keys.keys.size() == 0; }
+  const KeySet& keySet() const { return keys; }
+
+  // sealCookie() under the current key; openCookie() under any key of the set (none: UNKNOWN_KEY).
+  bool seal(const SessionKeys& session, const uint8_t* nonce, uint8_t* out);
+  CookieResult open(kj::ArrayPtr<const uint8_t> cookie, SessionKeys& session);
+
+private:
+  KeySet keys;
+  kj::Array<SivKey> prepared;   // MAX_SERVER_KEYS; prepared[i] keyed with keys.keys[i]
+};
+
 }  // namespace horloge::nts
