@@ -78,8 +78,8 @@ void validateNetdStats(ipc::NetdStats::Reader s) {
 
 void validateNtskeStats(ipc::NtskeStats::Reader s) {
   uint64_t sessions = s.getSessions();
-  for (uint64_t v: {s.getCompleted(), s.getRefusedBusy(), s.getFailedHandshake(),
-                    s.getFailedAlpn(), s.getFailedTimeout(), s.getFailedTruncated(),
+  for (uint64_t v: {s.getCompleted(), s.getRefusedBusy(), s.getRefusedRate(),
+                    s.getFailedHandshake(), s.getFailedAlpn(), s.getFailedTimeout(), s.getFailedTruncated(),
                     s.getFailedOversized(), s.getFailedUnknownCritical(),
                     s.getFailedBadRequest(), s.getFailedIo()}) {
     KJ_REQUIRE(v <= sessions, "an ntskd counter exceeds the sessions");

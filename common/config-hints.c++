@@ -47,9 +47,17 @@ std::string foreignDirectiveHint(const std::vector<std::string>& words) {
                 "filegen", "statsdir", "logchange", "mailonchange"})) {
     return "horloge logs to the journal; its figures are in `horlogectl` and /metrics";
   }
+  // chrony's NTS server directives, as horloge's `nts` lines.
+  if (d == "ntsserverkey" || d == "ntsservercert") return "write `nts cert PATH key PATH`";
+  if (d == "ntsratelimit") return "write `nts ratelimit` with the same options (interval, burst, leak)";
+  if (d == "ntsport") return "write `nts port N`";
+  if (d == "maxntsconnections") return "write `nts maxconnections N`";
+  if (d == "ntsrotate") return "write `nts rotate SECONDS`";
+  if (d == "ntsntpserver") return "write `nts ntpserver ADDRESS`";
+  if (d == "ntsdumpdir") return "the NTS server keys are kept in `statedir` (no line needed)";
   if (oneOf(d, {"keyfile", "keys", "trustedkey", "requestkey", "controlkey", "authselectmode",
-                "ntsserverkey", "ntsservercert", "ntsdumpdir", "ntstrustedcerts", "crypto"})) {
-    return "symmetric keys and NTS are not supported";
+                "ntstrustedcerts", "crypto"})) {
+    return "symmetric keys, and NTS towards upstream servers, are not supported";
   }
   if (oneOf(d, {"cmdallow", "cmddeny", "bindcmdaddress", "cmdport", "cmdratelimit"})) {
     return "horlogectl reads a Unix socket (root or group _horloge-monitord): nothing is served "

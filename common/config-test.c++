@@ -218,6 +218,37 @@ TEST_CASE("config: allow and deny errors") {
   CHECK(errorOf("\nallow 10.0.0.0/8 10.1.0.0/16\n") == "t.conf:2: unexpected '10.1.0.0/16'");
 }
 
+TEST_CASE("config: nts ratelimit") {
+  CHECK(!parseConfig("", "t.conf").nts.ratelimit.enabled);
+  // Not the NTP one: each has its own line, and NTS-KE defaults to one per 64 s as chrony's.
+  Config d = parseConfig("nts ratelimit\nratelimit interval 1\n", "t.conf");
+  CHECK(d.nts.ratelimit.enabled);
+  CHECK(d.nts.ratelimit.interval == 6);
+  CHECK(d.nts.ratelimit.burst == 8);
+  CHECK(d.nts.ratelimit.leak == 2);
+  CHECK(d.ratelimit.interval == 1);
+  CHECK(!parseConfig("nts ratelimit\n", "t.conf").ratelimit.enabled);
+  Config c = parseConfig("nts ratelimit interval 3 burst 1 leak 4\n", "t.conf");
+  CHECK(c.nts.ratelimit.interval == 3);
+  CHECK(c.nts.ratelimit.burst == 1);
+  CHECK(c.nts.ratelimit.leak == 4);
+  CHECK(errorOf("nts ratelimit interval 13\n") == "t.conf:1: interval 13 out of range [-19, 12]");
+  CHECK(errorOf("nts ratelimit burst 0\n") == "t.conf:1: burst 0 out of range [1, 255]");
+  CHECK(errorOf("nts ratelimit leak 0\n") == "t.conf:1: leak 0 out of range [1, 4]");
+  CHECK(errorOf("nts ratelimit burst\n") == "t.conf:1: missing burst after 'burst'");
+  CHECK(errorOf("nts ratelimit kod\n") ==
+        "t.conf:1: nts ratelimit has no 'kod': a refused key exchange is a closed TCP "
+        "connection, there is no kiss-o'-death to send");
+  CHECK(errorOf("nts ratelimit fast 1\n") ==
+        "t.conf:1: unknown nts ratelimit option 'fast' (known: interval, burst, leak)");
+  CHECK(errorOf("nts ratelimit\nnts ratelimit burst 2\n") ==
+        "t.conf:2: 'nts ratelimit' already given at line 1");
+  // chrony's spelling points to horloge's.
+  CHECK(errorOf("ntsratelimit interval 3 burst 1\n") ==
+        "t.conf:1: unknown directive 'ntsratelimit': write `nts ratelimit` with the same options "
+        "(interval, burst, leak)");
+}
+
 TEST_CASE("config: ratelimit") {
   CHECK(!parseConfig("", "t.conf").ratelimit.enabled);
   Config d = parseConfig("ratelimit\n", "t.conf");
@@ -392,8 +423,9 @@ TEST_CASE("config: nts") {
         "t.conf:1: bad nts ntpserver 'bad/name': a host name or a numeric address");
   CHECK(errorOf("nts maxconnections 0\n") ==
         "t.conf:1: nts maxconnections 0 out of range [1, 100000]");
-  CHECK(errorOf("nts ratelimit 1\n") ==
-        "t.conf:1: unknown nts option 'ratelimit' (known: cert, port, rotate, ntpserver, maxconnections)");
+  CHECK(errorOf("nts ratelimits 1\n") ==
+        "t.conf:1: unknown nts option 'ratelimits' (known: cert, port, rotate, ntpserver, "
+        "maxconnections, ratelimit)");
   CHECK(errorOf("nts\n") == "t.conf:1: missing nts option after 'nts'");
   CHECK(errorOf("nts port 1\nnts port 2\n") == "t.conf:2: 'nts port' already given at line 1");
   CHECK(errorOf("user ntskd bad/user\n") == "t.conf:1: bad user name 'bad/user'");

@@ -267,24 +267,30 @@ int wholeNumber(const Line& l, size_t i, const char* what, int lo, int hi) {
   return static_cast<int>(v);
 }
 
-void parseRateLimit(const Line& l, Config& c) {
-  RateLimitConf r;
+// The options of `ratelimit` (from word 1) and `nts ratelimit` (from word 2), one syntax for
+// both; `directive` names the line in errors. NTS-KE has no kiss-o'-death to send.
+RateLimitConf parseRateLimit(const Line& l, size_t first, RateLimitConf r,
+                             const std::string& directive, bool kodAllowed) {
   r.enabled = true;
-  size_t i = 1;
+  size_t i = first;
+  std::string known = kodAllowed ? "interval, burst, leak, kod" : "interval, burst, leak";
   while (i < l.words.size()) {
     const std::string& key = l.words[i];
-    if (key == "kod") {
+    if (key == "kod" && kodAllowed) {
       r.kod = true;
       i += 1;
       continue;
     }
+    if (key == "kod")
+      l.fail(directive + " has no 'kod': a refused key exchange is a closed TCP connection, "
+             "there is no kiss-o'-death to send");
     if (key == "interval") r.interval = wholeNumber(l, i + 1, "interval", -19, 12);
     else if (key == "burst") r.burst = wholeNumber(l, i + 1, "burst", 1, 255);
     else if (key == "leak") r.leak = wholeNumber(l, i + 1, "leak", 1, 4);
-    else l.fail("unknown ratelimit option '" + key + "' (known: interval, burst, leak, kod)");
+    else l.fail("unknown " + directive + " option '" + key + "' (known: " + known + ")");
     i += 2;
   }
-  c.ratelimit = r;
+  return r;
 }
 
 bool validUserName(const std::string& s) {
@@ -377,8 +383,11 @@ void parseNts(const Line& l, Config& c) {
     if (n != std::floor(n)) l.fail("nts maxconnections must be a whole number");
     c.nts.maxConnections = static_cast<unsigned>(n);
     l.noMoreThan(3);
+  } else if (what == "ratelimit") {
+    c.nts.ratelimit = parseRateLimit(l, 2, NtsConf{}.ratelimit, "nts ratelimit", false);
   } else {
-    l.fail("unknown nts option '" + what + "' (known: cert, port, rotate, ntpserver, maxconnections)");
+    l.fail("unknown nts option '" + what +
+           "' (known: cert, port, rotate, ntpserver, maxconnections, ratelimit)");
   }
 }
 
@@ -530,7 +539,7 @@ void parseLine(const Line& l, Config& c) {
   } else if (d == "allow" || d == "deny") {
     parseAccess(l, c.access);
   } else if (d == "ratelimit") {
-    parseRateLimit(l, c);
+    c.ratelimit = parseRateLimit(l, 1, RateLimitConf{}, "ratelimit", true);
   } else if (d == "server") {
     parseServer(l, c);
   } else if (d == "nts") {

@@ -99,6 +99,10 @@ struct NtsConf {
   double rotate = 86400;          // seconds between server key rotations
   std::string ntpServer;          // `nts ntpserver ADDRESS`: the NTP server clients are sent to
   unsigned maxConnections = 100;  // NTS-KE connections at once; more are closed at once
+  // `nts ratelimit [interval N] [burst N] [leak N]` (chrony's `ntsratelimit`): key exchanges
+  // per client address, counted on accepted connections; one over is closed at once. As
+  // `ratelimit` but one per 64 s by default and no `kod` (TCP has no kiss-o'-death).
+  RateLimitConf ratelimit{.interval = 6};
 };
 
 // A Unix socket's path fits in sockaddr_un.sun_path (108 bytes with its NUL): clockd's sockets

@@ -183,15 +183,16 @@ TEST_CASE("status table, NTS on: keys, requests, key exchanges; ntskd down is a 
   ke.getBody().setCompleted(10);
   ke.getBody().setCookiesIssued(80);
   ke.getBody().setFailedTimeout(2);
+  ke.getBody().setRefusedRate(3);
   std::string text = renderStatus(s.asReader()).cStr();
   CHECK(text.find("ntskd      up") != std::string::npos);
   CHECK(text.find(R"(
-NTS     keys      key age    rotations  requests  NAKs         cookies    malformed
-        2         90.000 s   1          70        3            80         0
-NTS-KE  sessions  completed  cookies    open      busy         handshake  ALPN
-        12        10         80         0         0            0          0
-        timeout   truncated  oversized  critical  bad request  I/O
-        2         0          0          0         0            0
+NTS     keys      key age    rotations  requests   NAKs      cookies      malformed
+        2         90.000 s   1          70         3         80           0
+NTS-KE  sessions  completed  cookies    open       busy      handshake    ALPN
+        12        10         80         0          0         0            0
+        limited   timeout    truncated  oversized  critical  bad request  I/O
+        3         2          0          0          0         0            0
 )") != std::string::npos);
   CHECK(downPeers(s.asReader()).size() == 0);
   ke.setConnected(false);

@@ -154,9 +154,10 @@ void renderNts(ipc::SystemStatus::Reader status, kj::Vector<char>& out) {
     t.row("NTS-KE", "sessions", "completed", "cookies", "open", "busy", "handshake", "ALPN");
     t.row("", k.getSessions(), k.getCompleted(), k.getCookiesIssued(), k.getOpenConnections(),
           k.getRefusedBusy(), k.getFailedHandshake(), k.getFailedAlpn());
-    t.row("", "timeout", "truncated", "oversized", "critical", "bad request", "I/O");
-    t.row("", k.getFailedTimeout(), k.getFailedTruncated(), k.getFailedOversized(),
-          k.getFailedUnknownCritical(), k.getFailedBadRequest(), k.getFailedIo());
+    t.row("", "limited", "timeout", "truncated", "oversized", "critical", "bad request", "I/O");
+    t.row("", k.getRefusedRate(), k.getFailedTimeout(), k.getFailedTruncated(),
+          k.getFailedOversized(), k.getFailedUnknownCritical(), k.getFailedBadRequest(),
+          k.getFailedIo());
   }
   t.renderTo(out);
 }

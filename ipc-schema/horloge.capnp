@@ -214,6 +214,7 @@ struct NtskeStats {
   failedBadRequest @11 :UInt64;
   failedIo @12 :UInt64;       # TLS or socket errors after the handshake
   keyAgeNs @13 :Int64;        # age of the key cookies are sealed under; -1: no keys yet
+  refusedRate @14 :UInt64;    # over `nts ratelimit` for its address: closed at once
 }
 
 struct NtsStatus {

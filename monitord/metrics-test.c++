@@ -146,6 +146,7 @@ TEST_CASE("metrics: NTS keys, requests and key exchanges, only with NTS on") {
   ke.initBody().setSessions(10);
   ke.getBody().setCompleted(8);
   ke.getBody().setFailedAlpn(1);
+  ke.getBody().setRefusedRate(4);
   auto text = renderMetrics(status.asReader(), self.asReader());
   CHECK(has(text, "ntp_nts_keys 3\n"));
   CHECK(has(text, "ntp_nts_key_age_seconds 7200\n"));
@@ -156,6 +157,7 @@ TEST_CASE("metrics: NTS keys, requests and key exchanges, only with NTS on") {
   CHECK(has(text, "ntp_nts_ke_sessions_total 10\n"));
   CHECK(has(text, "ntp_nts_ke_completed_total 8\n"));
   CHECK(has(text, "ntp_nts_ke_failures_total{reason=\"alpn\"} 1\n"));
+  CHECK(has(text, "ntp_nts_ke_failures_total{reason=\"ratelimit\"} 4\n"));
   CHECK(has(text, "ntp_daemon_up{daemon=\"ntskd\"} 1\n"));
   CHECK(has(text, "ntp_daemon_restarts_total{daemon=\"ntskd\"} 1\n"));
   CHECK(eachFamilyOnce(off));

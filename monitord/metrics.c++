@@ -336,7 +336,8 @@ kj::String renderMetrics(ipc::SystemStatus::Reader status, ipc::DaemonInfo::Read
       }
       e.family("ntp_nts_ke_failures_total", "counter", "NTS-KE sessions that failed, by reason");
       const std::pair<kj::StringPtr, uint64_t> reasons[] = {
-        {"busy", s.getRefusedBusy()}, {"handshake", s.getFailedHandshake()},
+        {"busy", s.getRefusedBusy()}, {"ratelimit", s.getRefusedRate()},
+        {"handshake", s.getFailedHandshake()},
         {"alpn", s.getFailedAlpn()}, {"timeout", s.getFailedTimeout()},
         {"truncated", s.getFailedTruncated()}, {"oversized", s.getFailedOversized()},
         {"unknown_critical", s.getFailedUnknownCritical()},

@@ -36,6 +36,7 @@ void fillStats(const KeStats& s, const kj::Maybe<nts::KeySet>& keys, int64_t now
   out.setCookiesIssued(s.cookiesIssued);
   out.setOpenConnections(s.open);
   out.setRefusedBusy(s.refusedBusy);
+  out.setRefusedRate(s.refusedRate);
   out.setFailedHandshake(s.failedHandshake);
   out.setFailedAlpn(s.failedAlpn);
   out.setFailedTimeout(s.failedTimeout);

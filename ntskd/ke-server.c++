@@ -1,5 +1,6 @@
 #include "ke-server.h"
 #include "log.h"
+#include "ntp-time.h"
 #include <cerrno>
 #include <fcntl.h>
 #include <kj/debug.h>
@@ -42,6 +43,7 @@ void KeServer::ErrorHandler::taskFailed(kj::Exception&& e) {
 KeServer::KeServer(kj::UnixEventPort& events, kj::Timer& timer, int listenFd,
                    ServerCertificate& tls, KeOptions options)
     : events(events), timer(timer), listenFd(listenFd), tls(tls), options(kj::mv(options)),
+      admission(this->options.maxConnections, kj::mv(this->options.rateLimit)),
       listenObserver(events, [&]() {
         int flags;
         KJ_SYSCALL(flags = fcntl(listenFd, F_GETFL), listenFd);
@@ -65,7 +67,10 @@ kj::Promise<void> KeServer::watchCertificate() {
 
 kj::Promise<void> KeServer::acceptLoop() {
   for (;;) {
-    int fd = accept4(listenFd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peerLength = sizeof(peer);
+    int fd = accept4(listenFd, reinterpret_cast<sockaddr*>(&peer), &peerLength,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       int error = errno;
       if (error == EAGAIN || error == EWOULDBLOCK) {
@@ -79,12 +84,22 @@ kj::Promise<void> KeServer::acceptLoop() {
       KJ_FAIL_SYSCALL("accept4", error);
     }
     ++counters.sessions;
-    if (counters.open >= options.maxConnections) {
-      ++counters.refusedBusy;
-      close(fd);
-      continue;
+    uint32_t random = 1;   // no leak if OpenSSL has no randomness to give
+    RAND_bytes(reinterpret_cast<unsigned char*>(&random), sizeof(random));
+    switch (admission.check(reinterpret_cast<sockaddr*>(&peer), counters.open, monotonicNs(),
+                            random)) {
+      case Admit::SESSION:
+        startSession(fd);
+        break;
+      case Admit::RATE_LIMITED:
+        ++counters.refusedRate;
+        close(fd);
+        break;
+      case Admit::BUSY:
+        ++counters.refusedBusy;
+        close(fd);
+        break;
     }
-    startSession(fd);
   }
 }
 

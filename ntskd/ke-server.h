@@ -3,10 +3,12 @@
 // cookies sealed under clockd's current key), then the connection is closed. Everything runs
 // on the KJ event loop: non-blocking sockets, OpenSSL driven by their readiness.
 //
-// Abuse: at most `maxConnections` sessions at once (more are closed as they are accepted), and
-// each has `timeout` to finish, handshake included (idle or slow clients are cut off). Every
-// session ends counted in one outcome.
+// Abuse: with `nts ratelimit`, a client address over its rate is closed as it is accepted; at
+// most `maxConnections` sessions at once (more are closed as they are accepted); each has
+// `timeout` to finish, handshake included (idle or slow clients are cut off). Every accepted
+// connection ends counted in one outcome.
 #pragma once
+#include "admission.h"
 #include "cookie.h"
 #include "ke-records.h"
 #include "tls.h"
@@ -25,12 +27,14 @@ struct KeOptions {
   kj::Duration timeout = 5 * kj::SECONDS;
   kj::String server;               // NTPv4 Server Negotiation record; empty: none
   uint16_t port = 0;               // NTPv4 Port Negotiation record; 0: none
+  kj::Own<netd::RateLimiter> rateLimit;   // `nts ratelimit` (keRateLimiter); null: off
 };
 
 struct KeStats {
   uint64_t sessions = 0, completed = 0, cookiesIssued = 0;
   uint32_t open = 0;
-  uint64_t refusedBusy = 0, failedHandshake = 0, failedAlpn = 0, failedTimeout = 0;
+  uint64_t refusedBusy = 0, refusedRate = 0, failedHandshake = 0, failedAlpn = 0;
+  uint64_t failedTimeout = 0;
   uint64_t failedTruncated = 0, failedOversized = 0, failedUnknownCritical = 0;
   uint64_t failedBadRequest = 0, failedIo = 0;
 };
@@ -60,6 +64,7 @@ private:
   int listenFd;
   ServerCertificate& tls;
   KeOptions options;
+  Admission admission;
   kj::UnixEventPort::FdObserver listenObserver;
   kj::Maybe<nts::KeySet> keySet;
   kj::Own<nts::AesSiv> siv;

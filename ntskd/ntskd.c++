@@ -49,6 +49,7 @@ int run(int argc, char** argv) {
   options.server = kj::str(config.nts.ntpServer.c_str());
   // Clients assume port 123: say otherwise only when netd listens elsewhere.
   if (!config.listen.empty() && config.listen[0].port != 123) options.port = config.listen[0].port;
+  options.rateLimit = keRateLimiter(config.nts.ratelimit);   // getrandom() before lockdown
   KeServer server(io.unixEventPort, io.provider->getTimer(), fds[0], tls, kj::mv(options));
 
   // Who may be clockd on ntske.sock: looked up before lockdown.
@@ -68,7 +69,11 @@ int run(int argc, char** argv) {
       io, kj::mv(clockd), kj::str("clockd"),
       [&link](capnp::Capability::Client bootstrap) { return link.session(kj::mv(bootstrap)); });
 
-  auto status = kj::str("NTS-KE on TCP (at most ", config.nts.maxConnections, " sessions at once)");
+  auto& rate = config.nts.ratelimit;
+  auto status = kj::str("NTS-KE on TCP (at most ", config.nts.maxConnections, " sessions at once",
+                        rate.enabled ? kj::str(", per address a burst of ", rate.burst,
+                                               " then one per 2^", rate.interval, " s")
+                                     : kj::str(), ")");
   log::info(status);
   systemd::notifyReady(status.cStr());
   connected.exclusiveJoin(server.run())

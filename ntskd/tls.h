@@ -9,8 +9,14 @@ typedef struct ssl_ctx_st SSL_CTX;
 
 namespace horloge::ntskd {
 
+// The most a certificate chain or key file may hold: a chain of a few certificates is a few
+// KiB; anything far larger is a wrong path (a log, an image, /dev/zero).
+constexpr size_t MAX_PEM_BYTES = 256 * 1024;
+
 // Loads the PEM certificate chain and key (throws with the file's name and OpenSSL's reason
-// if either cannot be used, or they do not match). Call before lockdown.
+// if either cannot be used, or they do not match). Both files are read whole with the bounded
+// reader (common/read-file.h) and parsed from memory: a FIFO, a device or a huge file is an
+// error naming it, never a blocked or bloated ntskd. Call before lockdown.
 SSL_CTX* makeServerContext(kj::StringPtr certPath, kj::StringPtr keyPath);
 void freeServerContext(SSL_CTX* ctx);
 

@@ -8,11 +8,15 @@ in the client namespace must get authenticated time:
   1. after a key exchange (ntskd counts it, netd counts NTS requests);
   2. with the cookies it saved (ntsdumpdir) after a key rotation (`nts rotate 10`): no new key
      exchange, the old key still opens them;
-  3. after the whole appliance (every daemon) restarted: the keys persisted in statedir.
+  3. after the whole appliance (every daemon) restarted: the keys persisted in statedir;
+  4. over IPv6 (key exchange and NTP to fd7e::1), in interleaved mode (`xleave`): chronyd's
+     measurements are marked interleaved ("4I"), netd counts interleaved NTS replies.
 Then bad NTS-KE input, each refused and counted by ntskd while chronyd still gets time:
 wrong ALPN, TLS 1.2, a truncated request, an oversized one, an unknown critical record, more
 idle connections than `nts maxconnections`; and malformed NTS fields to netd, dropped silently.
-Last, a certificate replaced on disk is served without a restart.
+Then a certificate replaced on disk is served without a restart. Last, `nts ratelimit`: a
+burst of key exchanges from one address is refused beyond its burst (closed before TLS,
+counted as `refused_rate`), while another address and IPv6 still get cookies.
 """
 import glob
 import hashlib
@@ -51,13 +55,13 @@ def body(st, peer):
     return p.get("body", {}) if p.get("connected") else {}
 
 
-def chrony_nts(net, workdir, cert, dumpdir):
+def chrony_nts(net, workdir, cert, dumpdir, server=SERVER, options=""):
     """chronyd -Q over NTS; returns (exit code, output, measurement lines)."""
     os.makedirs(workdir, exist_ok=True)
     for f in glob.glob(os.path.join(workdir, "*.log")):
         os.unlink(f)
     directives = [
-        f"server {SERVER} iburst nts minpoll -2 maxpoll -2",
+        f"server {server} iburst nts minpoll -2 maxpoll -2 {options}",
         f"ntstrustedcerts {cert}",
         f"ntsdumpdir {dumpdir}",
         f"pidfile {workdir}/chronyd.pid",
@@ -72,12 +76,12 @@ def chrony_nts(net, workdir, cert, dumpdir):
     path = os.path.join(workdir, "measurements.log")
     if os.path.exists(path):
         with open(path) as f:
-            lines = [l for l in f if not l.startswith(("=", " ")) and SERVER in l]
+            lines = [l for l in f if not l.startswith(("=", " ")) and server in l]
     return r.returncode, r.stdout + r.stderr, lines
 
 
-def must_measure(net, tmp, name, cert, dumpdir):
-    code, out, lines = chrony_nts(net, os.path.join(tmp, name), cert, dumpdir)
+def must_measure(net, tmp, name, cert, dumpdir, server=SERVER, options=""):
+    code, out, lines = chrony_nts(net, os.path.join(tmp, name), cert, dumpdir, server, options)
     print(f"chronyd -Q ({name}): exit {code}\n{out.strip()}\n{''.join(lines[-3:])}", flush=True)
     assert lines, f"{name}: chronyd logged no authenticated measurement"
     assert "System clock wrong by" in out, f"{name}: chronyd got no time: {out}"
@@ -87,6 +91,7 @@ def must_measure(net, tmp, name, cert, dumpdir):
 KE_CLIENT = r'''
 import socket, ssl, sys, json, time
 host, port, cert, what = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+source = None   # ("198.18.0.3", 0): connect from another of the client's addresses
 def rec(c, t, b): return bytes([(0x80 if c else 0) | t >> 8, t & 255, len(b) >> 8, len(b) & 255]) + b
 GOOD = rec(1, 1, b"\0\0") + rec(1, 4, b"\0\x0f")
 END = rec(1, 0, b"")
@@ -98,7 +103,7 @@ def connect(alpn=("ntske/1",), tls12=False):
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     if alpn:
         ctx.set_alpn_protocols(list(alpn))
-    s = socket.create_connection((host, port), timeout=5)
+    s = socket.create_connection((host, port), timeout=5, source_address=source)
     return ctx.wrap_socket(s)
 def answer(t):
     data = b""
@@ -129,6 +134,22 @@ elif what == "critical":
     t = connect(); t.sendall(GOOD + rec(1, 0x1234, b"abcd") + END); out["answer"] = answer(t).hex()
 elif what == "good":
     t = connect(); t.sendall(GOOD + END); a = answer(t); out["answer"] = a.hex()
+elif what == "burst":
+    # N key exchanges in a row: True for each that got 8 cookies, False for each refused
+    # (closed before or during the handshake).
+    n = int(sys.argv[5])
+    if len(sys.argv) > 6: source = (sys.argv[6], 0)
+    out["got"] = []
+    for i in range(n):
+        try:
+            t = connect(); t.sendall(GOOD + END); a = answer(t)
+            types, off = [], 0
+            while off + 4 <= len(a):
+                types.append(int.from_bytes(a[off:off + 2], "big") & 0x7fff)
+                off += 4 + int.from_bytes(a[off + 2:off + 4], "big")
+            out["got"].append(types.count(5) == 8)   # New Cookie records
+        except (ssl.SSLError, OSError):
+            out["got"].append(False)
 elif what == "cert":
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -161,11 +182,11 @@ print(json.dumps(out))
 '''
 
 
-def ke(net, tmp, cert, what, *args):
+def ke(net, tmp, cert, what, *args, host=SERVER):
     script = os.path.join(tmp, "ke_client.py")
     with open(script, "w") as f:
         f.write(KE_CLIENT)
-    r = net.exec(net.client, "python3", script, SERVER, "4460", cert, what, *map(str, args),
+    r = net.exec(net.client, "python3", script, host, "4460", cert, what, *map(str, args),
                  check=False)
     print(f"NTS-KE {what}: {r.stdout.strip()} {r.stderr.strip()[-300:]}", flush=True)
     return json.loads(r.stdout) if r.returncode == 0 else {}
@@ -184,7 +205,7 @@ def records(hexdata):
 def make_cert(cert, key, name):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj",
-                    f"/CN={name}", "-addext", f"subjectAltName=IP:{SERVER},DNS:{name}",
+                    f"/CN={name}", "-addext", f"subjectAltName=IP:{SERVER},IP:{Pair.SERVER6},DNS:{name}",
                     "-keyout", key, "-out", cert], check=True, capture_output=True)
 
 
@@ -201,6 +222,7 @@ def main():
     os.makedirs(dumpdir)
     conf = f"""
 listen {SERVER}
+listen {Pair.SERVER6}
 refclock sim jitter 1e-6
 clock sim
 nts cert {cert} key {key}
@@ -250,6 +272,27 @@ nts maxconnections 20
             "nts_requests", 0)) else None)(status(net, app.conf)), 10)
         assert int(body(st, "ntskd").get("sessions", 0)) == 0, "a key exchange after restart"
         print("after restart: netd", {k: v for k, v in body(st, "netd").items() if "ts" in k.lower()})
+
+        # 3b. IPv6 (key exchange on [fd7e::1]:4460, NTP to fd7e::1) with interleaved mode: a new
+        # key exchange (no saved cookies), then authenticated replies chronyd marks "4I".
+        before = body(st, "netd")
+        v6 = os.path.join(tmp, "v6-cookies")
+        os.makedirs(v6)
+        lines = must_measure(net, tmp, "ipv6-xleave", cert, v6, Pair.SERVER6, "xleave maxsamples 8")
+        modes = [l.split()[-3] for l in lines]   # "4I" / "4B", then TX and RX stamp sources
+        print("NTS over IPv6, reply modes:", modes)
+        assert "4I" in modes, f"no interleaved NTS reply over IPv6: {modes}"
+
+        def v6_counted():
+            s = status(net, app.conf)
+            n, k = body(s, "netd"), body(s, "ntskd")
+            return s if (int(k.get("completed", 0)) >= 1 and
+                         int(n.get("interleaved", 0)) > int(before.get("interleaved", 0)) and
+                         int(n.get("nts_requests", 0)) >= int(before.get("nts_requests", 0)) +
+                         len(lines)) else None
+        st = wait_for("an IPv6 key exchange, interleaved NTS replies", v6_counted, 10)
+        print("after IPv6 + xleave: ntskd", body(st, "ntskd"), "\nnetd",
+              {k: v for k, v in body(st, "netd").items() if "ts" in k.lower() or "inter" in k})
 
         # 4. Bad NTS-KE input: refused and counted, by reason.
         assert ke(net, tmp, cert, "alpn").get("refused"), "wrong ALPN accepted"
@@ -310,6 +353,36 @@ nts maxconnections 20
         fresh = os.path.join(tmp, "fresh-cookies")   # no cookies: a new key exchange
         os.makedirs(fresh)
         must_measure(net, tmp, "renewed", cert, fresh)
+        assert app.running(), "the appliance died (seccomp?)"
+        app.stop()
+
+        # 7. `nts ratelimit`: from one address a burst of 4, then one per 64 s (leak 4: one
+        # limited connection in 16 still let through at random); another address of the same
+        # client host, and IPv6, are not affected.
+        app = Appliance(net, net.server, BIN, tmp, "nts", conf + "nts ratelimit interval 6 burst 4 leak 4\n")
+        wait_for("stratum 1 with nts ratelimit", lambda: locked(net), 60)
+        wait_for("ntskd has keys", lambda: int(body(status(net, app.conf), "ntskd").get(
+            "key_age_ns", -1)) >= 0, 10)
+        other = "198.18.0.3"
+        dev = net.exec(net.client, "ip", "-o", "link", "show", "type", "veth").stdout.split(":")[1].strip()
+        net.exec(net.client, "ip", "addr", "add", f"{other}/24", "dev", dev.split("@")[0])
+        got = ke(net, tmp, cert, "burst", 20).get("got", [])
+        refused = got.count(False)
+        print(f"a burst of 20 from {Pair.CLIENT4}: {got.count(True)} key exchanges, {refused} refused")
+        assert len(got) == 20 and all(got[:4]), got
+        assert refused >= 10, f"nts ratelimit let most of a burst through: {got}"
+        assert all(ke(net, tmp, cert, "burst", 4, other).get("got", [])), "another address limited"
+        assert all(ke(net, tmp, cert, "burst", 2, host=Pair.SERVER6).get("got", [])), "IPv6 limited"
+
+        def rate_counted():
+            k = body(status(net, app.conf), "ntskd")
+            return k if (int(k.get("refused_rate", -1)) == refused and
+                         int(k.get("completed", 0)) == 20 - refused + 6 and
+                         int(k.get("open_connections", 1)) == 0) else None
+        k = wait_for("refused_rate counted", rate_counted, 10, fail=False)
+        print("ntskd with nts ratelimit:", k or body(status(net, app.conf), "ntskd"))
+        assert k, "the refused key exchanges were not counted as refused_rate"
+        assert int(k.get("refused_busy", 0)) == 0 and int(k.get("failed_io", 0)) == 0, k
         assert app.running(), "the appliance died (seccomp?)"
         app.stop()
         print("nts: PASS")

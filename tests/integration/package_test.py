@@ -25,6 +25,9 @@
    .debs and PPS_SHIM is given, Debian's gpsd itself (NMEA from a FIFO fed from here, /dev/pps0
    answered by the shim) is installed and started with refclockd running: its SOCK datagrams
    reach refclockd. Last, `dpkg --purge horloge` leaves no SOCK socket or unit link.
+7. NTS (before 6): a certificate made with openssl, the `nts cert` line, horloge-ntskd.socket
+   enabled; openssl s_client completes a TLS 1.3 handshake with ALPN ntske/1 on TCP 4460,
+   ntskd runs confined as its own user, chronyd -Q `server ... nts` gets time; then off again.
 Exits 77 (skipped) when not root or without systemd-nspawn or debootstrap.
 
     package_test.py SOURCE_DIR WORK_DIR [PPS_SHIM]
@@ -210,6 +213,77 @@ class Container:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+
+
+NTS_LINE = "nts cert /etc/horloge/nts/nts.crt key /run/credentials/horloge-ntskd.service/nts.key"
+NTS_KE_REQUEST = bytes.fromhex("80010002" "0000" "80040002" "000f" "80000000")   # NTPv4, AES-SIV
+
+
+def check_nts(box, root, net):
+    """NTS turned on as packaging/horloge.conf says: a certificate and key made with openssl in
+    /etc/horloge/nts/ (the key root's, 0600), the `nts cert` line, clockd and netd restarted,
+    horloge-ntskd.socket enabled. From the client namespace: a TLS 1.3 handshake with ALPN
+    ntske/1 on TCP 4460 (openssl s_client, verified against that certificate) starts ntskd
+    through its socket, then chronyd -Q `server ... nts` gets authenticated time. Undone after."""
+    r = box.sh("mkdir -p /etc/horloge/nts && cd /etc/horloge/nts && "
+               "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+               f"-subj /CN=horloge-pkgtest -addext subjectAltName=IP:{Pair.SERVER4} "
+               "-keyout nts.key -out nts.crt 2>&1 && chmod 600 nts.key && "
+               f"echo '{NTS_LINE}' >> /etc/horloge/horloge.conf && "
+               "systemctl restart horloge-clockd horloge-netd && "
+               "systemctl enable --now horloge-ntskd.socket 2>&1")
+    check("NTS on: certificate made, clockd and netd restarted, ntskd's socket enabled",
+          r.returncode == 0, r.stdout[-1000:])
+    listening = box.sh("ss -Hlntp").stdout
+    check("TCP 4460 listening", re.search(r"[:*]4460\b", listening) is not None, listening)
+    cert = os.path.join(root, "etc/horloge/nts/nts.crt")
+
+    def handshake():
+        r = subprocess.run(["ip", "netns", "exec", net.client, "timeout", "10", "openssl",
+                            "s_client", "-connect", f"{Pair.SERVER4}:4460", "-alpn", "ntske/1",
+                            "-tls1_3", "-CAfile", cert, "-verify_return_error", "-ign_eof"],
+                           input=NTS_KE_REQUEST, capture_output=True)
+        out = r.stdout.decode(errors="replace")
+        ok = "ALPN protocol: ntske/1" in out and "Verify return code: 0 (ok)" in out
+        return out if ok else None
+    out = wait_for("an NTS-KE handshake", handshake, 20) or handshake() or ""
+    check("openssl s_client: TLS 1.3, ALPN ntske/1, certificate verified", bool(out),
+          out[-600:])
+
+    def completed():
+        st = json.loads(box.sh("horlogectl status -j", timeout=20).stdout or "{}")
+        ke = st.get("ntskd", {})
+        n = int(ke.get("body", {}).get("completed", 0)) if ke.get("connected") else 0
+        return st if n > 0 else None
+    # The first connection starts ntskd; one made before clockd's keys reached it gets an
+    # Internal Server Error record: try again until a key exchange completes.
+    st = wait_for("a completed key exchange", lambda: completed() or (handshake() and None), 30)
+    check("ntskd counts a completed key exchange", st is not None,
+          (st or {}).get("ntskd", {}).get("body"))
+    pid = box.sh("systemctl show -P MainPID horloge-ntskd").stdout.strip()
+    fields = dict(l.split(":", 1) for l in box.sh(f"cat /proc/{pid}/status").stdout.splitlines()
+                  if ":" in l)
+    uid = box.sh("id -u _horloge-ntskd").stdout.strip()
+    check("ntskd runs as _horloge-ntskd, CapEff 0, Seccomp 2",
+          fields.get("Uid", "").split() == [uid] * 4 and int(fields.get("CapEff", "1"), 16) == 0
+          and fields.get("Seccomp", "").strip() == "2",
+          {k: fields.get(k, "").strip() for k in ("Uid", "CapEff", "Seccomp")})
+
+    work = os.path.join(WORK, "chrony-nts")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    r = net.exec(net.client, "timeout", "40", "chronyd", "-Q", "-t", "30", "-u", "root", "-L",
+                 "0", "-f", "/dev/null", f"server {Pair.SERVER4} iburst nts",
+                 f"ntstrustedcerts {cert}", f"ntsdumpdir {work}", f"pidfile {work}/chronyd.pid",
+                 "cmdport 0", "bindcmdaddress /", check=False)
+    out = r.stdout + r.stderr
+    check("chronyd -Q over NTS gets time from the package", "System clock wrong by" in out,
+          out[-600:])
+
+    r = box.sh("sed -i '\\|^nts cert |d' /etc/horloge/horloge.conf && "
+               "systemctl disable --now horloge-ntskd.socket horloge-ntskd.service 2>&1 && "
+               "systemctl restart horloge-clockd horloge-netd")
+    check("NTS off again", r.returncode == 0, r.stdout[-500:])
 
 
 def gpsd_debs():
@@ -678,6 +752,10 @@ def main():
         check("curl /health after the restarts", code == "200", f"{code} {body}")
         # The guides first: the SOCK and gpsd steps after them add a receiver and a /dev/pps0.
         check_guides(box, net, deb)
+        if shutil.which("chronyd"):
+            check_nts(box, root, net)
+        else:
+            print("NTS in the package: skipped (no chronyd on this machine)")
         check_sock(box, root)
         # Removal stops the administrator's SOCK socket too; purge forgets it was enabled.
         r = box.sh("dpkg --purge horloge 2>&1", timeout=120)
