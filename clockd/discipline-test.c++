@@ -213,6 +213,65 @@ TEST_CASE("discipline: errorBound covers the truth from a cold start, through a 
   }
 }
 
+// The model's own honesty in a long holdover, with nothing beyond it (maxClockError 0, no
+// frequency step): a board 1 s and 20 ppm off, locked for 10 minutes, then an hour without
+// samples. Ten minutes of samples do not tell W = 1e-10 from the true 1e-9: with the likeliest
+// wander believed as if known, these seeds left the bound by 12 to 172 us.
+TEST_CASE("discipline: errorBound covers a long holdover after a short lock, seeds 2 19 24 26") {
+  constexpr double J = 1e-6;
+  DisciplineParams dp;
+  dp.maxClockError = 0;
+  for (uint64_t seed: {2, 19, 24, 26}) {
+    CAPTURE(seed);
+    SimClock clock({20e-6, 1e-9, 1.0, J, seed});
+    Discipline d(dp);
+    double worst = 0;
+    for (int s = 0; s < 600 + 3600; ++s) {
+      if (s < 600) {
+        Command c = d.update(clock.localTime(), clock.jitteredOffset(), J);
+        clock.step(c.step);
+        clock.setCorrection(c.correction);
+      } else if (s == 600) {
+        clock.setCorrection(d.coast(clock.localTime()).correction);
+      }
+      clock.advance(1);
+      if (s > 30) {
+        worst = std::max(worst, std::fabs(clock.offset()) / (d.errorBound(clock.localTime()) + 3 * J));
+      }
+    }
+    MESSAGE("seed ", seed, ": worst |offset| / bound ", worst);
+    CHECK(worst <= 1);
+  }
+  // The case that showed it, with the default maxClockError: a 1 ppm step at the loss takes
+  // all of it, and the model's share must cover the rest through 20 minutes.
+  for (uint64_t seed: {2, 26}) {
+    CAPTURE(seed);
+    for (double jump: {-1e-6, 1e-6}) {
+      CAPTURE(jump);
+      SimClockParams p{20e-6, 1e-9, 1.0, J, seed};
+      p.frequencyStep = jump;
+      p.frequencyStepAt = 600;
+      SimClock clock(p);
+      Discipline d;
+      double worst = 0;
+      for (int s = 0; s < 600 + 1200; ++s) {
+        if (s < 600) {
+          Command c = d.update(clock.localTime(), clock.jitteredOffset(), J);
+          clock.step(c.step);
+          clock.setCorrection(c.correction);
+        } else if (s == 600) {
+          clock.setCorrection(d.coast(clock.localTime()).correction);
+        }
+        clock.advance(1);
+        if (s > 30) {
+          worst = std::max(worst, std::fabs(clock.offset()) / (d.errorBound(clock.localTime()) + 3 * J));
+        }
+      }
+      CHECK(worst <= 1);
+    }
+  }
+}
+
 TEST_CASE("discipline: a slew ended late (clockd starved) is covered by errorBound") {
   // 1 s off at maxslewrate: the slew is planned to end after about 12 s. Its timer fires
   // 0.5 s late: the clock has gone on slewing, 42 ms past true time.

@@ -342,8 +342,33 @@ void Discipline::bankUpdate(double offset, double rUse) {
 double Discipline::errorBound(double now) const {
   double age = std::max(0.0, now - tLast);
   double overdue = std::isnan(slewEndAt) ? 0 : std::max(0.0, now - slewEndAt) * slewRate();
-  return offsetLeft(now) + 3 * predictedSigma(age) + unmodelled + params.maxClockError * age +
-         overdue;
+  return offsetLeft(now) + modelSpread(now) + unmodelled + params.maxClockError * age + overdue;
+}
+
+// The wander the filter steers with is the likeliest of the bank's, and minutes of samples
+// hardly tell 1e-10 from 1e-9 (J = 1 us, 10 min locked: one start in four chose W <= 0.57e-9
+// against a true 1e-9): believed as if known, it made the frequency look known to 1e-9 when it
+// was 1.7e-8 off, and a 20 min holdover left 3 sigma by 13x. So the claim takes every wander the
+// samples cannot rule out (a likelihood ratio within 3 sigma's, chi-square 9 on one parameter),
+// each with the shadow filter that believed it: the truth is within 3 sigma of that shadow's
+// prediction if its wander is the true one, and the bound is the widest of these envelopes
+// around our own prediction. Hours of samples narrow the set to the wander there is.
+double Discipline::modelSpread(double now) const {
+  double age = std::max(0.0, now - tLast);
+  double spread = 3 * predictedSigma(age);
+  if (params.fixedWander > 0 || n <= BANK_WARMUP) return spread;
+  double best = bank[0].score;
+  for (const Shadow& b: bank) best = std::max(best, b.score);
+  double ours = predictedOffset(now);
+  for (int k = 0; k < BANK; ++k) {
+    const Shadow& b = bank[k];
+    if (b.score < best - PLAUSIBLE) continue;
+    double qk = MIN_WANDER * MIN_WANDER * std::ldexp(1.0, k);
+    double v = b.p00 + 2 * age * b.p01 + age * age * b.p11 + qk * age * age * age / 3;
+    double theirs = b.x0 + drift(b.x1, tLast, std::max(now, tLast));
+    spread = std::max(spread, std::fabs(theirs - ours) + 3 * std::sqrt(std::max(v, 0.0)));
+  }
+  return spread;
 }
 
 double Discipline::slewRate() const {

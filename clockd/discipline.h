@@ -124,10 +124,14 @@ public:
   // What is left to slew at `now`, as far as we know: the prediction, or, while recent samples
   // are being refused as outliers, the offset they measured (they may be right).
   double offsetLeft(double now) const { return std::max(std::fabs(predictedOffset(now)), disputed); }
-  // A bound on the clock's |offset| at `now`: what is left, 3 sigma of the prediction, the
-  // unmodelled part (maxClockError over the time since the samples last told us otherwise),
-  // and a slew past its planned end (the caller has not ended it yet: the clock still slews).
+  // A bound on the clock's |offset| at `now`: what is left, 3 sigma of the prediction under
+  // every wander the samples cannot yet rule out (modelSpread), the unmodelled part
+  // (maxClockError over the time since the samples last told us otherwise), and a slew past its
+  // planned end (the caller has not ended it yet: the clock still slews).
   double errorBound(double now) const;
+  // How far the truth may be from predictedOffset(now): 3 sigma of our prediction, or of a
+  // shadow filter's whose wander is still plausible plus how far its prediction is from ours.
+  double modelSpread(double now) const;
 
   Estimate estimate() const;
   // Phase removed by our corrections and steps since the start, up to local time t (before
@@ -204,6 +208,8 @@ private:
   static constexpr uint64_t BANK_WARMUP = 64;   // samples before the bank starts scoring
   std::array<Shadow, BANK> bank{};
   double bankQ = 1e-18;
+  // A wander is plausible while its score is within this of the best (half of chi-square 9).
+  static constexpr double PLAUSIBLE = 4.5;
   void bankReset();
   void bankPredict(double dt);
   void bankUpdate(double offset, double rUse);
