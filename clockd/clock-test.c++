@@ -120,6 +120,28 @@ TEST_CASE("clock observe never steers; sim adds its own error") {
   CHECK(sim->sampleBias(realtimeNs()) == doctest::Approx(10e-3).epsilon(0.01));
 }
 
+TEST_CASE("clock sim start: the virtual clock begins at a given date, and inserts its leap there") {
+  // As `clock sim start 2027-06-30T23:58:00Z`: 2 minutes before a leap midnight, whatever the
+  // host's date.
+  constexpr double START = 1'814'399'880, MIDNIGHT = 1'814'400'000;
+  SimClockParams p;
+  p.offset = 10e-3;
+  p.startAt = START;
+  auto sim = makeClock(ClockBackend::SIM, p);
+  int64_t now = realtimeNs();
+  CHECK(sim->reading(now) == doctest::Approx(START + 10e-3).epsilon(1e-12));
+  CHECK(sim->model(now).offsetNs > int64_t(START - now * 1e-9 - 1) * 1'000'000'000);
+
+  SimClock c(p, 1'796'515'200);                    // the host's time: 2026-12-06
+  CHECK(c.localTime() == doctest::Approx(START + 10e-3));
+  c.setLeap(1);
+  for (int s = 0; s < 180; ++s) c.advance(1);
+  CHECK(c.leapsDone() == 1);
+  // 180 s of true time later (20 ppm fast) its local time went back by the inserted second.
+  CHECK(c.localTime() - (START + 180) == doctest::Approx(10e-3 + 20e-6 * 180 - 1).epsilon(1e-4));
+  CHECK(c.localTime() > MIDNIGHT);
+}
+
 TEST_CASE("clock sim: a restarted clockd continues the same virtual clock, as a kernel would") {
   char tmpl[] = "/tmp/horloge-simclock-XXXXXX";
   REQUIRE(mkdtemp(tmpl) != nullptr);

@@ -183,6 +183,7 @@ int main(int argc, char** argv) {
     options.temperatureInterval = config.tempInterval;
     clockd::SimClockParams sim{config.simFrequency, config.simWander, config.simOffset, 0,
                                config.simSeed, config.simFrequencyStep, config.simFrequencyStepAt};
+    sim.startAt = static_cast<double>(config.simStart);
     sim.thermal.enabled = config.simThermal;
     sim.thermal.diurnal = config.simDiurnal;
     sim.thermal.load = config.simLoad;

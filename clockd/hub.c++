@@ -142,7 +142,8 @@ void Hub::onReceiverLeap(capnp::List<ipc::RefclockStatus>::Reader list) {
   for (auto r: list) {
     auto l = r.getLeap();
     if (l.getReceivedNs() == 0 || !l.getChangeValid()) continue;
-    int64_t at = l.getReceivedNs() / ntp::NS_PER_S;
+    // On the served clock's axis, as updateLeap() judges it (the same but under `clock sim`).
+    int64_t at = static_cast<int64_t>(std::floor(clock->reading(l.getReceivedNs())));
     if (receiverLeap && receiverLeap->receivedUnix > at) continue;
     ReceiverLeap got;
     got.receivedUnix = at;
@@ -420,7 +421,9 @@ void Hub::updateLeap(int64_t now) {
   KJ_IF_MAYBE(table, options.leap) file.table = table;
   file.path = options.leapPath.cStr();
   file.alarm = options.leapAlarm.cStr();
-  leapKnown = combineLeap(file, receiverLeap, now / ntp::NS_PER_S);
+  // Judged on the served clock (the system clock but under `clock sim`, whose virtual clock may
+  // start at another date): its midnights are the ones the leap falls on.
+  leapKnown = combineLeap(file, receiverLeap, static_cast<int64_t>(std::floor(clock->reading(now))));
   leap = leapKnown.status;
   // The kernel inserts at the next midnight: tell it only when we are synchronised.
   LeapAction kernel = sync.state() == Sync::UNSYNCHRONISED ? LeapAction::NONE : leap.kernel;

@@ -5,7 +5,7 @@
 namespace horloge::clockd {
 
 SimClock::SimClock(SimClockParams p, double trueStart)
-    : p(p), rng(p.seed), t(trueStart), start(trueStart), theta(p.offset), f(p.frequency),
+    : p(p), rng(p.seed), t(trueStart), start(trueStart), theta(p.offset + (p.startAt != 0 ? p.startAt - trueStart : 0)), f(p.frequency),
       untilStep(p.frequencyStep != 0 ? p.frequencyStepAt : INFINITY) {
   if (p.thermal.enabled) thermal.emplace(p.thermal, p.seed);
 }

@@ -1,7 +1,7 @@
 // A virtual clock for deterministic accuracy tests: the model of issue 5, nothing more.
 //   - its oscillator runs `frequency` fast (s/s), and that error random-walks: each second it
 //     changes by wander * N(0,1);
-//   - it starts `offset` seconds ahead of true time;
+//   - it starts `offset` seconds ahead of true time (or of `startAt`);
 //   - its frequency may step once, as a load or fan change makes a crystal do;
 //   - it may have a temperature (sim-temperature.h) that its frequency follows;
 //   - a reading of it against the reference carries Gaussian jitter J;
@@ -26,6 +26,9 @@ struct SimClockParams {
   double frequencyStep = 0;       // s/s added to the frequency error...
   double frequencyStepAt = 0;     // ...this many seconds of true time after the start
   SimThermalParams thermal;
+  // The local time at the start, Unix seconds (a board whose RTC says so; a leap midnight in
+  // tests): the offset is then `offset` from it. 0: `offset` from true time.
+  double startAt = 0;
 };
 
 // Everything of a SimClock that evolves: what the kernel would keep across a clockd restart.

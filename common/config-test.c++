@@ -464,6 +464,30 @@ TEST_CASE("config: u-blox receivers and the simulator's leap second") {
   CHECK(errorOf("refclock sim leap insert 31/12/2026\n") ==
         "t.conf:1: leap date '31/12/2026' is not a date YYYY-MM-DD between 2020 and 2099");
   CHECK(errorOf("refclock sim leap insert leap delete\n") == "t.conf:1: 'leap' given twice");
+  auto r = horloge::parseConfig("refclock sim ubx-refuse\nrefclock sim ubx ubx-refuse leap insert\n",
+                                "t.conf").refclocks;
+  CHECK(r[0].simUbxRefuse);
+  CHECK(r[0].ubx);                                  // implied
+  CHECK(r[1].simUbxRefuse);
+  CHECK(errorOf("refclock sim ubx-refuse ubx-refuse\n") == "t.conf:1: 'ubx-refuse' given twice");
+  // A simulated world that starts at another date (a leap midnight in tests).
+  auto w = horloge::parseConfig("refclock sim start 2027-06-30T23:58:30Z leap insert\n"
+                                "clock sim start 2028-02-29T00:00:00Z offset 0.5\n", "t.conf");
+  CHECK(w.refclocks[0].simStartAt == 1'814'399'910);
+  CHECK(w.simStart == 1'835'395'200);
+  CHECK(w.simOffset == 0.5);
+  CHECK(errorOf("refclock sim start 2027-06-31T00:00:00Z\n") ==
+        "t.conf:1: start '2027-06-31T00:00:00Z' is not a UTC time YYYY-MM-DDTHH:MM:SSZ between 2020 and 2099");
+  CHECK(errorOf("clock sim start 2027-06-30 23:58:30\n") ==
+        "t.conf:1: start '2027-06-30' is not a UTC time YYYY-MM-DDTHH:MM:SSZ between 2020 and 2099");
+  CHECK(errorOf("clock sim start 2027-06-30T24:00:00Z\n") ==
+        "t.conf:1: start '2027-06-30T24:00:00Z' is not a UTC time YYYY-MM-DDTHH:MM:SSZ between 2020 and 2099");
+  CHECK(errorOf("refclock sim start\n") ==
+        "t.conf:1: missing start time YYYY-MM-DDTHH:MM:SSZ after 'start'");
+  CHECK(errorOf("refclock sim start 2027-06-30T23:58:30Z start 2027-06-30T23:58:30Z\n") ==
+        "t.conf:1: 'start' given twice");
+  CHECK(errorOf("refclock nmea /dev/ttyS0 ubx-refuse\n") ==
+        "t.conf:1: unknown refclock nmea option 'ubx-refuse'");
 }
 
 TEST_CASE("config: chrony's and ntpd's lines are refused with the horloge form to write") {

@@ -107,6 +107,24 @@ int64_t leapDateEnd(const Line& l, const std::string& w) {
   return (int64_t(era) * 146097 + doe - 719468) * 86400;
 }
 
+// `YYYY-MM-DDTHH:MM:SSZ` (UTC), 2020 to 2099: a simulator's start.
+int64_t startTime(const Line& l, size_t i) {
+  const std::string& w = l.word(i, "start time YYYY-MM-DDTHH:MM:SSZ");
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
+  char extra = 0;
+  static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (sscanf(w.c_str(), "%4d-%2d-%2dT%2d:%2d:%2dZ%c", &y, &mo, &d, &h, &mi, &sec, &extra) != 6 ||
+      w.size() != 20 || w[19] != 'Z' || y < 2020 || y > 2099 || mo < 1 || mo > 12 || d < 1 ||
+      d > mdays[mo - 1] + (mo == 2 && y % 4 == 0) || h > 23 || mi > 59 || sec > 59 || h < 0 ||
+      mi < 0 || sec < 0)
+    l.fail("start '" + w + "' is not a UTC time YYYY-MM-DDTHH:MM:SSZ between 2020 and 2099");
+  int yy = mo <= 2 ? y - 1 : y;
+  int era = yy / 400, yoe = yy - era * 400;
+  int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return (int64_t(era) * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + sec;
+}
+
 void parseRefclock(const Line& l, Config& c) {
   RefclockConf r;
   r.line = l.number;
@@ -164,8 +182,16 @@ void parseRefclock(const Line& l, Config& c) {
       i += 4;
       continue;
     } else if ((sim || r.driver == "nmea") && key == "ubx") {
-      if (r.ubx && !(sim && r.simLeap != 0)) l.fail("'ubx' given twice");
+      if (r.ubx && !(sim && (r.simLeap != 0 || r.simUbxRefuse))) l.fail("'ubx' given twice");
       r.ubx = true;
+      i += 1;
+      continue;
+    } else if (sim && key == "start") {
+      if (r.simStartAt != 0) l.fail("'start' given twice");
+      r.simStartAt = startTime(l, i + 1);
+    } else if (sim && key == "ubx-refuse") {
+      if (r.simUbxRefuse) l.fail("'ubx-refuse' given twice");
+      r.simUbxRefuse = r.ubx = true;
       i += 1;
       continue;
     } else if (sim && key == "leap") {
@@ -448,6 +474,7 @@ void parseLine(const Line& l, Config& c) {
         else if (k == "wander") c.simWander = l.number_(i + 1, "wander", 0, 1e-6);
         else if (k == "offset") c.simOffset = l.number_(i + 1, "offset", -86400, 86400);
         else if (k == "seed") c.simSeed = static_cast<uint64_t>(l.number_(i + 1, "seed", 0, 1e15));
+        else if (k == "start") c.simStart = startTime(l, i + 1);
         else if (k == "frequency-step") {
           c.simFrequencyStep = l.number_(i + 1, "frequency step", -100, 100) * 1e-6;
           c.simFrequencyStepAt = l.number_(i + 2, "frequency step time", 0, 1e7);
@@ -469,7 +496,7 @@ void parseLine(const Line& l, Config& c) {
           c.simQuadratic = l.number_(i + 2, "temperature quadratic coefficient", -1, 1) * 1e-6;
           ++i;
         } else l.fail("unknown clock sim option '" + k +
-                      "' (known: frequency, wander, offset, seed, frequency-step, "
+                      "' (known: frequency, wander, offset, seed, start, frequency-step, "
                       "temperature-diurnal, temperature-load, temperature-lag, "
                       "temperature-coefficients)");
       }

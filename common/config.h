@@ -50,6 +50,13 @@ struct RefclockConf {
   // 23:59:60 (or skips 23:59:59) then. Implies `ubx`.
   int simLeap = 0;                // +1 insert, -1 delete, 0 none
   int64_t simLeapAt = 0;          // Unix time of the midnight after DATE; 0: end of the start month
+  // sim `ubx-refuse`: the simulated u-blox answers ACK-NAK to every configuration frame and
+  // never sends TIMELS (a receiver whose firmware lacks it). Implies `ubx`.
+  bool simUbxRefuse = false;
+  // sim `start YYYY-MM-DDTHH:MM:SSZ`: the simulated GNSS's UTC reads that time when refclockd
+  // starts and runs on from it, whole seconds ahead of (or behind) the host clock, its edges
+  // still at the host's seconds. 0: the host's time. With `leap` (no DATE), the month it starts in.
+  int64_t simStartAt = 0;
   int line = 0;
 };
 
@@ -139,6 +146,9 @@ struct Config {
   double simWander = 1e-9;
   double simOffset = 10e-3;
   uint64_t simSeed = 1;
+  // `... start YYYY-MM-DDTHH:MM:SSZ`: the virtual clock reads that UTC time (plus `offset`) when
+  // clockd starts, as a board whose RTC was set to it (a leap midnight in tests); 0: the host's.
+  int64_t simStart = 0;
   // `... frequency-step PPM AT`: the oscillator's frequency changes by PPM at AT seconds after
   // start (a load or fan change; tests of holdover honesty).
   double simFrequencyStep = 0;

@@ -311,17 +311,21 @@ View satelliteView(ipc::SystemStatus::Reader status) {
 View leapView(ipc::SystemStatus::Reader status) {
   auto v = view("leap", {{"receiver", "Receiver"}, {"tai_utc", "TAI-UTC"}, {"change", "Leap"},
                          {"before", "Before"}, {"reported", "Reported"},
-                         {"ubx_frames", "UBX frames"}, {"ubx_bad", "UBX bad"}});
+                         {"ubx_frames", "UBX frames"}, {"ubx_bad", "UBX bad"},
+                         {"ubx_acks", "ACK"}, {"ubx_naks", "NAK"}, {"ubx_request", "TIMELS request"}});
   v.textOnly = true;
   for (auto rc: status.getRefclockd().getBody()) {
     auto l = rc.getLeap();
-    if (rc.getUbxFrames() == 0 && rc.getUbxBad() == 0 && l.getReceivedNs() == 0) continue;
+    if (rc.getUbxFrames() == 0 && rc.getUbxBad() == 0 && l.getReceivedNs() == 0 &&
+        rc.getUbxRequest().size() == 0)
+      continue;
     bool known = l.getChangeValid();
     bool pending = known && l.getChange() != 0;
     v.row(text(rc.getName()), l.getCurrentValid() ? integer(l.getTaiMinusUtc()) : none(),
           !known ? none() : text(l.getChange() > 0 ? "insert" : l.getChange() < 0 ? "delete" : "none"),
           timestamp(pending ? l.getAtNs() : 0), ago(l.getReceivedNs(), status.getGeneratedNs()),
-          count(rc.getUbxFrames()), count(rc.getUbxBad()));
+          count(rc.getUbxFrames()), count(rc.getUbxBad()), count(rc.getUbxAcks()),
+          count(rc.getUbxNaks()), rc.getUbxRequest().size() > 0 ? text(rc.getUbxRequest()) : none());
   }
   return v;
 }

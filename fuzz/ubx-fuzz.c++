@@ -3,9 +3,12 @@
 // a payload within MAX_PAYLOAD whose checksum recomputes; the counters only grow; a TIMELS is
 // decoded only at its documented length and version and survives a re-encoding; the leap report
 // made of it names a UTC midnight and a plausible TAI - UTC; NMEA and UBX interleaved never
-// crash the stream; after any garbage, 264 bytes of silence and one good TIMELS are read (resync).
+// crash the stream; after any garbage, 264 bytes of silence and one good TIMELS are read (resync);
+// an ACK-ACK/NAK is decoded only at its documented class, ids and length and re-encodes to the
+// same frame; the NAV-TIMELS request, fed the input's ACKs, never sends more than MAX_ATTEMPTS.
 #include "nmea-reader.h"
 #include "ubx.h"
+#include "ubx-request.h"
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -20,8 +23,16 @@ namespace {
 }
 #define CHECK(cond) do { if (!(cond)) fail(#cond); } while (0)
 
-void checkFrame(const ubx::Frame& f) {
+void checkFrame(const ubx::Frame& f, ubx::TimeLsRequest& request, int64_t& now) {
   CHECK(f.payload.size() <= ubx::MAX_PAYLOAD);
+  if (auto a = ubx::decodeAck(f)) {
+    CHECK(f.cls == ubx::CLASS_ACK && f.payload.size() == 2);
+    CHECK(ubx::ackFrame(a->accepted, a->cls, a->id) == ubx::frame(f.cls, f.id, f.payload));
+    request.onAck(*a);
+    now += ubx::TimeLsRequest::ANSWER_NS / 3;
+    if (!request.poll(now).empty()) CHECK(request.attempts() <= ubx::TimeLsRequest::MAX_ATTEMPTS);
+    return;
+  }
   std::string again = ubx::frame(f.cls, f.id, f.payload);
   CHECK(again.size() == f.payload.size() + 8);
   auto [a, b] = ubx::checksum(std::string_view(again).substr(2, again.size() - 4));
@@ -47,16 +58,23 @@ void checkFrame(const ubx::Frame& f) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ubx::Framer framer;
+  ubx::TimeLsRequest request;
+  int64_t now = 0;
+  request.start(now);
   uint64_t good = 0, bad = 0;
   for (size_t i = 0; i < size; ++i) {
     auto r = framer.push(data[i]);
-    if (r == ubx::Framer::FRAME) checkFrame(framer.frame());
+    if (r == ubx::Framer::FRAME) checkFrame(framer.frame(), request, now);
     if (r == ubx::Framer::NOT_MINE) CHECK(!framer.inside());
     CHECK(framer.good() >= good && framer.bad() >= bad);
     CHECK(framer.good() + framer.bad() <= good + bad + 1);
     good = framer.good();
     bad = framer.bad();
   }
+
+  CHECK(request.attempts() >= 1 && request.attempts() <= ubx::TimeLsRequest::MAX_ATTEMPTS);
+  CHECK(request.poll(now + 10 * ubx::TimeLsRequest::ANSWER_NS).empty() ||
+        request.attempts() <= ubx::TimeLsRequest::MAX_ATTEMPTS);
 
   // The whole input as a serial stream of NMEA and UBX, split over two reads.
   uint64_t times = 0;

@@ -90,6 +90,12 @@ struct RefclockStatus {
   ubxFrames @27 :UInt64;
   ubxBad @28 :UInt64;
   leap @29 :ReceiverLeap;     # the last UBX-NAV-TIMELS; receivedNs 0 when none came
+  # The receiver's answers to the frames that ask it for NAV-TIMELS (UBX-ACK-ACK, ACK-NAK) and
+  # what became of the request: empty when none was made, else e.g. "NAV-TIMELS enabled" or
+  # "the receiver refused NAV-TIMELS ...".
+  ubxAcks @30 :UInt64;
+  ubxNaks @31 :UInt64;
+  ubxRequest @32 :Text;
 }
 
 struct ReceiverLeap {

@@ -63,6 +63,8 @@ void fill(ipc::SystemStatus::Builder s) {
   list[0].setSatellitesUsed(9);
   list[0].setUbxFrames(120);
   list[0].setUbxBad(2);
+  list[0].setUbxAcks(1);
+  list[0].setUbxNaks(5);
   auto leap = list[0].initLeap();
   leap.setReceivedNs(1'796'428'800LL * 1'000'000'000);
   leap.setCurrentValid(true);
@@ -105,6 +107,8 @@ TEST_CASE("metrics: families, labels, escaping") {
   CHECK(has(text, "ntp_system_leap_source{source=\"file\"} 0\n"));
   CHECK(has(text, "ntp_system_leap_valid_until_timestamp_seconds 1796515200\n"));
   CHECK(has(text, "ntp_refclock_ubx_bad_total{name=\"sim \\\"a\\\"\\nb\",driver=\"sim\"} 2\n"));
+  CHECK(has(text, "ntp_refclock_ubx_acks_total{name=\"sim \\\"a\\\"\\nb\",driver=\"sim\"} 1\n"));
+  CHECK(has(text, "ntp_refclock_ubx_naks_total{name=\"sim \\\"a\\\"\\nb\",driver=\"sim\"} 5\n"));
   CHECK(has(text, "ntp_gnss_tai_utc_seconds{name=\"sim \\\"a\\\"\\nb\",driver=\"sim\"} 37\n"));
   CHECK(has(text, "ntp_gnss_leap_pending_timestamp_seconds{name=\"sim \\\"a\\\"\\nb\",driver=\"sim\"} 1798761600\n"));
   CHECK(has(text, "ntp_system_root_dispersion_seconds 0.5\n"));

@@ -14,9 +14,11 @@ Snapshot snapshotFromWire(ipc::ServerState::Reader wire, int64_t pushedMonoNs,
   KJ_REQUIRE(h.leap <= 3, "leap indicator out of range", h.leap);
   KJ_REQUIRE(h.stratum <= 16, "stratum out of range", h.stratum);
   KJ_REQUIRE(h.precision >= -32 && h.precision <= 0, "precision out of range", h.precision);
-  // The clock model: a sim clock starts at most a day off (`clock sim offset`), and slews at
-  // most at the kernel's +-10 % tick plus 500 ppm.
-  constexpr int64_t MAX_MODEL_OFFSET_NS = 2 * 86400 * ntp::NS_PER_S;
+  // The clock model: a sim clock starts at most a day off (`clock sim offset`) or at another
+  // date (`clock sim start`, 2020 to 2099: within 80 years, which keeps the served time of any
+  // system time before 2150 within int64), and slews at most at the kernel's +-10 % tick plus
+  // 500 ppm.
+  constexpr int64_t MAX_MODEL_OFFSET_NS = int64_t(80) * 366 * 86400 * ntp::NS_PER_S;
   constexpr double MAX_MODEL_FREQUENCY = 0.1005;
   KJ_REQUIRE(std::llabs(state.model.offsetNs) <= MAX_MODEL_OFFSET_NS &&
              std::fabs(state.model.frequency) <= MAX_MODEL_FREQUENCY,

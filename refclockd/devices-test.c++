@@ -6,6 +6,7 @@
 #include "nmea.h"
 #include "ntp-time.h"
 #include "sim.h"
+#include "ubx-request.h"
 #include <doctest/doctest.h>
 #include <capnp/message.h>
 #include <kj/async-io.h>
@@ -331,7 +332,10 @@ TEST_CASE("devices: `refclock nmea DEVICE ubx` asks a u-blox for TIMELS and read
   auto feed = [&]() {
     char buf[256];
     ssize_t n;
-    while ((n = read(pty.master, buf, sizeof(buf))) > 0) receiver.fromHost(std::string_view(buf, size_t(n)));
+    std::string answer;
+    while ((n = read(pty.master, buf, sizeof(buf))) > 0)
+      answer += receiver.fromHost(std::string_view(buf, size_t(n)));
+    if (!answer.empty()) pty.write(kj::StringPtr(answer.c_str(), answer.size()));
     int64_t now = realtimeNs(), sec = now / S;
     if (sec != lastSent && now % S < 300'000'000) {
       lastSent = sec;
@@ -340,6 +344,7 @@ TEST_CASE("devices: `refclock nmea DEVICE ubx` asks a u-blox for TIMELS and read
   };
   runFor(io, drivers, sink, 3 * S, feed);
   CHECK(receiver.sendsTimeLs());
+  CHECK(receiver.answers() == 2);   // one request was enough: not sent again
   capnp::MallocMessageBuilder m;
   auto st = m.initRoot<ipc::RefclockStatus>();
   drivers[0]->status(st);
@@ -347,12 +352,58 @@ TEST_CASE("devices: `refclock nmea DEVICE ubx` asks a u-blox for TIMELS and read
   CHECK(st.getNmeaBad() == 0);
   CHECK(st.getUbxFrames() >= 1);
   CHECK(st.getUbxBad() == 0);
+  CHECK(st.getUbxAcks() == 1);      // as an M8: CFG-MSG taken, CFG-VALSET refused
+  CHECK(st.getUbxNaks() == 1);
+  CHECK(st.getUbxRequest() == "NAV-TIMELS enabled");
   auto l = st.getLeap();
   CHECK(l.getReceivedNs() > 0);
   CHECK(l.getCurrentValid());
   CHECK(l.getTaiMinusUtc() == 37);
   CHECK(l.getChange() == 1);
   CHECK(l.getAtNs() == receiver.leapAt() * S);
+}
+
+TEST_CASE("devices: a u-blox that refuses NAV-TIMELS is asked a bounded number of times, and it is said") {
+  auto io = kj::setupAsyncIo();
+  ClockHint hint;
+  DriverContext ctx{io, hint, 0, nullptr};
+  Pty pty;
+  REQUIRE(fcntl(pty.master, F_SETFL, O_NONBLOCK) == 0);
+  RefclockConf model = conf("sim");
+  model.ubx = model.simUbxRefuse = true;
+  SimReceiver receiver(model, 3);
+  auto c = conf("nmea", pty.path);
+  c.ubx = true;
+  c.offset = 0.1;
+  kj::Vector<kj::Own<Driver>> drivers;
+  drivers.add(openDriver(c, 0, ctx));
+  std::vector<Got> got;
+  SampleSink sink = [&](uint8_t id, const Paired& p, int64_t e) { got.push_back({id, p, e}); };
+  int64_t lastSent = 0;
+  auto feed = [&]() {
+    char buf[256];
+    ssize_t n;
+    std::string answer;
+    while ((n = read(pty.master, buf, sizeof(buf))) > 0)
+      answer += receiver.fromHost(std::string_view(buf, size_t(n)));
+    if (!answer.empty()) pty.write(kj::StringPtr(answer.c_str(), answer.size()));
+    int64_t now = realtimeNs(), sec = now / S;
+    if (sec != lastSent && now % S < 300'000'000) {
+      lastSent = sec;
+      pty.write(receiver.at(sec, 0).nmea);
+    }
+  };
+  runFor(io, drivers, sink, 5 * S, feed);   // refusals are resent on the next second
+  CHECK_FALSE(receiver.sendsTimeLs());
+  CHECK(receiver.answers() == 2 * ubx::TimeLsRequest::MAX_ATTEMPTS);
+  capnp::MallocMessageBuilder m;
+  auto st = m.initRoot<ipc::RefclockStatus>();
+  drivers[0]->status(st);
+  CHECK(got.size() >= 1);           // still a receiver of NMEA
+  CHECK(st.getUbxAcks() == 0);
+  CHECK(st.getUbxNaks() == 2 * ubx::TimeLsRequest::MAX_ATTEMPTS);
+  CHECK(std::string(st.getUbxRequest().cStr()).find("refused NAV-TIMELS") != std::string::npos);
+  CHECK(st.getLeap().getReceivedNs() == 0);
 }
 
 namespace {

@@ -77,6 +77,31 @@ private:
   uint64_t sentencesAtOpen = 0, badAtOpen = 0;
   int64_t lastSecond = 0, lastArrivalNs = 0;
   uint64_t reopens = 0;
+  int lineFd = -1;                      // `in`'s descriptor, for the UBX requests
+  ubx::TimeLsRequest::State lastRequestState = ubx::TimeLsRequest::State::IDLE;
+
+  void sendUbx(const std::vector<std::string>& frames) {
+    for (auto& f: frames) {
+      if (int err = writeSerial(lineFd, kj::arrayPtr(f.data(), f.size()))) {
+        // Still a receiver of NMEA: say why its leap information may never come.
+        log::warn(kj::str("refclock nmea ", conf.device.c_str(),
+                          ": cannot ask the receiver for UBX-NAV-TIMELS: ", strerror(err)));
+        break;
+      }
+    }
+  }
+
+  // Says once what became of the request (an operator learns here that the receiver gives no
+  // leap second information).
+  void noteRequest() {
+    auto& r = stream.timeLsRequest();
+    if (r.state() == lastRequestState) return;
+    lastRequestState = r.state();
+    using State = ubx::TimeLsRequest::State;
+    auto text = kj::str("refclock nmea ", conf.device.c_str(), ": ", r.describe().c_str());
+    if (r.state() == State::REFUSED || r.state() == State::UNANSWERED) log::warn(text);
+    else if (r.state() == State::ACCEPTED) log::info(text);
+  }
   NmeaTiming timing{0, NMEA_UNKNOWN_DELAY_ERROR_NS};
 
   void setProblem(kj::String text) {
@@ -94,16 +119,8 @@ private:
                      : openProblem(DeviceKind::SERIAL, dev, line.err));
       return;
     }
-    if (conf.ubx) {
-      for (auto& f: ubx::enableTimeLs()) {
-        if (int err = writeSerial(line.fd, kj::arrayPtr(f.data(), f.size()))) {
-          // Still a receiver of NMEA: say why its leap information may never come.
-          log::warn(kj::str("refclock nmea ", dev, ": cannot ask the receiver for UBX-NAV-TIMELS: ",
-                            strerror(err)));
-          break;
-        }
-      }
-    }
+    lineFd = line.fd;
+    if (conf.ubx) sendUbx(stream.timeLsRequest().start(realtimeNs()));
     in = ctx.io.lowLevelProvider->wrapInputFd(line.fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
     if (deviceError.size() > 0 || reopens > 0) log::info(kj::str("refclock nmea: ", dev, " is open"));
     deviceError = kj::str("");
@@ -117,6 +134,10 @@ private:
   void onTime(int64_t second, int64_t arrivalNs) {
     ctx.publishTime(second, arrivalNs);
     receiver.onTime(second, arrivalNs);   // no edges here: only notes that NMEA is alive
+    if (conf.ubx && in.get() != nullptr) {
+      sendUbx(stream.timeLsRequest().poll(arrivalNs));
+      noteRequest();
+    }
     if (second == lastSecond) return;
     lastSecond = second;
     // Two seconds' sentences in one read (a stalled line or loop): the older one's arrival
@@ -145,6 +166,7 @@ private:
       bool eof = e.getType() == kj::Exception::Type::DISCONNECTED;
       setProblem(lostProblem(DeviceKind::SERIAL, conf.device.c_str(), eof ? 0 : EIO));
       in = nullptr;
+      lineFd = -1;
     }).then([this]() { return loop(); });
   }
 };

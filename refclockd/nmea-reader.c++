@@ -50,7 +50,11 @@ void NmeaStream::onSentence(std::string_view line, int64_t arrivalNs) {
 
 void NmeaStream::onUbx(const ubx::Frame& f, int64_t arrivalNs) {
   fig.ubxFrames = ubxFramer.good();
-  if (f.cls != ubx::CLASS_NAV || f.id != ubx::ID_NAV_TIMELS) return;   // ACKs and the like
+  if (auto ack = ubx::decodeAck(f)) {
+    request.onAck(*ack);
+    return;
+  }
+  if (f.cls != ubx::CLASS_NAV || f.id != ubx::ID_NAV_TIMELS) return;   // other classes
   auto t = ubx::decodeTimeLs(f.payload);
   if (!t) {
     ++fig.ubxBad;   // a TIMELS of another length or version: not what we can read
@@ -60,6 +64,7 @@ void NmeaStream::onUbx(const ubx::Frame& f, int64_t arrivalNs) {
   // recent one the event cannot be dated (a system clock at boot may be hours off).
   bool recent = fig.lastTimeNs != 0 && arrivalNs - fig.lastTimeNs < 2 * ntp::NS_PER_S;
   fig.leap = ubx::leapReport(*t, recent ? fig.lastUtcSecond : 0);
+  request.onTimeLs();
   fig.leapReceivedNs = arrivalNs;
 }
 
@@ -92,6 +97,9 @@ void NmeaStream::fillStatus(ipc::RefclockStatus::Builder out) const {
   out.setAltitude(fig.position && fig.position->altitude ? *fig.position->altitude : NAN);
   out.setUbxFrames(fig.ubxFrames);
   out.setUbxBad(fig.ubxBad);
+  out.setUbxAcks(request.acks());
+  out.setUbxNaks(request.naks());
+  out.setUbxRequest(request.describe().c_str());
   if (fig.leap) {
     auto l = out.initLeap();
     l.setReceivedNs(fig.leapReceivedNs);

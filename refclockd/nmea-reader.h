@@ -6,6 +6,7 @@
 #pragma once
 #include "nmea.h"
 #include "ubx.h"
+#include "ubx-request.h"
 #include "ntp-time.h"
 #include <horloge.capnp.h>
 #include <kj/async-io.h>
@@ -42,6 +43,10 @@ public:
   // Bytes read at system time `arrivalNs`.
   void feed(kj::ArrayPtr<const char> bytes, int64_t arrivalNs);
   const NmeaFigures& figures() const { return fig; }
+  // The request for NAV-TIMELS on this stream's receiver: the driver starts it when it opens
+  // the device and writes what poll() gives; the stream hands it the receiver's answers.
+  ubx::TimeLsRequest& timeLsRequest() { return request; }
+  const ubx::TimeLsRequest& timeLsRequest() const { return request; }
   // Fills the NMEA-derived fields of a status entry.
   void fillStatus(ipc::RefclockStatus::Builder out) const;
 
@@ -49,6 +54,7 @@ private:
   OnTime onTime;
   nmea::Framer framer;
   ubx::Framer ubxFramer;
+  ubx::TimeLsRequest request;
   NmeaFigures fig;
   // GSV cycles in progress and complete, per talker.
   struct Cycle { int inView = 0; std::vector<nmea::SatelliteInView> sats; };

@@ -220,8 +220,13 @@ TEST_CASE("sim: a u-blox announcing a leap second, asked for TIMELS, sends 23:59
   CHECK(model.leapAt() == JAN1);
   CHECK_FALSE(stream.figures().leap);
   // Asked as refclockd asks (CFG-MSG and CFG-VALSET).
-  for (auto& f: ubx::enableTimeLs()) model.fromHost(f);
+  std::string answers;
+  for (auto& f: ubx::enableTimeLs()) answers += model.fromHost(f);
   CHECK(model.sendsTimeLs());
+  // As an M8: CFG-MSG acknowledged, CFG-VALSET (M9 and later) refused.
+  stream.feed(kj::arrayPtr(answers.data(), answers.size()), 0);
+  CHECK(stream.timeLsRequest().acks() == 1);
+  CHECK(stream.timeLsRequest().naks() == 1);
   named.clear();
   run(JAN1 - 3, JAN1 + 3);
   // 23:59:57, :58, :59, :60 (numbered as :59 repeated), 00:00:00, :01.
@@ -268,4 +273,38 @@ TEST_CASE("sim: a leap second deleted skips 23:59:59") {
     stream.feed(plan.nmea.asArray(), plan.nmeaAtNs);
   }
   CHECK(named == std::vector<int64_t>{JUL1 - 3, JUL1 - 2, JUL1, JUL1 + 1});
+}
+
+TEST_CASE("sim: `start` runs the GNSS's UTC from a given date, the edges on the host's seconds") {
+  constexpr int64_t JUL1 = 1'814'400'000;   // 2027-07-01 00:00:00 UTC, a leap inserted
+  constexpr int64_t HOST = 1'796'515'200;   // the host's clock: 2026-12-06
+  RefclockConf c;
+  c.driver = "sim";
+  c.ubx = true;
+  c.simLeap = 1;
+  c.simStartAt = JUL1 - 90;                 // `start 2027-06-30T23:58:30Z`
+  SimReceiver model(c, 3);
+  model.begin(HOST);
+  CHECK(model.shiftSeconds() == JUL1 - 90 - HOST);
+  std::string answers;
+  for (auto& f: ubx::enableTimeLs()) answers += model.fromHost(f);
+  std::vector<int64_t> named;
+  bool first = true;
+  NmeaStream stream([&](int64_t s, int64_t) {
+    if (first) named.push_back(s);
+    first = false;
+  });
+  for (int64_t s = HOST + 87; s < HOST + 92; ++s) {
+    auto plan = model.at(s, static_cast<double>(s - HOST));
+    int64_t edge = 0;
+    KJ_IF_MAYBE(e, plan.edgeNs) edge = *e;
+    CHECK(std::llabs(edge - s * S) < S / 1000);   // the host's second, jittered
+    first = true;
+    stream.feed(plan.nmea.asArray(), plan.nmeaAtNs);
+  }
+  CHECK(model.leapAt() == JUL1);            // the end of the month the GNSS starts in
+  // 23:59:57, :58, :59, :60 (numbered as :59 repeated), 00:00:00.
+  CHECK(named == std::vector<int64_t>{JUL1 - 3, JUL1 - 2, JUL1 - 1, JUL1 - 1, JUL1});
+  REQUIRE(stream.figures().leap);
+  CHECK(stream.figures().leap->atUnix == JUL1);
 }

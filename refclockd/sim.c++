@@ -59,24 +59,32 @@ bool SimReceiver::active(SimFault::Kind kind, double elapsed) const {
   return false;
 }
 
-void SimReceiver::fromHost(std::string_view bytes) {
+std::string SimReceiver::fromHost(std::string_view bytes) {
+  std::string answer;
   for (char c: bytes) {
     if (hostFrames.push(static_cast<uint8_t>(c)) != ubx::Framer::FRAME) continue;
     auto& f = hostFrames.frame();
-    if (f.cls != ubx::CLASS_CFG) continue;
+    if (f.cls != ubx::CLASS_CFG || !conf.ubx) continue;
     const std::string& p = f.payload;
+    bool enables = false;
     if (f.id == ubx::ID_CFG_MSG && p.size() >= 3 && uint8_t(p[0]) == ubx::CLASS_NAV &&
         uint8_t(p[1]) == ubx::ID_NAV_TIMELS && p[2] != 0)
-      timeLs = conf.ubx;
+      enables = true;
     if (f.id == ubx::ID_CFG_VALSET) {
       // Version, layers, 2 reserved, then (key U4, value U1) for these keys.
       for (size_t i = 4; i + 5 <= p.size(); i += 5) {
         uint32_t key = uint8_t(p[i]) | uint8_t(p[i + 1]) << 8 | uint8_t(p[i + 2]) << 16 |
                        uint32_t(uint8_t(p[i + 3])) << 24;
-        if (key == 0x20910660u && p[i + 4] != 0) timeLs = conf.ubx;   // ..._TIMELS_UART1
+        if (key == 0x20910660u && p[i + 4] != 0) enables = true;   // ..._TIMELS_UART1
       }
     }
+    // An M8 knows CFG-MSG only; a refusing receiver takes neither.
+    bool accepted = !conf.simUbxRefuse && f.id == ubx::ID_CFG_MSG;
+    if (accepted && enables) timeLs = true;
+    answer += ubx::ackFrame(accepted, f.cls, f.id);
+    ++answered;
   }
+  return answer;
 }
 
 kj::String SimReceiver::timeLsFrame(int64_t second) const {
@@ -98,8 +106,9 @@ kj::String SimReceiver::timeLsFrame(int64_t second) const {
   return kj::heapString(f.data(), f.size());   // binary: NUL bytes included
 }
 
-SimSecond SimReceiver::at(int64_t second, double elapsed) {
+SimSecond SimReceiver::at(int64_t hostSecond, double elapsed) {
   SimSecond out;
+  int64_t second = hostSecond + shift;   // the GNSS's, as if it knew no leap
   if (conf.simLeap != 0 && leapMidnight == 0) {
     // The end of the month this second is in, unless a date was given.
     leapMidnight = conf.simLeapAt;
@@ -113,7 +122,7 @@ SimSecond SimReceiver::at(int64_t second, double elapsed) {
       leapMidnight = timegm(&u);
     }
   }
-  int64_t top = second * S;
+  int64_t top = hostSecond * S;
   if (!active(SimFault::MISSING_PPS, elapsed))
     out.edgeNs = top + static_cast<int64_t>(edgeNoise(rng) * S);
   if (active(SimFault::MISSING_NMEA, elapsed)) return out;
@@ -161,18 +170,19 @@ public:
         stream([this](int64_t second, int64_t arrival) { onTime(second, arrival); }),
         jitterNs(static_cast<int64_t>(conf.jitter * S)), startNs(realtimeNs()),
         offsetS(conf.offset) {
+    receiverModel.begin((startNs + S - 1) / S);   // the first second it sends
+    if (conf.simStartAt != 0)
+      log::info(kj::str("refclock sim: the simulated GNSS starts at ", conf.simStartAt,
+                        " (Unix time), ", receiverModel.shiftSeconds(), " s from the host clock"));
     KJ_SYSCALL(master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
     KJ_SYSCALL(grantpt(master));
     KJ_SYSCALL(unlockpt(master));
     KJ_SYSCALL(fcntl(master, F_SETFL, O_NONBLOCK));
     auto slave = openSerial(ptsname(master), 9600, conf.ubx);
     if (slave.fd < 0) KJ_FAIL_SYSCALL("opening the simulator's pty", slave.err);
-    if (conf.ubx) {
-      // As `refclock nmea DEVICE ubx` does: the simulated u-blox sends TIMELS once asked.
-      for (auto& f: ubx::enableTimeLs()) {
-        if (int err = writeSerial(slave.fd, kj::arrayPtr(f.data(), f.size()))) KJ_FAIL_SYSCALL("writing to the simulator's pty", err);
-      }
-    }
+    slaveFd = slave.fd;
+    // As `refclock nmea DEVICE ubx` does: the simulated u-blox sends TIMELS once asked.
+    if (conf.ubx) sendUbx(stream.timeLsRequest().start(realtimeNs()));
     in = ctx.io.lowLevelProvider->wrapInputFd(slave.fd, kj::LowLevelAsyncIoProvider::TAKE_OWNERSHIP);
   }
   ~SimDriver() noexcept(false) { close(master); }
@@ -201,8 +211,15 @@ private:
   int64_t startNs;
   double offsetS;
   SampleSink* sink = nullptr;
-  int master = -1;
+  int master = -1, slaveFd = -1;
   kj::Own<kj::AsyncInputStream> in;
+
+  void sendUbx(const std::vector<std::string>& frames) {
+    for (auto& f: frames) {
+      if (int err = writeSerial(slaveFd, kj::arrayPtr(f.data(), f.size())))
+        KJ_FAIL_SYSCALL("writing to the simulator's pty", err);
+    }
+  }
 
   // A receiver with its PPS line cut still sends NMEA: then, as `refclock nmea` alone, the
   // arrival of the second's first time sentence, dated by the delay measured while PPS was there.
@@ -210,6 +227,7 @@ private:
   int64_t lastNamed = 0;
   NmeaTiming timing{0, NMEA_UNKNOWN_DELAY_ERROR_NS};
   uint64_t paired = 0;
+  ubx::TimeLsRequest::State lastRequestState = ubx::TimeLsRequest::State::IDLE;
 
   int64_t errorNs(const Paired& p) const {
     return p.nmeaOnly ? timing.errorNs : std::max<int64_t>(1, jitterNs);
@@ -217,6 +235,15 @@ private:
 
   void onTime(int64_t second, int64_t arrivalNs) {
     receiver.onTime(second, arrivalNs);
+    if (receiverModel.ubx()) {
+      auto& r = stream.timeLsRequest();
+      sendUbx(r.poll(arrivalNs));
+      if (r.state() != lastRequestState) {
+        lastRequestState = r.state();
+        if (r.state() != ubx::TimeLsRequest::State::WAITING)
+          log::info(kj::str("refclock sim: ", r.describe().c_str()));
+      }
+    }
     if (second == lastNamed) return;
     lastNamed = second;
     if (edgeThisSecond) return;
@@ -237,8 +264,12 @@ private:
     return sleepUntil(next).then([this, next]() {
       char host[512];
       ssize_t got;
+      std::string answer;
       while ((got = read(master, host, sizeof(host))) > 0)
-        receiverModel.fromHost(std::string_view(host, static_cast<size_t>(got)));
+        answer += receiverModel.fromHost(std::string_view(host, static_cast<size_t>(got)));
+      // The receiver's ACKs go out now, before this second's edge and sentences.
+      if (!answer.empty() && write(master, answer.data(), answer.size()) < 0 && errno != EAGAIN)
+        KJ_FAIL_SYSCALL("write(pty)", errno);
       auto plan = receiverModel.at(next / S, (next - startNs) / 1e9);
       edgeThisSecond = plan.edgeNs != nullptr;
       KJ_IF_MAYBE(edge, plan.edgeNs) receiver.onEdge(*edge, realtimeNs());

@@ -22,14 +22,25 @@ public:
   explicit SimReceiver(const RefclockConf& conf, uint64_t seed = std::random_device{}())
       : conf(conf), rng(seed), edgeNoise(0.0, conf.jitter) {}
 
-  // Second `unixSecond`, `elapsed` seconds after the simulator started.
+  // Second `unixSecond` of the host clock, `elapsed` seconds after the simulator started.
   SimSecond at(int64_t unixSecond, double elapsed);
+  // With `start`: the host's second `hostSecond` is the configured start (the GNSS's UTC then
+  // runs that many whole seconds from the host's). Call before at().
+  void begin(int64_t hostSecond) {
+    if (conf.simStartAt != 0) shift = conf.simStartAt - hostSecond;
+  }
+  int64_t shiftSeconds() const { return shift; }
   bool active(SimFault::Kind kind, double elapsed) const;
 
   // Bytes the host wrote to the receiver: with `ubx`, a UBX-CFG-MSG or CFG-VALSET that enables
-  // NAV-TIMELS turns it on, as on a u-blox (which sends none until asked).
-  void fromHost(std::string_view bytes);
+  // NAV-TIMELS turns it on, as on a u-blox (which sends none until asked). Returns the bytes
+  // the receiver answers with: as a u-blox M8, ACK-ACK for CFG-MSG and ACK-NAK for CFG-VALSET
+  // (which only M9 and later know); with `ubx-refuse`, ACK-NAK for both and no TIMELS; nothing
+  // without `ubx` (not a u-blox).
+  std::string fromHost(std::string_view bytes);
   bool sendsTimeLs() const { return timeLs; }
+  uint64_t answers() const { return answered; }   // ACK-ACK and ACK-NAK frames sent
+  bool ubx() const { return conf.ubx; }
   // The leap second `leap` announces: the midnight after it (resolved on the first second).
   int64_t leapAt() const { return leapMidnight; }
 
@@ -37,7 +48,9 @@ private:
   RefclockConf conf;
   ubx::Framer hostFrames;
   bool timeLs = false;
+  uint64_t answered = 0;
   int64_t leapMidnight = 0;
+  int64_t shift = 0;              // GNSS UTC - host, s (before any leap)
   kj::String timeLsFrame(int64_t unixSecond) const;
   std::mt19937_64 rng;
   std::normal_distribution<double> edgeNoise;

@@ -1,5 +1,6 @@
 #include "ubx.h"
 #include "nmea-reader.h"
+#include "ubx-request.h"
 #include <capnp/message.h>
 #include <doctest/doctest.h>
 #include <string>
@@ -165,4 +166,98 @@ TEST_CASE("ubx: interleaved with NMEA in one stream") {
   CHECK(st.getLeap().getTaiMinusUtc() == 37);
   CHECK(st.getLeap().getChange() == 1);
   CHECK(st.getLeap().getAtNs() == JAN1 * 1'000'000'000LL);
+}
+
+TEST_CASE("ubx: ACK-ACK and ACK-NAK (class 0x05) framed, checked and decoded") {
+  // u-blox's own example: ACK-ACK for CFG-MSG is B5 62 05 01 02 00 06 01 0F 38.
+  std::string ack = ackFrame(true, CLASS_CFG, ID_CFG_MSG);
+  CHECK(ack == std::string("\xB5\x62\x05\x01\x02\x00\x06\x01\x0F\x38", 10));
+  Framer f;
+  std::string nmea;
+  auto got = frames("$GPZDA\r\n" + ack + ackFrame(false, CLASS_CFG, ID_CFG_VALSET), f, &nmea);
+  CHECK(nmea == "$GPZDA\r\n");
+  REQUIRE(got.size() == 2);
+  auto a = decodeAck(got[0]);
+  REQUIRE(a);
+  CHECK(a->accepted);
+  CHECK(a->cls == CLASS_CFG);
+  CHECK(a->id == ID_CFG_MSG);
+  auto n = decodeAck(got[1]);
+  REQUIRE(n);
+  CHECK_FALSE(n->accepted);
+  CHECK(n->id == ID_CFG_VALSET);
+  // A bad checksum is dropped by the framer; an ACK of the wrong length or id is not an ACK.
+  std::string corrupt = ack;
+  corrupt[9] ^= 1;
+  Framer g;
+  CHECK(frames(corrupt, g).empty());
+  CHECK(g.bad() == 1);
+  CHECK_FALSE(decodeAck(Frame{CLASS_ACK, ID_ACK_ACK, std::string("\x06", 1)}));
+  CHECK_FALSE(decodeAck(Frame{CLASS_ACK, 0x02, std::string("\x06\x01", 2)}));
+  CHECK_FALSE(decodeAck(Frame{CLASS_NAV, ID_ACK_ACK, std::string("\x06\x01", 2)}));
+}
+
+TEST_CASE("ubx: the NAV-TIMELS request: one ACK is enough; refusals and silence retried, bounded") {
+  constexpr int64_t S = 1'000'000'000;
+  Ack msgOk{true, CLASS_CFG, ID_CFG_MSG}, msgNo{false, CLASS_CFG, ID_CFG_MSG};
+  Ack valsetNo{false, CLASS_CFG, ID_CFG_VALSET};
+
+  TimeLsRequest m8;   // knows CFG-MSG, refuses CFG-VALSET
+  CHECK(m8.describe().empty());
+  CHECK(m8.start(0).size() == 2);
+  CHECK(m8.state() == TimeLsRequest::State::WAITING);
+  m8.onAck(valsetNo);
+  CHECK(m8.poll(S / 2).empty());   // the other frame's answer may still come
+  m8.onAck(msgOk);
+  CHECK(m8.state() == TimeLsRequest::State::ACCEPTED);
+  CHECK(m8.poll(10 * S).empty());
+  CHECK(m8.acks() == 1);
+  CHECK(m8.naks() == 1);
+  CHECK(m8.describe() == "NAV-TIMELS enabled");
+
+  TimeLsRequest old;   // refuses both: sent again at once, three times in all
+  bool asked = !old.start(0).empty();
+  int sent = 1;
+  for (int64_t t = 0; t < 10 * S; t += S) {
+    if (asked) {
+      old.onAck(msgNo);
+      old.onAck(valsetNo);
+    }
+    asked = !old.poll(t).empty();
+    sent += asked;
+  }
+  CHECK(sent == TimeLsRequest::MAX_ATTEMPTS);
+  CHECK(old.attempts() == TimeLsRequest::MAX_ATTEMPTS);
+  CHECK(old.state() == TimeLsRequest::State::REFUSED);
+  CHECK(old.naks() == 2 * TimeLsRequest::MAX_ATTEMPTS);
+  old.onAck(msgNo);                                       // answers after the end still counted
+  CHECK(old.naks() == 2 * TimeLsRequest::MAX_ATTEMPTS + 1);
+  CHECK(old.state() == TimeLsRequest::State::REFUSED);
+  CHECK(old.describe().find("no leap second information") != std::string::npos);
+
+  TimeLsRequest silent;   // not a u-blox, or its RX line not wired
+  silent.start(0);
+  CHECK(silent.poll(TimeLsRequest::ANSWER_NS - 1).empty());
+  CHECK(silent.poll(TimeLsRequest::ANSWER_NS).size() == 2);
+  CHECK(silent.poll(2 * TimeLsRequest::ANSWER_NS).size() == 2);
+  CHECK(silent.poll(3 * TimeLsRequest::ANSWER_NS).empty());
+  CHECK(silent.state() == TimeLsRequest::State::UNANSWERED);
+  CHECK(silent.attempts() == 3);
+
+  TimeLsRequest quiet;   // sends TIMELS without acknowledging (answers lost): as good as an ACK
+  quiet.start(0);
+  quiet.onTimeLs();
+  CHECK(quiet.state() == TimeLsRequest::State::ACCEPTED);
+  CHECK(quiet.poll(10 * S).empty());
+  // Answers to frames we did not send are not ours.
+  TimeLsRequest other;
+  other.start(0);
+  other.onAck(Ack{true, CLASS_CFG, 0x08});
+  other.onAck(Ack{true, CLASS_NAV, ID_CFG_MSG});
+  CHECK(other.state() == TimeLsRequest::State::WAITING);
+  CHECK(other.acks() == 0);
+  // A device opened again starts afresh.
+  old.start(20 * S);
+  CHECK(old.state() == TimeLsRequest::State::WAITING);
+  CHECK(old.attempts() == 1);
 }

@@ -160,4 +160,17 @@ std::vector<std::string> enableTimeLs() {
   return {frame(CLASS_CFG, ID_CFG_MSG, msg), frame(CLASS_CFG, ID_CFG_VALSET, valset)};
 }
 
+std::optional<Ack> decodeAck(const Frame& f) {
+  if (f.cls != CLASS_ACK || (f.id != ID_ACK_ACK && f.id != ID_ACK_NAK) || f.payload.size() != 2)
+    return std::nullopt;
+  return Ack{f.id == ID_ACK_ACK, uint8_t(f.payload[0]), uint8_t(f.payload[1])};
+}
+
+std::string ackFrame(bool accepted, uint8_t cls, uint8_t id) {
+  std::string p;
+  p += static_cast<char>(cls);
+  p += static_cast<char>(id);
+  return frame(CLASS_ACK, accepted ? ID_ACK_ACK : ID_ACK_NAK, p);
+}
+
 }  // namespace horloge::ubx

@@ -14,7 +14,7 @@ namespace horloge::ubx {
 constexpr uint8_t SYNC1 = 0xB5, SYNC2 = 0x62;
 constexpr uint8_t CLASS_NAV = 0x01, ID_NAV_TIMELS = 0x26;
 constexpr uint8_t CLASS_CFG = 0x06, ID_CFG_MSG = 0x01, ID_CFG_VALSET = 0x8A;
-constexpr uint8_t CLASS_ACK = 0x05;
+constexpr uint8_t CLASS_ACK = 0x05, ID_ACK_NAK = 0x00, ID_ACK_ACK = 0x01;
 // The longest payload accepted: TIMELS is 24 bytes, nothing horloge reads is longer. A longer
 // length is a corrupt header (or noise that looked like a sync), dropped without waiting for it.
 constexpr size_t MAX_PAYLOAD = 256;
@@ -94,5 +94,16 @@ LeapReport leapReport(const TimeLs& t, int64_t epochUnix);
 // (M9, M10, F9: CFG-MSGOUT-UBX_NAV_TIMELS on UART1 and USB, RAM layer). Each receiver
 // acknowledges the one it knows and refuses (ACK-NAK) the other, harmlessly.
 std::vector<std::string> enableTimeLs();
+
+// UBX-ACK-ACK / UBX-ACK-NAK: the receiver's answer to a configuration frame, naming the class and
+// id of the frame it answers (payload: those 2 bytes).
+struct Ack {
+  bool accepted = false;           // ACK-ACK; false: ACK-NAK
+  uint8_t cls = 0, id = 0;         // the frame answered
+};
+// Nothing when `f` is not an ACK-ACK or ACK-NAK of the documented 2-byte length.
+std::optional<Ack> decodeAck(const Frame& f);
+// A whole ACK-ACK or ACK-NAK frame (the simulator's receiver; tests).
+std::string ackFrame(bool accepted, uint8_t cls, uint8_t id);
 
 }  // namespace horloge::ubx

@@ -111,24 +111,29 @@ LEAPFILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", 
                         "leap-seconds.list")
 
 
-def leap_file(path, expires_unix):
+def leap_file(path, expires_unix, extra=()):
     """Writes the shipped leap-seconds.list with its expiry (#@) moved to `expires_unix` and its
-    hash (#h: SHA-1 of the numbers, in order) made again: a valid file expiring then."""
+    hash (#h: SHA-1 of the numbers, in order) made again: a valid file expiring then. `extra`:
+    (Unix time, TAI - UTC) entries added after the shipped ones (a leap not yet decided)."""
     ntp = 2208988800
     out, numbers = [], ""
     with open(LEAPFILE) as f:
-        for line in f.read().splitlines():
+        lines = f.read().splitlines()
+    if extra:
+        last = max(i for i, line in enumerate(lines) if line.split() and not line.startswith("#"))
+        lines[last + 1:last + 1] = [f"{unix + ntp}\t{tai}\t# added by the test" for unix, tai in extra]
+    for line in lines:
+        w = line.split()
+        if w and w[0] == "#@":
+            line = f"#@\t{expires_unix + ntp}"
             w = line.split()
-            if w and w[0] == "#@":
-                line = f"#@\t{expires_unix + ntp}"
-                w = line.split()
-            if w and w[0] == "#h":
-                continue
-            if w and w[0] in ("#$", "#@"):
-                numbers += w[1]
-            elif w and not w[0].startswith("#"):
-                numbers += w[0] + w[1]
-            out.append(line)
+        if w and w[0] == "#h":
+            continue
+        if w and w[0] in ("#$", "#@"):
+            numbers += w[1]
+        elif w and not w[0].startswith("#"):
+            numbers += w[0] + w[1]
+        out.append(line)
     digest = hashlib.sha1(numbers.encode()).hexdigest()
     out.append("#h\t" + " ".join(digest[i:i + 8] for i in range(0, 40, 8)))
     with open(path, "w") as f:
