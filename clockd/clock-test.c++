@@ -131,6 +131,15 @@ TEST_CASE("clock sim start: the virtual clock begins at a given date, and insert
   int64_t now = realtimeNs();
   CHECK(sim->reading(now) == doctest::Approx(START + 10e-3).epsilon(1e-12));
   CHECK(sim->model(now).offsetNs > int64_t(START - now * 1e-9 - 1) * 1'000'000'000);
+  // Armed, the leap is in the model netd serves: at the system time its served time reaches
+  // midnight, and not before (netd makes it on time, whenever clockd pushes next).
+  CHECK(sim->model(now).leapNs == 0);
+  sim->setLeap(LeapAction::INSERT);
+  ClockModel m = sim->model(now);
+  REQUIRE(m.leapNs == -1'000'000'000);
+  CHECK(served(m, m.leapAtNs - 1) * 1e-9 == doctest::Approx(MIDNIGHT).epsilon(1e-12));
+  CHECK(served(m, m.leapAtNs) * 1e-9 == doctest::Approx(MIDNIGHT - 1).epsilon(1e-12));
+  CHECK(m.leapAtNs - now == doctest::Approx((MIDNIGHT - START - 10e-3) * 1e9).epsilon(1e-4));
 
   SimClock c(p, 1'796'515'200);                    // the host's time: 2026-12-06
   CHECK(c.localTime() == doctest::Approx(START + 10e-3));

@@ -162,7 +162,16 @@ public:
   double reading(int64_t systemNs) override { return systemNs * 1e-9 + sampleBias(systemNs); }
   ClockModel model(int64_t nowNs) override {
     double bias = sampleBias(nowNs);
-    return {static_cast<int64_t>(bias * 1e9), sim.frequencyError(), nowNs};
+    ClockModel m{static_cast<int64_t>(bias * 1e9), sim.frequencyError(), nowNs};
+    // A leap armed and not yet made: the virtual clock makes it when it reaches midnight.
+    int leap = sim.state().leap;
+    if (leap != 0) {
+      double local = nowNs * 1e-9 + bias;
+      double midnight = (std::floor(local / 86400) + 1) * 86400;
+      m.leapAtNs = nowNs + static_cast<int64_t>(std::ceil((midnight - local) / (1 + m.frequency) * 1e9));
+      m.leapNs = -leap * int64_t(1'000'000'000);
+    }
+    return m;
   }
   double initialCorrection() override { return sim.state().correction; }
   kj::Maybe<double> temperature(int64_t systemNs) override {

@@ -17,6 +17,8 @@ void writeServerState(ipc::ServerState::Builder out, const ServerState& s) {
   out.setModelOffsetNs(s.model.offsetNs);
   out.setModelFrequency(s.model.frequency);
   out.setModelAtNs(s.model.atNs);
+  out.setModelLeapAtNs(s.model.leapAtNs);
+  out.setModelLeapNs(s.model.leapNs);
   out.setStarting(s.starting);
   out.setSlewEndNs(s.slew.endNs);
   out.setSlewRate(s.slew.rate);
@@ -26,7 +28,8 @@ ServerState readServerState(ipc::ServerState::Reader in) {
   ServerState s;
   s.header = {in.getLeap(),    in.getStratum(),  in.getPrecision(),     in.getRefid(),
               in.getReferenceTime(), in.getRootDelay(), in.getRootDispersion()};
-  s.model = {in.getModelOffsetNs(), in.getModelFrequency(), in.getModelAtNs()};
+  s.model = {in.getModelOffsetNs(), in.getModelFrequency(), in.getModelAtNs(),
+             in.getModelLeapAtNs(), in.getModelLeapNs()};
   s.starting = in.getStarting();
   s.slew = {in.getSlewEndNs(), in.getSlewRate()};
   return s;

@@ -25,16 +25,23 @@ struct ServerHeader {
 // The clock netd serves relative to the system clock:
 //   served = system + offsetNs + frequency * (system - atNs).
 // The identity (all 0) but for `clock sim`, whose virtual clock clockd disciplines.
+// A leap the model's clock makes at its next midnight (the sim clock, as the kernel would) moves
+// the served time by leapNs from system time leapAtNs: netd serves it on time, not at clockd's
+// next push.
 struct ClockModel {
   int64_t offsetNs = 0;
   double frequency = 0;           // s/s
   int64_t atNs = 0;               // Unix ns (system clock) the offset is given at
+  int64_t leapAtNs = 0;           // Unix ns (system clock); with leapNs 0: none
+  int64_t leapNs = 0;             // -1 s (inserted), +1 s (deleted) or 0
 };
 
 // The served time for a system clock reading. Arithmetic only: safe on netd's hot path.
 inline int64_t served(const ClockModel& m, int64_t systemNs) {
-  if (m.offsetNs == 0 && m.frequency == 0) return systemNs;
-  return systemNs + m.offsetNs + static_cast<int64_t>(m.frequency * static_cast<double>(systemNs - m.atNs));
+  if (m.offsetNs == 0 && m.frequency == 0 && m.leapNs == 0) return systemNs;
+  int64_t t = systemNs + m.offsetNs +
+              static_cast<int64_t>(m.frequency * static_cast<double>(systemNs - m.atNs));
+  return m.leapNs != 0 && systemNs >= m.leapAtNs ? t + m.leapNs : t;
 }
 
 // A slew clockd has planned to end at `endNs` (Unix ns, system clock); past it, until clockd

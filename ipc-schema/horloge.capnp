@@ -151,6 +151,12 @@ struct ServerState {
   # slewRate 0: none.
   slewEndNs @11 :Int64;
   slewRate @12 :Float64;
+  # A leap second the sim clock will make at its next midnight (as the kernel does with
+  # STA_INS/STA_DEL) and the model above does not yet include: from system time
+  # `modelLeapAtNs` the served time moves by `modelLeapNs` (-1 s inserted: a second repeated;
+  # +1 s deleted). 0: none (always for `system`, whose kernel makes the leap itself).
+  modelLeapAtNs @13 :Int64;
+  modelLeapNs @14 :Int64;
 }
 
 struct NetdStats {

@@ -64,8 +64,23 @@ TEST_CASE("snapshotFromWire refuses fields out of range") {
   CHECK_NOTHROW(snapshotFromWire(s.asReader(), 0, 0));
   s.setModelFrequency(0.2);
   CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 0), kj::Exception);
+  // `clock sim start` puts it years away, but not past 80 years.
   fill(s);
-  s.setModelOffsetNs(3 * 86400'000'000'000);
+  s.setModelFrequency(0);
+  s.setModelOffsetNs(int64_t(10) * 366 * 86400'000'000'000);
+  CHECK_NOTHROW(snapshotFromWire(s.asReader(), 0, 0));
+  s.setModelOffsetNs(int64_t(81) * 366 * 86400'000'000'000);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 0), kj::Exception);
+  // A pending leap: one second either way, within two days of the push.
+  fill(s);
+  s.setModelOffsetNs(0);
+  s.setModelLeapAtNs(3600'000'000'000);
+  s.setModelLeapNs(-1'000'000'000);
+  CHECK_NOTHROW(snapshotFromWire(s.asReader(), 0, 0));
+  s.setModelLeapNs(-2'000'000'000);
+  CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 0), kj::Exception);
+  s.setModelLeapNs(1'000'000'000);
+  s.setModelLeapAtNs(3 * 86400'000'000'000);
   CHECK_THROWS_AS(snapshotFromWire(s.asReader(), 0, 0), kj::Exception);
 }
 

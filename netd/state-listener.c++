@@ -23,6 +23,11 @@ Snapshot snapshotFromWire(ipc::ServerState::Reader wire, int64_t pushedMonoNs,
   KJ_REQUIRE(std::llabs(state.model.offsetNs) <= MAX_MODEL_OFFSET_NS &&
              std::fabs(state.model.frequency) <= MAX_MODEL_FREQUENCY,
              "clock model out of range");
+  // A leap is one second either way, at the clock's next midnight: within two days.
+  KJ_REQUIRE(state.model.leapNs == 0 ||
+             (std::llabs(state.model.leapNs) == ntp::NS_PER_S &&
+              std::llabs(state.model.leapAtNs - pushedUnixNs) <= 2 * 86400 * ntp::NS_PER_S),
+             "clock model leap out of range");
   // A slew is at most the model's rate; its end within a day (a day's worth of 1 s at 10 %).
   KJ_REQUIRE(std::isfinite(state.slew.rate) && state.slew.rate >= 0 &&
              state.slew.rate <= MAX_MODEL_FREQUENCY, "slew rate out of range");
