@@ -27,6 +27,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clknetsim_common import rms_by_node, wait_clients  # noqa: E402
+
 J = 1e-6   # Gaussian jitter of every PPS sample, s
 
 # A late interrupt: the sample's receive stamp is late, so the offset reads high by the delay.
@@ -104,20 +107,8 @@ def simulate(a, cell, seed):
                                     stdout=open(os.path.join(d, f"log.{HARNESS_NODE}"), "w"),
                                     stderr=subprocess.STDOUT,
                                     env=dict(preload, CLKNETSIM_NODE=str(HARNESS_NODE))))
-    server.wait()
-    for c in clients:
-        try:
-            c.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            c.kill()
-            c.wait()
-    rms = {}
-    node = None
-    for line in open(os.path.join(d, "stats")):
-        if line.startswith("---") and "Node" in line:
-            node = int(line.split("Node")[1].split()[0])
-        elif line.startswith("RMS offset") and node is not None:
-            rms[node] = float(line.split()[-1])
+    wait_clients(server, clients)
+    rms = rms_by_node(d)
     return [rms[n] for n in range(1, HARNESS_NODE + 1)]
 
 

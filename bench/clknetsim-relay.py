@@ -26,6 +26,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from clknetsim_common import rms_by_node, wait_clients  # noqa: E402
+
 
 def exp(constant, scale):
     return f"(+ {constant} (* {scale} (exponential)))"
@@ -83,20 +86,8 @@ def simulate(a, cell, minpoll, maxpoll, seed):
     clients.append(subprocess.Popen(harness, stdout=open(os.path.join(d, "log.5"), "w"),
                                     stderr=subprocess.STDOUT,
                                     env=dict(preload, CLKNETSIM_NODE="5")))
-    server.wait()
-    for c in clients:
-        try:
-            c.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            c.kill()
-            c.wait()
-    rms = {}
-    node = None
-    for line in open(os.path.join(d, "stats")):
-        if line.startswith("---") and "Node" in line:
-            node = int(line.split("Node")[1].split()[0])
-        elif line.startswith("RMS offset") and node is not None:
-            rms[node] = float(line.split()[-1])
+    wait_clients(server, clients)
+    rms = rms_by_node(d)
     offsets = [[float(x) for x in line.split()[3:5]] for line in open(os.path.join(d, "offsets"))]
     return rms[4], rms[5], offsets
 

@@ -310,6 +310,24 @@ TEST_CASE("devices: gpsd with a 64-bit time_t made its SHM segment first") {
   shmAndSock(5, false, true);
 }
 
+// The simulator's u-blox model at the far end of `pty`: it answers what the driver writes
+// (CFG frames: ACK/NAK, then TIMELS) and sends each second's NMEA early in the second.
+kj::Function<void()> ubloxOnPty(Pty& pty, SimReceiver& receiver) {
+  return [&pty, &receiver, lastSent = int64_t(0)]() mutable {
+    char buf[256];
+    ssize_t n;
+    std::string answer;
+    while ((n = read(pty.master, buf, sizeof(buf))) > 0)
+      answer += receiver.fromHost(std::string_view(buf, size_t(n)));
+    if (!answer.empty()) pty.write(kj::StringPtr(answer.c_str(), answer.size()));
+    int64_t now = realtimeNs(), sec = now / S;
+    if (sec != lastSent && now % S < 300'000'000) {
+      lastSent = sec;
+      pty.write(receiver.at(sec, 0).nmea);
+    }
+  };
+}
+
 TEST_CASE("devices: `refclock nmea DEVICE ubx` asks a u-blox for TIMELS and reads it beside NMEA") {
   auto io = kj::setupAsyncIo();
   ClockHint hint;
@@ -328,21 +346,7 @@ TEST_CASE("devices: `refclock nmea DEVICE ubx` asks a u-blox for TIMELS and read
   drivers.add(openDriver(c, 0, ctx));   // sends CFG-MSG and CFG-VALSET now
   std::vector<Got> got;
   SampleSink sink = [&](uint8_t id, const Paired& p, int64_t e) { got.push_back({id, p, e}); };
-  int64_t lastSent = 0;
-  auto feed = [&]() {
-    char buf[256];
-    ssize_t n;
-    std::string answer;
-    while ((n = read(pty.master, buf, sizeof(buf))) > 0)
-      answer += receiver.fromHost(std::string_view(buf, size_t(n)));
-    if (!answer.empty()) pty.write(kj::StringPtr(answer.c_str(), answer.size()));
-    int64_t now = realtimeNs(), sec = now / S;
-    if (sec != lastSent && now % S < 300'000'000) {
-      lastSent = sec;
-      pty.write(receiver.at(sec, 0).nmea);
-    }
-  };
-  runFor(io, drivers, sink, 3 * S, feed);
+  runFor(io, drivers, sink, 3 * S, ubloxOnPty(pty, receiver));
   CHECK(receiver.sendsTimeLs());
   CHECK(receiver.answers() == 2);   // one request was enough: not sent again
   capnp::MallocMessageBuilder m;
@@ -379,21 +383,7 @@ TEST_CASE("devices: a u-blox that refuses NAV-TIMELS is asked a bounded number o
   drivers.add(openDriver(c, 0, ctx));
   std::vector<Got> got;
   SampleSink sink = [&](uint8_t id, const Paired& p, int64_t e) { got.push_back({id, p, e}); };
-  int64_t lastSent = 0;
-  auto feed = [&]() {
-    char buf[256];
-    ssize_t n;
-    std::string answer;
-    while ((n = read(pty.master, buf, sizeof(buf))) > 0)
-      answer += receiver.fromHost(std::string_view(buf, size_t(n)));
-    if (!answer.empty()) pty.write(kj::StringPtr(answer.c_str(), answer.size()));
-    int64_t now = realtimeNs(), sec = now / S;
-    if (sec != lastSent && now % S < 300'000'000) {
-      lastSent = sec;
-      pty.write(receiver.at(sec, 0).nmea);
-    }
-  };
-  runFor(io, drivers, sink, 5 * S, feed);   // refusals are resent on the next second
+  runFor(io, drivers, sink, 5 * S, ubloxOnPty(pty, receiver));   // refusals are resent on the next second
   CHECK_FALSE(receiver.sendsTimeLs());
   CHECK(receiver.answers() == 2 * ubx::TimeLsRequest::MAX_ATTEMPTS);
   capnp::MallocMessageBuilder m;
