@@ -161,17 +161,55 @@ def check_unit_exposure():
               "" if ok else r.stdout[-2000:])
 
 
+def own_cgroups(name):
+    """Fresh cgroups named `name` under this process's own, in the hierarchies a container's
+    systemd uses (name=systemd and the unified one), for the container to live in. nspawn with
+    --keep-unit and no host systemd puts the container in its caller's cgroup, where the
+    container's systemd makes system.slice/horloge-*.service: two package tests at once on one
+    machine then share those cgroups, and systemctl in one fails on the other's processes
+    (EIO). Paths that cannot be made are left out: the container then shares, as before."""
+    made = []
+    for line in open("/proc/self/cgroup"):
+        hid, controllers, path = line.rstrip("\n").split(":", 2)
+        if controllers == "name=systemd":
+            base = "/sys/fs/cgroup/systemd"
+        elif hid == "0" and controllers == "":
+            base = next((b for b in ("/sys/fs/cgroup/unified", "/sys/fs/cgroup")
+                         if os.path.exists(os.path.join(b, "cgroup.procs"))), None)
+        else:
+            continue
+        if base is None:
+            continue
+        own = os.path.join(base + path, name)
+        try:
+            os.makedirs(own, exist_ok=True)
+            made.append(own)
+        except OSError:
+            pass
+    return made
+
+
 class Container:
     def __init__(self, root, net):
         self.root, self.net = root, net
         self.log = open(os.path.join(WORK, "nspawn.log"), "w+")
         env = dict(os.environ, SYSTEMD_NSPAWN_TMPFS_TMP="0")
+        self.cgroups = own_cgroups(f"horloge-pkgtest-{os.getpid()}")
+
+        def enter_cgroups():
+            for cg in self.cgroups:
+                try:
+                    with open(os.path.join(cg, "cgroup.procs"), "w") as f:
+                        f.write(str(os.getpid()))
+                except OSError:
+                    pass
         self.proc = subprocess.Popen(
             ["nsenter", f"--net=/run/netns/{net.server}", "systemd-nspawn", "--register=no",
              "--keep-unit", "-b", "-q", "-D", root, "--machine=horloge-pkgtest",
              # The guide's firewall step: nft in the container's own network namespace.
              "--capability=CAP_NET_ADMIN", "--console=passive"],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            preexec_fn=enter_cgroups)
         self.leader = None
 
     def find_leader(self):
@@ -213,6 +251,12 @@ class Container:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+        for cg in self.cgroups:   # the container's systemd left its tree there: empty now
+            for d, _, _ in sorted(os.walk(cg), key=lambda w: -len(w[0])):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
 
 
 NTS_LINE = "nts cert /etc/horloge/nts/nts.crt key /run/credentials/horloge-ntskd.service/nts.key"
